@@ -1,0 +1,46 @@
+// Shared Jest settings. The workspace is ESM ("type": "module"), so Jest runs with
+// `node --experimental-vm-modules` and @swc/jest transpiles TypeScript (legacy decorators and
+// decorator metadata on, as inversify expects). Workspace packages map to their sources, so tests
+// never need a build first.
+const path = require('node:path');
+const fs = require('node:fs');
+
+const root = __dirname;
+const moduleNameMapper = { '^(\\.{1,2}/.*)\\.js$': '$1' };
+for (const group of ['packages', 'plugins', 'apps', 'tools']) {
+  const dir = path.join(root, group);
+  if (!fs.existsSync(dir)) continue;
+  for (const name of fs.readdirSync(dir)) {
+    const pkgFile = path.join(dir, name, 'package.json');
+    const entry = path.join(dir, name, 'src', 'index.ts');
+    if (!fs.existsSync(pkgFile) || !fs.existsSync(entry)) continue;
+    const pkgName = JSON.parse(fs.readFileSync(pkgFile, 'utf8')).name;
+    moduleNameMapper[`^${pkgName.replace('/', '\\/')}$`] = entry;
+  }
+}
+
+const swcOptions = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2022',
+  },
+  module: { type: 'es6' },
+  sourceMaps: 'inline',
+};
+
+/** @param {string} dir the project directory */
+function projectConfig(dir, displayName) {
+  return {
+    displayName,
+    rootDir: dir,
+    testEnvironment: 'node',
+    extensionsToTreatAsEsm: ['.ts'],
+    transform: { '^.+\\.(t|j)s$': ['@swc/jest', swcOptions] },
+    moduleNameMapper,
+    testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
+    testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  };
+}
+
+module.exports = { projectConfig, moduleNameMapper, swcOptions };

@@ -1,0 +1,129 @@
+import type { z } from 'zod';
+import type { Logger } from './logging.js';
+import type { ProgressReporter } from './progress.js';
+import type { Rng } from './rng.js';
+import type { MacroscopicDataset, MicroscopicDataset, WindowedCascade } from './data-types.js';
+
+export type Task = 'microscopic' | 'macroscopic';
+
+/** The tensor backend a run really uses (filled by `@cascade-lab/tensor-ops`). */
+export interface BackendInfo {
+  /** tfjs backend name: `tensorflow`, `wasm` or `cpu`. */
+  name: string;
+  /** Which npm package provides it, e.g. `@tensorflow/tfjs-node`. */
+  package: string;
+  /** Device actually computing: `cpu`, `gpu:0 (NVIDIA ...)`, `wasm-simd`. */
+  device: string;
+}
+
+/** Where a plugin reports per-epoch numbers; the runner forwards them to the tracker. */
+export interface MetricLogger {
+  logMetric(key: string, value: number, step?: number): void;
+}
+
+/** Everything a plugin gets from the runner besides data and hyperparameters. */
+export interface TrainContext {
+  /** Seeded generator for this run; derive sub-streams (`rng.derive('init')`) rather than sharing. */
+  rng: Rng;
+  backend: BackendInfo;
+  progress: ProgressReporter;
+  logger: Logger;
+  metrics: MetricLogger;
+  /** Fires on Ctrl-C / SIGTERM; check it between batches and throw CancelledError. */
+  signal: AbortSignal;
+  /** A scratch directory owned by this run. */
+  workDir: string;
+}
+
+/** Context for loading a saved model or running inference. */
+export type InferenceContext = Pick<TrainContext, 'backend' | 'logger' | 'signal'>;
+
+/**
+ * A request to simulate cascades from seed users. The evaluation protocol (NDM paper §5.3) seeds
+ * with the first infected user and lets each simulation predict at most `budget` further users.
+ */
+export interface SimulationRequest {
+  /** Already-infected users, in infection order (at least one). */
+  seeds: number[];
+  /** Most users one simulation may add. */
+  budget: number;
+  /** Number of independent simulations. */
+  simulations: number;
+}
+
+/**
+ * The simulations' outcome: `sequences[s * budget + k]` is the k-th user added by simulation s,
+ * or -1 once that simulation has stopped (the `</s>` user, or nobody left to infect).
+ */
+export interface SimulationResult {
+  simulations: number;
+  budget: number;
+  sequences: Int32Array;
+}
+
+/** The part of a trained microscopic model the evaluation harness talks to. */
+export interface InfectionSimulator {
+  /** Runs the simulations of every request; `rng` is the only source of randomness. */
+  simulate(requests: SimulationRequest[], rng: Rng, signal?: AbortSignal): Promise<SimulationResult[]>;
+}
+
+/** A trained microscopic model. */
+export interface MicroscopicModel extends InfectionSimulator {
+  /**
+   * Optional: scores of every user as the next infected one after each prefix of a cascade, for
+   * hits@k and MAP@k. Row t of the result scores the user at position t+1 given events[0..t];
+   * infected users should already be excluded (score -Infinity).
+   */
+  nextUserScores?(cascade: number[]): Promise<Float32Array[]>;
+  /** Extra numbers the model wants logged at the end (e.g. NDM's window-projection norms). */
+  summaryMetrics?(): Record<string, number>;
+  /** Writes everything needed by the plugin's `load` into `dir`. */
+  save(dir: string): Promise<void>;
+  /** Frees tensors. */
+  dispose(): void;
+}
+
+/** Predicted sizes of a batch of cascades. */
+export interface SizePredictions {
+  /** `sizes[c][h]`: predicted size (root included) of cascade c at horizon h; may be Infinity. */
+  sizes: Float64Array[];
+  /** Optional per-cascade interpretable quantities (e.g. GammaCas' A, gamma, lambda). */
+  details?: Record<string, number | number[] | string>[];
+}
+
+/** A trained macroscopic model. */
+export interface MacroscopicModel {
+  predict(cascades: WindowedCascade[], horizonsHours: number[], signal?: AbortSignal): Promise<SizePredictions>;
+  summaryMetrics?(): Record<string, number>;
+  save(dir: string): Promise<void>;
+  dispose(): void;
+}
+
+interface PluginBase<Hp> {
+  /** Unique name used in configs (`model.name`), lower-case with dashes. */
+  readonly name: string;
+  /** One sentence for `cascade plugins`. */
+  readonly description: string;
+  /** Paper or reference the model comes from. */
+  readonly reference?: string;
+  /**
+   * Hyperparameters: a zod object whose every field has a default and a `.describe()`; parsing `{}`
+   * yields the paper's defaults.
+   */
+  readonly hyperparameters: z.ZodType<Hp>;
+}
+
+export interface MicroscopicPlugin<Hp = unknown> extends PluginBase<Hp> {
+  readonly task: 'microscopic';
+  train(data: MicroscopicDataset, hyperparameters: Hp, context: TrainContext): Promise<MicroscopicModel>;
+  load(dir: string, context: InferenceContext): Promise<MicroscopicModel>;
+}
+
+export interface MacroscopicPlugin<Hp = unknown> extends PluginBase<Hp> {
+  readonly task: 'macroscopic';
+  train(data: MacroscopicDataset, hyperparameters: Hp, context: TrainContext): Promise<MacroscopicModel>;
+  load(dir: string, context: InferenceContext): Promise<MacroscopicModel>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ModelPlugin = MicroscopicPlugin<any> | MacroscopicPlugin<any>;
