@@ -1,1 +1,2 @@
-export {};
+export { main, reportError } from './main.js';
+export { pluginModules } from './plugin-modules.js';

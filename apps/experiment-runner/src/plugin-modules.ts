@@ -1,0 +1,7 @@
+import type { ContainerModule } from 'inversify';
+
+/**
+ * The model plugins this runner ships with. Each plugin package exports one ContainerModule; the
+ * plugin generator (`nx g @cascade-lab/tools:plugin`) appends new ones here.
+ */
+export const pluginModules: ContainerModule[] = [];
