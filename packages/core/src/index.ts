@@ -6,3 +6,4 @@ export * from './progress.js';
 export * from './data-types.js';
 export * from './plugin.js';
 export * from './container.js';
+export * from './config.js';
