@@ -117,6 +117,11 @@ export interface MacroscopicDataset {
   horizonsHours: number[];
   /** Word vocabulary size for text/news tokens (0 when the dataset has no text). */
   vocabularySize: number;
+  /**
+   * The words of that vocabulary in index order (0 = padding), when known: lets a model initialise
+   * its embeddings from a file of pre-trained word vectors.
+   */
+  words?: readonly string[];
   train: WindowedCascade[];
   validation: WindowedCascade[];
   test: WindowedCascade[];
