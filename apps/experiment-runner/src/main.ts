@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
+import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import pc from 'picocolors';
@@ -59,8 +61,9 @@ export async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
-const isEntry = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isEntry) {
+// `node apps/experiment-runner/dist/main.js ...` runs the CLI directly (bin/cascade.js imports main()).
+const entryFile = process.argv[1] ? realpathSync(process.argv[1]) : '';
+if (entryFile && pathToFileURL(entryFile).href === import.meta.url) {
   main(hideBin(process.argv)).then((code) => {
     process.exitCode = code;
   });
