@@ -49,6 +49,12 @@ export interface SimulationRequest {
   budget: number;
   /** Number of independent simulations. */
   simulations: number;
+  /**
+   * Names this request's random stream (the harness uses `cascade:<index>`): a simulator draws the
+   * request's randomness from `simulationRequestStream(rng, request, k)` only, so the outcome of a
+   * request does not depend on which other requests share the `simulate` call or on scheduling.
+   */
+  label?: string;
 }
 
 /**
@@ -63,8 +69,21 @@ export interface SimulationResult {
 
 /** The part of a trained microscopic model the evaluation harness talks to. */
 export interface InfectionSimulator {
-  /** Runs the simulations of every request; `rng` is the only source of randomness. */
+  /**
+   * Runs the simulations of every request and returns one result per request, in order. `rng` is the
+   * only source of randomness, and request k must take its randomness from
+   * `simulationRequestStream(rng, requests[k], k)` alone. Rows may end early (`-1`), never repeat a
+   * user and never contain a seed.
+   */
   simulate(requests: SimulationRequest[], rng: Rng, signal?: AbortSignal): Promise<SimulationResult[]>;
+}
+
+/**
+ * The random stream of `requests[index]` in a `simulate(requests, rng)` call: `rng.derive(label)`,
+ * or `rng.derive('request:<index>')` for a request without a label. `rng` is not advanced.
+ */
+export function simulationRequestStream(rng: Rng, request: SimulationRequest, index: number): Rng {
+  return rng.derive(request.label ?? `request:${index}`);
 }
 
 /** A trained microscopic model. */

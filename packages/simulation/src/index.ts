@@ -1,1 +1,33 @@
-export {};
+// Evaluation harness (NDM §5.3 protocol)
+export { evaluateMicroscopic } from './evaluate.js';
+export type { MicroscopicEvaluation, MicroscopicEvaluationOptions, CascadeEvaluation, StageEvaluation, InfectionProbabilities } from './evaluate.js';
+
+// Engines as InfectionSimulators, and the worker pool
+export { IndependentCascadeSimulator, ContinuousTimeSimulator, SequentialSampler } from './simulators.js';
+export type { SimulatorOptions, SequentialSamplerOptions } from './simulators.js';
+export { SimulationPool } from './pool.js';
+export type { SimulationPoolOptions } from './pool.js';
+export type { NextUserModelModule } from './tasks.js';
+
+// Engines, lower level
+export { transmissionGraph, edgeWeight } from './graph.js';
+export type { TransmissionGraph, TransmissionGraphOptions } from './graph.js';
+export { simulateIndependentCascade, IndependentCascadeScratch } from './independent-cascade.js';
+export { simulateContinuousTime, ContinuousTimeScratch, sampleDelay, DELAY_DISTRIBUTIONS } from './continuous-time.js';
+export type { ContinuousTimeNetwork, DelayDistribution } from './continuous-time.js';
+export { sampleSequences, defaultMaxBatch } from './sequential.js';
+export type { NextUserModel, ScoreKind, EndUserPolicy, SequentialSamplingOptions } from './sequential.js';
+export { simulationStream } from './streams.js';
+
+// Baseline next-user model
+export { createPopularityModel, popularityCounts, popularityModelModule } from './popularity.js';
+export type { PopularityModelOptions } from './popularity.js';
+
+// Synthetic data with a known ground truth
+export { generateIcCascades, syntheticMicroscopicDataset, syntheticVocabulary } from './synthetic/ic-cascades.js';
+export type { SyntheticIcOptions, SyntheticIcData } from './synthetic/ic-cascades.js';
+export { generateHawkesCascade, generateHawkesCascades, hawkesBranchingFactor } from './synthetic/hawkes.js';
+export type { HawkesCascadeOptions } from './synthetic/hawkes.js';
+export { generateContentCascades, tokenNovelty, expectedSize, STREAM_EPOCH_SECONDS } from './synthetic/content-cascades.js';
+export type { ContentCascadeOptions, ContentCascadeTruth, ContentCascadeData } from './synthetic/content-cascades.js';
+export { gammaGrowthIntegral, regularizedLowerGamma, logGamma, expectedFollowerPower } from './synthetic/distributions.js';

@@ -1,0 +1,283 @@
+/**
+ * The microscopic evaluation protocol (NDM paper §5.3, the setting of Embedded IC), the one place
+ * it is implemented; a plugin is only ever asked to simulate.
+ *
+ * For each test cascade c = (u_0, u_1, ..., u_m):
+ * - G_c = the distinct users infected after u_0, in order (u_0 excluded); a cascade with an empty
+ *   G_c has nothing to predict and is skipped (reported in `skipped`), as the NDM code drops
+ *   cascades of fewer than 2 users;
+ * - the model runs S simulations (default 1000, the paper's number) seeded with u_0 alone, each
+ *   adding at most |G_c| users (a simulation may stop earlier: `</s>`, or nobody left to infect);
+ * - P_u^c = the fraction of simulations that added u; Macro-F1 and Micro-F1 follow §5.3
+ *   (`@cascade-lab/metrics`).
+ * Early stage (§5.3, Table 3: "only the first five infected users are predicted"): the prediction is
+ * the first min(5, |G_c|) users of the same simulations and the ground truth the first
+ * min(5, |G_c|) users of G_c. This is the protocol of the NDM authors' evaluation code: every sample
+ * is drawn once with budget |G_c|; the full-stage prediction is its first |G_c| users and the
+ * early-stage prediction its first min(5, |G_c|) users. (A simulation with budget 5 would draw the
+ * same first 5 users anyway: sampling never looks at the budget.)
+ *
+ * Randomness: cascade i (its index in `testCascades`) is simulated with the request label
+ * `cascade:<i>`, so the model draws it from `rng.derive('cascade:<i>')`, whatever the batching,
+ * the number of worker threads or the other cascades.
+ */
+import {
+  CascadeError,
+  quietProgress,
+  throwIfCancelled,
+  type Cascade,
+  type InfectionSimulator,
+  type ProgressReporter,
+  type Rng,
+  type SimulationRequest,
+  type SimulationResult,
+} from '@cascade-lab/core';
+import {
+  cascadePrecisionRecallF1,
+  diffusionCounts,
+  macroF1,
+  microPrecisionRecallF1,
+  type DiffusionCounts,
+  type PrecisionRecallF1,
+} from '@cascade-lab/metrics';
+
+export interface MicroscopicEvaluationOptions {
+  /** The evaluation's random generator; cascade i uses the stream labelled `cascade:<i>`. */
+  rng: Rng;
+  /** Simulations per test cascade (default 1000, NDM paper §5.3). */
+  simulations?: number;
+  /** Users of the early stage (default 5, NDM paper Table 3). */
+  earlyStageSize?: number;
+  /** Test cascades per `simulate` call (default 32); results do not depend on it. */
+  cascadesPerCall?: number;
+  progress?: ProgressReporter;
+  signal?: AbortSignal;
+}
+
+/** P_u^c of one cascade, sparse: users in decreasing probability (ties by index). */
+export interface InfectionProbabilities {
+  users: Int32Array;
+  probabilities: Float64Array;
+}
+
+/** One stage (full or early) of one cascade. */
+export interface StageEvaluation extends DiffusionCounts, PrecisionRecallF1 {}
+
+/** One test cascade's row (for the predictions artifact). */
+export interface CascadeEvaluation {
+  /** Index in `testCascades`. */
+  index: number;
+  id: string;
+  seed: number;
+  /** |G_c|, the simulation budget. */
+  truthSize: number;
+  full: StageEvaluation;
+  early: StageEvaluation;
+  /** Fraction of simulations that stopped before the budget. */
+  stoppedEarly: number;
+}
+
+export interface MicroscopicEvaluation {
+  macroF1: number;
+  microF1: number;
+  earlyMacroF1: number;
+  earlyMicroF1: number;
+  /** Micro precision and recall (full and early stage). */
+  micro: PrecisionRecallF1;
+  earlyMicro: PrecisionRecallF1;
+  simulations: number;
+  earlyStageSize: number;
+  /** Evaluated cascades, in test order. */
+  cascades: CascadeEvaluation[];
+  /** P_u^c of each evaluated cascade (full stage / early stage), parallel to `cascades`. */
+  infectionProbabilities: InfectionProbabilities[];
+  earlyInfectionProbabilities: InfectionProbabilities[];
+  /** Test cascades left out, and why. */
+  skipped: { index: number; id: string; reason: string }[];
+  /** Wall-clock seconds of the evaluation. */
+  seconds: number;
+}
+
+interface Prepared {
+  index: number;
+  id: string;
+  seed: number;
+  truth: number[];
+}
+
+/** G_c: distinct users after the seed, in infection order. */
+function groundTruth(c: Cascade): number[] {
+  const seed = c.events[0].user;
+  const seen = new Set<number>([seed]);
+  const truth: number[] = [];
+  for (let i = 1; i < c.events.length; i++) {
+    const u = c.events[i].user;
+    if (!seen.has(u)) {
+      seen.add(u);
+      truth.push(u);
+    }
+  }
+  return truth;
+}
+
+/** Dense counter over user indices with a list of touched users (no per-cascade allocation of size |U|). */
+class UserCounter {
+  private counts = new Float64Array(1024);
+  private readonly touched: number[] = [];
+  add(u: number): void {
+    if (u >= this.counts.length) {
+      const bigger = new Float64Array(Math.max(u + 1, this.counts.length * 2));
+      bigger.set(this.counts);
+      this.counts = bigger;
+    }
+    if (this.counts[u] === 0) this.touched.push(u);
+    this.counts[u]++;
+  }
+  /** The touched users with count / total, most frequent first; resets the counter. */
+  drain(total: number): InfectionProbabilities {
+    const order = this.touched.slice().sort((a, b) => this.counts[b] - this.counts[a] || a - b);
+    const out: InfectionProbabilities = { users: Int32Array.from(order), probabilities: new Float64Array(order.length) };
+    for (let i = 0; i < order.length; i++) {
+      out.probabilities[i] = this.counts[order[i]] / total;
+      this.counts[order[i]] = 0;
+    }
+    this.touched.length = 0;
+    return out;
+  }
+}
+
+/** Checks a simulator's answer for one request; a malformed row is a plugin bug, never scored. */
+function checkResult(res: SimulationResult | undefined, req: SimulationRequest, p: Prepared, stamp: Map<number, number>): void {
+  const where = `cascade ${p.id} (test index ${p.index})`;
+  if (!res) throw new CascadeError('MODEL', `simulator returned no result for ${where}`);
+  if (res.simulations !== req.simulations || res.budget !== req.budget || res.sequences.length !== req.simulations * req.budget) {
+    throw new CascadeError('MODEL', `simulator returned ${res.simulations} x ${res.budget} (${res.sequences.length} users) for ${where}, asked for ${req.simulations} x ${req.budget}`);
+  }
+  const seq = res.sequences;
+  for (let s = 0; s < res.simulations; s++) {
+    const row = s * res.budget;
+    let stopped = false;
+    for (let k = 0; k < res.budget; k++) {
+      const u = seq[row + k];
+      if (u === -1) {
+        stopped = true;
+        continue;
+      }
+      const problem = stopped
+        ? 'a user after the end of the simulation (-1)'
+        : !Number.isInteger(u) || u < 2
+          ? `user index ${u}`
+          : u === p.seed
+            ? `the seed user ${u}`
+            : stamp.get(u) === s
+              ? `user ${u} twice`
+              : undefined;
+      if (problem) throw new CascadeError('MODEL', `simulator returned ${problem} in simulation ${s} of ${where}`);
+      stamp.set(u, s);
+    }
+  }
+}
+
+/**
+ * Runs the protocol on `testCascades` with `model` (any `InfectionSimulator`: a plugin's trained
+ * model, or one of this package's engines). See the module comment for the exact protocol.
+ */
+export async function evaluateMicroscopic(model: InfectionSimulator, testCascades: readonly Cascade[], options: MicroscopicEvaluationOptions): Promise<MicroscopicEvaluation> {
+  const started = performance.now();
+  const simulations = options.simulations ?? 1000;
+  const earlyStageSize = options.earlyStageSize ?? 5;
+  const perCall = options.cascadesPerCall ?? 32;
+  if (!Number.isInteger(simulations) || simulations < 1) throw new RangeError(`evaluateMicroscopic: simulations must be a positive integer, got ${simulations}`);
+  if (!Number.isInteger(earlyStageSize) || earlyStageSize < 1) throw new RangeError(`evaluateMicroscopic: earlyStageSize must be a positive integer, got ${earlyStageSize}`);
+  if (!Number.isInteger(perCall) || perCall < 1) throw new RangeError(`evaluateMicroscopic: cascadesPerCall must be a positive integer, got ${perCall}`);
+  const signal = options.signal;
+
+  const prepared: Prepared[] = [];
+  const skipped: MicroscopicEvaluation['skipped'] = [];
+  testCascades.forEach((c, index) => {
+    if (c.events.length === 0) {
+      skipped.push({ index, id: c.id, reason: 'no events' });
+      return;
+    }
+    const truth = groundTruth(c);
+    if (truth.length === 0) skipped.push({ index, id: c.id, reason: 'no infected user after the seed' });
+    else prepared.push({ index, id: c.id, seed: c.events[0].user, truth });
+  });
+  if (prepared.length === 0) throw new RangeError('evaluateMicroscopic: no test cascade has a user to predict after its seed');
+
+  const task = (options.progress ?? quietProgress).start(`simulating ${prepared.length} test cascades x ${simulations}`, prepared.length);
+  const cascades: CascadeEvaluation[] = [];
+  const probs: InfectionProbabilities[] = [];
+  const earlyProbs: InfectionProbabilities[] = [];
+  const fullCounts: DiffusionCounts[] = [];
+  const earlyCounts: DiffusionCounts[] = [];
+  const full = new UserCounter();
+  const early = new UserCounter();
+  const stamp = new Map<number, number>();
+  try {
+    for (let b = 0; b < prepared.length; b += perCall) {
+      throwIfCancelled(signal);
+      const batch = prepared.slice(b, b + perCall);
+      const requests: SimulationRequest[] = batch.map((p) => ({ seeds: [p.seed], budget: p.truth.length, simulations, label: `cascade:${p.index}` }));
+      const results = await model.simulate(requests, options.rng, signal);
+      if (!Array.isArray(results) || results.length !== requests.length) throw new CascadeError('MODEL', `simulator returned ${Array.isArray(results) ? results.length : 'no'} results for ${requests.length} requests`);
+      batch.forEach((p, j) => {
+        const res = results[j];
+        stamp.clear();
+        checkResult(res, requests[j], p, stamp);
+        const budget = p.truth.length;
+        const earlySize = Math.min(earlyStageSize, budget);
+        let stoppedEarly = 0;
+        for (let s = 0; s < simulations; s++) {
+          const row = s * budget;
+          for (let k = 0; k < budget; k++) {
+            const u = res.sequences[row + k];
+            if (u < 0) {
+              stoppedEarly++;
+              break;
+            }
+            full.add(u);
+            if (k < earlySize) early.add(u);
+          }
+        }
+        const pFull = full.drain(simulations);
+        const pEarly = early.drain(simulations);
+        const cFull = diffusionCounts({ truth: p.truth, users: pFull.users, infectionProbabilities: pFull.probabilities });
+        const cEarly = diffusionCounts({ truth: p.truth.slice(0, earlySize), users: pEarly.users, infectionProbabilities: pEarly.probabilities });
+        fullCounts.push(cFull);
+        earlyCounts.push(cEarly);
+        probs.push(pFull);
+        earlyProbs.push(pEarly);
+        cascades.push({
+          index: p.index,
+          id: p.id,
+          seed: p.seed,
+          truthSize: budget,
+          full: { ...cFull, ...cascadePrecisionRecallF1(cFull) },
+          early: { ...cEarly, ...cascadePrecisionRecallF1(cEarly) },
+          stoppedEarly: stoppedEarly / simulations,
+        });
+      });
+      task.tick(batch.length, `macro-F1 so far ${macroF1(fullCounts).toFixed(4)}`);
+    }
+  } finally {
+    task.done();
+  }
+  const micro = microPrecisionRecallF1(fullCounts);
+  const earlyMicro = microPrecisionRecallF1(earlyCounts);
+  return {
+    macroF1: macroF1(fullCounts),
+    microF1: micro.f1,
+    earlyMacroF1: macroF1(earlyCounts),
+    earlyMicroF1: earlyMicro.f1,
+    micro,
+    earlyMicro,
+    simulations,
+    earlyStageSize,
+    cascades,
+    infectionProbabilities: probs,
+    earlyInfectionProbabilities: earlyProbs,
+    skipped,
+    seconds: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,81 @@
+import { Rng, type SimulationRequest } from '@cascade-lab/core';
+import { transmissionGraph } from './graph.js';
+import { SimulationPool } from './pool.js';
+import { ContinuousTimeSimulator, IndependentCascadeSimulator, SequentialSampler } from './simulators.js';
+import { createMarkovModel } from './test-models.test-util.js';
+
+const testModels = new URL('./test-models.test-util.ts', import.meta.url).href;
+
+/** A random graph over 2 reserved + 60 users. */
+function randomGraph(seed: string) {
+  const rng = Rng.fromSeed(seed);
+  const src: number[] = [], dst: number[] = [], w: number[] = [];
+  for (let u = 2; u < 62; u++) for (let v = 2; v < 62; v++) if (u !== v && rng.next() < 0.08) { src.push(u); dst.push(v); w.push(rng.uniform(0.05, 0.6)); }
+  return transmissionGraph(62, src, dst, w);
+}
+
+const requests: SimulationRequest[] = [
+  { seeds: [5], budget: 12, simulations: 37, label: 'cascade:0' },
+  { seeds: [9, 17], budget: 4, simulations: 50, label: 'cascade:1' },
+  { seeds: [30], budget: 25, simulations: 8, label: 'cascade:2' },
+];
+
+describe('SimulationPool: results do not depend on the number of workers', () => {
+  const pools: SimulationPool[] = [];
+  afterAll(async () => { await Promise.all(pools.map((p) => p.close())); });
+  const pool = (workers: number): SimulationPool => { const p = new SimulationPool({ workers }); pools.push(p); return p; };
+
+  it('independent cascade: inline, 1 worker, 2 workers, odd chunks', async () => {
+    const g = randomGraph('ic');
+    const rng = Rng.fromSeed(11);
+    const inline = await new IndependentCascadeSimulator(g).simulate(requests, rng);
+    const one = await new IndependentCascadeSimulator(g, { pool: pool(1) }).simulate(requests, rng);
+    const two = await new IndependentCascadeSimulator(g, { pool: pool(2), chunkSize: 7 }).simulate(requests, rng);
+    expect(one).toEqual(inline);
+    expect(two).toEqual(inline);
+    // something actually happened
+    expect(inline[0].sequences.some((u) => u >= 2)).toBe(true);
+  });
+
+  it('continuous time: identical with 1 and 2 workers, times included', async () => {
+    const g = randomGraph('ct');
+    const sim = (p?: SimulationPool) => new ContinuousTimeSimulator({ graph: g, delay: 'rayleigh' }, { pool: p, horizon: 3 });
+    const rng = Rng.fromSeed(12);
+    const a = await sim(pool(1)).simulateWithTimes(requests, rng);
+    const b = await sim(pool(2)).simulateWithTimes(requests, rng);
+    const c = await sim().simulateWithTimes(requests, rng);
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
+  });
+
+  it('sequential sampler with a JS model module: inline instance, module inline, 1 and 2 workers', async () => {
+    const spec = { module: testModels, exportName: 'createMarkovModel', options: { numUsers: 62, endLogit: 0 } };
+    const rng = Rng.fromSeed(13);
+    const instance = await new SequentialSampler(createMarkovModel({ numUsers: 62, endLogit: 0 }), { maxBatch: 5 }).simulate(requests, rng);
+    const moduleInline = await new SequentialSampler(spec).simulate(requests, rng);
+    const one = await new SequentialSampler(spec, { pool: pool(1) }).simulate(requests, rng);
+    const two = await new SequentialSampler(spec, { pool: pool(2), chunkSize: 9 }).simulate(requests, rng);
+    expect(moduleInline).toEqual(instance);
+    expect(one).toEqual(instance);
+    expect(two).toEqual(instance);
+    // with a finite </s> logit some simulations stop early
+    expect(instance[2].sequences.some((u) => u === -1)).toBe(true);
+  });
+
+  it('reports an error raised inside a worker as the same CascadeError', async () => {
+    const spec = { module: testModels, exportName: 'noSuchFactory' };
+    await expect(new SequentialSampler(spec, { pool: pool(1) }).simulate(requests, Rng.fromSeed(1))).rejects.toMatchObject({ code: 'MODEL', message: expect.stringMatching(/no function export "noSuchFactory"/) });
+  });
+
+  it('refuses a model instance on a pool', () => {
+    expect(() => new SequentialSampler(createMarkovModel({ numUsers: 5 }), { pool: pool(1) })).toThrow(/cannot move to worker threads/);
+  });
+
+  it('rejects with CancelledError when the signal fires', async () => {
+    const ac = new AbortController();
+    const g = randomGraph('cancel');
+    const p = new IndependentCascadeSimulator(g, { pool: pool(1), chunkSize: 1 }).simulate([{ seeds: [3], budget: 50, simulations: 2000 }], Rng.fromSeed(1), ac.signal);
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+});

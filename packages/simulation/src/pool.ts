@@ -1,0 +1,206 @@
+/**
+ * A pool of worker threads that run engine tasks (see tasks.ts). The tensor backends used by
+ * models are single-threaded in Node (WASM has no threads there), so parallel simulation means
+ * threads; results never depend on the pool size, because each simulation draws from its own
+ * stream.
+ *
+ * Workers are started on first use. They import the engines from `dist/` when this module runs
+ * compiled, and from the TypeScript sources through tsx when it runs from `src/` (Jest), with
+ * `@cascade-lab/*` mapped to the sources (tsconfig.worker-src.json). A process started with
+ * `--import tsx` (benchmarks, examples) also gets tsx in its workers, so next-user model modules
+ * may be `.ts` files there.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { CancelledError, CascadeError, ERROR_CODES, type ErrorCode } from '@cascade-lab/core';
+import type { EngineTask, EngineTaskResult } from './tasks.js';
+
+export interface SimulationPoolOptions {
+  /** Number of worker threads (default: available cores - 1, at least 1). */
+  workers?: number;
+  /** Register tsx in the workers (default: when running from sources or under tsx). */
+  typescript?: boolean;
+}
+
+/** A message from a worker. */
+export type WorkerReply =
+  | { id: number; ok: true; result: EngineTaskResult }
+  | { id: number; ok: false; error: { name: string; message: string; code?: string; stack?: string } };
+
+interface Job {
+  id: number;
+  task: EngineTask;
+  resolve(result: EngineTaskResult): void;
+  reject(error: unknown): void;
+  settled: boolean;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | undefined;
+}
+
+const fromSources = import.meta.url.endsWith('.ts');
+
+function underTsx(): boolean {
+  return process.execArgv.some((a) => a.includes('tsx')) || (process.env.NODE_OPTIONS ?? '').includes('tsx');
+}
+
+/**
+ * The parent's Node flags minus Jest's VM-modules flag and module hooks (`--import`, `--loader`,
+ * `--require`): the bootstrap registers tsx itself where needed.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--experimental-vm-modules') continue;
+    if (a === '--import' || a === '--loader' || a === '--experimental-loader' || a === '--require' || a === '-r') {
+      i++;
+      continue;
+    }
+    if (/^--(import|loader|experimental-loader|require)=/.test(a)) continue;
+    out.push(a);
+  }
+  return out;
+}
+
+function reviveError(e: { name: string; message: string; code?: string; stack?: string }): Error {
+  const err = e.code && e.code in ERROR_CODES ? new CascadeError(e.code as ErrorCode, e.message) : new Error(e.message);
+  if (e.stack) err.stack = `${err.name}: ${e.message}\n    [in simulation worker]\n${e.stack.split('\n').slice(1).join('\n')}`;
+  return err;
+}
+
+export class SimulationPool {
+  readonly size: number;
+  private readonly typescript: boolean;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: SimulationPoolOptions = {}) {
+    const n = options.workers ?? Math.max(1, availableParallelism() - 1);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`SimulationPool: workers must be a positive integer, got ${n}`);
+    this.size = n;
+    this.typescript = options.typescript ?? (fromSources || underTsx());
+  }
+
+  private spawn(): Worker {
+    const entry = new URL(fromSources ? './worker.ts' : './worker.js', import.meta.url).href;
+    const worker = new Worker(new URL('../worker-bootstrap.mjs', import.meta.url), {
+      workerData: {
+        entry,
+        tsx: this.typescript,
+        tsconfig: fromSources ? fileURLToPath(new URL('../tsconfig.worker-src.json', import.meta.url)) : undefined,
+      },
+      execArgv: workerExecArgv(),
+    });
+    return worker;
+  }
+
+  private addSlot(): Slot {
+    const slot: Slot = { worker: this.spawn(), job: undefined };
+    this.attach(slot);
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private attach(slot: Slot): void {
+    const w = slot.worker;
+    w.on('message', (msg: WorkerReply) => {
+      const job = slot.job;
+      if (!job || job.id !== msg.id) return;
+      slot.job = undefined;
+      if (!job.settled) {
+        job.settled = true;
+        if (msg.ok) job.resolve(msg.result);
+        else job.reject(reviveError(msg.error));
+      }
+      this.dispatch();
+    });
+    const fail = (error: Error): void => {
+      const job = slot.job;
+      slot.job = undefined;
+      if (job && !job.settled) {
+        job.settled = true;
+        job.reject(new CascadeError('INTERNAL', `simulation worker failed: ${error.message}`, { cause: error }));
+      }
+      if (this.closed) return;
+      // Replace the dead worker and go on with the queue.
+      w.removeAllListeners();
+      slot.worker = this.spawn();
+      this.attach(slot);
+      this.dispatch();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => {
+      if (!this.closed && slot.worker === w) fail(new Error(`worker exited with code ${code}`));
+    });
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.job === undefined);
+      if (!slot && this.slots.length < this.size) slot = this.addSlot();
+      if (!slot) break;
+      const job = this.queue.shift()!;
+      if (job.settled) continue;
+      slot.job = job;
+      slot.worker.ref();
+      slot.worker.postMessage({ id: job.id, task: job.task });
+    }
+    // Idle workers must not keep the process alive.
+    for (const s of this.slots) if (s.job === undefined) s.worker.unref();
+  }
+
+  /** Runs a task on the next free worker. Rejects with CancelledError when `signal` fires first. */
+  run(task: EngineTask, signal?: AbortSignal): Promise<EngineTaskResult> {
+    if (this.closed) return Promise.reject(new CascadeError('INTERNAL', 'SimulationPool is closed'));
+    if (signal?.aborted) return Promise.reject(new CancelledError());
+    return new Promise<EngineTaskResult>((resolve, reject) => {
+      const job: Job = { id: this.nextId++, task, resolve, reject, settled: false };
+      if (signal) {
+        const onAbort = (): void => {
+          if (job.settled) return;
+          job.settled = true; // a running job finishes in its worker; its result is dropped
+          reject(new CancelledError());
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.resolve = (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        };
+        job.reject = (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        };
+      }
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  /** Stops every worker; queued tasks are rejected. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const job of this.queue.splice(0)) {
+      if (!job.settled) {
+        job.settled = true;
+        job.reject(new CascadeError('INTERNAL', 'SimulationPool closed'));
+      }
+    }
+    for (const slot of this.slots) {
+      const job = slot.job;
+      slot.job = undefined;
+      if (job && !job.settled) {
+        job.settled = true;
+        job.reject(new CascadeError('INTERNAL', 'SimulationPool closed while a task was running'));
+      }
+    }
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
