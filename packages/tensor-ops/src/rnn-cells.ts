@@ -1,0 +1,227 @@
+import type { Rng } from '@cascade-lab/core';
+import { tf } from './tf.js';
+import { WeightHolder } from './weights.js';
+import { orthogonal, xavierUniform, type Initializer } from './init.js';
+
+/** `sigmoid`, or Keras 2's `hard_sigmoid` = clip(0.2 x + 0.5, 0, 1) (used by the GammaCas code). */
+export type GateActivation = 'sigmoid' | 'hardSigmoid';
+
+/** Keras 2 (tf.keras 2.x) hard_sigmoid: clip(0.2 x + 0.5, 0, 1). */
+export function hardSigmoid(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.clipByValue(tf.add(tf.mul(x, 0.2), 0.5), 0, 1));
+}
+
+function gate(x: tf.Tensor, activation: GateActivation): tf.Tensor {
+  return activation === 'sigmoid' ? tf.sigmoid(x) : hardSigmoid(x);
+}
+
+export type LSTMState = {
+  /** Hidden state [batch, units]. */
+  h: tf.Tensor2D;
+  /** Cell state [batch, units]. */
+  c: tf.Tensor2D;
+};
+
+/** Keras layout: the four gates side by side in the order i, f, c~, o. */
+export interface LSTMWeights {
+  /** [inputSize, 4 * units] */
+  kernel: tf.Tensor;
+  /** [units, 4 * units] */
+  recurrentKernel: tf.Tensor;
+  /** [4 * units] */
+  bias: tf.Tensor;
+}
+
+export interface LSTMStepOptions {
+  /** Activation of the i, f, o gates (default sigmoid). */
+  recurrentActivation?: GateActivation;
+}
+
+/** The four pre-activations z = x K + h U + b, split into [i, f, c~, o]. */
+function gatePreactivations(x: tf.Tensor2D, h: tf.Tensor2D, w: LSTMWeights): tf.Tensor[] {
+  const z = tf.add(tf.add(tf.matMul(x, w.kernel as tf.Tensor2D), tf.matMul(h, w.recurrentKernel as tf.Tensor2D)), w.bias);
+  return tf.split(z, 4, 1);
+}
+
+function lstmUpdate(i: tf.Tensor, f: tf.Tensor, candidate: tf.Tensor, o: tf.Tensor, c: tf.Tensor): LSTMState {
+  const cNext = tf.add(tf.mul(f, c), tf.mul(i, candidate)) as tf.Tensor2D;
+  const hNext = tf.mul(o, tf.tanh(cNext)) as tf.Tensor2D;
+  return { h: hNext, c: cNext };
+}
+
+/**
+ * One LSTM step (Hochreiter & Schmidhuber 1997, with forget gate): i, f, o = act(x W + h U + b),
+ * c~ = tanh(x W_c + h U_c + b_c), c' = f * c + i * c~, h' = o * tanh(c').
+ */
+export function lstmStep(x: tf.Tensor2D, state: LSTMState, weights: LSTMWeights, options: LSTMStepOptions = {}): LSTMState {
+  const act = options.recurrentActivation ?? 'sigmoid';
+  return tf.tidy(() => {
+    const [zi, zf, zc, zo] = gatePreactivations(x, state.h, weights);
+    return lstmUpdate(gate(zi, act), gate(zf, act), tf.tanh(zc), gate(zo, act), state.c);
+  });
+}
+
+/** LSTM weights plus the follower gate of GammaCas. */
+export interface FollowerGatedLSTMWeights extends LSTMWeights {
+  /** [followerSize, units]: the follower gate's input weights (no recurrent term). */
+  followerKernel: tf.Tensor;
+  /** [units] */
+  followerBias: tf.Tensor;
+}
+
+/**
+ * One step of GammaCas's follower-gated LSTM (GammaCas paper §3.3, Eq. 6-11; docs/MODELS.md): the
+ * retweet count r_t drives the usual gates and the followers f_t of that bin's retweeters open an
+ * extra gate g = sigmoid(f_t W_g + b_g) that scales the input gate, i = act(r_t W_i + h U_i + b_i) * g;
+ * f, c~, o as in `lstmStep`. The authors' code uses hard_sigmoid for i, f and o.
+ */
+export function followerGatedLstmStep(
+  count: tf.Tensor2D,
+  followers: tf.Tensor2D,
+  state: LSTMState,
+  weights: FollowerGatedLSTMWeights,
+  options: LSTMStepOptions = {},
+): LSTMState {
+  const act = options.recurrentActivation ?? 'sigmoid';
+  return tf.tidy(() => {
+    const [zi, zf, zc, zo] = gatePreactivations(count, state.h, weights);
+    const followerGate = tf.sigmoid(tf.add(tf.matMul(followers, weights.followerKernel as tf.Tensor2D), weights.followerBias));
+    return lstmUpdate(tf.mul(gate(zi, act), followerGate), gate(zf, act), tf.tanh(zc), gate(zo, act), state.c);
+  });
+}
+
+/** GRU weights, gates side by side in the order z (update), r (reset), h~ (candidate). */
+export interface GRUWeights {
+  /** [inputSize, 3 * units] */
+  kernel: tf.Tensor;
+  /** [units, 3 * units] */
+  recurrentKernel: tf.Tensor;
+  /** [3 * units] */
+  bias: tf.Tensor;
+}
+
+/**
+ * One GRU step (Cho et al. 2014; reset applied before the recurrent matmul, as TensorFlow's GRUCell
+ * used by DeepCas): z = sigmoid(x W_z + h U_z + b_z), r = sigmoid(x W_r + h U_r + b_r),
+ * h~ = tanh(x W_h + (r * h) U_h + b_h), h' = z * h + (1 - z) * h~.
+ */
+export function gruStep(x: tf.Tensor2D, h: tf.Tensor2D, weights: GRUWeights): tf.Tensor2D {
+  return tf.tidy(() => {
+    const units = h.shape[1];
+    const [wz, wr, wh] = tf.split(weights.kernel, 3, 1) as tf.Tensor2D[];
+    const [uz, ur, uh] = tf.split(weights.recurrentKernel, 3, 1) as tf.Tensor2D[];
+    const [bz, br, bh] = tf.split(weights.bias, 3, 0);
+    const z = tf.sigmoid(tf.add(tf.add(tf.matMul(x, wz), tf.matMul(h, uz)), bz));
+    const r = tf.sigmoid(tf.add(tf.add(tf.matMul(x, wr), tf.matMul(h, ur)), br));
+    const candidate = tf.tanh(tf.add(tf.add(tf.matMul(x, wh), tf.matMul(tf.mul(r, h) as tf.Tensor2D, uh)), bh));
+    const next = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), candidate));
+    return tf.reshape(next, [h.shape[0], units]) as tf.Tensor2D;
+  });
+}
+
+export interface RecurrentCellConfig {
+  inputSize: number;
+  units: number;
+  /** Input kernel initialiser (default xavier uniform, Keras' glorot_uniform). */
+  kernelInit?: Initializer;
+  /** Recurrent kernel initialiser (default orthogonal, as Keras). */
+  recurrentInit?: Initializer;
+}
+
+export interface LSTMCellConfig extends RecurrentCellConfig {
+  recurrentActivation?: GateActivation;
+  /** Initial forget-gate bias (Jozefowicz et al. 2015; Keras unit_forget_bias). Default 1. */
+  forgetBias?: number;
+}
+
+function lstmBias(units: number, forgetBias: number): tf.Tensor {
+  const b = new Float32Array(4 * units);
+  b.fill(forgetBias, units, 2 * units);
+  return tf.tensor1d(b);
+}
+
+/** Weights of `lstmStep`. */
+export class LSTMCell extends WeightHolder implements LSTMWeights {
+  readonly kernel: tf.Variable;
+  readonly recurrentKernel: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly units: number;
+  readonly recurrentActivation: GateActivation;
+
+  constructor(config: LSTMCellConfig, rng: Rng) {
+    super();
+    this.units = config.units;
+    this.recurrentActivation = config.recurrentActivation ?? 'sigmoid';
+    this.kernel = this.addWeight('kernel', [config.inputSize, 4 * config.units], config.kernelInit ?? xavierUniform(), rng);
+    this.recurrentKernel = this.addWeight('recurrentKernel', [config.units, 4 * config.units], config.recurrentInit ?? orthogonal(), rng);
+    this.bias = this.adoptWeight('bias', lstmBias(config.units, config.forgetBias ?? 1));
+  }
+
+  zeroState(batch: number): LSTMState {
+    return { h: tf.zeros([batch, this.units]), c: tf.zeros([batch, this.units]) };
+  }
+
+  step(x: tf.Tensor2D, state: LSTMState): LSTMState {
+    return lstmStep(x, state, this, { recurrentActivation: this.recurrentActivation });
+  }
+}
+
+export interface FollowerGatedLSTMCellConfig extends LSTMCellConfig {
+  /** Width of the follower input f_t (1 for the per-bin follower sum). */
+  followerSize: number;
+}
+
+/** Weights of `followerGatedLstmStep` (GammaCas). */
+export class FollowerGatedLSTMCell extends WeightHolder implements FollowerGatedLSTMWeights {
+  readonly kernel: tf.Variable;
+  readonly recurrentKernel: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly followerKernel: tf.Variable;
+  readonly followerBias: tf.Variable;
+  readonly units: number;
+  readonly recurrentActivation: GateActivation;
+
+  constructor(config: FollowerGatedLSTMCellConfig, rng: Rng) {
+    super();
+    this.units = config.units;
+    this.recurrentActivation = config.recurrentActivation ?? 'sigmoid';
+    const kernelInit = config.kernelInit ?? xavierUniform();
+    this.kernel = this.addWeight('kernel', [config.inputSize, 4 * config.units], kernelInit, rng);
+    this.recurrentKernel = this.addWeight('recurrentKernel', [config.units, 4 * config.units], config.recurrentInit ?? orthogonal(), rng);
+    this.bias = this.adoptWeight('bias', lstmBias(config.units, config.forgetBias ?? 1));
+    this.followerKernel = this.addWeight('followerKernel', [config.followerSize, config.units], kernelInit, rng);
+    this.followerBias = this.adoptWeight('followerBias', tf.zeros([config.units]));
+  }
+
+  zeroState(batch: number): LSTMState {
+    return { h: tf.zeros([batch, this.units]), c: tf.zeros([batch, this.units]) };
+  }
+
+  step(count: tf.Tensor2D, followers: tf.Tensor2D, state: LSTMState): LSTMState {
+    return followerGatedLstmStep(count, followers, state, this, { recurrentActivation: this.recurrentActivation });
+  }
+}
+
+/** Weights of `gruStep`. */
+export class GRUCell extends WeightHolder implements GRUWeights {
+  readonly kernel: tf.Variable;
+  readonly recurrentKernel: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly units: number;
+
+  constructor(config: RecurrentCellConfig, rng: Rng) {
+    super();
+    this.units = config.units;
+    this.kernel = this.addWeight('kernel', [config.inputSize, 3 * config.units], config.kernelInit ?? xavierUniform(), rng);
+    this.recurrentKernel = this.addWeight('recurrentKernel', [config.units, 3 * config.units], config.recurrentInit ?? orthogonal(), rng);
+    this.bias = this.adoptWeight('bias', tf.zeros([3 * config.units]));
+  }
+
+  zeroState(batch: number): tf.Tensor2D {
+    return tf.zeros([batch, this.units]);
+  }
+
+  step(x: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
+    return gruStep(x, h, this);
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * The one tfjs-core namespace of the workspace. Plugins import `tf` from `@cascade-lab/tensor-ops`
+ * (never `@tensorflow/tfjs-core` directly) so that every tensor, kernel and gradient lives in the
+ * same engine as the backend chosen by `initBackend`.
+ *
+ * Importing this module registers the pure-JS `cpu` backend (always available) and the `wasm`
+ * backend (initialised on first use), fills the wasm backend's kernel gaps, and registers the
+ * gradients of every op: tfjs-core 4.x ships them only through the `@tensorflow/tfjs` union
+ * package (its Node bundle of tfjs-core has none), which tfjs-node loads too, so this is the same
+ * registration whichever backend runs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmKernelGaps } from './wasm-kernels.js';
+
+registerWasmKernelGaps();
+
+export { tf };
