@@ -212,6 +212,15 @@ function parts(p: Record<string, number>): string {
     .join(', ');
 }
 
+/** `1,024-2,047: 3, 2,048-4,095: 66, ...` from the first non-empty bucket on. */
+function histogramLine(h: { from: number; to: number; count: number }[]): string {
+  const first = h.findIndex((b) => b.count > 0);
+  return h
+    .slice(Math.max(first, 0))
+    .map((b) => `${b.from === b.to ? int(b.from) : `${int(b.from)}-${int(b.to)}`}: ${int(b.count)}`)
+    .join(', ');
+}
+
 function distLine(d: Distribution): string {
   return `min ${short(d.min)}, 25% ${short(d.p25)}, median ${short(d.median)}, 75% ${short(d.p75)}, 90% ${short(d.p90)}, 99% ${short(d.p99)}, max ${short(d.max)}, mean ${num(d.mean)}`;
 }
@@ -239,13 +248,13 @@ export function formatStats(ctx: StatsContext, s: DatasetStats): string[] {
     head = `${ctx.title}: ${int(m.cascades)} cascades, ${int(m.retweets)} retweets, average size ${num(m.size.mean)}`;
     rows.push(['splits', parts(m.parts)], ['size', distLine(m.size)], ['duration', `${distLine(m.duration)} (seconds to the last retweet)`]);
     rows.push(['signals', `followers ${int(m.withFollowers)}, text ${int(m.withText)}, news ${int(m.withNews)} of ${int(m.cascades)} cascades`]);
-    rows.push(['sizes', m.sizeHistogram.map((b) => `${b.from === b.to ? int(b.from) : `${int(b.from)}-${int(b.to)}`}: ${int(b.count)}`).join(', ')]);
+    rows.push(['sizes', histogramLine(m.sizeHistogram)]);
   } else {
     const m = s.stats;
     head = `${ctx.title}: ${int(m.cascades)} cascade graphs, average size ${num(m.nodes.mean)} nodes`;
     rows.push(['splits', parts(m.parts)], ['nodes', distLine(m.nodes)]);
     m.labels.forEach((d, k) => rows.push([`label ${k + 1}`, distLine(d)]));
-    rows.push(['sizes', m.sizeHistogram.map((b) => `${b.from === b.to ? int(b.from) : `${int(b.from)}-${int(b.to)}`}: ${int(b.count)}`).join(', ')]);
+    rows.push(['sizes', histogramLine(m.sizeHistogram)]);
   }
   const width = Math.max(...rows.map((r) => r[0].length));
   return [head, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)];
