@@ -1,0 +1,258 @@
+import { CascadeError, END_USER, throwIfCancelled, type Cascade, type Rng, type TrainContext } from '@cascade-lab/core';
+import { padCascades, planBatches } from '@cascade-lab/data';
+import { rankingMetrics, targetRank } from '@cascade-lab/metrics';
+import type { NdmHyperparameters } from './hyperparameters.js';
+import { NdmNetwork, nextUserTargets, weightedCrossEntropySum, type SequenceBatch } from './model.js';
+import { Adam, constantSchedule, noamSchedule } from './optimizer.js';
+import { tf, type Tensor } from './tf.js';
+import type { NdmArchitecture, NdmWeights } from './weights.js';
+
+/** Largest attention tensor (rows x heads x L x L) and logit tensor (rows x L x |U|) of one pass. */
+const MAX_ATTENTION_CELLS = 1 << 22;
+const MAX_LOGIT_CELLS = 1 << 23;
+
+/** Ranking cut-offs logged for validation (hits@k, MAP@k). */
+export const RANKING_KS = [1, 10, 50, 100] as const;
+
+/** Metric key with only characters every tracker accepts: `hits@10` -> `hits_at_10`. */
+export function metricKey(name: string): string {
+  return name.replace('@', '_at_');
+}
+
+/** Cascades the model can learn from: at least two users (authors' code drops shorter ones). */
+export function trainableCascades(cascades: readonly Cascade[]): Cascade[] {
+  return cascades.filter((c) => c.events.length >= 2);
+}
+
+/** Cascades as a padded batch without the appended `</s>` (the targets add it). */
+export function cascadeBatch(cascades: readonly Cascade[]): SequenceBatch {
+  return padCascades(cascades, { appendEnd: false });
+}
+
+/**
+ * Splits a batch into row groups small enough for memory: attention costs rows * h * L^2 floats
+ * and the logits rows * L * |U|. The gradient of the whole batch is the sum over the groups.
+ */
+export function memoryChunks(batch: SequenceBatch, heads: number, numUsers: number): SequenceBatch[] {
+  const L = batch.maxLength;
+  const perRow = Math.max(heads * L * L / MAX_ATTENTION_CELLS, (L * numUsers) / MAX_LOGIT_CELLS);
+  const rowsPerChunk = Math.max(1, Math.floor(1 / perRow));
+  if (rowsPerChunk >= batch.batchSize) return [batch];
+  const out: SequenceBatch[] = [];
+  for (let start = 0; start < batch.batchSize; start += rowsPerChunk) {
+    const end = Math.min(batch.batchSize, start + rowsPerChunk);
+    let width = 0;
+    for (let b = start; b < end; b++) width = Math.max(width, batch.lengths[b]);
+    const users = new Int32Array((end - start) * width);
+    for (let b = start; b < end; b++) users.set(batch.users.subarray(b * L, b * L + width), (b - start) * width);
+    out.push({ users, batchSize: end - start, maxLength: width, lengths: batch.lengths.slice(start, end) });
+  }
+  return out;
+}
+
+export interface EpochResult {
+  /** Mean negative log-likelihood per trained target. */
+  loss: number;
+  targets: number;
+  seconds: number;
+}
+
+export interface ValidationResult {
+  /** Mean negative log-likelihood per trained target (Eq. 8 negated, averaged). */
+  loss: number;
+  /** hits@k and MAP@k of the true next (real) user given the true prefix. */
+  ranking: Record<string, number>;
+  targets: number;
+}
+
+/** Gradient descent on the mean next-user cross-entropy (Eq. 8) with Adam. */
+export class NdmTrainer {
+  readonly optimizer: Adam;
+
+  constructor(
+    readonly network: NdmNetwork,
+    readonly hp: NdmHyperparameters,
+  ) {
+    const schedule = hp.learningRateSchedule === 'noam' ? noamSchedule(hp.dimension, hp.warmupSteps) : constantSchedule(hp.learningRate);
+    this.optimizer = new Adam({ beta1: hp.adamBeta1, beta2: hp.adamBeta2, epsilon: hp.adamEpsilon, schedule });
+  }
+
+  /**
+   * One Adam update on a batch: returns the summed loss and the number of targets. A batch without
+   * any trained target is skipped (no update).
+   */
+  step(batch: SequenceBatch, rng: Rng): { lossSum: number; targets: number } {
+    const chunks = memoryChunks(batch, this.network.architecture.heads, this.network.architecture.numUsers);
+    const targets = chunks.map((c) => nextUserTargets(c, this.hp.learnEnd));
+    const total = targets.reduce((s, t) => s + t.count, 0);
+    if (total === 0) return { lossSum: 0, targets: 0 };
+    const variables = this.network.trainableVariables();
+    let grads: Record<string, Tensor> | null = null;
+    let lossSum = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      if (targets[i].count === 0) continue;
+      const { value, grads: g } = tf.variableGrads(
+        () => tf.div(weightedCrossEntropySum(this.network.maskedLogits(chunks[i], { training: true, rng }), targets[i]), total) as tf.Scalar,
+        variables,
+      );
+      lossSum += (value.dataSync()[0] as number) * total;
+      value.dispose();
+      if (grads === null) {
+        grads = g;
+      } else {
+        const acc: Record<string, Tensor> = grads;
+        for (const name of Object.keys(g)) {
+          const sum = tf.add(acc[name], g[name]);
+          acc[name].dispose();
+          g[name].dispose();
+          acc[name] = sum;
+        }
+      }
+    }
+    if (grads) {
+      this.optimizer.apply(variables, grads);
+      for (const t of Object.values(grads)) t.dispose();
+    }
+    return { lossSum, targets: total };
+  }
+
+  /** One pass over the cascades in bucketed (or shuffled) batches. */
+  epoch(cascades: readonly Cascade[], rng: Rng, context: Pick<TrainContext, 'signal' | 'progress'>, label: string): EpochResult {
+    const start = performance.now();
+    const lengths = Int32Array.from(cascades, (c) => c.events.length);
+    const plan = planBatches(lengths, { batchSize: this.hp.batchSize, bucketing: this.hp.bucketByLength ? 'sorted' : 'none', rng: rng.derive('batches') });
+    const task = context.progress.start(label, plan.length);
+    const dropout = rng.derive('dropout');
+    let lossSum = 0;
+    let targets = 0;
+    try {
+      for (const rows of plan) {
+        throwIfCancelled(context.signal);
+        const r = this.step(cascadeBatch(rows.map((i) => cascades[i])), dropout);
+        lossSum += r.lossSum;
+        targets += r.targets;
+        task.tick(1, `loss ${(lossSum / Math.max(1, targets)).toFixed(3)}`);
+      }
+    } finally {
+      task.done();
+    }
+    if (!Number.isFinite(lossSum)) throw new CascadeError('MODEL', `ndm: the training loss became ${lossSum} (${label}); lower the learning rate`);
+    return { loss: lossSum / Math.max(1, targets), targets, seconds: (performance.now() - start) / 1000 };
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+/**
+ * Next-user loss and ranking of held-out cascades with the true prefix (no dropout). Ranking counts
+ * only real users as targets (not `</s>`); infected users and padding are masked.
+ */
+export function validate(network: NdmNetwork, cascades: readonly Cascade[], learnEnd: boolean, batchSize = 64): ValidationResult {
+  const ranks: number[] = [];
+  let lossSum = 0;
+  let count = 0;
+  const U = network.architecture.numUsers;
+  for (let start = 0; start < cascades.length; start += batchSize) {
+    const batch = cascadeBatch(cascades.slice(start, start + batchSize));
+    for (const chunk of memoryChunks(batch, network.architecture.heads, U)) {
+      const targets = nextUserTargets(chunk, learnEnd);
+      const logits = tf.tidy(() => network.maskedLogits(chunk, { training: false }));
+      const values = logits.dataSync() as Float32Array;
+      if (targets.count > 0) {
+        const l = tf.tidy(() => weightedCrossEntropySum(logits, targets));
+        lossSum += l.dataSync()[0];
+        l.dispose();
+        count += targets.count;
+      }
+      logits.dispose();
+      for (let row = 0; row < targets.users.length; row++) {
+        const target = targets.users[row];
+        if (targets.weights[row] === 0 || target === END_USER) continue;
+        ranks.push(targetRank(values.subarray(row * U, (row + 1) * U), target));
+      }
+    }
+  }
+  return { loss: count > 0 ? lossSum / count : Number.NaN, ranking: ranks.length > 0 ? rankingMetrics(ranks, RANKING_KS) : {}, targets: count };
+}
+
+/** Larger-is-better score for early stopping. */
+export function validationScore(result: ValidationResult, metric: NdmHyperparameters['earlyStoppingMetric']): number {
+  if (metric === 'loss') return -result.loss;
+  const v = result.ranking[metric];
+  return v === undefined ? Number.NaN : v;
+}
+
+export interface FitResult {
+  /** Epochs trained in the run that produced the kept weights. */
+  epochs: number;
+  /** Epoch (1-based) whose weights were kept. */
+  bestEpoch: number;
+  bestValidation?: ValidationResult;
+  stoppedEarly: boolean;
+  /** Trained targets per second over all epochs. */
+  tokensPerSecond: number;
+}
+
+/** What fit() reports at the end of each epoch. */
+export interface EpochReport {
+  epoch: number;
+  train: EpochResult;
+  validation?: ValidationResult;
+  learningRate: number;
+}
+
+/**
+ * Trains for up to `maxEpochs` epochs; with validation cascades, keeps the weights of the best
+ * validation epoch and stops after `patience` epochs without improvement (0: never stops early).
+ */
+export function fit(
+  network: NdmNetwork,
+  hp: NdmHyperparameters,
+  train: readonly Cascade[],
+  validation: readonly Cascade[],
+  rng: Rng,
+  context: Pick<TrainContext, 'signal' | 'progress'>,
+  onEpoch: (report: EpochReport) => void,
+  epochs = hp.maxEpochs,
+): FitResult {
+  const trainer = new NdmTrainer(network, hp);
+  let best: { score: number; epoch: number; weights: NdmWeights; validation: ValidationResult } | null = null;
+  let tokens = 0;
+  let seconds = 0;
+  let epoch = 0;
+  let stoppedEarly = false;
+  try {
+    for (epoch = 1; epoch <= epochs; epoch++) {
+      const result = trainer.epoch(train, rng.derive(`epoch:${epoch}`), context, `ndm epoch ${epoch}/${epochs}`);
+      tokens += result.targets;
+      seconds += result.seconds;
+      let val: ValidationResult | undefined;
+      if (validation.length > 0) {
+        throwIfCancelled(context.signal);
+        val = validate(network, validation, hp.learnEnd);
+        const score = validationScore(val, hp.earlyStoppingMetric);
+        if (best === null || score > best.score) best = { score, epoch, weights: network.readWeights(), validation: val };
+      }
+      onEpoch({ epoch, train: result, validation: val, learningRate: trainer.optimizer.nextLearningRate() });
+      if (best && hp.patience > 0 && epoch - best.epoch >= hp.patience) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+  } finally {
+    trainer.dispose();
+  }
+  const trained = Math.min(epoch, epochs);
+  if (best) network.assignWeights(best.weights);
+  return {
+    epochs: trained,
+    bestEpoch: best ? best.epoch : trained,
+    bestValidation: best?.validation,
+    stoppedEarly,
+    tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
+  };
+}
+
+export type { NdmArchitecture };
