@@ -1,9 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { pluginsCommand } from './plugins.js';
+import { validateCommand } from './validate.js';
 
 /**
  * Every `cascade` sub-command. Each lives in its own file in this folder and exports one yargs
  * CommandModule; add new ones to this list (one import, one entry).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [pluginsCommand];
+export const commands: CommandModule<any, any>[] = [pluginsCommand, validateCommand];

@@ -1,0 +1,74 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, PluginRegistry, type MicroscopicPlugin } from '@cascade-lab/core';
+import { z } from 'zod';
+import { loadExperiment } from './config.js';
+
+const plugin: MicroscopicPlugin<{ heads: number; window: number }> = {
+  name: 'ndm',
+  task: 'microscopic',
+  description: 'test double',
+  hyperparameters: z.strictObject({ heads: z.number().int().positive().default(8), window: z.number().int().positive().default(3) }),
+  train: async () => {
+    throw new Error('unused');
+  },
+  load: async () => {
+    throw new Error('unused');
+  },
+};
+const registry = new PluginRegistry([plugin]);
+const dir = mkdtempSync(join(tmpdir(), 'cascade-config-'));
+
+function write(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function configError(file: string, overrides: string[] = []): ConfigError {
+  try {
+    loadExperiment(file, registry, overrides);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const base = 'name: t\ndataset:\n  name: memetracker\nmodel:\n  name: ndm\n';
+
+describe('loadExperiment', () => {
+  it('resolves defaults of the experiment and of the plugin, and hashes the result', () => {
+    const exp = loadExperiment(write('ok.yaml', base), registry);
+    expect(exp.hyperparameters).toEqual({ heads: 8, window: 3 });
+    expect(exp.config.evaluation.simulations).toBe(1000);
+    expect(exp.config.backend).toBe('auto');
+    expect(exp.hash).toMatch(/^[0-9a-f]{12}$/);
+    const other = loadExperiment(write('ok2.yaml', base), registry, ['model.hyperparameters.heads=4']);
+    expect(other.hyperparameters.heads).toBe(4);
+    expect(other.hash).not.toBe(exp.hash);
+  });
+
+  it('points at an unknown model name with the known ones', () => {
+    const e = configError(write('unknown.yaml', base.replace('name: ndm', 'name: nmd')));
+    expect(e.issues[0]).toMatchObject({ keyPath: 'model.name', line: 5 });
+    expect(e.message).toContain('did you mean "ndm"?');
+  });
+
+  it('checks hyperparameters against the plugin schema, with positions', () => {
+    const file = write('hp.yaml', base + '  hyperparameters:\n    heads: 0\n    windw: 2\n');
+    const e = configError(file);
+    const byPath = Object.fromEntries(e.issues.map((i) => [i.keyPath, i]));
+    expect(byPath['model.hyperparameters.heads'].line).toBe(7);
+    expect(byPath['model.hyperparameters.heads'].message).toContain('found number 0');
+    expect(byPath['model.hyperparameters.windw'].message).toContain('did you mean "window"?');
+    expect(e.message.startsWith(`${file}: 2 problems`)).toBe(true);
+  });
+
+  it('validates the dataset section (unknown dataset, unknown keys)', () => {
+    const e = configError(write('data.yaml', base.replace('name: memetracker', 'name: memetraker\n  splt: {}')));
+    const paths = e.issues.map((i) => i.keyPath);
+    expect(paths).toContain('dataset.splt');
+  });
+});
