@@ -1,10 +1,11 @@
 import type { CommandModule } from 'yargs';
 import { pluginsCommand } from './plugins.js';
 import { validateCommand } from './validate.js';
+import { datasetsCommand } from './datasets.js';
 
 /**
  * Every `cascade` sub-command. Each lives in its own file in this folder and exports one yargs
  * CommandModule; add new ones to this list (one import, one entry).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [pluginsCommand, validateCommand];
+export const commands: CommandModule<any, any>[] = [pluginsCommand, validateCommand, datasetsCommand];
