@@ -225,7 +225,7 @@ export async function fetchDataset(entry: DatasetEntry, options: DatasetStoreOpt
         continue;
       }
       if (e instanceof CascadeError) throw e;
-      throw new CascadeError('DATA_NOT_FOUND', `dataset ${entry.name}: cannot download ${f.url}: ${(e as Error).message}`, { hint: manualInstructions(entry, cacheDir), cause: e });
+      throw new CascadeError('DATA_NOT_FOUND', `dataset ${entry.name}: cannot download ${f.url}: ${describeNetworkError(e)}`, { hint: manualInstructions(entry, cacheDir), cause: e });
     }
   }
 
@@ -253,6 +253,13 @@ export async function fetchDataset(entry: DatasetEntry, options: DatasetStoreOpt
   }
   await writeFile(path.join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
   return report;
+}
+
+/** `fetch failed (ECONNREFUSED)`: Node's fetch hides the reason in `cause`. */
+function describeNetworkError(e: unknown): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  const why = err.cause?.code ?? err.cause?.message;
+  return why && !err.message.includes(why) ? `${err.message} (${why})` : err.message;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
