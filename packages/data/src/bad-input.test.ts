@@ -13,6 +13,7 @@ import {
   parseInfVaeGraph,
   parseInfopathCascades,
   parseJsonl,
+  jsonlJsonSchema,
   parseLongCsv,
   parseNdmCascades,
   parseNetinfCascades,
@@ -54,6 +55,13 @@ describe('NDM format', () => {
     ['user infected twice', 'a,1 b,2 a,3\n', 1, /user "a" is infected twice/],
     ['truncated last line', 'a,1 b,2\na,1 b,', 2, /truncated last line/],
   ])('%s', (_, text, line, problem) => expectProblem(() => ndm(text), 'cascade.txt', line, problem));
+
+  test('the column points at the bad field ("a,1  b,x2": x2 starts at column 8)', () => {
+    const e = errorOf(() => ndm('a,1  b,x2\n'));
+    expect(e.location.column).toBe(8);
+    expect(e.message).toMatch(/^cascade\.txt:1:8: /);
+    expect(errorOf(() => ndm('a,1 b,2 c,3 a,4\n')).location.column).toBe(13);
+  });
 
   test('empty file, and a file of blank lines', () => {
     expectProblem(() => ndm(''), 'cascade.txt', 1, /the file is empty/);
@@ -226,4 +234,11 @@ describe('JSON Lines', () => {
     expect(c.text).toEqual(['breaking', '#flood', 'in', 'chennai']);
     expect(c.news).toEqual([{ time: -3600, tokens: ['rain', 'rain'] }]);
   });
+});
+
+test('JSON Lines: 1e999 (Infinity) is refused; the JSON Schema export describes the fields', () => {
+  expect(() => parseJsonl('{"id":"a","rootFollowers":1e999,"events":[]}', 'c.jsonl')).toThrow(DataFormatError);
+  const schema = jsonlJsonSchema() as { properties: Record<string, { minimum?: number }>; required: string[] };
+  expect(schema.required.sort()).toEqual(['events', 'id', 'rootFollowers']);
+  expect(schema.properties.rootFollowers.minimum).toBe(0);
 });

@@ -82,7 +82,7 @@ export {
 export { parseTideh, writeTideh, parseSeismicCsv, writeSeismicCsv, parseLongCsv, writeLongCsv, type TidehFile } from './formats/retweets.js';
 export { parseWeibo, writeWeibo, weiboToMacroCascade, type WeiboCascade, type WeiboPath } from './formats/weibo.js';
 export { parseDeepCas, writeDeepCas, type DeepCasCascade, type DeepCasEdge } from './formats/deepcas.js';
-export { parseJsonl, writeJsonl, jsonlCascadeSchema, jsonlEventSchema, jsonlNewsSchema, type JsonlCascade } from './formats/jsonl.js';
+export { parseJsonl, writeJsonl, jsonlJsonSchema, jsonlCascadeSchema, jsonlEventSchema, jsonlNewsSchema, type JsonlCascade } from './formats/jsonl.js';
 export { unpickle, idx2uFromPickle } from './formats/pickle.js';
 
 // Vocabularies

@@ -8,8 +8,9 @@ import type { MacroCascade, NewsItem } from '@cascade-lab/core';
 import { TextSource, quote, type ParseOptions } from '../parse-util.js';
 import { tokenize } from '../vocabulary.js';
 
-const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-const nonNegative = finite.refine((x) => x >= 0, 'must be >= 0');
+// zod 4 numbers are finite (1e999 parses to Infinity in JSON and is refused).
+const finite = z.number();
+const nonNegative = z.number().min(0);
 
 /** One retweet. */
 export const jsonlEventSchema = z
@@ -47,6 +48,11 @@ export const jsonlCascadeSchema = z
   .strict();
 
 export type JsonlCascade = z.input<typeof jsonlCascadeSchema>;
+
+/** The line schema as JSON Schema (draft 2020-12), for writing converters in other languages. */
+export function jsonlJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(jsonlCascadeSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
 
 export function parseJsonl(text: string, file: string, options: ParseOptions = {}): MacroCascade[] {
   const src: TextSource = new TextSource(text, file, options);

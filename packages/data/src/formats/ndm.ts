@@ -30,31 +30,35 @@ export function parseNdmCascades(text: string, file: string, options: NdmParseOp
     const chunks = splitWhitespace(line.text);
     let events: InfectionEvent[] = [];
     const seen = new Set<number>();
-    let column = line.text.length - line.text.trimStart().length + 1;
-    for (const chunk of chunks) {
-      const col = line.text.indexOf(chunk, column - 1) + 1;
-      column = col + chunk.length;
+    // Column of the k-th chunk, computed only for messages.
+    const colOf = (k: number) => {
+      let from = 0;
+      for (let i = 0; i <= k; i++) from = line.text.indexOf(chunks[i], i === 0 ? 0 : from + chunks[i - 1].length);
+      return from + 1;
+    };
+    for (let k = 0; k < chunks.length; k++) {
+      const chunk = chunks[k];
       const comma = chunk.indexOf(',');
       if (comma <= 0 || comma !== chunk.lastIndexOf(',') || comma === chunk.length - 1) {
-        src.problem(line, 'malformed-line', `expected "user,timestamp", got ${quote(chunk)}`, col);
+        src.problem(line, 'malformed-line', `expected "user,timestamp", got ${quote(chunk)}`, colOf(k));
         return;
       }
       const raw = chunk.slice(0, comma);
       const time = parseNumber(chunk.slice(comma + 1));
       if (time === undefined) {
-        src.problem(line, 'bad-number', `timestamp ${quote(chunk.slice(comma + 1))} of user ${quote(raw)} is not a number`, col + comma + 1);
+        src.problem(line, 'bad-number', `timestamp ${quote(chunk.slice(comma + 1))} of user ${quote(raw)} is not a number`, colOf(k) + comma + 1);
         continue;
       }
       let user = vocab.indexOf(raw);
       if (user === undefined) {
         if (!options.extendVocabulary) {
-          src.problem(line, 'unknown-user', `user ${quote(raw)} is not in the user vocabulary (idx2u.tsv)`, col);
+          src.problem(line, 'unknown-user', `user ${quote(raw)} is not in the user vocabulary (idx2u.tsv)`, colOf(k));
           continue;
         }
         user = vocab.add(raw);
       }
       if (seen.has(user)) {
-        src.problem(line, 'duplicate-user', `user ${quote(raw)} is infected twice in this cascade`, col);
+        src.problem(line, 'duplicate-user', `user ${quote(raw)} is infected twice in this cascade`, colOf(k));
         continue;
       }
       seen.add(user);
