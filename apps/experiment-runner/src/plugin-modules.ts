@@ -1,7 +1,8 @@
 import type { ContainerModule } from 'inversify';
+import { popularityModule } from '@cascade-lab/plugin-popularity';
 
 /**
  * The model plugins this runner ships with. Each plugin package exports one ContainerModule; the
  * plugin generator (`nx g @cascade-lab/tools:plugin`) appends new ones here.
  */
-export const pluginModules: ContainerModule[] = [];
+export const pluginModules: ContainerModule[] = [popularityModule];

@@ -10,7 +10,7 @@ export const evaluationSchema = z
     rankingK: z.array(z.number().int().positive()).default([1, 10, 50, 100]).describe('k of hits@k / MAP@k for next-user ranking'),
     maxTestCascades: z.number().int().positive().optional().describe('evaluate only the first N test cascades (quick runs)'),
     workers: z.number().int().positive().optional().describe('worker threads for simulation engines that support them'),
-    horizonsHours: z.array(z.number().positive()).optional().describe('macroscopic horizons to score (default: the dataset\'s)'),
+    stepwiseBoundaries: z.array(z.number().positive()).optional().describe('size-range boundaries of the step-wise tau (default: doubling ranges from the smallest observed size)'),
   })
   .default({ simulations: 1000, earlyStageUsers: 5, rankingK: [1, 10, 50, 100] });
 
@@ -20,10 +20,11 @@ export const trackingSchema = z
     uri: z.string().optional().describe('MLflow tracking URI; default $MLFLOW_TRACKING_URI, else the local run store'),
     experiment: z.string().min(1).default('cascade-lab').describe('MLflow experiment name'),
     runName: z.string().optional().describe('run name (default: the config name)'),
-    runsDir: z.string().default('runs').describe('local run store and artifact staging directory'),
+    runsDir: z.string().optional().describe('local run store (default $CASCADE_RUNS_DIR, else ./runs)'),
+    outputsDir: z.string().default('outputs').describe('where each run keeps its artifacts locally (model, predictions, plots)'),
     tags: z.record(z.string(), z.string()).default({}).describe('extra run tags'),
   })
-  .default({ experiment: 'cascade-lab', runsDir: 'runs', tags: {} });
+  .default({ experiment: 'cascade-lab', outputsDir: 'outputs', tags: {} });
 
 export const experimentSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dots, dashes and underscores').describe('experiment name'),

@@ -1,0 +1,85 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CascadeError,
+  RESERVED_USERS,
+  type MicroscopicDataset,
+  type MicroscopicModel,
+  type MicroscopicPlugin,
+  type Rng,
+  type SimulationRequest,
+  type SimulationResult,
+} from '@cascade-lab/core';
+import { createPopularityModel, popularityCounts, SequentialSampler } from '@cascade-lab/simulation';
+import { z } from 'zod';
+
+export const popularityHyperparameters = z.strictObject({
+  smoothing: z.number().min(0).default(0).describe('pseudo-count added to every user (0: users never seen after a seed are never predicted)'),
+});
+export type PopularityHyperparameters = z.output<typeof popularityHyperparameters>;
+
+const FORMAT = 'cascade-lab/popularity@1';
+
+/**
+ * The trained baseline: next-user weights proportional to how often each user was infected (after
+ * the seed) in the training cascades. Simulation uses the shared sequential engine, which masks
+ * infected users; the model never predicts `</s>`, so a simulation runs its whole budget.
+ */
+export class PopularityModel implements MicroscopicModel {
+  private readonly sampler: SequentialSampler;
+
+  constructor(readonly weights: Float64Array) {
+    this.sampler = new SequentialSampler(createPopularityModel({ numUsers: weights.length, counts: weights }));
+  }
+
+  simulate(requests: SimulationRequest[], rng: Rng, signal?: AbortSignal): Promise<SimulationResult[]> {
+    return this.sampler.simulate(requests, rng, signal);
+  }
+
+  async nextUserScores(cascade: number[]): Promise<Float32Array[]> {
+    const rows: Float32Array[] = [];
+    const scores = Float32Array.from(this.weights, (w, u) => (u < RESERVED_USERS ? -Infinity : w));
+    for (let t = 0; t < cascade.length; t++) {
+      scores[cascade[t]] = -Infinity;
+      rows.push(scores.slice());
+    }
+    return rows;
+  }
+
+  async save(dir: string): Promise<void> {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'popularity.json'), JSON.stringify({ format: FORMAT, weights: Array.from(this.weights) }) + '\n');
+  }
+
+  dispose(): void {}
+}
+
+export const popularityPlugin: MicroscopicPlugin<PopularityHyperparameters> = {
+  name: 'popularity',
+  task: 'microscopic',
+  description: 'Most-popular-next-user baseline: samples users by their infection frequency in training; a floor for learned models.',
+  hyperparameters: popularityHyperparameters,
+
+  async train(data: MicroscopicDataset, hp: PopularityHyperparameters, context) {
+    const task = context.progress.start('counting infections', 1);
+    const counts = popularityCounts([...data.train, ...data.validation], data.users.size);
+    const weights = new Float64Array(data.users.size);
+    for (let u = RESERVED_USERS; u < weights.length; u++) weights[u] = counts[u] + hp.smoothing;
+    task.tick();
+    task.done();
+    context.metrics.logMetric('train.usersSeen', weights.filter((w) => w > 0).length);
+    return new PopularityModel(weights);
+  },
+
+  async load(dir: string) {
+    const file = join(dir, 'popularity.json');
+    let parsed: { format?: string; weights?: number[] };
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new CascadeError('MODEL', `cannot read ${file}: ${(e as Error).message}`);
+    }
+    if (parsed.format !== FORMAT || !Array.isArray(parsed.weights)) throw new CascadeError('MODEL', `${file} is not a saved popularity model (format ${String(parsed.format)})`);
+    return new PopularityModel(Float64Array.from(parsed.weights));
+  },
+};
