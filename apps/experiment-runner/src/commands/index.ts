@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { pluginsCommand } from './plugins.js';
 import { validateCommand } from './validate.js';
 import { runCommand } from './run.js';
+import { evaluateCommand } from './evaluate.js';
 import { datasetsCommand } from './datasets.js';
 
 /**
@@ -9,4 +10,4 @@ import { datasetsCommand } from './datasets.js';
  * CommandModule; add new ones to this list (one import, one entry).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, pluginsCommand, validateCommand, datasetsCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, evaluateCommand, pluginsCommand, validateCommand, datasetsCommand];

@@ -57,3 +57,23 @@ describe('runExperiment (popularity baseline on Irvine, local store)', () => {
     expect(second.metrics['test.microF1']).toBe(first.metrics['test.microF1']);
   });
 });
+
+describe('evaluateSaved', () => {
+  it('re-evaluates a saved run with overrides and logs a new run that points at it', async () => {
+    const { evaluateSaved } = await import('./saved.js');
+    const dir = mkdtempSync(join(tmpdir(), 'cascade-eval-'));
+    const config = join(dir, 'exp.yaml');
+    writeFileSync(config, `name: pop\nseed: 1\nbackend: cpu\ndataset: { name: irvine }\nmodel: { name: popularity }\nevaluation: { simulations: 20, maxTestCascades: 5 }\ntracking: { outputsDir: ${join(dir, 'outputs')} }\n`);
+    const registry = createContainer(pluginModules).get(PluginRegistry);
+    const tracker = new LocalTracker({ root: join(dir, 'runs') });
+    const trained = await runExperiment(loadExperiment(config, registry), { logger: new MemoryLogger(), progress: quietProgress, tracker, signal: new AbortController().signal });
+    const again = await evaluateSaved(trained.outputDir, { registry, logger: new MemoryLogger(), progress: quietProgress, tracker, overrides: ['evaluation.maxTestCascades=8'], signal: new AbortController().signal });
+    expect(again.metrics['test.cascades']).toBe(8);
+    const store = new LocalStore(join(dir, 'runs'));
+    expect(store.readTags(again.runId)['cascade.evaluationOf']).toBe(trained.runId);
+    // The local run folder works as well as the outputs folder.
+    const fromStore = await evaluateSaved(join(dir, 'runs', trained.runId), { registry, logger: new MemoryLogger(), progress: quietProgress, tracker, signal: new AbortController().signal });
+    expect(fromStore.metrics['test.cascades']).toBe(5);
+    await expect(evaluateSaved(dir, { registry, logger: new MemoryLogger(), progress: quietProgress, tracker })).rejects.toThrow(/holds no saved run/);
+  });
+});

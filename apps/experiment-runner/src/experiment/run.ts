@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
   Rng,
@@ -44,7 +45,7 @@ export interface RunOutcome {
   backend: BackendSelection;
 }
 
-type LoadedData = LoadedMicroscopicDataset | LoadedMacroscopicDataset;
+export type LoadedData = LoadedMicroscopicDataset | LoadedMacroscopicDataset;
 
 /**
  * One experiment, end to end (ARCHITECTURE.md "A run, end to end"): backend -> dataset and split ->
@@ -59,10 +60,7 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
   logger.info(`backend: ${backend.name} (${backend.package} ${backend.version}, ${backend.device})`);
   for (const note of backend.notes) logger.warn(note);
 
-  const loadOptions = { seed: config.seed, baseDir: options.baseDir ?? dirname(resolve(exp.file)), logger };
-  const data: LoadedData =
-    plugin.task === 'microscopic' ? await loadMicroscopicDataset(config.dataset, loadOptions) : await loadMacroscopicDataset(config.dataset, loadOptions);
-  logger.info(describeData(data));
+  const data = await loadDataFor(exp, logger, options.baseDir);
 
   const tracker = options.tracker ?? createTracker({ trackingUri: options.trackingUri ?? config.tracking.uri, runsDir: config.tracking.runsDir, experiment: config.tracking.experiment, logger });
   const runName = config.tracking.runName ?? config.name;
@@ -92,36 +90,73 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
         writeFileSync(join(outputDir, 'config.yaml'), stringify(exp.resolved));
         writeFileSync(join(outputDir, 'run.json'), JSON.stringify({ runId: run.runId, name: run.name, location: run.location, tracker: tracker.kind, configFile: resolve(exp.file), hash: exp.hash }, null, 2) + '\n');
         const metrics = new RecordingMetrics(run);
-        const context: TrainContext = { rng: rng.derive('train'), backend, progress, logger, metrics, signal, workDir: join(outputDir, 'work') };
-        mkdirSync(context.workDir, { recursive: true });
+        // Scratch space for the plugin (checkpoints during training): not an artifact, removed after.
+        const workDir = mkdtempSync(join(tmpdir(), 'cascade-work-'));
+        const context: TrainContext = { rng: rng.derive('train'), backend, progress, logger, metrics, signal, workDir };
 
-        const trainStarted = Date.now();
-        const model = plugin.task === 'microscopic'
-          ? await plugin.train(data as LoadedMicroscopicDataset, exp.hyperparameters, context)
-          : await plugin.train(data as LoadedMacroscopicDataset, exp.hyperparameters, context);
         try {
-          const trainSeconds = (Date.now() - trainStarted) / 1000;
-          run.logMetric('train.seconds', trainSeconds);
-          await model.save(join(outputDir, 'model'));
-          const evalContext = { rng: rng.derive('evaluation'), progress, signal };
-          const outcome = plugin.task === 'microscopic'
-            ? await evaluateMicroscopicRun(model as MicroscopicModel, data as LoadedMicroscopicDataset, config.evaluation, evalContext)
-            : await evaluateMacroscopicRun(model as MacroscopicModel, data as LoadedMacroscopicDataset, config.evaluation, evalContext);
-          const summaryMetrics = model.summaryMetrics?.() ?? {};
-          const finalMetrics = { ...outcome.metrics, ...prefixed('model.', summaryMetrics), 'train.seconds': trainSeconds };
-          run.logMetrics({ ...outcome.metrics, ...prefixed('model.', summaryMetrics) });
-          for (const p of outcome.series) run.logMetric(p.key, p.value, p.step);
-          await writeArtifacts(outputDir, finalMetrics, outcome, metrics, `${plugin.name} on ${data.name}`, logger);
-          await run.logArtifacts(outputDir);
-          return { runId: run.runId, runName: run.name, location: run.location, outputDir, metrics: finalMetrics, summary: outcome.summary, backend };
+          const trainStarted = Date.now();
+          const model = plugin.task === 'microscopic'
+            ? await plugin.train(data as LoadedMicroscopicDataset, exp.hyperparameters, context)
+            : await plugin.train(data as LoadedMacroscopicDataset, exp.hyperparameters, context);
+          try {
+            const trainSeconds = (Date.now() - trainStarted) / 1000;
+            run.logMetric('train.seconds', trainSeconds);
+            await model.save(join(outputDir, 'model'));
+            const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, history: metrics, rng, progress, signal, logger });
+            return { runId: run.runId, runName: run.name, location: run.location, outputDir, metrics: { ...recorded.metrics, 'train.seconds': trainSeconds }, summary: recorded.summary, backend };
+          } finally {
+            model.dispose();
+          }
         } finally {
-          model.dispose();
+          rmSync(workDir, { recursive: true, force: true });
         }
       },
     );
   } finally {
     if (!options.tracker) await tracker.close();
   }
+}
+
+export interface RecordInput {
+  run: TrackedRun;
+  model: MicroscopicModel | MacroscopicModel;
+  exp: ResolvedExperiment;
+  data: LoadedData;
+  outputDir: string;
+  history?: RecordingMetrics;
+  rng: Rng;
+  progress: ProgressReporter;
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+/**
+ * The task's shared evaluation protocol on a trained (or loaded) model, then final metrics to the
+ * run and metrics.json, predictions.jsonl and plots to the output folder, uploaded as artifacts.
+ */
+export async function evaluateAndRecord(input: RecordInput): Promise<{ metrics: Record<string, number>; summary: string }> {
+  const { run, model, exp, data, outputDir, rng, progress, signal, logger } = input;
+  const evalContext = { rng: rng.derive('evaluation'), progress, signal };
+  const outcome = exp.plugin.task === 'microscopic'
+    ? await evaluateMicroscopicRun(model as MicroscopicModel, data as LoadedMicroscopicDataset, exp.config.evaluation, evalContext)
+    : await evaluateMacroscopicRun(model as MacroscopicModel, data as LoadedMacroscopicDataset, exp.config.evaluation, evalContext);
+  const modelMetrics = prefixed('model.', model.summaryMetrics?.() ?? {});
+  const metrics = { ...outcome.metrics, ...modelMetrics };
+  run.logMetrics(metrics);
+  for (const p of outcome.series) run.logMetric(p.key, p.value, p.step);
+  await writeArtifacts(outputDir, metrics, outcome, input.history, `${exp.plugin.name} on ${data.name}`, logger);
+  await run.logArtifacts(outputDir);
+  return { metrics, summary: outcome.summary };
+}
+
+/** Loads the dataset a config names, for the plugin's task. */
+export async function loadDataFor(exp: ResolvedExperiment, logger: Logger, baseDir?: string): Promise<LoadedData> {
+  const loadOptions = { seed: exp.config.seed, baseDir: baseDir ?? dirname(resolve(exp.file)), logger };
+  const data: LoadedData =
+    exp.plugin.task === 'microscopic' ? await loadMicroscopicDataset(exp.config.dataset, loadOptions) : await loadMacroscopicDataset(exp.config.dataset, loadOptions);
+  logger.info(describeData(data));
+  return data;
 }
 
 function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
@@ -140,12 +175,12 @@ function describeData(data: LoadedData): string {
 }
 
 /** metrics.json, predictions.jsonl and the plots, written into the run's output folder. */
-async function writeArtifacts(outputDir: string, metrics: Record<string, number>, outcome: EvaluationOutcome, history: RecordingMetrics, title: string, logger: Logger): Promise<void> {
+async function writeArtifacts(outputDir: string, metrics: Record<string, number>, outcome: EvaluationOutcome, history: RecordingMetrics | undefined, title: string, logger: Logger): Promise<void> {
   const jsonSafe = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, Number.isFinite(v) ? v : String(v)]));
   writeFileSync(join(outputDir, 'metrics.json'), JSON.stringify(jsonSafe, null, 2) + '\n');
   writeFileSync(join(outputDir, 'predictions.jsonl'), outcome.predictions.map((p) => JSON.stringify(p)).join('\n') + '\n');
   try {
-    const curves = history.curves();
+    const curves = history?.curves() ?? [];
     if (curves.length > 0) writeFileSync(join(outputDir, 'learning-curve.png'), await renderPng(metricPanelsSpec(curves, `${title}: learning curves`)));
     if (outcome.series.length > 0) {
       const points = outcome.series.map((p) => ({ series: p.key.replace(/^test\./, '').replace(/_by_horizon$/, ''), step: p.step, value: p.value }));
@@ -158,4 +193,3 @@ async function writeArtifacts(outputDir: string, metrics: Record<string, number>
   }
 }
 
-export type { TrackedRun };
