@@ -77,8 +77,7 @@ export function multiHeadAttention(x: tf.Tensor3D, weights: MultiHeadAttentionWe
   const rate = options.training ? (options.dropout ?? 0) : 0;
   if (rate > 0 && !options.rng) throw new Error('multiHeadAttention: dropout in training needs options.rng');
   const seed = rate > 0 ? options.rng!.seedInt() : 0;
-  let attentionWeights: tf.Tensor4D | undefined;
-  const output = tf.tidy(() => {
+  return tf.tidy(() => {
     const x2d = tf.reshape(x, [batch * time, dModel]) as tf.Tensor2D;
     const q = projectHeads(x2d, weights.wq, batch, time);
     const k = projectHeads(x2d, weights.wk, batch, time);
@@ -93,14 +92,14 @@ export function multiHeadAttention(x: tf.Tensor3D, weights: MultiHeadAttentionWe
       const lowerTriangle = causalMask(time);
       allowed = allowed ? tf.logicalAnd(allowed, lowerTriangle) : lowerTriangle;
     }
-    let attention = (allowed ? maskedSoftmax(scores, allowed) : tf.softmax(scores)) as tf.Tensor4D;
-    if (options.returnWeights) attentionWeights = tf.keep(attention.clone());
+    const weightsBeforeDropout = (allowed ? maskedSoftmax(scores, allowed) : tf.softmax(scores)) as tf.Tensor4D;
+    let attention = weightsBeforeDropout;
     if (rate > 0) attention = tf.dropout(attention, rate, undefined, seed) as tf.Tensor4D;
     const context = tf.matMul(attention, v); // [batch, heads, time, dHead]
     const concatenated = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch * time, heads * dHead]);
-    return tf.reshape(tf.add(tf.matMul(concatenated, weights.wo as tf.Tensor2D), weights.bo), [batch, time, dModel]) as tf.Tensor3D;
-  });
-  return attentionWeights ? { output, weights: attentionWeights } : { output };
+    const output = tf.reshape(tf.add(tf.matMul(concatenated, weights.wo as tf.Tensor2D), weights.bo), [batch, time, dModel]) as tf.Tensor3D;
+    return options.returnWeights ? { output, weights: weightsBeforeDropout } : { output };
+  }) as AttentionResult;
 }
 
 export interface MultiHeadAttentionConfig {

@@ -240,9 +240,6 @@ async function loadCpu(): Promise<Loaded> {
   if (!version) throw new CandidateFailure('not-installed', 'not installed');
   const { value: ok, warnings } = await capturingWarnings(() => tf.setBackend('cpu'));
   if (!ok) throw new CandidateFailure('failed', `initialisation failed: ${warnings.join(' ') || 'no reason given'}`);
-  // The cpu backend prints a banner suggesting tfjs-node on its first tensor; the selection report
-  // already says so (and why tfjs-node was not taken), so mark the banner as shown.
-  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   return { device: 'cpu', version, notes: ['the cpu backend is plain JavaScript: about 100x slower than tensorflow for matmuls'] };
 }
 

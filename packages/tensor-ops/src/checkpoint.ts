@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { CascadeError, DataFormatError } from '@cascade-lab/core';
 import { tf } from './tf.js';
@@ -44,6 +45,11 @@ export interface TensorSpec {
 
 const BYTES: Record<StoredDType, number> = { float32: 4, int32: 4, bool: 1 };
 
+// Typed arrays use the machine's byte order; the format is little-endian.
+function assertLittleEndian(): void {
+  if (endianness() !== 'LE') throw new CascadeError('INTERNAL', 'checkpoints are little-endian and this machine is big-endian');
+}
+
 function weightsPathFor(manifestPath: string): string {
   const base = basename(manifestPath).replace(/\.json$/, '');
   return join(dirname(manifestPath), `${base}.bin`);
@@ -58,6 +64,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * to temporary names first and renamed, so a crash never leaves a half-written checkpoint.
  */
 export async function saveCheckpoint(manifestPath: string, tensors: NamedTensors, metadata?: Record<string, unknown>): Promise<CheckpointManifest> {
+  assertLittleEndian();
   if (!manifestPath.endsWith('.json')) throw new CascadeError('USAGE', `checkpoint manifest path must end in .json, got ${manifestPath}`);
   const entries: CheckpointEntry[] = [];
   const chunks: Uint8Array[] = [];
@@ -150,6 +157,7 @@ export interface LoadedCheckpoint {
 
 /** Reads a checkpoint written by `saveCheckpoint`; the caller owns (and disposes) the tensors. */
 export async function loadCheckpoint(manifestPath: string, options: LoadCheckpointOptions = {}): Promise<LoadedCheckpoint> {
+  assertLittleEndian();
   const m = await readManifest(manifestPath);
   if (options.expect) {
     const problems = compareWithExpected(m, options.expect, options.allowExtra ?? false);

@@ -37,7 +37,7 @@ export function lgamma(z: number): number {
 export function digamma(z: number): number {
   let result = 0;
   let x = z;
-  while (x < 6) {
+  while (x < 10) {
     result -= 1 / x;
     x += 1;
   }

@@ -10,10 +10,11 @@ export interface Rk4Options {
 }
 
 /**
- * Classical fixed-step Runge-Kutta (order 4) for y' = f(t, y), y(times[0]... from t = 0):
+ * Classical fixed-step Runge-Kutta (order 4) for y' = f(t, y):
  * k1 = f(t, y), k2 = f(t + h/2, y + h/2 k1), k3 = f(t + h/2, y + h/2 k2), k4 = f(t + h, y + h k3),
  * y += h/6 (k1 + 2 k2 + 2 k3 + k4). Starts at t = 0 with `y0`; returns y at each of `times`
  * (ascending, >= 0). Built from tf ops, so it is differentiable in whatever `f` closes over.
+ * Intermediate states are freed as it goes; the returned tensors belong to the caller.
  */
 export function rk4Integrate(f: (t: number, y: tf.Tensor) => tf.Tensor, y0: tf.Tensor, times: readonly number[], options: Rk4Options = {}): tf.Tensor[] {
   if (times.length === 0) return [];
@@ -25,22 +26,25 @@ export function rk4Integrate(f: (t: number, y: tf.Tensor) => tf.Tensor, y0: tf.T
   const out: tf.Tensor[] = [];
   let t = 0;
   let y = y0;
-  tf.tidy(() => {
-    for (const target of times) {
-      const steps = Math.max(1, Math.ceil((target - t) / stepSize - 1e-9));
-      const h = (target - t) / steps;
-      for (let s = 0; s < steps && h > 0; s++) {
-        const t0 = t + s * h;
-        const k1 = f(t0, y);
-        const k2 = f(t0 + h / 2, tf.add(y, tf.mul(k1, h / 2)));
-        const k3 = f(t0 + h / 2, tf.add(y, tf.mul(k2, h / 2)));
-        const k4 = f(t0 + h, tf.add(y, tf.mul(k3, h)));
-        y = tf.add(y, tf.mul(tf.addN([k1, tf.mul(k2, 2), tf.mul(k3, 2), k4]), h / 6));
-      }
-      t = target;
-      out.push(tf.keep(y.clone()));
+  for (const target of times) {
+    const steps = Math.max(1, Math.ceil((target - t) / stepSize - 1e-9));
+    const h = (target - t) / steps;
+    for (let s = 0; s < steps && h > 0; s++) {
+      const t0 = t + s * h;
+      const current = y;
+      y = tf.tidy(() => {
+        const k1 = f(t0, current);
+        const k2 = f(t0 + h / 2, tf.add(current, tf.mul(k1, h / 2)));
+        const k3 = f(t0 + h / 2, tf.add(current, tf.mul(k2, h / 2)));
+        const k4 = f(t0 + h, tf.add(current, tf.mul(k3, h)));
+        return tf.add(current, tf.mul(tf.addN([k1, tf.mul(k2, 2), tf.mul(k3, 2), k4]), h / 6));
+      });
+      // Free the previous state unless the caller owns it (y0) or it is an output.
+      if (current !== y0 && !out.includes(current)) current.dispose();
     }
-  });
+    t = target;
+    out.push(y === y0 || out.includes(y) ? y.clone() : y);
+  }
   return out;
 }
 

@@ -1,17 +1,18 @@
 /**
  * Test helpers: finite-difference gradient checks, runs across backends, leak checks.
  *
- * Gradient-check tolerance (float32 throughout, as tfjs computes):
- * the check compares the autodiff gradient of L(x) = sum_i R_i f_i(x) (R a fixed random cotangent)
- * with the central difference (L(x + h e_k) - L(x - h e_k)) / 2h, where the two sums are formed in
- * float64 from the float32 outputs. Each output carries a relative rounding error of a few float32
- * ulps (eps32 = 6e-8) amplified by the length of its op chain, say <= 1e-6 for the blocks here, so
- * the rounding part of the difference quotient is <= 1e-6 * sum|R_i f_i| / h; with outputs and R of
- * unit scale, h = 1e-2 and <= 100 outputs that is <= 1e-2 * ... in the worst case but ~1e-4 in
- * practice (errors are not all aligned); the truncation part is h^2 |L'''| / 6 ~ 2e-5 |L'''|.
- * Hence the default acceptance |g - g_fd| <= 2e-3 + 2e-2 |g_fd| (tests with larger outputs or
- * steeper functions state their own numbers). A wrong gradient (a missing term, a wrong factor)
- * misses by O(|g|), far outside this band: see the test that feeds the checker a wrong gradient.
+ * Gradient-check tolerance. tfjs computes in float32, so the check compares the autodiff gradient
+ * of L(x) = sum_i R_i f_i(x) (R a fixed standard-normal cotangent) with the central difference
+ * g_fd = (L(x + h e_k) - L(x - h e_k)) / 2h, forming both sums in float64 from the float32 outputs.
+ * - Rounding: each output has relative error <= c * 6e-8 for an op chain of length c <= 20, i.e.
+ *   <= 1.2e-6 |f_i|; with unit-scale f_i, R_i and <= 100 outputs whose errors are independent the
+ *   error of L is <= 10 * 1.2e-6, and of g_fd (two evaluations, divided by 2h) <= 1.2e-3 with
+ *   h = 1e-2. That bound is pessimistic: both evaluations round alike, and the largest error
+ *   observed on these blocks is 3e-5.
+ * - Truncation: h^2 |L'''| / 6, about 1.7e-5 |L'''|.
+ * Default acceptance: |g - g_fd| <= 5e-4 + 5e-3 |g_fd|, about 15x the largest error observed and
+ * below the pessimistic bound. A gradient off by 1% of a |g| >= 0.1, or missing a term, fails: see
+ * testing.test.ts, which feeds the checker such gradients. Steeper functions state their own numbers.
  */
 import { Rng } from '@cascade-lab/core';
 import { tf, initBackend, type BackendName } from './index.js';
@@ -43,8 +44,8 @@ function toArray(t: tf.Tensor): Float64Array {
  */
 export function gradientCheck(f: (...inputs: tf.Tensor[]) => tf.Tensor, inputValues: { values: number[]; shape: number[] }[], options: GradCheckOptions = {}): { failures: GradCheckFailure[]; checked: number; worst: number } {
   const h = options.h ?? 1e-2;
-  const atol = options.atol ?? 2e-3;
-  const rtol = options.rtol ?? 2e-2;
+  const atol = options.atol ?? 5e-4;
+  const rtol = options.rtol ?? 5e-3;
   const maxCoordinates = options.maxCoordinates ?? 64;
   const rng = Rng.fromSeed(options.seed ?? 7);
   const makeInputs = (values: number[][]) => values.map((v, i) => tf.tensor(v, inputValues[i].shape, 'float32'));
@@ -85,6 +86,7 @@ export function gradientCheck(f: (...inputs: tf.Tensor[]) => tf.Tensor, inputVal
       if (!(excess <= 1)) failures.push({ input: k, index: idx, analytic: a, numeric });
     }
   }
+  if (process.env.CASCADE_GRADCHECK_REPORT) process.stdout.write(`gradientCheck: ${checked} coordinates, worst |g - g_fd| / tolerance = ${worst.toFixed(3)}\n`);
   return { failures, checked, worst };
 }
 
@@ -177,6 +179,7 @@ export async function expectParity(backends: ParityBackends, compute: () => Reco
     const got = await runOn(b, compute);
     const c = closeness(got, reference, atol, rtol);
     worst[b] = c.worst;
+    if (process.env.CASCADE_GRADCHECK_REPORT) process.stdout.write(`parity ${b}: worst / tolerance = ${c.worst.toFixed(3)} at ${c.where}\n`);
     if (!(c.worst <= 1)) throw new Error(`${b} differs from cpu beyond atol ${atol} + rtol ${rtol}: ${c.where}`);
   }
   return worst;

@@ -18,3 +18,12 @@ import { registerWasmKernelGaps } from './wasm-kernels.js';
 registerWasmKernelGaps();
 
 export { tf };
+
+// Without this, tfjs would pick its highest-priority registered backend (wasm), which needs an
+// asynchronous start, and the first synchronous op would throw. cpu starts synchronously (this
+// call completes before it returns its promise), so tensors work right after import;
+// `initBackend` then switches to the best available backend.
+void tf.setBackend('cpu');
+// The cpu backend prints a banner recommending tfjs-node on its first tensor. `initBackend`
+// already prefers tfjs-node and reports why it was not taken, so mark the banner as shown.
+(tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null)!.firstUse = false;
