@@ -42,10 +42,11 @@ import {
 
 const RUNS = { numRuns: 60 };
 const idToken = fc.stringMatching(/^[A-Za-z0-9_.-]{1,8}$/);
-const time = fc.double({ min: -1e12, max: 1e12, noNaN: true, noDefaultInfinity: true });
+// -0 is written as 0 by every format (JSON included): generate +0 only.
+const time = fc.double({ min: -1e12, max: 1e12, noNaN: true, noDefaultInfinity: true }).map((x) => (Object.is(x, -0) ? 0 : x));
 const nonNegTime = fc.double({ min: 0, max: 1e9, noNaN: true, noDefaultInfinity: true });
 const followers = fc.oneof(fc.nat(), fc.double({ min: 0, max: 1e8, noNaN: true }));
-const sortedTimes = (n: number, t = time) => fc.array(t, { minLength: n, maxLength: n }).map((a) => a.map((x) => (Object.is(x, -0) ? 0 : x)).sort((x, y) => x - y));
+const sortedTimes = (n: number, t = time) => fc.array(t, { minLength: n, maxLength: n }).map((a) => a.sort((x, y) => x - y));
 
 /** Cascades over users 2..size-1 with distinct users each and sorted times. */
 function cascadesOver(size: number, maxLen = 12, t = time) {
@@ -224,7 +225,7 @@ describe('round trips: writer -> parser', () => {
     fc.assert(
       fc.property(arb, (cs) => {
         const back = parseJsonl(writeJsonl(cs as MacroCascade[]), 'c.jsonl');
-        expect(back).toEqual(cs.map((c) => ({ ...c, rootTime: Object.is(c.rootTime, -0) ? 0 : c.rootTime })));
+        expect(back).toEqual(cs);
       }),
       RUNS,
     );
