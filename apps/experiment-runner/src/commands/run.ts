@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { createContainer, PluginRegistry } from '@cascade-lab/core';
 import pc from 'picocolors';
 import { loadExperiment } from '../experiment/config.js';
@@ -16,13 +16,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run <config>',
   describe: 'Train a model and evaluate it with its task\'s protocol, as an experiment config says; everything is logged to the tracker',
   builder: (y) =>
-    y
+    (y
       .positional('config', { type: 'string', demandOption: true, describe: 'experiment YAML file (see configs/experiments/)' })
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a key: --set model.hyperparameters.heads=4 (repeatable)' })
       .option('tracking-uri', { type: 'string', describe: 'MLflow server (default: the config, then $MLFLOW_TRACKING_URI, then the local store ./runs)' })
       .example('$0 run configs/experiments/ndm-quickstart.yaml', 'a short NDM run on Memetracker')
       .example('$0 run configs/experiments/ndm-memetracker.yaml --set seed=2', 'the paper setting with another seed')
-      .epilogue('Ctrl-C stops the run and closes it as KILLED. The run\'s local folder (config, metrics.json, predictions, model, plots) is printed at the end.') as never,
+      .epilogue('Ctrl-C stops the run and closes it as KILLED. The run\'s local folder (config, metrics.json, predictions, model, plots) is printed at the end.')) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     const logger = loggerFor(args);
     const registry = createContainer(pluginModules).get(PluginRegistry);

@@ -57,8 +57,6 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
   const { logger, progress } = options;
   const rng = Rng.fromSeed(config.seed);
   const backend = await initBackend(config.backend, { logger });
-  logger.info(`backend: ${backend.name} (${backend.package} ${backend.version}, ${backend.device})`);
-  for (const note of backend.notes) logger.warn(note);
 
   const data = await loadDataFor(exp, logger, options.baseDir);
 
@@ -84,7 +82,7 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
       },
       async (run, signal) => {
         logger.info(`run ${run.name} (${run.runId}) -> ${run.location}`);
-        const outputDir = resolve(config.tracking.outputsDir, `${safeName(runName)}-${run.runId.slice(0, 8)}`);
+        const outputDir = resolve(config.tracking.outputsDir, `${safeName(runName)}-${run.runId.slice(-8)}`);
         mkdirSync(outputDir, { recursive: true });
         await run.logConfig(exp.resolved as unknown as Record<string, unknown>);
         writeFileSync(join(outputDir, 'config.yaml'), stringify(exp.resolved));

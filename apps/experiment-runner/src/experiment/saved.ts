@@ -72,7 +72,7 @@ export async function evaluateSaved(dir: string, options: EvaluateSavedOptions):
         system: { backend, seed: config.seed, config: exp.resolved as unknown as Record<string, unknown> },
       },
       async (run, signal) => {
-        const outputDir = resolve(config.tracking.outputsDir, `${config.name}-evaluation-${run.runId.slice(0, 8)}`);
+        const outputDir = resolve(config.tracking.outputsDir, `${config.name}-evaluation-${run.runId.slice(-8)}`);
         mkdirSync(outputDir, { recursive: true });
         await run.logConfig(exp.resolved as unknown as Record<string, unknown>);
         writeFileSync(join(outputDir, 'run.json'), JSON.stringify({ runId: run.runId, name: run.name, location: run.location, evaluates: saved.dir }, null, 2) + '\n');
