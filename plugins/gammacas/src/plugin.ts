@@ -1,0 +1,335 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CascadeError,
+  Rng,
+  throwIfCancelled,
+  type InferenceContext,
+  type MacroscopicDataset,
+  type MacroscopicModel,
+  type MacroscopicPlugin,
+  type SizePredictions,
+  type TrainContext,
+  type WindowedCascade,
+} from '@cascade-lab/core';
+import { loadCheckpointInto, saveCheckpoint, tf } from '@cascade-lab/tensor-ops';
+import { gammaCasHyperparameters, type GammaCasHyperparameters } from './hyperparameters.js';
+import { logFeatureStatistics, packCascades, selectRows, type PackedCascades } from './inputs.js';
+import { GammaCasNetwork, batchTensors, disposeBatch, integrateSizes, type GammaCasArchitecture, type IntegratorSettings } from './model.js';
+import { loadWordVectors } from './word-vectors.js';
+
+/** File name of a saved model's checkpoint manifest (weights in `gammacas.bin` beside it). */
+export const CHECKPOINT_FILE = 'gammacas.json';
+const SAVE_FORMAT = 'gammacas-model';
+const SAVE_VERSION = 1;
+
+interface SavedMetadata {
+  format: typeof SAVE_FORMAT;
+  version: typeof SAVE_VERSION;
+  architecture: GammaCasArchitecture;
+  hyperparameters: GammaCasHyperparameters;
+  trainedHorizonsHours: number[];
+  finalTrainLoss: number | null;
+}
+
+function integratorSettings(hp: GammaCasHyperparameters): IntegratorSettings {
+  return {
+    integrator: hp.integrator,
+    rk4Steps: hp.rk4Steps,
+    dopri5RelativeTolerance: hp.dopri5RelativeTolerance,
+    dopri5AbsoluteTolerance: hp.dopri5AbsoluteTolerance,
+    dopri5MaxSteps: hp.dopri5MaxSteps,
+  };
+}
+
+function packFor(arch: GammaCasArchitecture, cascades: WindowedCascade[], horizons: number): PackedCascades {
+  return packCascades(cascades, {
+    bins: arch.bins,
+    withText: arch.variant !== 'counts-only',
+    withNews: arch.variant === 'full',
+    maxTextTokens: arch.maxTextTokens,
+    maxNewsItems: arch.maxNewsItems,
+    maxNewsTokens: arch.maxNewsTokens,
+    vocabularySize: Math.max(arch.vocabularySize, 1),
+    horizons,
+  });
+}
+
+function batchRanges(n: number, batchSize: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let start = 0; start < n; start += batchSize) out.push([start, Math.min(n, start + batchSize)]);
+  return out;
+}
+
+function range(start: number, end: number): number[] {
+  return Array.from({ length: end - start }, (_, i) => start + i);
+}
+
+/** Mean loss and its parts over a packed set, without gradients. */
+function evaluateLoss(net: GammaCasNetwork, data: PackedCascades, hp: GammaCasHyperparameters, horizons: number[]): { loss: number; mape: number; mse: number } {
+  let loss = 0;
+  let mape = 0;
+  let mse = 0;
+  for (const [start, end] of batchRanges(data.size, hp.batchSize)) {
+    const rows = selectRows(data, range(start, end));
+    const values = tf.tidy(() => {
+      const b = batchTensors(rows);
+      const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
+      const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
+      const r = net.loss(b, targets, mask, horizons, hp.zeta, integratorSettings(hp));
+      return tf.stack([r.loss, r.mape, r.mse]);
+    });
+    const [l, a, s] = values.dataSync();
+    values.dispose();
+    const w = rows.size / data.size;
+    loss += l * w;
+    mape += a * w;
+    mse += s * w;
+  }
+  return { loss, mape, mse };
+}
+
+/** A trained GammaCas: predicts sizes at any list of horizons from one set of weights. */
+export class GammaCasModel implements MacroscopicModel {
+  constructor(
+    readonly network: GammaCasNetwork,
+    readonly hyperparameters: GammaCasHyperparameters,
+    readonly trainedHorizonsHours: number[],
+    private readonly finalTrainLoss: number | null,
+  ) {}
+
+  get architecture(): GammaCasArchitecture {
+    return this.network.arch;
+  }
+
+  /**
+   * Sizes at `horizonsHours` (any positive hours, not only the trained ones) and, per cascade, the
+   * pooled growth parameters A, gamma, lambda, the content modulation mu, the word attention of the
+   * root text's tokens and the attention over its news items (GammaCas §5.4's interpretation).
+   */
+  async predict(cascades: WindowedCascade[], horizonsHours: number[], signal?: AbortSignal): Promise<SizePredictions> {
+    for (const h of horizonsHours) {
+      if (!(h > 0) || !Number.isFinite(h)) throw new CascadeError('USAGE', `GammaCas: horizons must be finite and > 0 hours, got ${h}`);
+    }
+    const packed = packFor(this.architecture, cascades, 0);
+    const sizes: Float64Array[] = [];
+    const details: Record<string, number | number[] | string>[] = [];
+    const settings = integratorSettings(this.hyperparameters);
+    for (const [start, end] of batchRanges(packed.size, this.hyperparameters.batchSize)) {
+      throwIfCancelled(signal);
+      const rows = selectRows(packed, range(start, end));
+      const result = tf.tidy(() => {
+        const b = batchTensors(rows);
+        const out = this.network.forward(b);
+        const s = horizonsHours.length > 0 ? integrateSizes(out.amplitude, out.gamma, out.lambda, horizonsHours, settings) : tf.zeros([rows.size, 0]);
+        return { sizes: s, A: out.amplitude, gamma: out.gamma, lambda: out.lambda, mu: out.mu, word: out.wordAttention, news: out.newsAttention };
+      });
+      const [sz, A, gamma, lambda] = [result.sizes, result.A, result.gamma, result.lambda].map((t) => t.dataSync());
+      const mu = result.mu?.dataSync();
+      const word = result.word?.dataSync();
+      const news = result.news?.dataSync();
+      for (const t of Object.values(result)) (t as tf.Tensor | undefined)?.dispose();
+      const H = horizonsHours.length;
+      for (let i = 0; i < rows.size; i++) {
+        sizes.push(Float64Array.from(sz.subarray(i * H, (i + 1) * H)));
+        const d: Record<string, number | number[] | string> = { A: A[i], gamma: gamma[i], lambda: lambda[i] };
+        if (mu) d.mu = mu[i];
+        if (word && rows.text) {
+          // Weights of the real (non-padding) tokens, in text order.
+          const L = rows.maxTextTokens;
+          const weights: number[] = [];
+          for (let j = 0; j < L; j++) if (rows.text[i * L + j] !== 0) weights.push(word[i * L + j]);
+          d.wordAttention = weights;
+        }
+        if (news && rows.news) {
+          const K = rows.maxNewsItems;
+          const Ln = rows.maxNewsTokens;
+          const weights: number[] = [];
+          for (let k = 0; k < K; k++) {
+            let present = false;
+            for (let j = 0; j < Ln && !present; j++) present = rows.news[(i * K + k) * Ln + j] !== 0;
+            if (present) weights.push(news[i * K + k]);
+          }
+          d.newsAttention = weights;
+        }
+        details.push(d);
+      }
+    }
+    return { sizes, details };
+  }
+
+  summaryMetrics(): Record<string, number> {
+    const m: Record<string, number> = { parameters: this.network.parameterCountAll() };
+    if (this.finalTrainLoss !== null) m.final_train_loss = this.finalTrainLoss;
+    return m;
+  }
+
+  async save(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const metadata: SavedMetadata = {
+      format: SAVE_FORMAT,
+      version: SAVE_VERSION,
+      architecture: this.architecture,
+      hyperparameters: this.hyperparameters,
+      trainedHorizonsHours: this.trainedHorizonsHours,
+      finalTrainLoss: this.finalTrainLoss,
+    };
+    await saveCheckpoint(join(dir, CHECKPOINT_FILE), this.network.allWeights(), metadata as unknown as Record<string, unknown>);
+  }
+
+  dispose(): void {
+    this.network.dispose();
+  }
+}
+
+/** Checks that the dataset carries what the chosen variant reads. */
+function checkDataset(data: MacroscopicDataset, hp: GammaCasHyperparameters): number {
+  if (data.train.length === 0) throw new CascadeError('DATA_FORMAT', `dataset ${data.name}: no training cascades`);
+  if (data.horizonsHours.length === 0) throw new CascadeError('DATA_FORMAT', `dataset ${data.name}: no target horizons to train on`);
+  const bins = data.train[0].counts.length;
+  const expectedBins = Math.round(data.observationWindowSeconds / data.binWidthSeconds);
+  if (bins !== expectedBins || bins < 2) {
+    throw new CascadeError('DATA_FORMAT', `dataset ${data.name}: cascades have ${bins} bins, the window (${data.observationWindowSeconds} s) over the bin width (${data.binWidthSeconds} s) gives ${expectedBins}`);
+  }
+  if (hp.variant !== 'counts-only') {
+    const hint = `use model.hyperparameters.variant: counts-only (the paper's GammaCas-CO) for data without ${hp.variant === 'full' ? 'text and news' : 'text'}`;
+    if (data.vocabularySize < 2 || !data.train.some((c) => c.textTokens && c.textTokens.some((t) => t !== 0))) {
+      throw new CascadeError('CONFIG_INVALID', `GammaCas variant "${hp.variant}" reads the root text, but dataset ${data.name} has none`, { hint });
+    }
+    if (hp.variant === 'full' && !data.train.some((c) => c.newsTokens && c.newsTokens.length > 0)) {
+      throw new CascadeError('CONFIG_INVALID', `GammaCas variant "full" attends over news items, but dataset ${data.name} has none`, {
+        hint: 'use variant: no-news (the paper\'s GammaCas-text) or counts-only',
+      });
+    }
+  }
+  return bins;
+}
+
+async function initialEmbeddings(data: MacroscopicDataset, hp: GammaCasHyperparameters, rng: Rng, ctx: TrainContext): Promise<Float32Array | undefined> {
+  if (hp.variant === 'counts-only' || hp.pretrainedEmbeddings === null) return undefined;
+  if (!data.words || data.words.length !== data.vocabularySize) {
+    throw new CascadeError('CONFIG_INVALID', `pretrainedEmbeddings needs the dataset's word list, and dataset ${data.name} does not provide one`);
+  }
+  const matrix = new Float32Array(data.vocabularySize * hp.embeddingDim);
+  for (let i = 0; i < matrix.length; i++) matrix[i] = rng.uniform(-0.05, 0.05);
+  const coverage = await loadWordVectors(hp.pretrainedEmbeddings, data.words, hp.embeddingDim, matrix);
+  ctx.logger.info(`gammacas: pre-trained vectors for ${coverage.found} of ${coverage.total} words from ${hp.pretrainedEmbeddings}`);
+  return matrix;
+}
+
+async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx: TrainContext): Promise<GammaCasModel> {
+  const bins = checkDataset(data, hp);
+  const arch: GammaCasArchitecture = {
+    variant: hp.variant,
+    cell: hp.cell,
+    gateActivation: hp.gateActivation,
+    inputNormalization: hp.inputNormalization,
+    stateSize: hp.stateSize,
+    embeddingDim: hp.embeddingDim,
+    maxTextTokens: hp.maxTextTokens,
+    maxNewsTokens: hp.maxNewsTokens,
+    maxNewsItems: hp.maxNewsItems,
+    vocabularySize: hp.variant === 'counts-only' ? 0 : data.vocabularySize,
+    bins,
+    binWidthHours: data.binWidthSeconds / 3600,
+  };
+  const horizons = [...data.horizonsHours];
+  const trainSet = packFor(arch, data.train, horizons.length);
+  const validationSet = data.validation.length > 0 ? packFor(arch, data.validation, horizons.length) : undefined;
+  const stats = logFeatureStatistics(trainSet);
+  const embeddings = await initialEmbeddings(data, hp, ctx.rng.derive('embedding-file'), ctx);
+  const network = new GammaCasNetwork(arch, ctx.rng.derive('init'), { logMean: stats.mean, logStd: stats.std, embeddings });
+  const optimizer = tf.train.adam(hp.learningRate);
+  const variables = network.allTrainableWeights();
+  const settings = integratorSettings(hp);
+  ctx.logger.info(`gammacas: ${hp.variant} / ${hp.cell}, ${network.parameterCountAll()} parameters, ${trainSet.size} training cascades, ${bins} bins, horizons ${horizons.join(', ')} h`);
+  let finalTrainLoss: number | null = null;
+  try {
+    const batches = Math.ceil(trainSet.size / hp.batchSize);
+    for (let epoch = 0; epoch < hp.epochs; epoch++) {
+      throwIfCancelled(ctx.signal);
+      const order = ctx.rng.derive(`epoch-${epoch}`).shuffle(range(0, trainSet.size));
+      const task = ctx.progress.start(`gammacas epoch ${epoch + 1}/${hp.epochs}`, batches);
+      let total = 0;
+      try {
+        for (let bi = 0; bi < batches; bi++) {
+          throwIfCancelled(ctx.signal);
+          const rows = selectRows(trainSet, order.slice(bi * hp.batchSize, (bi + 1) * hp.batchSize));
+          const b = batchTensors(rows);
+          const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
+          const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
+          let value: number;
+          try {
+            const cost = optimizer.minimize(() => network.loss(b, targets, mask, horizons, hp.zeta, settings).loss, true, variables)!;
+            value = cost.dataSync()[0];
+            cost.dispose();
+          } finally {
+            disposeBatch(b);
+            targets.dispose();
+            mask.dispose();
+          }
+          if (!Number.isFinite(value)) {
+            throw new CascadeError('MODEL', `GammaCas: the training loss became ${value} in epoch ${epoch + 1}, batch ${bi + 1}`, {
+              hint: 'lower learningRate, or try integrator: closed-form',
+            });
+          }
+          total += value * rows.size;
+          task.tick(1, `loss ${value.toFixed(3)}`);
+        }
+      } finally {
+        task.done();
+      }
+      finalTrainLoss = total / trainSet.size;
+      ctx.metrics.logMetric('train_loss', finalTrainLoss, epoch + 1);
+      let line = `gammacas epoch ${epoch + 1}/${hp.epochs}: train loss ${finalTrainLoss.toFixed(4)}`;
+      if (validationSet) {
+        const v = evaluateLoss(network, validationSet, hp, horizons);
+        ctx.metrics.logMetric('validation_loss', v.loss, epoch + 1);
+        ctx.metrics.logMetric('validation_mape_percent', v.mape, epoch + 1);
+        ctx.metrics.logMetric('validation_next_bin_mse', v.mse, epoch + 1);
+        line += `, validation loss ${v.loss.toFixed(4)} (MAPE ${v.mape.toFixed(2)} %, next-bin MSE ${v.mse.toFixed(3)})`;
+      }
+      ctx.logger.debug(line);
+    }
+  } catch (e) {
+    network.dispose();
+    throw e;
+  } finally {
+    optimizer.dispose();
+  }
+  return new GammaCasModel(network, hp, horizons, finalTrainLoss);
+}
+
+async function load(dir: string, _context: InferenceContext): Promise<GammaCasModel> {
+  const manifestPath = join(dir, CHECKPOINT_FILE);
+  let manifest: { metadata?: Partial<SavedMetadata> };
+  try {
+    manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+  } catch (e) {
+    throw new CascadeError('DATA_NOT_FOUND', `no saved GammaCas model in ${dir}: cannot read ${manifestPath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const meta = manifest.metadata;
+  if (!meta || meta.format !== SAVE_FORMAT || meta.version !== SAVE_VERSION || !meta.architecture || !meta.hyperparameters) {
+    throw new CascadeError('DATA_FORMAT', `${manifestPath} is not a GammaCas model (format ${SAVE_FORMAT} version ${SAVE_VERSION})`);
+  }
+  const hp = gammaCasHyperparameters.parse(meta.hyperparameters);
+  // Initial values are overwritten by the checkpoint; the seed only fills them meanwhile.
+  const network = new GammaCasNetwork(meta.architecture, Rng.fromSeed('gammacas-load'), { logMean: [0, 0], logStd: [1, 1] });
+  try {
+    await loadCheckpointInto(manifestPath, network.allWeights());
+  } catch (e) {
+    network.dispose();
+    throw e;
+  }
+  return new GammaCasModel(network, hp, meta.trainedHorizonsHours ?? [], meta.finalTrainLoss ?? null);
+}
+
+export const gammaCasPlugin: MacroscopicPlugin<GammaCasHyperparameters> = {
+  name: 'gammacas',
+  task: 'macroscopic',
+  description: 'GammaCas: a follower-gated LSTM, root text and news attention give the parameters of A t^gamma e^(-lambda t), integrated to any horizon',
+  reference: 'Dutta, Mittal, Das, Chakrabarti, Chakraborty: Incomplete Gamma Integrals for Deep Cascade Prediction using Content, Network, and Exogenous Signals (IEEE TKDE 2021)',
+  hyperparameters: gammaCasHyperparameters,
+  train,
+  load,
+};
