@@ -183,6 +183,7 @@ export function sourceStats(source: { micro?: MicroscopicSource; macro?: Macrosc
 
 const int = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const num = (n: number, digits = 2) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : String(n));
+const plural = (n: number, word: string) => `${int(n)} ${word}${n === 1 ? '' : 's'}`;
 const short = (n: number) => (Number.isInteger(n) ? int(n) : num(n, 1));
 
 export interface StatsContext {
@@ -234,7 +235,7 @@ export function formatStats(ctx: StatsContext, s: DatasetStats): string[] {
   let head: string;
   if (s.task === 'microscopic') {
     const m = s.stats;
-    head = `${ctx.title}: ${int(m.users)} users, ${int(m.cascades)} cascades, average length ${num(m.averageLength)}`;
+    head = `${ctx.title}: ${plural(m.users, 'user')}, ${plural(m.cascades, 'cascade')}, average length ${num(m.averageLength)}`;
     rows.push(['splits', parts(m.parts)], ['infections', int(m.infections)], ['users seen', `${int(m.usersInCascades)} (appearing in cascades)`], ['length', distLine(m.length)]);
     rows.push(['time span', describeSpan(m.timeSpan.first, m.timeSpan.last, ctx.time)]);
     if (m.graphEdges !== undefined) rows.push(['graph', `${int(m.graphEdges)} edges`]);
@@ -245,13 +246,13 @@ export function formatStats(ctx: StatsContext, s: DatasetStats): string[] {
     }
   } else if (s.task === 'macroscopic') {
     const m = s.stats;
-    head = `${ctx.title}: ${int(m.cascades)} cascades, ${int(m.retweets)} retweets, average size ${num(m.size.mean)}`;
+    head = `${ctx.title}: ${plural(m.cascades, 'cascade')}, ${plural(m.retweets, 'retweet')}, average size ${num(m.size.mean)}`;
     rows.push(['splits', parts(m.parts)], ['size', distLine(m.size)], ['duration', `${distLine(m.duration)} (seconds to the last retweet)`]);
     rows.push(['signals', `followers ${int(m.withFollowers)}, text ${int(m.withText)}, news ${int(m.withNews)} of ${int(m.cascades)} cascades`]);
     rows.push(['sizes', histogramLine(m.sizeHistogram)]);
   } else {
     const m = s.stats;
-    head = `${ctx.title}: ${int(m.cascades)} cascade graphs, average size ${num(m.nodes.mean)} nodes`;
+    head = `${ctx.title}: ${plural(m.cascades, 'cascade graph')}, average size ${num(m.nodes.mean)} nodes`;
     rows.push(['splits', parts(m.parts)], ['nodes', distLine(m.nodes)]);
     m.labels.forEach((d, k) => rows.push([`label ${k + 1}`, distLine(d)]));
     rows.push(['sizes', histogramLine(m.sizeHistogram)]);

@@ -199,6 +199,11 @@ describe('observation window', () => {
     expect([dropped.cascades.length, dropped.droppedPastEnd]).toEqual([0, 1]);
   });
 
+  test('unordered or negative retweet times are refused, not binned wrongly', () => {
+    expect(() => windowCascade({ ...c, events: [{ time: 50, followers: 0 }, { time: 10, followers: 0 }] }, opts)).toThrow(/time order/);
+    expect(() => windowCascade({ ...c, events: [{ time: -5, followers: 0 }] }, opts)).toThrow(/negative time/);
+  });
+
   test('defaults: 6 h / 5 min = 72 bins, GammaCas horizons; bad settings refused', () => {
     expect(resolveWindow()).toEqual({ observationWindowSeconds: 21600, binWidthSeconds: 300, numBins: 72, horizonsHours: [12, 18, 24, 36, 48, 72, 120, 240, 360] });
     expect(() => resolveWindow({ binWidthSeconds: 7 })).toThrow(/whole number of bins/);

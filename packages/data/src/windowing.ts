@@ -84,15 +84,19 @@ export interface WindowCascadeOptions extends WindowOptions {
   newsLength?: number;
 }
 
-/** The windowed view of one cascade (events must be in time order, as every parser returns them). */
+/** The windowed view of one cascade. Events must be in time order (every parser returns them so); RangeError otherwise. */
 export function windowCascade(c: MacroCascade, options: WindowCascadeOptions = {}): WindowedCascade {
   const win = resolveWindow(options);
   const counts = new Float32Array(win.numBins);
   const followerSums = new Float32Array(win.numBins);
+  // Binning stops at the window's end and sizes use binary search: both need time order.
+  for (let i = 1; i < c.events.length; i++) {
+    if (!(c.events[i].time >= c.events[i - 1].time)) throw new RangeError(`cascade ${c.id}: retweets must be in time order (${c.events[i].time} after ${c.events[i - 1].time})`);
+  }
   const windowEvents = [];
   for (const e of c.events) {
     if (e.time > win.observationWindowSeconds) break;
-    if (e.time < 0) throw new RangeError(`cascade ${c.id}: retweet at negative time ${e.time}`);
+    if (!(e.time >= 0)) throw new RangeError(`cascade ${c.id}: retweet at negative time ${e.time}`);
     const bin = Math.max(0, Math.ceil(e.time / win.binWidthSeconds) - 1);
     counts[bin] += 1;
     followerSums[bin] += e.followers;
