@@ -175,7 +175,14 @@ function unregisterOrphanTensorflowKernels(): void {
 
 async function loadNative(pkg: string): Promise<Loaded> {
   const pkgJson = packageJsonPath(pkg);
-  if (!pkgJson) throw new CandidateFailure('not-installed', 'not installed');
+  if (!pkgJson) {
+    throw new CandidateFailure(
+      'not-installed',
+      pkg.endsWith('-gpu')
+        ? 'not in node_modules (optional: `npm install @tensorflow/tfjs-node-gpu@4.22.0`, needs CUDA 11.2 and cuDNN 8.1)'
+        : 'not in node_modules (run tools/native-backend/setup.sh)',
+    );
+  }
   const version = (JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string }).version;
   // One tfjs-core: the one tfjs-node reaches through @tensorflow/tfjs must be ours.
   const ours = realpathSync(requireHere.resolve('@tensorflow/tfjs-core'));
