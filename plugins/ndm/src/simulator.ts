@@ -2,11 +2,13 @@ import {
   CascadeError,
   END_USER,
   PAD_USER,
+  simulationRequestStream,
   throwIfCancelled,
   type Rng,
   type SimulationRequest,
   type SimulationResult,
 } from '@cascade-lab/core';
+import { simulationStream, type NextUserModel } from '@cascade-lab/simulation';
 import { tf, type Tensor1D, type Tensor2D } from './tf.js';
 import type { NdmArchitecture, NdmWeights } from './weights.js';
 
@@ -178,42 +180,44 @@ export function attentionStep(
   for (let e = 0; e < d; e++) act[actOffset + e] = (acc[e] - mean) * inv * t.normGain[e] + t.normBias[e];
 }
 
-/** A distinct prefix shared by one or more simulations at the current step. */
-interface PrefixState {
-  request: number;
-  /** A simulation whose sequence holds this prefix (after the seeds). */
-  representative: number;
-  /** Users in the prefix, seeds included. */
-  length: number;
+/**
+ * The distinct prefixes of one step. Simulations with the same prefix share one state, so a state
+ * holds what the next step needs: its users, and the window input (act of its last `win` users
+ * and the Finit vector) for the logits and for the states that extend it.
+ */
+export interface PrefixStates {
+  /** Users of each state's prefix, seeds included. */
+  prefixes: Int32Array[];
+  /** Window input rows for this step's logits, [states, slots * d]. */
+  logitRows: Float32Array;
+  /** The same rows with act (never z) in every slot: what extended states inherit. */
+  history: Float32Array;
 }
 
 /**
- * The NDM simulator for the evaluation protocol (NDM paper §5.3): from the seeds, sample the next
- * user from softmax(Eq. 7 logits) with infected users masked, until `</s>`, nobody is left or the
- * budget is used.
- *
- * State is reused between steps: simulations that share a prefix share one state (all of them do
- * at the first step), and a state keeps the active embeddings of its last `win` users, so a new user
- * costs one incremental attention step (O(h * prefix * d)) and one row of the window product; no
- * prefix is ever recomputed. All simulations of up to `batchRows` requests advance together, so the
- * window product is one matrix product per step on the tensor backend.
+ * Incremental NDM computation over prefix states (NDM paper §4.3-4.4): the logits of a state are one
+ * row of the window product, and extending a state by a user costs one attention step
+ * (O(h * prefix * d)); no prefix is recomputed.
  */
-export class NdmSimulator {
+export class NdmStepper {
   readonly tables: AttentionTables;
+  readonly numUsers: number;
   private readonly projection: Tensor2D;
   private readonly bias: Tensor1D;
   /** Window slots (win) plus one slot for the Finit term. */
-  private readonly slots: number;
+  readonly slots: number;
+  private readonly width: number;
   private disposed = false;
 
   constructor(
     readonly architecture: NdmArchitecture,
-    readonly weights: NdmWeights,
-    readonly batchRows = 4096,
+    weights: NdmWeights,
   ) {
     this.tables = attentionTables(architecture, weights);
     const { dimension: d, numUsers: U, window: win } = architecture;
+    this.numUsers = U;
     this.slots = win + (architecture.initialUser ? 1 : 0);
+    this.width = this.slots * d;
     const stacked = new Float32Array(this.slots * d * U);
     stacked.set(weights.windowProjection, 0);
     if (architecture.initialUser) stacked.set(weights.initialProjection, win * d * U);
@@ -221,265 +225,111 @@ export class NdmSimulator {
     this.bias = tf.keep(tf.tensor1d(weights.windowBias));
   }
 
-  /**
-   * Rows of the window product's input for a prefix: slot n holds act(u_{t-n}) (zeros before the
-   * start), the Finit slot the initial user's vector. `chain` holds act (and z) of every prefix user.
-   */
-  private windowRow(chainAct: Float32Array, chainZ: Float32Array, firstEmbedding: Float32Array, length: number, out: Float32Array, offset: number): void {
-    const { dimension: d, window: win, layerNorm, initialUser, initialUserInput } = this.architecture;
-    // The authors' layer norm returns its input for a length-1 sequence (their first sampling step).
-    const skipNorm = layerNorm === 'ndm-code' && length === 1;
-    out.fill(0, offset, offset + this.slots * d);
-    for (let n = 0; n < win && n < length; n++) {
-      const src = skipNorm ? chainZ : chainAct;
-      out.set(src.subarray((length - 1 - n) * d, (length - n) * d), offset + n * d);
-    }
-    if (initialUser) {
-      const src = initialUserInput === 'embedding' ? firstEmbedding : (skipNorm ? chainZ : chainAct).subarray(0, d);
-      out.set(src, offset + win * d);
+  checkSeeds(users: readonly number[]): void {
+    if (users.length === 0) throw new CascadeError('USAGE', 'ndm simulator: a simulation needs at least one seed user');
+    for (const u of users) {
+      if (!Number.isInteger(u) || u < 0 || u >= this.numUsers || u === PAD_USER || u === END_USER) {
+        throw new CascadeError('USAGE', `ndm simulator: seed user ${u} is not a real user of the ${this.numUsers}-user vocabulary`);
+      }
     }
   }
 
-  /** Logits of one step for `rows` window rows, [rows, |U|]. */
-  private async stepLogits(input: Float32Array, rows: number): Promise<Float32Array> {
-    const U = this.architecture.numUsers;
+  /**
+   * Window input of a prefix: slot n holds act(u_{t-n}) (zeros before the start, Eq. 6), the Finit
+   * slot act(u_0) or emb(u_0) (Eq. 7). With the authors' layer norm a length-1 prefix uses z (their
+   * norm returns its input for a length-1 sequence).
+   */
+  private windowRow(chainAct: Float32Array, chainZ: Float32Array, first: number, length: number, out: Float32Array, offset: number): void {
+    const { dimension: d, window: win, layerNorm, initialUser, initialUserInput } = this.architecture;
+    const src = layerNorm === 'ndm-code' && length === 1 ? chainZ : chainAct;
+    out.fill(0, offset, offset + this.width);
+    for (let n = 0; n < win && n < length; n++) out.set(src.subarray((length - 1 - n) * d, (length - n) * d), offset + n * d);
+    if (initialUser) {
+      out.set(initialUserInput === 'embedding' ? this.tables.embedding.subarray(first * d, first * d + d) : src.subarray(0, d), offset + win * d);
+    }
+  }
+
+  /** One state per seed list, computed along the seeds. */
+  roots(seedLists: readonly (readonly number[])[]): PrefixStates {
+    const d = this.architecture.dimension;
+    const n = seedLists.length;
+    const logitRows = new Float32Array(n * this.width);
+    const history = new Float32Array(n * this.width);
+    const prefixes: Int32Array[] = [];
+    seedLists.forEach((seeds, i) => {
+      this.checkSeeds(seeds);
+      const act = new Float32Array(seeds.length * d);
+      const z = new Float32Array(seeds.length * d);
+      const scratch = new Float64Array(d + seeds.length);
+      for (let t = 1; t <= seeds.length; t++) attentionStep(this.tables, seeds, t, act, (t - 1) * d, z, (t - 1) * d, scratch);
+      this.windowRow(act, z, seeds[0], seeds.length, logitRows, i * this.width);
+      this.windowRow(act, act, seeds[0], seeds.length, history, i * this.width);
+      prefixes.push(Int32Array.from(seeds));
+    });
+    return { prefixes, logitRows, history };
+  }
+
+  /** Next-user logits of every state (unmasked), [states, |U|]. */
+  async logits(states: PrefixStates): Promise<Float32Array> {
+    if (this.disposed) throw new CascadeError('INTERNAL', 'ndm simulator: used after dispose()');
+    const R = states.prefixes.length;
+    if (R === 0) return new Float32Array(0);
     const out = tf.tidy(() =>
-      tf.fused.matMul({ a: tf.tensor2d(input.subarray(0, rows * this.slots * this.architecture.dimension), [rows, this.slots * this.architecture.dimension]), b: this.projection, bias: this.bias }),
+      tf.fused.matMul({ a: tf.tensor2d(states.logitRows.subarray(0, R * this.width), [R, this.width]), b: this.projection, bias: this.bias }),
     );
     const values = (await out.data()) as Float32Array;
     out.dispose();
-    if (values.length !== rows * U) throw new CascadeError('INTERNAL', 'ndm simulator: unexpected logit shape');
     return values;
   }
 
-  /** act and z of every prefix of `users` (computed incrementally), each [length, d]. */
-  private chain(users: readonly number[]): { act: Float32Array; z: Float32Array } {
-    const d = this.architecture.dimension;
-    const act = new Float32Array(users.length * d);
-    const z = new Float32Array(users.length * d);
-    const scratch = new Float64Array(d + users.length);
-    for (let t = 1; t <= users.length; t++) attentionStep(this.tables, users, t, act, (t - 1) * d, z, (t - 1) * d, scratch);
-    return { act, z };
-  }
-
   /**
-   * Logits of the next user after `prefix` (unmasked), through the same incremental path the
-   * sampler uses; for tests and for scoring single prefixes.
+   * The states after one more user: simulation i moves from state `parent[i]` by adding `user[i]`
+   * (-1: it does not continue). Equal (parent, user) pairs share one new state. Returns the new
+   * states and each simulation's new state (-1 where it does not continue).
    */
-  async prefixLogits(prefix: readonly number[]): Promise<Float32Array> {
-    this.checkUsers(prefix);
-    const d = this.architecture.dimension;
-    const { act, z } = this.chain(prefix);
-    const row = new Float32Array(this.slots * d);
-    this.windowRow(act, z, this.tables.embedding.subarray(prefix[0] * d, prefix[0] * d + d), prefix.length, row, 0);
-    return this.stepLogits(row, 1);
-  }
-
-  private checkUsers(users: readonly number[]): void {
-    if (users.length === 0) throw new CascadeError('USAGE', 'ndm simulator: a simulation needs at least one seed user');
-    for (const u of users) {
-      if (!Number.isInteger(u) || u < 0 || u >= this.architecture.numUsers || u === PAD_USER || u === END_USER) {
-        throw new CascadeError('USAGE', `ndm simulator: seed user ${u} is not a real user of the ${this.architecture.numUsers}-user vocabulary`);
+  extend(states: PrefixStates, parent: Int32Array, user: Int32Array): { states: PrefixStates; stateOf: Int32Array } {
+    const { dimension: d, window: win, initialUser } = this.architecture;
+    const U = this.numUsers;
+    const w = this.width;
+    const stateOf = new Int32Array(parent.length).fill(-1);
+    const childOf = new Map<number, number>();
+    const parents: number[] = [];
+    const users: number[] = [];
+    for (let i = 0; i < parent.length; i++) {
+      if (parent[i] < 0 || user[i] < 0) continue;
+      const key = parent[i] * U + user[i];
+      let c = childOf.get(key);
+      if (c === undefined) {
+        c = parents.length;
+        childOf.set(key, c);
+        parents.push(parent[i]);
+        users.push(user[i]);
       }
+      stateOf[i] = c;
     }
-  }
-
-  async simulate(requests: SimulationRequest[], rng: Rng, signal?: AbortSignal): Promise<SimulationResult[]> {
-    if (this.disposed) throw new CascadeError('INTERNAL', 'ndm simulator: used after dispose()');
-    for (const r of requests) {
-      this.checkUsers(r.seeds);
-      if (!Number.isInteger(r.budget) || r.budget < 0) throw new CascadeError('USAGE', `ndm simulator: budget must be a non-negative integer, got ${r.budget}`);
-      if (!Number.isInteger(r.simulations) || r.simulations < 0) throw new CascadeError('USAGE', `ndm simulator: simulations must be a non-negative integer, got ${r.simulations}`);
+    const C = parents.length;
+    const prefixes: Int32Array[] = new Array(C);
+    const history = new Float32Array(C * w);
+    let longest = 0;
+    for (let c = 0; c < C; c++) longest = Math.max(longest, states.prefixes[parents[c]].length + 1);
+    const scratch = new Float64Array(d + longest);
+    const act = new Float32Array(d);
+    const z = new Float32Array(d);
+    for (let c = 0; c < C; c++) {
+      const p = parents[c];
+      const prev = states.prefixes[p];
+      const prefix = new Int32Array(prev.length + 1);
+      prefix.set(prev);
+      prefix[prev.length] = users[c];
+      prefixes[c] = prefix;
+      attentionStep(this.tables, prefix, prefix.length, act, 0, z, 0, scratch);
+      const o = c * w;
+      history.set(act, o);
+      if (win > 1) history.set(states.history.subarray(p * w, p * w + (win - 1) * d), o + d);
+      if (initialUser) history.set(states.history.subarray(p * w + win * d, (p + 1) * w), o + win * d);
     }
-    // Each request draws from its own stream, in step-major, simulation order: the result does not
-    // depend on how requests are grouped. The caller's generator advances, so a second call differs.
-    const base = rng.derive('ndm:simulate');
-    rng.nextUint32();
-    const results: SimulationResult[] = requests.map((r) => ({ simulations: r.simulations, budget: r.budget, sequences: new Int32Array(r.simulations * r.budget).fill(-1) }));
-    // Group requests of similar budget so a group finishes together.
-    const order = requests.map((_, i) => i).sort((a, b) => requests[a].budget - requests[b].budget);
-    let group: number[] = [];
-    let rows = 0;
-    for (const q of order) {
-      if (group.length > 0 && rows + requests[q].simulations > this.batchRows) {
-        await this.simulateGroup(group, requests, results, base, signal);
-        group = [];
-        rows = 0;
-      }
-      group.push(q);
-      rows += requests[q].simulations;
-    }
-    if (group.length > 0) await this.simulateGroup(group, requests, results, base, signal);
-    return results;
-  }
-
-  private async simulateGroup(group: number[], requests: SimulationRequest[], results: SimulationResult[], base: Rng, signal?: AbortSignal): Promise<void> {
-    const { dimension: d, numUsers: U } = this.architecture;
-    const width = this.slots * d;
-    const streams = group.map((q) => base.derive(q));
-    // Simulations of the group: request position g and simulation index within the request.
-    const simRequest: number[] = [];
-    const simIndex: number[] = [];
-    group.forEach((q, g) => {
-      for (let s = 0; s < requests[q].simulations; s++) {
-        simRequest.push(g);
-        simIndex.push(s);
-      }
-    });
-    const numSims = simRequest.length;
-    // Current state of every simulation (-1: stopped) and the states of this step.
-    let simState = new Int32Array(numSims);
-    let states: PrefixState[] = [];
-    // Window rows for the logits of each state, and the act history (win slots, act only) that
-    // children inherit.
-    let logitRows = new Float32Array(0);
-    let history = new Float32Array(0);
-    const firstEmbedding: Float32Array[] = [];
-    // Seeds: one state per request, computed along its seed chain.
-    logitRows = new Float32Array(group.length * width);
-    history = new Float32Array(group.length * width);
-    group.forEach((q, g) => {
-      const seeds = requests[q].seeds;
-      const { act, z } = this.chain(seeds);
-      const first = this.tables.embedding.slice(seeds[0] * d, seeds[0] * d + d);
-      firstEmbedding.push(first);
-      this.windowRow(act, z, first, seeds.length, logitRows, g * width);
-      // Children never see a length-1 prefix: their inherited slots hold act (never z).
-      this.windowRow(act, act, first, seeds.length, history, g * width);
-      states.push({ request: g, representative: -1, length: seeds.length });
-    });
-    let simCount = 0;
-    for (let g = 0; g < group.length; g++) {
-      for (let s = 0; s < requests[group[g]].simulations; s++) simState[simCount++] = g;
-    }
-    const maxBudget = Math.max(0, ...group.map((q) => requests[q].budget));
-    const infected = new Uint8Array(U);
-    let cdf = new Float64Array(0);
-    let lastYield = performance.now();
-    for (let step = 0; step < maxBudget; step++) {
-      throwIfCancelled(signal);
-      if (performance.now() - lastYield > 50) {
-        await new Promise((resolve) => setImmediate(resolve));
-        throwIfCancelled(signal);
-        lastYield = performance.now();
-      }
-      // Which states still have a running simulation that may add a user at this step?
-      const live = new Uint8Array(states.length);
-      let anyLive = false;
-      for (let s = 0; s < numSims; s++) {
-        const st = simState[s];
-        if (st >= 0 && step < requests[group[simRequest[s]]].budget) {
-          live[st] = 1;
-          anyLive = true;
-        }
-      }
-      if (!anyLive) break;
-      // Compact to live states, then one window product for all of them.
-      const liveIndex = new Int32Array(states.length).fill(-1);
-      const liveStates: PrefixState[] = [];
-      for (let i = 0; i < states.length; i++) {
-        if (!live[i]) continue;
-        if (liveStates.length !== i) {
-          logitRows.copyWithin(liveStates.length * width, i * width, (i + 1) * width);
-          history.copyWithin(liveStates.length * width, i * width, (i + 1) * width);
-        }
-        liveIndex[i] = liveStates.length;
-        liveStates.push(states[i]);
-      }
-      const R = liveStates.length;
-      const logits = await this.stepLogits(logitRows, R);
-      // Next-user distribution of each state: softmax over users not yet infected (§4.5), as a CDF.
-      if (cdf.length < R * U) cdf = new Float64Array(R * U);
-      const totals = new Float64Array(R);
-      for (let r = 0; r < R; r++) {
-        const st = liveStates[r];
-        const prefix = this.prefixOf(st, requests[group[st.request]].seeds, results[group[st.request]], step);
-        for (const u of prefix) infected[u] = 1;
-        infected[PAD_USER] = 1;
-        let max = -Infinity;
-        const row = r * U;
-        for (let v = 0; v < U; v++) if (!infected[v] && logits[row + v] > max) max = logits[row + v];
-        let total = 0;
-        for (let v = 0; v < U; v++) {
-          if (!infected[v]) total += Math.exp(logits[row + v] - max);
-          cdf[row + v] = total;
-        }
-        totals[r] = total;
-        for (const u of prefix) infected[u] = 0;
-      }
-      // Sample, and map (state, user) to the states of the next step.
-      const childOf = new Map<number, number>();
-      const nextStates: PrefixState[] = [];
-      const nextState = new Int32Array(numSims).fill(-1);
-      const parentOfChild: number[] = [];
-      for (let s = 0; s < numSims; s++) {
-        const st = simState[s];
-        if (st < 0) continue;
-        const g = simRequest[s];
-        const q = group[g];
-        const budget = requests[q].budget;
-        if (step >= budget) continue;
-        const r = liveIndex[st];
-        const total = totals[r];
-        if (!(total > 0)) continue; // nobody left to infect
-        const x = streams[g].next() * total;
-        let lo = r * U;
-        let hi = r * U + U - 1;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (cdf[mid] > x) hi = mid;
-          else lo = mid + 1;
-        }
-        const v = lo - r * U;
-        if (v === END_USER) continue;
-        results[q].sequences[simIndex[s] * budget + step] = v;
-        if (step + 1 >= budget) continue;
-        const key = r * U + v;
-        let child = childOf.get(key);
-        if (child === undefined) {
-          child = nextStates.length;
-          childOf.set(key, child);
-          nextStates.push({ request: g, representative: simIndex[s], length: liveStates[r].length + 1 });
-          parentOfChild.push(r);
-        }
-        nextState[s] = child;
-      }
-      // Active embeddings of the new states: one incremental attention step each.
-      const C = nextStates.length;
-      const nextRows = new Float32Array(C * width);
-      const nextHistory = new Float32Array(C * width);
-      const act = new Float32Array(d);
-      const z = new Float32Array(d);
-      const scratch = new Float64Array(d + 1 + Math.max(0, ...nextStates.map((c) => c.length)));
-      const { window: win } = this.architecture;
-      for (let c = 0; c < C; c++) {
-        const st = nextStates[c];
-        const q = group[st.request];
-        const prefix = this.prefixOf(st, requests[q].seeds, results[q], step + 1);
-        attentionStep(this.tables, prefix, prefix.length, act, 0, z, 0, scratch);
-        const parent = parentOfChild[c];
-        const o = c * width;
-        nextHistory.set(act, o);
-        if (win > 1) nextHistory.set(history.subarray(parent * width, parent * width + (win - 1) * d), o + d);
-        if (this.architecture.initialUser) nextHistory.set(history.subarray(parent * width + win * d, (parent + 1) * width), o + win * d);
-        nextRows.set(nextHistory.subarray(o, o + width), o);
-      }
-      states = nextStates;
-      simState = nextState;
-      logitRows = nextRows;
-      history = nextHistory;
-    }
-  }
-
-  /** Users of a state's prefix: the request's seeds, then the representative's first `added` users. */
-  private prefixOf(st: PrefixState, seeds: readonly number[], result: SimulationResult, added: number): number[] {
-    const out = seeds.slice();
-    if (st.representative >= 0) {
-      const base = st.representative * result.budget;
-      for (let k = 0; k < added; k++) out.push(result.sequences[base + k]);
-    }
-    if (out.length !== st.length) throw new CascadeError('INTERNAL', `ndm simulator: prefix of length ${out.length}, expected ${st.length}`);
-    return out;
+    // A prefix of two or more users never takes the length-1 path: logits use the history as is.
+    return { states: { prefixes, logitRows: history, history }, stateOf };
   }
 
   dispose(): void {
@@ -487,5 +337,196 @@ export class NdmSimulator {
     this.disposed = true;
     this.projection.dispose();
     this.bias.dispose();
+  }
+}
+
+/** exp(logit - max) of the users a state may infect (0 for infected users and padding); returns the sum. */
+function stateWeights(logits: Float32Array, row: number, U: number, prefix: Int32Array, out: Float64Array, blocked: Uint8Array): number {
+  blocked[PAD_USER] = 1;
+  for (let k = 0; k < prefix.length; k++) blocked[prefix[k]] = 1;
+  let max = -Infinity;
+  for (let v = 0; v < U; v++) {
+    const x = logits[row + v];
+    if (x !== x) throw new CascadeError('MODEL', `ndm simulator: NaN logit for user ${v}`);
+    if (!blocked[v] && x > max) max = x;
+  }
+  let total = 0;
+  for (let v = 0; v < U; v++) {
+    const e = blocked[v] || max === -Infinity ? 0 : Math.exp(logits[row + v] - max);
+    out[v] = e;
+    total += e;
+  }
+  for (let k = 0; k < prefix.length; k++) blocked[prefix[k]] = 0;
+  return total;
+}
+
+/**
+ * One draw from unnormalised weights, in the arithmetic of `@cascade-lab/simulation`'s sequential
+ * engine (r = u * total, subtract the positive weights in user order, stop when r < 0), so a
+ * simulation's row is the engine's row bit for bit. -1 when nothing has a positive weight.
+ */
+function drawUser(weights: Float64Array, U: number, total: number, u01: number): number {
+  if (!(total > 0)) return -1;
+  let r = u01 * total;
+  let last = -1;
+  for (let v = 0; v < U; v++) {
+    const w = weights[v];
+    if (w > 0) {
+      last = v;
+      r -= w;
+      if (r < 0) return v;
+    }
+  }
+  return last;
+}
+
+/**
+ * The NDM simulator for the evaluation protocol (NDM paper §5.3): from the seeds, sample the next
+ * user from softmax(Eq. 7) over the users not yet infected, until `</s>`, nobody is left or the
+ * budget is used. Randomness follows the shared contract: request k draws from
+ * `simulationRequestStream(rng, request, k)` and its simulation s from `simulationStream(·, s)`,
+ * one uniform per step, so rows equal those of `@cascade-lab/simulation`'s SequentialSampler
+ * driving {@link NdmSimulator.nextUserModel}.
+ *
+ * Faster than that generic path because simulations that share a prefix share everything: one
+ * attention step, one logit row and one softmax per distinct prefix (all 1000 simulations share
+ * the first), and requests of similar budget advance together in one window product per step.
+ */
+export class NdmSimulator {
+  readonly stepper: NdmStepper;
+
+  constructor(
+    readonly architecture: NdmArchitecture,
+    weights: NdmWeights,
+    readonly batchRows = 4096,
+  ) {
+    this.stepper = new NdmStepper(architecture, weights);
+  }
+
+  get tables(): AttentionTables {
+    return this.stepper.tables;
+  }
+
+  /** Next-user logits after `prefix` (unmasked) through the incremental path. */
+  async prefixLogits(prefix: readonly number[]): Promise<Float32Array> {
+    this.stepper.checkSeeds(prefix);
+    return this.stepper.logits(this.stepper.roots([prefix]));
+  }
+
+  async simulate(requests: SimulationRequest[], rng: Rng, signal?: AbortSignal): Promise<SimulationResult[]> {
+    requests.forEach((r) => {
+      this.stepper.checkSeeds(r.seeds);
+      if (!Number.isInteger(r.budget) || r.budget < 0) throw new CascadeError('USAGE', `ndm simulator: budget must be a non-negative integer, got ${r.budget}`);
+      if (!Number.isInteger(r.simulations) || r.simulations < 0) throw new CascadeError('USAGE', `ndm simulator: simulations must be a non-negative integer, got ${r.simulations}`);
+    });
+    const results: SimulationResult[] = requests.map((r) => ({ simulations: r.simulations, budget: r.budget, sequences: new Int32Array(r.simulations * r.budget).fill(-1) }));
+    // Requests of similar budget form a group that advances step by step together.
+    const order = requests.map((_, i) => i).sort((a, b) => requests[a].budget - requests[b].budget);
+    let group: number[] = [];
+    let rows = 0;
+    for (const k of order) {
+      if (group.length > 0 && rows + requests[k].simulations > this.batchRows) {
+        await this.simulateGroup(group, requests, results, rng, signal);
+        group = [];
+        rows = 0;
+      }
+      group.push(k);
+      rows += requests[k].simulations;
+    }
+    if (group.length > 0) await this.simulateGroup(group, requests, results, rng, signal);
+    return results;
+  }
+
+  private async simulateGroup(group: number[], requests: SimulationRequest[], results: SimulationResult[], rng: Rng, signal?: AbortSignal): Promise<void> {
+    const U = this.architecture.numUsers;
+    // Simulation i of the group: request group[simRequest[i]], simulation simIndex[i] of it.
+    const simRequest: number[] = [];
+    const simIndex: number[] = [];
+    const streams: Rng[] = [];
+    group.forEach((k, g) => {
+      const requestRng = simulationRequestStream(rng, requests[k], k);
+      for (let s = 0; s < requests[k].simulations; s++) {
+        simRequest.push(g);
+        simIndex.push(s);
+        streams.push(simulationStream(requestRng, s));
+      }
+    });
+    const n = simRequest.length;
+    let states = this.stepper.roots(group.map((k) => requests[k].seeds));
+    let stateOf: Int32Array = Int32Array.from(simRequest);
+    const maxBudget = Math.max(0, ...group.map((k) => requests[k].budget));
+    const blocked = new Uint8Array(U);
+    const sampled = new Int32Array(n);
+    let weights = new Float64Array(0);
+    let totals = new Float64Array(0);
+    let lastYield = performance.now();
+    for (let step = 0; step < maxBudget; step++) {
+      throwIfCancelled(signal);
+      if (performance.now() - lastYield > 50) {
+        // Let Ctrl-C (the abort signal) and progress output through during long simulations.
+        await new Promise((resolve) => setImmediate(resolve));
+        throwIfCancelled(signal);
+        lastYield = performance.now();
+      }
+      const R = states.prefixes.length;
+      if (R === 0) break;
+      const logits = await this.stepper.logits(states);
+      if (weights.length < R * U) {
+        weights = new Float64Array(R * U);
+        totals = new Float64Array(R);
+      }
+      for (let r = 0; r < R; r++) totals[r] = stateWeights(logits, r * U, U, states.prefixes[r], weights.subarray(r * U, (r + 1) * U), blocked);
+      sampled.fill(-1);
+      for (let i = 0; i < n; i++) {
+        const st = stateOf[i];
+        if (st < 0) continue;
+        const k = group[simRequest[i]];
+        const budget = requests[k].budget;
+        if (step >= budget) continue;
+        const v = drawUser(weights.subarray(st * U, (st + 1) * U), U, totals[st], streams[i].next());
+        if (v < 0 || v === END_USER) continue;
+        results[k].sequences[simIndex[i] * budget + step] = v;
+        // A simulation at its budget needs no further state.
+        if (step + 1 < budget) sampled[i] = v;
+      }
+      const next = this.stepper.extend(states, stateOf, sampled);
+      states = next.states;
+      stateOf = next.stateOf;
+    }
+  }
+
+  /**
+   * NDM as the incremental next-user model of `@cascade-lab/simulation`'s sequential engine: the
+   * same states (shared between simulations with equal prefixes), returned as one logit row per
+   * simulation.
+   */
+  nextUserModel(): NextUserModel<{ states: PrefixStates; stateOf: Int32Array }> {
+    const stepper = this.stepper;
+    const U = this.architecture.numUsers;
+    return {
+      numUsers: U,
+      scoreKind: 'logits',
+      start(seeds, batch) {
+        return { states: stepper.roots([seeds]), stateOf: new Int32Array(batch) };
+      },
+      async next(state, lastSampled) {
+        if (lastSampled !== null) {
+          const next = stepper.extend(state.states, state.stateOf, lastSampled);
+          state.states = next.states;
+          state.stateOf = next.stateOf;
+        }
+        const logits = await stepper.logits(state.states);
+        const out = new Float32Array(state.stateOf.length * U);
+        for (let i = 0; i < state.stateOf.length; i++) {
+          const st = state.stateOf[i];
+          if (st >= 0) out.set(logits.subarray(st * U, (st + 1) * U), i * U);
+        }
+        return out;
+      },
+    };
+  }
+
+  dispose(): void {
+    this.stepper.dispose();
   }
 }

@@ -1,0 +1,131 @@
+import { END_USER, Rng, type SimulationRequest } from '@cascade-lab/core';
+import { SequentialSampler } from '@cascade-lab/simulation';
+import { batchOf, NdmNetwork } from './model.js';
+import { NdmSimulator } from './simulator.js';
+import { smallModel, useBackend } from './testing.test-util.js';
+import { tf } from './tf.js';
+import type { NdmHyperparameters } from './hyperparameters.js';
+
+beforeAll(() => useBackend('cpu'));
+
+describe('incremental logits', () => {
+  const cases: [string, Partial<NdmHyperparameters>, number][] = [
+    ['paper defaults (score table)', {}, 12],
+    ['authors\' layer norm (z at length 1)', { layerNorm: 'ndm-code' }, 12],
+    ['Finit on act(u_0), window 4', { initialUser: true, window: 4 }, 12],
+    ['Finit on emb(u_0), window 1, no bias, unscaled', { initialUser: true, initialUserInput: 'embedding', window: 1, windowBias: false, scaleScores: false }, 12],
+    // 2 heads x 3000^2 users is over the score-table limit: scores become dot products.
+    ['large vocabulary (dot-product scores)', {}, 3000],
+  ];
+  it.each(cases)('equal full-prefix logits for every prefix: %s', async (_, overrides, numUsers) => {
+    const { arch, weights } = smallModel(numUsers, { dropout: 0, ...overrides });
+    const sim = new NdmSimulator(arch, weights);
+    expect(sim.tables.scores === null).toBe(numUsers === 3000);
+    const net = new NdmNetwork(arch, weights);
+    const cascade = [5, 9, 2, 11, 7, 3];
+    const U = arch.numUsers;
+    const full = tf.tidy(() => net.logits(batchOf([cascade]), { training: false }).dataSync());
+    for (let t = 0; t < cascade.length; t++) {
+      const prefix = cascade.slice(0, t + 1);
+      const incremental = await sim.prefixLogits(prefix);
+      // The full pass over a length-1 sequence is what the authors' code computes at the first step.
+      const reference = t === 0 && arch.layerNorm === 'ndm-code' ? tf.tidy(() => net.logits(batchOf([prefix]), { training: false }, true).dataSync()) : full.subarray(t * U, (t + 1) * U);
+      let worst = 0;
+      for (let v = 0; v < U; v++) worst = Math.max(worst, Math.abs(incremental[v] - reference[v]));
+      expect(worst).toBeLessThan(2e-4);
+    }
+    net.dispose();
+    sim.dispose();
+  });
+});
+
+describe('simulate', () => {
+  const requests: SimulationRequest[] = [
+    { seeds: [3], budget: 6, simulations: 40, label: 'cascade:0' },
+    { seeds: [7, 4], budget: 3, simulations: 25, label: 'cascade:1' },
+    { seeds: [10], budget: 1, simulations: 10, label: 'cascade:2' },
+    { seeds: [2], budget: 0, simulations: 5, label: 'cascade:3' },
+  ];
+
+  it('gives the shared sequential engine\'s rows, bit for bit, faster (states shared by equal prefixes)', async () => {
+    const { arch, weights } = smallModel(12);
+    const sim = new NdmSimulator(arch, weights);
+    const ours = await sim.simulate(requests, Rng.fromSeed(21));
+    const engine = await new SequentialSampler(sim.nextUserModel()).simulate(requests, Rng.fromSeed(21));
+    expect(ours.map((r) => Array.from(r.sequences))).toEqual(engine.map((r) => Array.from(r.sequences)));
+    sim.dispose();
+  });
+
+  it('does not depend on how requests are grouped into batches', async () => {
+    const { arch, weights } = smallModel(12);
+    const together = new NdmSimulator(arch, weights, 4096);
+    const apart = new NdmSimulator(arch, weights, 1);
+    const a = await together.simulate(requests, Rng.fromSeed(5));
+    const b = await apart.simulate(requests, Rng.fromSeed(5));
+    expect(a.map((r) => Array.from(r.sequences))).toEqual(b.map((r) => Array.from(r.sequences)));
+    const c = await together.simulate(requests, Rng.fromSeed(6));
+    expect(c.map((r) => Array.from(r.sequences))).not.toEqual(a.map((r) => Array.from(r.sequences)));
+    together.dispose();
+    apart.dispose();
+  });
+
+  it('rows respect the protocol: no seed, no repeat, no reserved user, -1 after a stop, within budget', async () => {
+    const { arch, weights } = smallModel(12);
+    const sim = new NdmSimulator(arch, weights);
+    const results = await sim.simulate(requests, Rng.fromSeed(8));
+    results.forEach((r, k) => {
+      expect(r.sequences.length).toBe(requests[k].simulations * requests[k].budget);
+      for (let s = 0; s < r.simulations; s++) {
+        const row = Array.from(r.sequences.subarray(s * r.budget, (s + 1) * r.budget));
+        const stop = row.indexOf(-1);
+        const users = stop < 0 ? row : row.slice(0, stop);
+        if (stop >= 0) expect(row.slice(stop).every((x) => x === -1)).toBe(true);
+        expect(new Set([...users, ...requests[k].seeds]).size).toBe(users.length + requests[k].seeds.length);
+        expect(users.every((u) => u >= 2 && u < 12)).toBe(true);
+      }
+    });
+    sim.dispose();
+  });
+
+  it('stops every simulation at once when </s> dominates the logits', async () => {
+    const { arch, weights } = smallModel(12);
+    const biased = { ...weights, windowBias: weights.windowBias.slice() };
+    biased.windowBias[END_USER] = 1e4;
+    const sim = new NdmSimulator(arch, biased);
+    const [r] = await sim.simulate([{ seeds: [3], budget: 5, simulations: 20 }], Rng.fromSeed(1));
+    expect(Array.from(r.sequences).every((x) => x === -1)).toBe(true);
+    sim.dispose();
+  });
+
+  it('stops when nobody is left to infect', async () => {
+    const { arch, weights } = smallModel(5);
+    const noEnd = { ...weights, windowBias: weights.windowBias.slice() };
+    noEnd.windowBias[END_USER] = -1e4;
+    const sim = new NdmSimulator(arch, noEnd);
+    // Users 2, 3, 4 exist; seed 2 leaves two to infect, then nobody.
+    const [r] = await sim.simulate([{ seeds: [2], budget: 4, simulations: 10 }], Rng.fromSeed(1));
+    for (let s = 0; s < 10; s++) {
+      const row = Array.from(r.sequences.subarray(s * 4, s * 4 + 4));
+      expect(new Set(row.slice(0, 2))).toEqual(new Set([3, 4]));
+      expect(row.slice(2)).toEqual([-1, -1]);
+    }
+    sim.dispose();
+  });
+
+  it('rejects seeds outside the vocabulary and reserved users', async () => {
+    const { arch, weights } = smallModel(12);
+    const sim = new NdmSimulator(arch, weights);
+    await expect(sim.simulate([{ seeds: [12], budget: 1, simulations: 1 }], Rng.fromSeed(1))).rejects.toThrow(/not a real user/);
+    await expect(sim.simulate([{ seeds: [END_USER], budget: 1, simulations: 1 }], Rng.fromSeed(1))).rejects.toThrow(/not a real user/);
+    sim.dispose();
+  });
+
+  it('frees no more and no fewer tensors than it made', async () => {
+    const { arch, weights } = smallModel(12);
+    const before = tf.memory().numTensors;
+    const sim = new NdmSimulator(arch, weights);
+    await sim.simulate(requests, Rng.fromSeed(2));
+    sim.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

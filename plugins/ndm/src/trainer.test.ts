@@ -1,0 +1,135 @@
+import { CancelledError, END_USER, Rng } from '@cascade-lab/core';
+import { batchOf, NdmNetwork, nextUserTargets, weightedCrossEntropySum } from './model.js';
+import { chainDataset, smallModel, trainContext, useBackend } from './testing.test-util.js';
+import { tf } from './tf.js';
+import { fit, memoryChunks, NdmTrainer, validate, validationScore } from './trainer.js';
+import { initialWeights } from './weights.js';
+
+beforeAll(() => useBackend('cpu'));
+
+const data = chainDataset();
+
+function train(seed: number, overrides = {}, epochs = 2) {
+  const { arch, hp } = smallModel(12, { maxEpochs: epochs, ...overrides });
+  const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(seed).derive('init')));
+  const reports: number[] = [];
+  const result = fit(net, hp, data.train, data.validation, Rng.fromSeed(seed).derive('train'), trainContext(seed), (r) => reports.push(r.train.loss));
+  const weights = net.readWeights();
+  net.dispose();
+  return { weights, reports, result };
+}
+
+describe('training', () => {
+  it('is reproducible with a seed and differs with another seed', () => {
+    const a = train(1);
+    const b = train(1);
+    const c = train(2);
+    expect(Array.from(a.weights.windowProjection)).toEqual(Array.from(b.weights.windowProjection));
+    expect(a.reports).toEqual(b.reports);
+    expect(Array.from(a.weights.windowProjection)).not.toEqual(Array.from(c.weights.windowProjection));
+  });
+
+  it('learns the chains: validation loss falls far below ln(10 real users + </s>)', () => {
+    const { result, reports } = train(3, { learningRate: 0.03 }, 12);
+    expect(reports[reports.length - 1]).toBeLessThan(reports[0]);
+    // A uniform guess over the 10 real users and </s> costs ln 11 = 2.398 nats per target.
+    expect(result.bestValidation!.loss).toBeLessThan(1.6);
+    expect(result.bestValidation!.ranking['hits@1']).toBeGreaterThan(0.7);
+  });
+
+  it('keeps the live tensor count flat across epochs', () => {
+    const { arch, hp } = smallModel(12);
+    const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(4)));
+    const trainer = new NdmTrainer(net, hp);
+    const ctx = trainContext();
+    trainer.epoch(data.train, Rng.fromSeed(1), ctx, 'warm-up'); // creates Adam's moment variables
+    const before = tf.memory().numTensors;
+    for (let e = 2; e <= 4; e++) {
+      trainer.epoch(data.train, Rng.fromSeed(e), ctx, `epoch ${e}`);
+      validate(net, data.validation, true);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    trainer.dispose();
+    net.dispose();
+  });
+
+  it('stops early after `patience` epochs without a better validation loss and restores the best epoch', () => {
+    // A large constant learning rate on noisy validation data makes validation loss rise soon.
+    const { arch, hp } = smallModel(12, { learningRate: 0.3, maxEpochs: 30, patience: 2 });
+    const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(5)));
+    const noise = Rng.fromSeed(9);
+    const validation = Array.from({ length: 10 }, (_, i) => ({ id: `v${i}`, events: [2 + noise.int(10), 2 + noise.int(10)].map((user, t) => ({ user, time: t })) })).filter((c) => c.events[0].user !== c.events[1].user);
+    const losses: number[] = [];
+    const result = fit(net, hp, data.train, validation, Rng.fromSeed(5), trainContext(), (r) => losses.push(r.validation!.loss));
+    expect(result.stoppedEarly).toBe(true);
+    expect(result.epochs).toBe(result.bestEpoch + 2);
+    expect(losses.length).toBe(result.epochs);
+    const best = Math.min(...losses);
+    expect(losses[result.bestEpoch - 1]).toBe(best);
+    // The network holds the best epoch's weights again.
+    expect(validate(net, validation, true).loss).toBeCloseTo(best, 5);
+    net.dispose();
+  });
+
+  it('ranking metrics are larger-is-better scores, loss is negated', () => {
+    const v = { loss: 2, ranking: { 'map@10': 0.3 }, targets: 1 };
+    expect(validationScore(v, 'loss')).toBe(-2);
+    expect(validationScore(v, 'map@10')).toBe(0.3);
+  });
+
+  it('stops at a cancelled signal', () => {
+    const { arch, hp } = smallModel(12);
+    const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(6)));
+    const abort = new AbortController();
+    abort.abort('stop');
+    expect(() => fit(net, hp, data.train, data.validation, Rng.fromSeed(1), trainContext(1, abort.signal), () => {})).toThrow(CancelledError);
+    net.dispose();
+  });
+});
+
+describe('loss variants', () => {
+  it('learnEnd (paper) trains </s>; the authors\' variant never sees it as a target', () => {
+    const withEnd = train(7, { learnEnd: true, learningRate: 0.03 }, 8);
+    const codeVariant = train(7, { learnEnd: false, learningRate: 0.03 }, 8);
+    // Probability of </s> after a full chain prefix: learned when it is a target, pushed down otherwise.
+    const pEnd = (w: typeof withEnd.weights, learnEnd: boolean) => {
+      const { arch } = smallModel(12, { learnEnd });
+      const net = new NdmNetwork(arch, w);
+      const p = tf.tidy(() => tf.softmax(net.maskedLogits(batchOf([[3, 4, 5, 6, 7, 8]]), { training: false })).dataSync());
+      net.dispose();
+      return p[5 * 12 + END_USER];
+    };
+    expect(pEnd(withEnd.weights, true)).toBeGreaterThan(0.2);
+    expect(pEnd(codeVariant.weights, false)).toBeLessThan(0.05);
+  });
+});
+
+describe('memory chunks', () => {
+  it('split a long batch; the summed gradients equal the whole batch\'s', () => {
+    const { arch } = smallModel(12, { dropout: 0 });
+    const rows = Array.from({ length: 6 }, (_, b) => Array.from({ length: 40 }, (_, t) => 2 + ((b + t) % 10)).slice(0, 10 + b));
+    // Sequences longer than the vocabulary would repeat users; keep them distinct per row.
+    const batch = batchOf(rows.map((r) => [...new Set(r)]));
+    const chunks = memoryChunks(batch, 1 << 20, 12);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.reduce((s, c) => s + c.batchSize, 0)).toBe(batch.batchSize);
+    const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(8)));
+    const gradsOf = (b: typeof batch) => {
+      const t = nextUserTargets(b, true);
+      const { grads, value } = tf.variableGrads(() => weightedCrossEntropySum(net.maskedLogits(b, { training: false }), t) as tf.Scalar);
+      value.dispose();
+      return grads;
+    };
+    const whole = gradsOf(batch);
+    const parts = chunks.map(gradsOf);
+    for (const name of Object.keys(whole)) {
+      const sum = tf.tidy(() => tf.addN(parts.map((p) => p[name])).dataSync());
+      const ref = whole[name].dataSync();
+      let worst = 0;
+      for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(sum[i] - ref[i]));
+      expect(worst).toBeLessThan(1e-4);
+    }
+    for (const g of [whole, ...parts]) for (const t of Object.values(g)) t.dispose();
+    net.dispose();
+  });
+});
