@@ -61,6 +61,12 @@ export async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
+// `cascade ... | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 // `node apps/experiment-runner/dist/main.js ...` runs the CLI directly (bin/cascade.js imports main()).
 const entryFile = process.argv[1] ? realpathSync(process.argv[1]) : '';
 if (entryFile && pathToFileURL(entryFile).href === import.meta.url) {
