@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, type Cascade, type InfectionSimulator, type ProgressReporter, type SimulationRequest, type SimulationResult } from '@cascade-lab/core';
 import { loadMicroscopicDataset } from '@cascade-lab/data';
-import { evaluateMicroscopic } from './evaluate.js';
+import { evaluateMicroscopic, evaluateNextUserRanking } from './evaluate.js';
 import { transmissionGraph } from './graph.js';
 import { SimulationPool } from './pool.js';
 import { createPopularityModel, popularityCounts } from './popularity.js';
@@ -136,5 +136,29 @@ describe('evaluateMicroscopic on Memetracker (real data)', () => {
     expect(popular.cascades.every((c) => c.stoppedEarly === 0)).toBe(true);
     // with no early stop, precision equals recall (the predicted mass is |G|)
     expect(popular.micro.precision).toBeCloseTo(popular.micro.recall, 12);
+  });
+});
+
+describe('evaluateNextUserRanking', () => {
+  // 6 users; the model scores user v as v (higher index = better), infected users -Infinity.
+  const model = {
+    async nextUserScores(users: number[]) {
+      return users.slice(0, -1).map((_, t) => Float32Array.from({ length: 6 }, (_, v) => (v < 2 || users.slice(0, t + 1).includes(v) ? -Infinity : v)));
+    },
+  };
+  it('ranks each true next user given the true prefix (hand)', async () => {
+    // cascade 2,5,3: after [2] the order is 5,4,3 -> 5 has rank 1; after [2,5]: 4,3 -> 3 has rank 2
+    // cascade 4,2: after [4]: 5,3,2 -> 2 has rank 3
+    const r = await evaluateNextUserRanking(model, [cascade('a', [2, 5, 3]), cascade('b', [4, 2]), cascade('one', [3])], { ks: [1, 2] });
+    expect(Array.from(r.ranks)).toEqual([1, 2, 3]);
+    // hits@1 = 1/3, hits@2 = 2/3, map@1 = 1/3, map@2 = (1 + 1/2)/3 = 1/2
+    expect(r.metrics['hits@1']).toBeCloseTo(1 / 3, 15);
+    expect(r.metrics['hits@2']).toBeCloseTo(2 / 3, 15);
+    expect(r.metrics['map@2']).toBeCloseTo(1 / 2, 15);
+  });
+  it('needs a model that scores next users, with one row per position', async () => {
+    await expect(evaluateNextUserRanking({}, [cascade('a', [2, 3])])).rejects.toMatchObject({ code: 'USAGE' });
+    const short = { nextUserScores: async () => [] };
+    await expect(evaluateNextUserRanking(short, [cascade('a', [2, 3])])).rejects.toThrow(/0 rows for cascade a of 2 users/);
   });
 });

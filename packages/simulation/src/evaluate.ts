@@ -27,6 +27,7 @@ import {
   throwIfCancelled,
   type Cascade,
   type InfectionSimulator,
+  type MicroscopicModel,
   type ProgressReporter,
   type Rng,
   type SimulationRequest,
@@ -37,6 +38,8 @@ import {
   diffusionCounts,
   macroF1,
   microPrecisionRecallF1,
+  rankingMetrics,
+  targetRank,
   type DiffusionCounts,
   type PrecisionRecallF1,
 } from '@cascade-lab/metrics';
@@ -280,4 +283,59 @@ export async function evaluateMicroscopic(model: InfectionSimulator, testCascade
     skipped,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+export interface NextUserRankingOptions {
+  /** Cut-offs of hits@k and MAP@k (default 1, 10, 50, 100 as in the NDM reference check). */
+  ks?: readonly number[];
+  progress?: ProgressReporter;
+  signal?: AbortSignal;
+}
+
+export interface NextUserRankingEvaluation {
+  /** `hits@k` and `map@k` for every k. */
+  metrics: Record<string, number>;
+  /** Rank of every true next user (1-based, ties against it), cascade by cascade. */
+  ranks: Int32Array;
+}
+
+/**
+ * Next-user ranking given the true prefix: for each test cascade and each position t >= 1, the rank
+ * of the true user u_t among the scores the model gives after u_0..u_{t-1}
+ * (`MicroscopicModel.nextUserScores`), then hits@k and MAP@k over all positions
+ * (`@cascade-lab/metrics`). Cascades of one user add nothing.
+ */
+export async function evaluateNextUserRanking(
+  model: Pick<MicroscopicModel, 'nextUserScores'>,
+  testCascades: readonly Cascade[],
+  options: NextUserRankingOptions = {},
+): Promise<NextUserRankingEvaluation> {
+  const nextUserScores = model.nextUserScores?.bind(model);
+  if (!nextUserScores) throw new CascadeError('USAGE', 'this model does not score next users (no nextUserScores), so hits@k and MAP@k cannot be computed');
+  const ranks: number[] = [];
+  const task = (options.progress ?? quietProgress).start('ranking next users', testCascades.length);
+  try {
+    for (const c of testCascades) {
+      throwIfCancelled(options.signal);
+      const users = c.events.map((e) => e.user);
+      if (users.length < 2) {
+        task.tick();
+        continue;
+      }
+      const rows = await nextUserScores(users);
+      if (rows.length !== users.length - 1) throw new CascadeError('MODEL', `nextUserScores returned ${rows.length} rows for cascade ${c.id} of ${users.length} users (expected ${users.length - 1})`);
+      rows.forEach((row, t) => {
+        try {
+          ranks.push(targetRank(row, users[t + 1]));
+        } catch (e) {
+          throw new CascadeError('MODEL', `nextUserScores, cascade ${c.id}, position ${t + 1}: ${(e as Error).message}`, { cause: e });
+        }
+      });
+      task.tick();
+    }
+  } finally {
+    task.done();
+  }
+  if (ranks.length === 0) throw new RangeError('evaluateNextUserRanking: no test cascade has two users');
+  return { metrics: rankingMetrics(ranks, options.ks), ranks: Int32Array.from(ranks) };
 }

@@ -1,6 +1,14 @@
 // Evaluation harness (NDM §5.3 protocol)
-export { evaluateMicroscopic } from './evaluate.js';
-export type { MicroscopicEvaluation, MicroscopicEvaluationOptions, CascadeEvaluation, StageEvaluation, InfectionProbabilities } from './evaluate.js';
+export { evaluateMicroscopic, evaluateNextUserRanking } from './evaluate.js';
+export type {
+  MicroscopicEvaluation,
+  MicroscopicEvaluationOptions,
+  CascadeEvaluation,
+  StageEvaluation,
+  InfectionProbabilities,
+  NextUserRankingOptions,
+  NextUserRankingEvaluation,
+} from './evaluate.js';
 
 // Engines as InfectionSimulators, and the worker pool
 export { IndependentCascadeSimulator, ContinuousTimeSimulator, SequentialSampler } from './simulators.js';

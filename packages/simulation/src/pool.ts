@@ -48,21 +48,19 @@ function underTsx(): boolean {
 }
 
 /**
- * The parent's Node flags minus Jest's VM-modules flag and module hooks (`--import`, `--loader`,
- * `--require`): the bootstrap registers tsx itself where needed.
+ * The parent's Node flags that make sense in a worker: module resolution conditions, source maps,
+ * warning switches and memory limits. Everything else (Jest's `--experimental-vm-modules`, module
+ * hooks such as `--import tsx`, `--input-type`, `--eval`, inspector flags) is left out: the
+ * bootstrap registers tsx itself where needed.
  */
 function workerExecArgv(): string[] {
   const out: string[] = [];
   const args = process.execArgv;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === '--experimental-vm-modules') continue;
-    if (a === '--import' || a === '--loader' || a === '--experimental-loader' || a === '--require' || a === '-r') {
-      i++;
-      continue;
-    }
-    if (/^--(import|loader|experimental-loader|require)=/.test(a)) continue;
-    out.push(a);
+    if (a === '--conditions' || a === '-C') {
+      if (i + 1 < args.length) out.push(a, args[++i]);
+    } else if (/^--(conditions=|enable-source-maps$|no-warnings|disable-warning=|max-old-space-size=|max-semi-space-size=|stack-size=)/.test(a)) out.push(a);
   }
   return out;
 }
