@@ -67,6 +67,26 @@ describe('SimulationPool: results do not depend on the number of workers', () =>
     await expect(new SequentialSampler(spec, { pool: pool(1) }).simulate(requests, Rng.fromSeed(1))).rejects.toMatchObject({ code: 'MODEL', message: expect.stringMatching(/no function export "noSuchFactory"/) });
   });
 
+  it('fails clearly, without respawning forever, when workers cannot start', async () => {
+    // From the TypeScript sources without tsx, a worker cannot load worker.ts.
+    const broken = new SimulationPool({ workers: 2, typescript: false });
+    pools.push(broken);
+    const sim = new IndependentCascadeSimulator(randomGraph('x'), { pool: broken });
+    await expect(sim.simulate(requests, Rng.fromSeed(1))).rejects.toThrow(/simulation worker failed to start/);
+    await expect(sim.simulate(requests, Rng.fromSeed(1))).rejects.toThrow(/failed to start/);
+  });
+
+  it('replaces a worker that dies after it has worked, and goes on', async () => {
+    const p = pool(1);
+    const exiting = new SequentialSampler({ module: testModels, exportName: 'createExitingModel', options: { numUsers: 8, exitOnCall: 3 } }, { pool: p });
+    const one = [{ seeds: [2], budget: 2, simulations: 4 }];
+    await expect(exiting.simulate(one, Rng.fromSeed(1))).resolves.toHaveLength(1); // calls 1, 2
+    await expect(exiting.simulate(one, Rng.fromSeed(1))).rejects.toThrow(/simulation worker failed: worker exited with code 3/);
+    const g = randomGraph('after');
+    const after = await new IndependentCascadeSimulator(g, { pool: p }).simulate(requests, Rng.fromSeed(2));
+    expect(after).toEqual(await new IndependentCascadeSimulator(g).simulate(requests, Rng.fromSeed(2)));
+  });
+
   it('refuses a model instance on a pool', () => {
     expect(() => new SequentialSampler(createMarkovModel({ numUsers: 5 }), { pool: pool(1) })).toThrow(/cannot move to worker threads/);
   });

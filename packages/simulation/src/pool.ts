@@ -39,6 +39,8 @@ interface Job {
 interface Slot {
   worker: Worker;
   job: Job | undefined;
+  /** Whether this worker has answered at least once (a worker that dies before is a start-up failure). */
+  answered: boolean;
 }
 
 const fromSources = import.meta.url.endsWith('.ts');
@@ -78,6 +80,8 @@ export class SimulationPool {
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
+  private broken: CascadeError | undefined;
+  private readonly exited = new WeakSet<Worker>();
 
   constructor(options: SimulationPoolOptions = {}) {
     const n = options.workers ?? Math.max(1, availableParallelism() - 1);
@@ -100,7 +104,7 @@ export class SimulationPool {
   }
 
   private addSlot(): Slot {
-    const slot: Slot = { worker: this.spawn(), job: undefined };
+    const slot: Slot = { worker: this.spawn(), job: undefined, answered: false };
     this.attach(slot);
     this.slots.push(slot);
     return slot;
@@ -109,9 +113,11 @@ export class SimulationPool {
   private attach(slot: Slot): void {
     const w = slot.worker;
     w.on('message', (msg: WorkerReply) => {
+      if (slot.worker !== w) return;
       const job = slot.job;
       if (!job || job.id !== msg.id) return;
       slot.job = undefined;
+      slot.answered = true;
       if (!job.settled) {
         job.settled = true;
         if (msg.ok) job.resolve(msg.result);
@@ -119,23 +125,39 @@ export class SimulationPool {
       }
       this.dispatch();
     });
+    let failed = false;
     const fail = (error: Error): void => {
+      if (failed || slot.worker !== w) return;
+      failed = true;
       const job = slot.job;
       slot.job = undefined;
+      const failure = new CascadeError('INTERNAL', `simulation worker failed${slot.answered ? '' : ' to start'}: ${error.message}`, { cause: error });
       if (job && !job.settled) {
         job.settled = true;
-        job.reject(new CascadeError('INTERNAL', `simulation worker failed: ${error.message}`, { cause: error }));
+        job.reject(failure);
       }
       if (this.closed) return;
-      // Replace the dead worker and go on with the queue.
-      w.removeAllListeners();
+      if (!slot.answered) {
+        // It would fail again: stop here rather than respawn forever.
+        this.broken = failure;
+        for (const queued of this.queue.splice(0)) {
+          if (!queued.settled) {
+            queued.settled = true;
+            queued.reject(failure);
+          }
+        }
+        return;
+      }
+      // A worker that worked before died (e.g. out of memory): replace it and go on with the queue.
       slot.worker = this.spawn();
+      slot.answered = false;
       this.attach(slot);
       this.dispatch();
     };
     w.on('error', fail);
     w.on('exit', (code) => {
-      if (!this.closed && slot.worker === w) fail(new Error(`worker exited with code ${code}`));
+      this.exited.add(w);
+      if (!this.closed) fail(new Error(`worker exited with code ${code}`));
     });
   }
 
@@ -157,6 +179,7 @@ export class SimulationPool {
   /** Runs a task on the next free worker. Rejects with CancelledError when `signal` fires first. */
   run(task: EngineTask, signal?: AbortSignal): Promise<EngineTaskResult> {
     if (this.closed) return Promise.reject(new CascadeError('INTERNAL', 'SimulationPool is closed'));
+    if (this.broken) return Promise.reject(this.broken);
     if (signal?.aborted) return Promise.reject(new CancelledError());
     return new Promise<EngineTaskResult>((resolve, reject) => {
       const job: Job = { id: this.nextId++, task, resolve, reject, settled: false };
@@ -199,6 +222,6 @@ export class SimulationPool {
         job.reject(new CascadeError('INTERNAL', 'SimulationPool closed while a task was running'));
       }
     }
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.filter((s) => !this.exited.has(s.worker)).map((s) => s.worker.terminate()));
   }
 }

@@ -44,3 +44,16 @@ export function createMarkovModel(options: { numUsers: number; endLogit?: number
     },
   };
 }
+
+let nextCalls = 0;
+/** Ends its worker thread (process.exit inside a worker ends only the thread) on the given `next` call. */
+export function createExitingModel(options: { numUsers: number; exitOnCall: number }): NextUserModel<number> {
+  const inner = createCategoricalModel({ weights: Array.from({ length: options.numUsers }, (_, u) => (u < 2 ? 0 : 1)) });
+  return {
+    ...inner,
+    next(batch, last) {
+      if (++nextCalls === options.exitOnCall) process.exit(3);
+      return inner.next(batch, last);
+    },
+  };
+}
