@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
     --route) ROUTE="${2:?--route needs auto, download or wheel}"; shift 2 ;;
     --route=*) ROUTE="${1#--route=}"; shift ;;
     --force) FORCE=1; shift ;;
-    -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "setup.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
 done
