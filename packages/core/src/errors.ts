@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   TRACKING: 6,
   CANCELLED: 130,
   MODEL: 7,
+  /** A sweep ran to the end but some of its trials failed (`cascade sweep`). */
+  TRIALS_FAILED: 8,
   INTERNAL: 1,
 } as const;
 

@@ -1,0 +1,99 @@
+import type { Argv, CommandModule } from 'yargs';
+import { createContainer, PluginRegistry, type Logger } from '@cascade-lab/core';
+import { createTracker } from '@cascade-lab/tracking';
+import pc from 'picocolors';
+import { loggerFor, type GlobalOptions } from '../global-options.js';
+import { pluginModules } from '../plugin-modules.js';
+import { runSourceFor } from '../report/runs.js';
+import { loadSweep, type ResolvedSweep } from '../sweep/config.js';
+import { createSweepDisplay } from '../sweep/display.js';
+import { planSweep, runSweep, SweepCancelledError, SweepFailedError, type SweepOutcome } from '../sweep/run-sweep.js';
+import { trialTableText } from '../sweep/table.js';
+
+interface SweepArgs extends GlobalOptions {
+  config: string;
+  set: string[];
+  workers?: number;
+  dryRun: boolean;
+  trackingUri?: string;
+}
+
+export const sweepCommand: CommandModule<object, SweepArgs> = {
+  command: 'sweep <config>',
+  describe: 'Run every trial of a sweep (grid, list, zip, seeds over a base experiment) in parallel processes, nested under one tracked parent run; finished trials are skipped',
+  builder: (y) =>
+    (y
+      .positional('config', { type: 'string', demandOption: true, describe: 'sweep YAML file (see configs/sweeps/)' })
+      .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a key of every trial: --set evaluation.simulations=100 (repeatable)' })
+      .option('workers', { type: 'number', describe: 'trials run in parallel, each in its own process (default: the file\'s `workers`, else one per core)' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'print the trials (and which already finished) without running anything' })
+      .option('tracking-uri', { type: 'string', describe: 'MLflow server (default: the base config, then $MLFLOW_TRACKING_URI, then the local store ./runs)' })
+      .check((a) => {
+        if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) throw new Error(`--workers must be a positive integer, got ${a.workers}`);
+        return true;
+      })
+      .example('$0 sweep configs/sweeps/ndm-sensitivity.yaml --dry-run', 'list the trials of the NDM parameter study')
+      .example('$0 sweep configs/sweeps/gammacas-ablation.yaml --workers 2', 'the GammaCas ablations, two at a time')
+      .epilogue(
+        'A trial is identified by the hash of its resolved config: running the same sweep again skips trials that already FINISHED and reruns FAILED or KILLED ones. ' +
+          'Ctrl-C stops the sweep (running trials close as KILLED); twice kills them at once. Exit code 8 when some trials failed.',
+      )) as unknown as Argv<SweepArgs>,
+  handler: async (args) => {
+    const logger = loggerFor(args);
+    const registry = createContainer(pluginModules).get(PluginRegistry);
+    const sweep = loadSweep(args.config, registry, args.set);
+    for (const [dup, kept] of sweep.duplicates) logger.warn(`trial "${dup}" resolves to the same config as "${kept}": run once`);
+    if (args.dryRun) {
+      await printPlan(sweep, args.trackingUri, logger);
+      return;
+    }
+    logger.info(`sweep ${sweep.config.name}: ${sweep.trials.length} trials of ${sweep.baseFile}`);
+    try {
+      const outcome = await runSweep(sweep, { logger, display: createSweepDisplay({ mode: args.quiet ? 'quiet' : args.progress }), workers: args.workers, trackingUri: args.trackingUri });
+      printSummary(outcome);
+    } catch (e) {
+      if (e instanceof SweepFailedError || e instanceof SweepCancelledError) printSummary(e.outcome);
+      throw e;
+    }
+  },
+};
+
+function printSummary(outcome: SweepOutcome): void {
+  const out = process.stdout;
+  out.write(`\n${trialTableText(outcome.rows)}`);
+  const finished = outcome.rows.filter((r) => r.state === 'FINISHED').length;
+  out.write(`\n${pc.bold('sweep')}: ${finished} finished now, ${outcome.skipped} skipped (finished earlier), ${outcome.failed.length} failed or killed\n`);
+  if (outcome.failed.length) {
+    out.write(`${pc.red('failures')}:\n`);
+    for (const r of outcome.failed) out.write(`  #${r.index} ${r.label} seed=${r.seed} (${r.state})${r.runId ? ` run ${r.runId}` : ''}: ${(r.error ?? 'not run').split('\n').join('\n    ')}\n`);
+  }
+  out.write(`parent run: ${outcome.location}\n`);
+}
+
+async function printPlan(sweep: ResolvedSweep, trackingUri: string | undefined, logger: Logger): Promise<void> {
+  const out = process.stdout;
+  out.write(`sweep ${sweep.config.name}: ${sweep.trials.length} trials of ${sweep.baseFile}\n\n`);
+  let states: Map<number, string> | undefined;
+  const tracker = createTracker({ trackingUri: trackingUri ?? sweep.trackingUri, runsDir: sweep.runsDir, experiment: sweep.experiment, logger });
+  try {
+    const plan = await planSweep(sweep, runSourceFor(tracker));
+    states = new Map(plan.rows.map((r) => [r.index, r.state === 'skipped' ? `finished (${r.runId})` : 'to run']));
+  } catch (e) {
+    logger.warn(`cannot tell which trials already finished: ${(e as Error).message}`);
+  } finally {
+    await tracker.close();
+  }
+  const rows = sweep.trials.map((t) => [
+    String(t.index),
+    t.label,
+    String(t.seed),
+    t.hash,
+    states?.get(t.index) ?? '?',
+    Object.entries(t.swept).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' '),
+  ]);
+  const header = ['#', 'trial', 'seed', 'hash', 'state', 'overrides'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [header, ...rows]) out.write(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd() + '\n');
+  const toRun = states ? [...states.values()].filter((s) => s === 'to run').length : sweep.trials.length;
+  out.write(`\n${toRun} to run, ${sweep.trials.length - toRun} already finished\n`);
+}

@@ -1,0 +1,169 @@
+import { existsSync } from 'node:fs';
+import { CascadeError } from '@cascade-lab/core';
+import {
+  LocalStore,
+  LocalTracker,
+  MlflowTracker,
+  decodeMetricValue,
+  MLFLOW_TAGS,
+  type MlflowClient,
+  type MlflowRunRecord,
+  type RunStatus,
+  type Tracker,
+} from '@cascade-lab/tracking';
+
+/** Tags the sweep runner writes (see `cascade sweep`); the report reads them back. */
+export const SWEEP_TAGS = {
+  /** Sweep name, on the parent run and on every trial run. */
+  sweep: 'cascade.sweep',
+  /** `parent` or `trial`. */
+  role: 'cascade.sweep.role',
+  /** Identity of a trial: hash of its resolved config (see `SweepTrial.hash`). */
+  trialHash: 'cascade.trial.hash',
+  /** The trial's label without its seed: the row of a report (e.g. `heads=4`). */
+  trialLabel: 'cascade.trial.label',
+  /** JSON object of the trial's overrides (dot path -> value), seed excluded. */
+  trialOverrides: 'cascade.trial.overrides',
+  /** Position of the trial in the expanded sweep (0-based). */
+  trialIndex: 'cascade.trial.index',
+} as const;
+
+/** A run as the sweep and the report need it, whether it lives in MLflow or in the local store. */
+export interface RunRecord {
+  runId: string;
+  name: string;
+  status: RunStatus;
+  /** ms since the epoch. */
+  startTime: number;
+  parentRunId?: string;
+  tags: Record<string, string>;
+  /** Flattened config params (`model.hyperparameters.heads` -> `"8"`). */
+  params: Record<string, string>;
+  /** Last value of every metric. */
+  metrics: Record<string, number>;
+  /** MLflow run page or local directory. */
+  location: string;
+}
+
+/** Which runs to read. Tag filters are exact matches. */
+export interface RunFilter {
+  /** MLflow experiment name (local store: the run's `experiment`). */
+  experiment: string;
+  tags?: Record<string, string>;
+  /** Only runs in one of these states (default: all). */
+  statuses?: RunStatus[];
+}
+
+/** Reads runs from wherever a tracker writes them. */
+export interface RunSource {
+  readonly kind: 'mlflow' | 'local';
+  readonly location: string;
+  list(filter: RunFilter): Promise<RunRecord[]>;
+  /** One run by id, or undefined when there is none. */
+  get(runId: string): Promise<RunRecord | undefined>;
+}
+
+/** The run source behind a tracker made by `createTracker` (MLflow server or local store). */
+export function runSourceFor(tracker: Tracker): RunSource {
+  if (tracker instanceof MlflowTracker) return new MlflowRunSource(tracker.client);
+  if (tracker instanceof LocalTracker) return new LocalRunSource(tracker.store);
+  throw new CascadeError('INTERNAL', `cannot read runs back from a ${tracker.kind} tracker of type ${tracker.constructor.name}`);
+}
+
+const quote = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+export class MlflowRunSource implements RunSource {
+  readonly kind = 'mlflow' as const;
+  constructor(private readonly client: MlflowClient) {}
+
+  get location(): string {
+    return this.client.trackingUri;
+  }
+
+  async list(filter: RunFilter): Promise<RunRecord[]> {
+    const experiment = await this.client.getExperimentByName(filter.experiment);
+    if (!experiment) return [];
+    const clauses = Object.entries(filter.tags ?? {}).map(([k, v]) => `tags.\`${k}\` = ${quote(v)}`);
+    if (filter.statuses?.length === 1) clauses.push(`attributes.status = ${quote(filter.statuses[0])}`);
+    const runs = await this.client.searchAllRuns({
+      experimentIds: [experiment.experiment_id],
+      filter: clauses.length ? clauses.join(' and ') : undefined,
+      runViewType: 'ACTIVE_ONLY',
+      orderBy: ['attributes.start_time ASC'],
+    });
+    return runs.map((r) => this.record(r)).filter((r) => !filter.statuses || filter.statuses.includes(r.status));
+  }
+
+  async get(runId: string): Promise<RunRecord | undefined> {
+    try {
+      return this.record(await this.client.getRun(runId));
+    } catch (e) {
+      if ((e as { errorCode?: string }).errorCode === 'RESOURCE_DOES_NOT_EXIST') return undefined;
+      throw e;
+    }
+  }
+
+  private record(run: MlflowRunRecord): RunRecord {
+    const tags = Object.fromEntries((run.data.tags ?? []).map((t) => [t.key, t.value]));
+    return {
+      runId: run.info.run_id,
+      name: run.info.run_name ?? tags[MLFLOW_TAGS.runName] ?? run.info.run_id,
+      status: run.info.status,
+      startTime: Number(run.info.start_time ?? 0),
+      parentRunId: tags[MLFLOW_TAGS.parentRunId],
+      tags,
+      params: Object.fromEntries((run.data.params ?? []).map((p) => [p.key, p.value])),
+      metrics: Object.fromEntries((run.data.metrics ?? []).map((m) => [m.key, decodeMetricValue(m.value)])),
+      location: this.client.runPageUrl(run.info.experiment_id, run.info.run_id),
+    };
+  }
+}
+
+export class LocalRunSource implements RunSource {
+  readonly kind = 'local' as const;
+  constructor(private readonly store: LocalStore) {}
+
+  get location(): string {
+    return this.store.root;
+  }
+
+  async list(filter: RunFilter): Promise<RunRecord[]> {
+    const out: RunRecord[] = [];
+    for (const meta of this.store.listRuns()) {
+      // Spill folders hold the unsent remainder of an MLflow run, not a local run.
+      if (meta.remote || meta.experiment !== filter.experiment) continue;
+      if (filter.statuses && !filter.statuses.includes(meta.status)) continue;
+      const tags = this.store.readTags(meta.runId);
+      if (!Object.entries(filter.tags ?? {}).every(([k, v]) => tags[k] === v)) continue;
+      out.push(this.record(meta.runId, tags));
+    }
+    return out;
+  }
+
+  async get(runId: string): Promise<RunRecord | undefined> {
+    if (!this.store.hasRun(runId)) return undefined;
+    return this.record(runId, this.store.readTags(runId));
+  }
+
+  private record(runId: string, tags: Record<string, string>): RunRecord {
+    const meta = this.store.readMeta(runId);
+    const latest = this.store.latestMetrics(runId);
+    return {
+      runId,
+      name: meta.name,
+      status: meta.status,
+      startTime: meta.startTime,
+      parentRunId: meta.parentRunId,
+      tags,
+      params: this.store.readParams(runId),
+      metrics: Object.fromEntries(Object.entries(latest).map(([k, p]) => [k, p.value])),
+      location: this.store.runDir(runId),
+    };
+  }
+}
+
+/** A local store given by directory; fails when the directory does not exist (a typo, not an empty store). */
+export function localRunSource(dir: string): LocalRunSource {
+  if (!existsSync(dir)) throw new CascadeError('USAGE', `no local run store at ${dir}`, { hint: 'runs are kept in $CASCADE_RUNS_DIR or ./runs unless the config says tracking.runsDir' });
+  return new LocalRunSource(new LocalStore(dir));
+}

@@ -1,0 +1,30 @@
+/**
+ * Messages between `cascade sweep` and its trial processes (Node IPC, structured clone). A trial
+ * process runs exactly one trial: it gets `run`, streams `log`/`task`/`started` messages, and ends
+ * with one `result`.
+ */
+import type { LogLevel } from '@cascade-lab/core';
+
+/** Everything a trial process needs; it resolves the experiment itself from the same inputs. */
+export interface TrialJob {
+  baseFile: string;
+  overrideArgs: string[];
+  /** The hash the parent computed; the trial refuses to run a config that resolves differently. */
+  hash: string;
+  runName: string;
+  /** Extra tags of the trial run (sweep name, trial label, ...). */
+  tags: Record<string, string>;
+  parentRunId: string;
+  trackingUri?: string;
+  runsDir?: string;
+  experiment: string;
+}
+
+export type ToTrial = { type: 'run'; job: TrialJob } | { type: 'cancel'; reason: string };
+
+export type FromTrial =
+  | { type: 'log'; level: Exclude<LogLevel, 'silent'>; message: string }
+  | { type: 'task'; id: number; label: string; total?: number; value: number; status?: string; done: boolean }
+  | { type: 'started'; runId: string; location: string }
+  | { type: 'result'; ok: true; runId: string; location: string; outputDir: string; metrics: Record<string, number>; summary: string; backend: string }
+  | { type: 'result'; ok: false; cancelled: boolean; runId?: string; error: { name: string; code?: string; message: string; stack?: string } };

@@ -1,0 +1,137 @@
+/**
+ * A trial process of `cascade sweep` (started by pool.ts with `child_process.fork`). Each trial gets
+ * a fresh process, so it has its own tensor backend instance and nothing (kernels, leaked tensors,
+ * global RNG state) carries over from the trial before it.
+ *
+ * The trial stops (its run closed KILLED) on `cancel`, on SIGINT/SIGTERM, and when the sweep process
+ * goes away (the IPC channel closes: the sweep was killed), so no trial outlives its sweep.
+ */
+import 'reflect-metadata';
+import { CancelledError, createContainer, isCascadeError, PluginRegistry, type Logger, type ProgressReporter, type ProgressTask } from '@cascade-lab/core';
+import { createTracker, type StartRunOptions, type TrackedRun, type Tracker } from '@cascade-lab/tracking';
+import { loadExperiment } from '../experiment/config.js';
+import { runExperiment } from '../experiment/run.js';
+import { pluginModules } from '../plugin-modules.js';
+import type { FromTrial, ToTrial, TrialJob } from './protocol.js';
+
+/** How long a trial may take to close its run after losing its sweep before it exits anyway. */
+const ORPHAN_GRACE_MS = 15_000;
+
+function send(message: FromTrial): void {
+  if (process.connected) process.send!(message);
+}
+
+const ipcLogger: Logger = {
+  debug: (message) => send({ type: 'log', level: 'debug', message }),
+  info: (message) => send({ type: 'log', level: 'info', message }),
+  warn: (message) => send({ type: 'log', level: 'warn', message }),
+  error: (message) => send({ type: 'log', level: 'error', message }),
+};
+
+/** Progress forwarded to the sweep's display, at most every 250 ms per task (plus start and end). */
+class IpcProgress implements ProgressReporter {
+  private nextId = 1;
+  start(label: string, total?: number): ProgressTask {
+    const id = this.nextId++;
+    let value = 0;
+    let status: string | undefined;
+    let last = 0;
+    let finished = false;
+    const post = (done: boolean, force = false): void => {
+      const now = Date.now();
+      if (!force && !done && now - last < 250) return;
+      last = now;
+      send({ type: 'task', id, label, total, value, status, done });
+    };
+    post(false, true);
+    return {
+      tick(n = 1, s?: string) {
+        value += n;
+        if (s !== undefined) status = s;
+        post(false);
+      },
+      status(s: string) {
+        status = s;
+        post(false);
+      },
+      done() {
+        if (finished) return;
+        finished = true;
+        post(true);
+      },
+    };
+  }
+}
+
+/** Wraps the trial's tracker: the readable run name, the sweep tags, and a `started` message. */
+class TrialTracker implements Tracker {
+  constructor(
+    private readonly inner: Tracker,
+    private readonly job: TrialJob,
+    private readonly onStart: (run: TrackedRun) => void,
+  ) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  get location() {
+    return this.inner.location;
+  }
+  async startRun(options: StartRunOptions): Promise<TrackedRun> {
+    const system = options.system === false ? false : { ...options.system, sourceName: 'cascade sweep' };
+    const run = await this.inner.startRun({ ...options, system, name: this.job.runName, tags: { ...options.tags, ...this.job.tags } });
+    this.onStart(run);
+    return run;
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+type TrialResult = Extract<FromTrial, { type: 'result' }>;
+
+async function runTrial(job: TrialJob, signal: AbortSignal): Promise<TrialResult> {
+  let runId: string | undefined;
+  try {
+    const registry = createContainer(pluginModules).get(PluginRegistry);
+    const exp = loadExperiment(job.baseFile, registry, job.overrideArgs);
+    if (exp.hash !== job.hash)
+      throw new Error(`trial config resolves to hash ${exp.hash}, the sweep expected ${job.hash} (did ${job.baseFile} change during the sweep?)`);
+    const inner = createTracker({ trackingUri: job.trackingUri, runsDir: job.runsDir, experiment: job.experiment, logger: ipcLogger });
+    const tracker = new TrialTracker(inner, job, (run) => {
+      runId = run.runId;
+      send({ type: 'started', runId: run.runId, location: run.location });
+    });
+    try {
+      const outcome = await runExperiment(exp, { logger: ipcLogger, progress: new IpcProgress(), tracker, parentRunId: job.parentRunId, signal });
+      return { type: 'result', ok: true, runId: outcome.runId, location: outcome.location, outputDir: outcome.outputDir, metrics: outcome.metrics, summary: outcome.summary, backend: outcome.backend.name };
+    } finally {
+      await tracker.close();
+    }
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const cancelled = signal.aborted || err instanceof CancelledError;
+    return { type: 'result', ok: false, cancelled, runId, error: { name: err.name, code: isCascadeError(err) ? err.code : undefined, message: err.message, stack: err.stack } };
+  }
+}
+
+const controller = new AbortController();
+const stop = (reason: string): void => {
+  if (!controller.signal.aborted) controller.abort(reason);
+};
+process.on('SIGINT', () => stop('interrupted by SIGINT'));
+process.on('SIGTERM', () => stop('interrupted by SIGTERM'));
+process.on('disconnect', () => {
+  stop('the sweep process went away');
+  setTimeout(() => process.exit(130), ORPHAN_GRACE_MS).unref();
+});
+process.on('message', (message: ToTrial) => {
+  if (message.type === 'cancel') stop(message.reason);
+  else if (message.type === 'run')
+    void runTrial(message.job, controller.signal).then((result) => {
+      // The run is closed and the tracker flushed: exit once the result is delivered (engines and
+      // backends may hold handles that would keep the process alive).
+      const code = result.ok ? 0 : result.cancelled ? 130 : 1;
+      if (process.connected) process.send!(result, () => process.exit(code));
+      else process.exit(code);
+    });
+});
