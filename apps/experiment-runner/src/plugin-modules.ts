@@ -1,8 +1,9 @@
 import type { ContainerModule } from 'inversify';
 import { popularityModule } from '@cascade-lab/plugin-popularity';
+import { gammaCasModule } from '@cascade-lab/plugin-gammacas';
 
 /**
  * The model plugins this runner ships with. Each plugin package exports one ContainerModule; the
  * plugin generator (`nx g @cascade-lab/tools:plugin`) appends new ones here.
  */
-export const pluginModules: ContainerModule[] = [popularityModule];
+export const pluginModules: ContainerModule[] = [popularityModule, gammaCasModule];

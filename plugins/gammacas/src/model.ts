@@ -261,10 +261,13 @@ export class GammaCasNetwork extends WeightHolder {
       }
       this.wordAttentionKernel = this.addWeight('text/wordAttentionKernel', [d, 1], xavierUniform(), rng.derive('word-attention'));
       this.wordAttentionBias = this.adoptWeight('text/wordAttentionBias', tf.zeros([1]));
-      this.muKernel = this.addWeight('mu/kernel', [d, 1], xavierUniform(), rng.derive('mu'));
-      // Bias 1, not Keras' 0: with mu = relu(...) a cascade whose mu starts at 0 gets no gradient at
-      // all (A = 0), and with random embeddings every cascade's text vector is nearly the same, so
-      // a zero bias kills the whole batch about half the time (§3.6 notes ReLU's zero gradient).
+      // mu = relu(w_T z + b_T) starts at exactly 1 for every cascade (w_T = 0, b_T = 1) rather than
+      // Keras' glorot/zero init: the text vectors z share a large common part (the position
+      // encodings), so w_T z is nearly the same for every cascade and a random w_T puts the whole
+      // batch in relu's zero-gradient region (A = 0, nothing learns) about half the time. From 1,
+      // the content path starts as a no-op and learns to move mu away from it (§3.6 mentions the
+      // same ReLU problem for lambda).
+      this.muKernel = this.adoptWeight('mu/kernel', tf.zeros([d, 1]));
       this.muBias = this.adoptWeight('mu/bias', tf.ones([1]));
     }
     this.headKernel = this.adoptWeight('heads/kernel', stackedUnitKernels(arch.stateSize, 3, rng.derive('heads')));

@@ -1,0 +1,47 @@
+/**
+ * Writes the synthetic text-and-news cascades of the GammaCas evidence (configs/experiments/
+ * gammacas-synthetic.yaml) as our JSON Lines format: @cascade-lab/simulation's content-cascade
+ * generator, whose growth rate A t^gamma e^(-lambda t) has log A driven by the root's words and by
+ * their novelty against the news of the 12 h before the root.
+ *
+ *   node --import tsx plugins/gammacas/scripts/make-synthetic.ts [--out DIR] [--cascades N] [--seed S]
+ *
+ * Default DIR: <repo>/.cascade/synthetic/gammacas-content (git-ignored); it gets cascades.jsonl and
+ * truth.json (each cascade's generating A, novelty and text score).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Rng } from '@cascade-lab/core';
+import { writeJsonl } from '@cascade-lab/data';
+import { generateContentCascades } from '@cascade-lab/simulation';
+
+export const SYNTHETIC_DEFAULTS = { cascades: 4000, seed: 2021 };
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const DEFAULT_SYNTHETIC_DIR = join(repoRoot, '.cascade/synthetic/gammacas-content');
+
+/** The generator settings of the evidence (everything else: the generator's defaults). */
+export function makeSynthetic(outDir: string, cascades: number, seed: number): void {
+  const data = generateContentCascades({
+    numCascades: cascades,
+    rng: Rng.fromSeed(seed),
+    // Retweets up to 360 h, so every GammaCas horizon (12 ... 360 h) has a known size.
+    horizonHours: 360,
+  });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'cascades.jsonl'), writeJsonl(data.cascades));
+  writeFileSync(join(outDir, 'truth.json'), JSON.stringify(data.truth));
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const out = resolve(arg('out') ?? DEFAULT_SYNTHETIC_DIR);
+  const n = Number(arg('cascades') ?? SYNTHETIC_DEFAULTS.cascades);
+  const seed = Number(arg('seed') ?? SYNTHETIC_DEFAULTS.seed);
+  makeSynthetic(out, n, seed);
+  console.log(`wrote ${n} synthetic content cascades (seed ${seed}) to ${out}`);
+}
