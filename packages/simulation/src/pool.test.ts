@@ -21,9 +21,14 @@ const requests: SimulationRequest[] = [
 ];
 
 describe('SimulationPool: results do not depend on the number of workers', () => {
+  // Two shared pools (starting workers from TypeScript sources is the slow part of these tests).
+  const shared = new Map<number, SimulationPool>();
   const pools: SimulationPool[] = [];
-  afterAll(async () => { await Promise.all(pools.map((p) => p.close())); });
-  const pool = (workers: number): SimulationPool => { const p = new SimulationPool({ workers }); pools.push(p); return p; };
+  afterAll(async () => { await Promise.all([...shared.values(), ...pools].map((p) => p.close())); });
+  const pool = (workers: number): SimulationPool => {
+    if (!shared.has(workers)) shared.set(workers, new SimulationPool({ workers }));
+    return shared.get(workers)!;
+  };
 
   it('independent cascade: inline, 1 worker, 2 workers, odd chunks', async () => {
     const g = randomGraph('ic');
@@ -77,7 +82,8 @@ describe('SimulationPool: results do not depend on the number of workers', () =>
   });
 
   it('replaces a worker that dies after it has worked, and goes on', async () => {
-    const p = pool(1);
+    const p = new SimulationPool({ workers: 1 });
+    pools.push(p);
     const exiting = new SequentialSampler({ module: testModels, exportName: 'createExitingModel', options: { numUsers: 8, exitOnCall: 3 } }, { pool: p });
     const one = [{ seeds: [2], budget: 2, simulations: 4 }];
     await expect(exiting.simulate(one, Rng.fromSeed(1))).resolves.toHaveLength(1); // calls 1, 2

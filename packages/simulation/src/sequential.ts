@@ -46,15 +46,16 @@ export interface SequentialSamplingOptions {
   endUser?: EndUserPolicy;
   /**
    * Most simulations per model batch; simulations are processed in batches of this size (default:
-   * as many as keep a score buffer under 16 M numbers). Results do not depend on it.
+   * as many as fit a score buffer of 4 M numbers, 16 MB of float32, e.g. 1000 simulations of a
+   * 4,000-user vocabulary). Results do not depend on it.
    */
   maxBatch?: number;
   signal?: AbortSignal;
 }
 
-/** Default batch: the whole request, but at most 2^24 scores (64 MB of float32) per step. */
+/** Default batch: at most 2^22 scores (16 MB of float32) per step. */
 export function defaultMaxBatch(numUsers: number): number {
-  return Math.max(1, Math.floor(16_777_216 / Math.max(1, numUsers)));
+  return Math.max(1, Math.floor(4_194_304 / Math.max(1, numUsers)));
 }
 
 function modelError(message: string): CascadeError {
