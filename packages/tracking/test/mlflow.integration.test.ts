@@ -9,7 +9,7 @@
  * The UI check needs Chromium (`$CHROMIUM_PATH`, default /usr/bin/chromium) and writes its
  * screenshots to <repo>/test-output/tracking-ui/.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,8 +59,18 @@ suite('MLflow tracking against a real server', () => {
   /** Set by the nested-run test, opened by the UI check. */
   let nested: { experimentId: string; parentId: string; childId: string; parentName: string; childName: string } | undefined;
 
-  const client = (extra: Partial<ConstructorParameters<typeof MlflowClient>[0]> = {}) =>
-    new MlflowClient({ trackingUri: uri, retry: FAST, ...extra });
+  // Everything a test opens is closed after it, pass or fail (an open socket would keep Jest alive).
+  const cleanups: (() => unknown)[] = [];
+  const closing = <T>(resource: T, close: (r: T) => unknown): T => {
+    cleanups.push(() => close(resource));
+    return resource;
+  };
+  afterEach(async () => {
+    for (const close of cleanups.splice(0).reverse()) await Promise.resolve(close()).catch(() => undefined);
+  });
+  const newClient = (options: ConstructorParameters<typeof MlflowClient>[0]) => closing(new MlflowClient(options), (c) => c.close());
+  const client = (extra: Partial<ConstructorParameters<typeof MlflowClient>[0]> = {}) => newClient({ trackingUri: uri, retry: FAST, ...extra });
+  const startProxy = async () => closing(await new RecordingProxy(uri).start(), (p) => p.stop());
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'cascade-tracking-it-'));
@@ -91,7 +101,7 @@ suite('MLflow tracking against a real server', () => {
       const id = await c.createExperiment(name);
       // The proxy hides the experiment from the first lookup, as if another process created it
       // between our lookup and our create: the real server then refuses the create.
-      const proxy = await new RecordingProxy(uri).start();
+      const proxy = await startProxy();
       let hidden = false;
       proxy.inject = (r) => {
         if (!hidden && r.path.includes('/experiments/get-by-name')) {
@@ -100,7 +110,7 @@ suite('MLflow tracking against a real server', () => {
         }
         return undefined;
       };
-      const viaProxy = new MlflowClient({ trackingUri: proxy.uri, retry: FAST });
+      const viaProxy = newClient({ trackingUri: proxy.uri, retry: FAST });
       const exp = await viaProxy.getOrCreateExperiment(name);
       expect(exp.experiment_id).toBe(id);
       const creates = proxy.requests.filter((r) => r.path.endsWith('/experiments/create'));
@@ -238,9 +248,9 @@ suite('MLflow tracking against a real server', () => {
     });
 
     it('splits a request over the log-batch limits into valid requests; nothing is lost', async () => {
-      const proxy = await new RecordingProxy(uri).start();
+      const proxy = await startProxy();
       const tracker = new MlflowTracker({
-        client: new MlflowClient({ trackingUri: proxy.uri, retry: FAST }),
+        client: newClient({ trackingUri: proxy.uri, retry: FAST }),
         experiment: `limits-${suffix}`,
         spillStore: new LocalStore(join(work, 'spill-limits')),
         flushIntervalMs: 60_000,
@@ -284,14 +294,14 @@ suite('MLflow tracking against a real server', () => {
 
   describe('failures', () => {
     it('honours Retry-After on a 429 and then delivers', async () => {
-      const proxy = await new RecordingProxy(uri).start();
+      const proxy = await startProxy();
       let throttled = 0;
       proxy.inject = (r) =>
         r.path.endsWith('/runs/log-batch') && throttled++ === 0
           ? { status: 429, headers: { 'Retry-After': '1' }, body: JSON.stringify({ error_code: 'REQUEST_LIMIT_EXCEEDED', message: 'slow down' }) }
           : undefined;
       // Backoff alone would wait 10 ms; the server asked for 1 s.
-      const c = new MlflowClient({ trackingUri: proxy.uri, retry: { initialDelayMs: 10, maxRetries: 3, jitter: 0 } });
+      const c = newClient({ trackingUri: proxy.uri, retry: { initialDelayMs: 10, maxRetries: 3, jitter: 0 } });
       const { experiment_id } = await c.getOrCreateExperiment(`throttle-${suffix}`);
       const run = await c.createRun({ experimentId: experiment_id, runName: 'throttled' });
       await c.logBatch(run.info.run_id, { metrics: [{ key: 'm', value: 1, step: 0, timestamp: 1 }] });
@@ -305,10 +315,10 @@ suite('MLflow tracking against a real server', () => {
     });
 
     it('retries 5xx with backoff, gives up after maxRetries with the error code, never retries a 400', async () => {
-      const proxy = await new RecordingProxy(uri).start();
+      const proxy = await startProxy();
       let failures = 2;
       proxy.inject = (r) => (r.path.includes('/experiments/get-by-name') && failures-- > 0 ? { status: 503 } : undefined);
-      const c = new MlflowClient({ trackingUri: proxy.uri, retry: { initialDelayMs: 20, maxRetries: 3, jitter: 0 } });
+      const c = newClient({ trackingUri: proxy.uri, retry: { initialDelayMs: 20, maxRetries: 3, jitter: 0 } });
       await c.getOrCreateExperiment(`flaky-${suffix}`);
       const lookups = proxy.requests.filter((r) => r.path.includes('/experiments/get-by-name'));
       expect(lookups.slice(0, 3).map((r) => r.injected)).toEqual([true, true, false]);
@@ -329,23 +339,23 @@ suite('MLflow tracking against a real server', () => {
     });
 
     it('sends basic or bearer auth from the MLflow variables and never logs the credentials', async () => {
-      const proxy = await new RecordingProxy(uri).start();
+      const proxy = await startProxy();
       const secret = 's3cret-pw';
       const logger = new MemoryLogger();
-      const basic = MlflowClient.fromEnv({ MLFLOW_TRACKING_URI: proxy.uri, MLFLOW_TRACKING_USERNAME: 'ana', MLFLOW_TRACKING_PASSWORD: secret }, { logger, retry: FAST });
+      const basic = closing(MlflowClient.fromEnv({ MLFLOW_TRACKING_URI: proxy.uri, MLFLOW_TRACKING_USERNAME: 'ana', MLFLOW_TRACKING_PASSWORD: secret }, { logger, retry: FAST }), (c) => c.close());
       await basic.getExperimentByName('Default');
       expect(proxy.requests.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from(`ana:${secret}`).toString('base64')}`);
-      const bearer = MlflowClient.fromEnv({ MLFLOW_TRACKING_URI: proxy.uri, MLFLOW_TRACKING_TOKEN: 'tok-123' });
+      const bearer = closing(MlflowClient.fromEnv({ MLFLOW_TRACKING_URI: proxy.uri, MLFLOW_TRACKING_TOKEN: 'tok-123' }), (c) => c.close());
       await bearer.getExperimentByName('Default');
       expect(proxy.requests.at(-1)!.headers.authorization).toBe('Bearer tok-123');
-      const inUri = new MlflowClient({ trackingUri: proxy.uri.replace('http://', `http://ana:${secret}@`), logger, retry: FAST });
+      const inUri = newClient({ trackingUri: proxy.uri.replace('http://', `http://ana:${secret}@`), logger, retry: FAST });
       expect(inUri.trackingUri).toBe(proxy.uri);
       await inUri.getExperimentByName('Default');
       expect(proxy.requests.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from(`ana:${secret}`).toString('base64')}`);
 
       proxy.inject = () => ({ status: 500, body: 'Internal Server Error' });
       const err = (await inUri.getExperimentByName('Default').catch((e) => e)) as Error;
-      const unreachable = new MlflowClient({ trackingUri: `http://ana:${secret}@127.0.0.1:9`, logger, retry: { ...FAST, maxRetries: 1 } });
+      const unreachable = newClient({ trackingUri: `http://ana:${secret}@127.0.0.1:9`, logger, retry: { ...FAST, maxRetries: 1 } });
       const err2 = (await unreachable.getExperimentByName('x').catch((e) => e)) as Error;
       expect(err2).toMatchObject({ networkCode: 'ECONNREFUSED' });
       const everything = [err.message, err.stack, err2.message, err2.stack, ...logger.lines.map((l) => l.message)].join('\n');
@@ -363,10 +373,10 @@ suite('MLflow tracking against a real server', () => {
         return;
       }
       // Our own server can be killed; an external one (MLFLOW_TEST_URI) is not ours to kill.
-      const server = owned ?? (await MlflowTestServer.start());
+      const server = owned ?? closing(await MlflowTestServer.start(), (srv) => srv.stop());
       const spillStore = new LocalStore(join(work, 'spill-crash'));
       const logger = new MemoryLogger();
-      const c = new MlflowClient({
+      const c = newClient({
         trackingUri: server.uri,
         logger,
         retry: { initialDelayMs: 200, backoffFactor: 1.5, maxDelayMs: 2000, maxRetries: 60, jitter: 0.2 },
@@ -401,7 +411,7 @@ suite('MLflow tracking against a real server', () => {
       expect(logger.lines.some((l) => l.level === 'warn' && /MLflow unreachable/.test(l.message))).toBe(true);
       expect(logger.lines.some((l) => l.level === 'debug' && /ECONNREFUSED.*retry \d+\/60/.test(l.message))).toBe(true);
 
-      const check = new MlflowClient({ trackingUri: server.uri, retry: FAST });
+      const check = newClient({ trackingUri: server.uri, retry: FAST });
       const survived = await check.getMetricHistory(survivor.runId, 'loss');
       expect(survived.map((p) => p.step)).toEqual(Array.from({ length: 20 }, (_, i) => i));
       expect((await check.getRun(survivor.runId)).info.status).toBe('FINISHED');
@@ -418,7 +428,6 @@ suite('MLflow tracking against a real server', () => {
       expect((await syncLocalRuns(spillStore, check)).map((r) => r.action)).toEqual(['skipped']);
       check.close();
       await tracker.close();
-      if (server !== owned) await server.stop();
     }, 180_000);
 
     it('a run interrupted by SIGTERM ends KILLED with every metric it logged', async () => {
@@ -434,6 +443,7 @@ suite('MLflow tracking against a real server', () => {
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      closing(child, (p) => p.exitCode === null && p.signalCode === null && p.kill('SIGKILL'));
       let out = '';
       let err = '';
       child.stderr.on('data', (d) => (err += d));
@@ -563,11 +573,13 @@ suite('MLflow tracking against a real server', () => {
       try {
         const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
         // The classic "model training" view, with the assistant panel closed.
-        await context.addInitScript(() => {
-          localStorage.setItem('mlflow.workflowType_v1', '"machine_learning"');
-          localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');
-          localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');
-        });
+        await context.addInitScript(
+          [
+            `localStorage.setItem('mlflow.workflowType_v1', '"machine_learning"');`,
+            `localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');`,
+            `localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');`,
+          ].join('\n'),
+        );
         const page = await context.newPage();
         page.setDefaultTimeout(30_000);
 

@@ -6,10 +6,12 @@ import { evaluateCommand } from './evaluate.js';
 import { datasetsCommand } from './datasets.js';
 import { backendCommand } from './backend.js';
 import { sweepCommand } from './sweep.js';
+import { mlflowCommand } from './mlflow.js';
+import { runsCommand } from './runs.js';
 
 /**
  * Every `cascade` sub-command. Each lives in its own file in this folder and exports one yargs
  * CommandModule; add new ones to this list (one import, one entry).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, evaluateCommand, pluginsCommand, validateCommand, datasetsCommand, backendCommand, sweepCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, evaluateCommand, pluginsCommand, validateCommand, datasetsCommand, backendCommand, sweepCommand, mlflowCommand, runsCommand];
