@@ -26,6 +26,8 @@ export const SWEEP_TAGS = {
   trialOverrides: 'cascade.trial.overrides',
   /** Position of the trial in the expanded sweep (0-based). */
   trialIndex: 'cascade.trial.index',
+  /** Process id of the trial process (with `cascade.host`: lets a rerun wait for a live leftover). */
+  trialPid: 'cascade.trial.pid',
 } as const;
 
 /** A run as the sweep and the report need it, whether it lives in MLflow or in the local store. */

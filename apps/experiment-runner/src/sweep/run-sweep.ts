@@ -1,5 +1,6 @@
+import { hostname } from 'node:os';
 import { CancelledError, CascadeError, type Logger } from '@cascade-lab/core';
-import { createTracker, withRun, type TrackedRun, type Tracker } from '@cascade-lab/tracking';
+import { CASCADE_TAGS, createTracker, withRun, type TrackedRun, type Tracker } from '@cascade-lab/tracking';
 import { runSourceFor, SWEEP_TAGS, type RunRecord, type RunSource } from '../report/runs.js';
 import type { ResolvedSweep, SweepTrial } from './config.js';
 import type { SweepDisplay } from './display.js';
@@ -123,11 +124,20 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
     process.on('SIGTERM', onSignal);
   }
   try {
-    const plan = await planSweep(sweep, runSourceFor(tracker));
+    const source = runSourceFor(tracker);
+    let plan = await planSweep(sweep, source);
+    // Trial processes of an earlier sweep that was killed may still be closing (or finishing) their
+    // runs: wait for them, or their trials could end FINISHED twice.
+    for (let leftovers = liveLeftovers(plan); leftovers.length > 0; leftovers = liveLeftovers(plan)) {
+      if (controller.signal.aborted) throw new CancelledError(String(controller.signal.reason ?? 'cancelled'));
+      logger.warn(`waiting for ${leftovers.length} trial process(es) of an earlier run of this sweep to end: ${leftovers.map((r) => `${r.name} (pid ${r.tags[SWEEP_TAGS.trialPid]})`).join(', ')}`);
+      await waitForExit(leftovers.map((r) => Number(r.tags[SWEEP_TAGS.trialPid])), controller.signal);
+      plan = await planSweep(sweep, source);
+    }
     for (const [h, runs] of plan.previous) {
       const running = runs.filter((r) => r.status === 'RUNNING');
       if (running.length && !runs.some((r) => r.status === 'FINISHED'))
-        logger.warn(`trial ${h} has a RUNNING run (${running.map((r) => r.runId).join(', ')}) left by an earlier sweep that did not end cleanly; running it again`);
+        logger.warn(`trial ${h} has a RUNNING run (${running.map((r) => r.runId).join(', ')}) whose process is gone (or on another host); running it again`);
     }
     const rows = plan.rows;
     const pending = rows.filter((r) => r.state === 'pending');
@@ -220,6 +230,29 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
     outer?.removeEventListener('abort', onOuter);
     if (!options.tracker) await tracker.close();
   }
+}
+
+/** RUNNING trial runs (of trials not finished yet) whose process is alive on this host. */
+function liveLeftovers(plan: SweepPlan): RunRecord[] {
+  const finished = new Set(plan.rows.filter((r) => r.state === 'skipped').map((r) => r.hash));
+  return [...plan.previous.entries()]
+    .filter(([h]) => !finished.has(h))
+    .flatMap(([, runs]) => runs)
+    .filter((r) => r.status === 'RUNNING' && r.tags[CASCADE_TAGS.host] === hostname() && processAlive(Number(r.tags[SWEEP_TAGS.trialPid])));
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function waitForExit(pids: number[], signal: AbortSignal): Promise<void> {
+  while (!signal.aborted && pids.some(processAlive)) await new Promise((r) => setTimeout(r, 250));
 }
 
 function describe(trial: SweepTrial): string {

@@ -12,13 +12,16 @@ import { createTracker, type StartRunOptions, type TrackedRun, type Tracker } fr
 import { loadExperiment } from '../experiment/config.js';
 import { runExperiment } from '../experiment/run.js';
 import { pluginModules } from '../plugin-modules.js';
+import { SWEEP_TAGS } from '../report/runs.js';
 import type { FromTrial, ToTrial, TrialJob } from './protocol.js';
 
 /** How long a trial may take to close its run after losing its sweep before it exits anyway. */
 const ORPHAN_GRACE_MS = 15_000;
 
 function send(message: FromTrial): void {
-  if (process.connected) process.send!(message);
+  // Without a callback, a send on a channel that just closed throws asynchronously and kills the
+  // process before its run is closed; with one, losing the sweep is handled like a cancel.
+  if (process.connected) process.send!(message, undefined, {}, (err) => err && stop('lost the sweep process'));
 }
 
 const ipcLogger: Logger = {
@@ -78,7 +81,8 @@ class TrialTracker implements Tracker {
   }
   async startRun(options: StartRunOptions): Promise<TrackedRun> {
     const system = options.system === false ? false : { ...options.system, sourceName: 'cascade sweep' };
-    const run = await this.inner.startRun({ ...options, system, name: this.job.runName, tags: { ...options.tags, ...this.job.tags } });
+    const tags = { ...options.tags, ...this.job.tags, [SWEEP_TAGS.trialPid]: String(process.pid) };
+    const run = await this.inner.startRun({ ...options, system, name: this.job.runName, tags });
     this.onStart(run);
     return run;
   }
@@ -115,9 +119,12 @@ async function runTrial(job: TrialJob, signal: AbortSignal): Promise<TrialResult
 }
 
 const controller = new AbortController();
-const stop = (reason: string): void => {
+function stop(reason: string): void {
   if (!controller.signal.aborted) controller.abort(reason);
-};
+}
+// stdout/stderr are pipes to the sweep process: once it is gone, a write fails with EPIPE, which
+// must not crash the trial before it has closed its run.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => stop('lost the sweep process'));
 process.on('SIGINT', () => stop('interrupted by SIGINT'));
 process.on('SIGTERM', () => stop('interrupted by SIGTERM'));
 process.on('disconnect', () => {

@@ -1,0 +1,92 @@
+/**
+ * Kill and resume: the `cascade` CLI (from the TypeScript sources, through tsx) runs a sweep, is
+ * killed with SIGKILL while trials run, and is started again at once. Every trial must end FINISHED
+ * exactly once; the trials that were running at the kill must have closed their runs (KILLED, or
+ * FINISHED if their work was done before they noticed that the sweep is gone).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { LocalStore, type LocalRunMeta } from '@cascade-lab/tracking';
+import { SWEEP_TAGS } from '../report/runs.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const repoRoot = resolve(here, '../../../..');
+const mainTs = resolve(here, '../main.ts');
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+function cli(args: string[], cwd: string): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', tsx, mainTs, ...args], {
+    cwd,
+    env: { ...process.env, TSX_TSCONFIG_PATH: join(here, 'tsconfig.sources.json'), CASCADE_DATA_DIR: process.env.CASCADE_DATA_DIR ?? resolve(repoRoot, '../shared/data') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  return { child, output: () => text, exit };
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number, output: () => string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; CLI output:\n${output()}`);
+}
+
+describe('cascade sweep: kill and resume', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cascade-sweep-kill-'));
+  const runs = join(dir, 'runs');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a SIGKILLed sweep, run again, finishes the remaining trials without duplicating any', async () => {
+    // Enough simulations that a trial's run stays open for a moment (so the kill lands inside one).
+    writeFileSync(
+      join(dir, 'base.yaml'),
+      ['name: pop', 'seed: 1', 'backend: cpu', 'dataset: { name: irvine }', 'model: { name: popularity }', 'evaluation: { simulations: 400 }', `tracking: { experiment: kill-test, runsDir: ${runs} }`, ''].join('\n'),
+    );
+    writeFileSync(join(dir, 'sweep.yaml'), 'name: pop-kill\nbase: base.yaml\nsweep:\n  grid: { model.hyperparameters.smoothing: [0, 0.5, 1, 2] }\n');
+    const store = new LocalStore(runs);
+    const trialRuns = (): LocalRunMeta[] => store.listRuns().filter((m) => store.readTags(m.runId)[SWEEP_TAGS.role] === 'trial');
+
+    const first = cli(['sweep', 'sweep.yaml', '--workers', '2', '--progress', 'lines'], dir);
+    const runningAtKill = await until(
+      'one finished and one running trial',
+      () => {
+        const t = trialRuns();
+        const running = t.filter((m) => m.status === 'RUNNING');
+        return t.some((m) => m.status === 'FINISHED') && running.length > 0 ? running.map((m) => m.runId) : undefined;
+      },
+      120_000,
+      first.output,
+    );
+    first.child.kill('SIGKILL');
+    await first.exit;
+
+    // Started at once: it waits for the orphaned trial processes (they close their runs when they
+    // notice the sweep is gone), then runs what did not finish.
+    const second = cli(['sweep', 'sweep.yaml', '--workers', '2', '--progress', 'lines'], dir);
+    expect(await second.exit).toBe(0);
+    // Each run open at the kill closed KILLED, or FINISHED when its work was done before it noticed.
+    for (const id of runningAtKill) expect(['KILLED', 'FINISHED']).toContain(store.readMeta(id).status);
+    const skipped = Number(/(\d+) skipped \(finished earlier\)/.exec(second.output())?.[1]);
+    // At the kill: at least one trial finished, at most two (the workers) running, so at least one
+    // of the four never started and must run now.
+    expect(skipped).toBeGreaterThanOrEqual(1);
+    expect(skipped).toBeLessThanOrEqual(3);
+    expect(second.output()).toMatch(new RegExp(`sweep: ${4 - skipped} finished now, ${skipped} skipped`));
+
+    const finished = trialRuns().filter((m) => m.status === 'FINISHED');
+    const hashes = finished.map((m) => store.readTags(m.runId)[SWEEP_TAGS.trialHash]);
+    expect(finished).toHaveLength(4);
+    expect(new Set(hashes).size).toBe(4);
+    expect(finished.map((m) => m.name).sort()).toEqual(['pop-kill: smoothing=0 seed=1', 'pop-kill: smoothing=0.5 seed=1', 'pop-kill: smoothing=1 seed=1', 'pop-kill: smoothing=2 seed=1']);
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * `runSweep` end to end with real trial processes (popularity baseline on Irvine, a few simulations)
+ * and the local run store: nesting, tags, run names, the trial table, a failing trial that does not
+ * stop the others, and a rerun that skips finished trials and retries the failed one.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createContainer, MemoryLogger, PluginRegistry } from '@cascade-lab/core';
+import { LocalStore } from '@cascade-lab/tracking';
+import { pluginModules } from '../plugin-modules.js';
+import { SWEEP_TAGS } from '../report/runs.js';
+import { loadSweep } from './config.js';
+import { createSweepDisplay } from './display.js';
+import { runSweep, SweepFailedError, type SweepOutcome } from './run-sweep.js';
+
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../..');
+process.env.CASCADE_DATA_DIR ??= resolve(repoRoot, '../shared/data');
+
+const registry = createContainer(pluginModules).get(PluginRegistry);
+
+function memoryStream(): NodeJS.WriteStream & { text: string } {
+  const s = { text: '', isTTY: false, write(chunk: string) { s.text += chunk; return true; } };
+  return s as unknown as NodeJS.WriteStream & { text: string };
+}
+
+describe('runSweep (trial processes, local store)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cascade-sweep-run-'));
+  const runs = join(dir, 'runs');
+  // A regular file where a trial's outputs folder should go: that trial fails inside its run.
+  const blocker = join(dir, 'blocker');
+  writeFileSync(blocker, 'not a folder\n');
+  writeFileSync(
+    join(dir, 'base.yaml'),
+    ['name: pop', 'seed: 1', 'backend: cpu', 'dataset: { name: irvine }', 'model: { name: popularity }', 'evaluation: { simulations: 10, maxTestCascades: 5 }', `tracking: { experiment: sweep-test, runsDir: ${runs}, outputsDir: ${join(dir, 'outputs')} }`, ''].join('\n'),
+  );
+  const file = join(dir, 'sweep.yaml');
+  writeFileSync(
+    file,
+    [
+      'name: pop-study',
+      'description: smoothing of the popularity baseline',
+      'base: base.yaml',
+      'sweep:',
+      '  list:',
+      '    - { label: base, set: {} }',
+      '    - { model.hyperparameters.smoothing: 1 }',
+      `    - { label: broken, set: { tracking.outputsDir: ${join(blocker, 'outputs')} } }`,
+      '',
+    ].join('\n'),
+  );
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs trials in parallel under one parent, lists the failure, and a rerun retries only what did not finish', async () => {
+    const sweep = loadSweep(file, registry);
+    expect(sweep.trials.map((t) => t.label)).toEqual(['base', 'smoothing=1', 'broken']);
+    const stream = memoryStream();
+    const first = await runSweep(sweep, { logger: new MemoryLogger(), display: createSweepDisplay({ mode: 'lines', stream }), workers: 2 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(first).toBeInstanceOf(SweepFailedError);
+    const outcome: SweepOutcome = (first as SweepFailedError).outcome;
+    expect((first as SweepFailedError).code).toBe('TRIALS_FAILED');
+    expect(outcome.rows.map((r) => r.state)).toEqual(['FINISHED', 'FINISHED', 'FAILED']);
+    expect(outcome.failed.map((r) => r.label)).toEqual(['broken']);
+    expect(outcome.failed[0].error).toMatch(/ENOTDIR|not a directory/);
+    expect(stream.text).toMatch(/\[1\/3 trials\] /);
+    expect(stream.text).toMatch(/broken seed=1: FAILED after/);
+
+    const store = new LocalStore(runs);
+    const parent = store.readMeta(outcome.parentRunId);
+    expect(parent.status).toBe('FAILED');
+    expect(store.readTags(outcome.parentRunId)).toMatchObject({ [SWEEP_TAGS.sweep]: 'pop-study', [SWEEP_TAGS.role]: 'parent', 'cascade.sweep.failed': '1' });
+    expect(readFileSync(join(store.artifactsDir(outcome.parentRunId), 'sweep.yaml'), 'utf8')).toBe(readFileSync(file, 'utf8'));
+    const table = JSON.parse(readFileSync(join(store.artifactsDir(outcome.parentRunId), 'trials.json'), 'utf8'));
+    expect(table.map((r: { state: string }) => r.state)).toEqual(['FINISHED', 'FINISHED', 'FAILED']);
+    expect(readFileSync(join(store.artifactsDir(outcome.parentRunId), 'trials.md'), 'utf8')).toMatch(/## Failures\n\n- #2 broken seed=1 \(FAILED\)/);
+
+    const children = store.listRuns().filter((m) => m.parentRunId === outcome.parentRunId);
+    expect(children.map((c) => c.name).sort()).toEqual(['pop-study: base seed=1', 'pop-study: broken seed=1', 'pop-study: smoothing=1 seed=1']);
+    const broken = children.find((c) => c.name.includes('broken'))!;
+    expect(broken.status).toBe('FAILED');
+    expect(store.readTags(broken.runId)['cascade.error']).toMatch(/ENOTDIR|not a directory/);
+    const smooth = children.find((c) => c.name.includes('smoothing=1'))!;
+    expect(store.readTags(smooth.runId)).toMatchObject({
+      'mlflow.parentRunId': outcome.parentRunId,
+      [SWEEP_TAGS.trialLabel]: 'smoothing=1',
+      [SWEEP_TAGS.trialOverrides]: '{"model.hyperparameters.smoothing":1}',
+      [SWEEP_TAGS.trialHash]: sweep.trials[1].hash,
+    });
+    expect(store.readParams(smooth.runId)['model.hyperparameters.smoothing']).toBe('1');
+
+    // The cause goes away; the rerun skips the two finished trials and runs the failed one again.
+    rmSync(blocker);
+    mkdirSync(blocker);
+    const second = await runSweep(loadSweep(file, registry), { logger: new MemoryLogger(), display: createSweepDisplay({ mode: 'quiet' }), workers: 2 });
+    expect(second.skipped).toBe(2);
+    expect(second.ran).toBe(1);
+    expect(second.rows.map((r) => r.state)).toEqual(['skipped', 'skipped', 'FINISHED']);
+    expect(second.rows[0].metrics?.['test.macroF1']).toBe(outcome.rows[0].metrics?.['test.macroF1']);
+    expect(store.readMeta(second.parentRunId).status).toBe('FINISHED');
+    const trialRuns = store.listRuns().filter((m) => store.readTags(m.runId)[SWEEP_TAGS.role] === 'trial');
+    const finishedByHash = new Map<string, number>();
+    for (const m of trialRuns.filter((r) => r.status === 'FINISHED')) {
+      const h = store.readTags(m.runId)[SWEEP_TAGS.trialHash];
+      finishedByHash.set(h, (finishedByHash.get(h) ?? 0) + 1);
+    }
+    expect([...finishedByHash.values()]).toEqual([1, 1, 1]);
+    expect(trialRuns).toHaveLength(4);
+  });
+});
