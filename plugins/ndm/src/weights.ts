@@ -115,10 +115,13 @@ function uniform(rng: Rng, n: number, bound: number): Float32Array {
 
 /**
  * Seeded initial weights, following the authors' code (the paper does not say): embeddings N(0, 1)
- * with the padding row zero; each head's d x d query/key/value matrix Xavier-normal
- * (std sqrt(2 / (d + d))); linear layers (output projection, window, Finit) uniform in
- * +-1/sqrt(fan_in) as PyTorch's default; layer norm gain 1, bias 0.
- * `frozenEmbedding` ([|U|, frozenDimensions], NDM+SN's DeepWalk vectors) fills the leading columns.
+ * with the padding row zero; the per-head query/key/value weights are one [h, d, d] tensor
+ * initialised Xavier-normal with PyTorch's fans for a 3-D tensor (fan_in = d * d, fan_out = h * d,
+ * so std = sqrt(2 / (d^2 + h d)) = 0.0208 for d 64, h 8: attention starts almost uniform); W^O and
+ * W^C_init Xavier-normal (std sqrt(2 / (fan_in + fan_out))); the output bias, the window projection
+ * (a Conv1d) and its bias uniform in +-1/sqrt(fan_in) as PyTorch's defaults; layer norm gain 1,
+ * bias 0. `frozenEmbedding` ([|U|, frozenDimensions], NDM+SN's DeepWalk vectors) fills the leading
+ * columns.
  */
 export function initialWeights(a: NdmArchitecture, rng: Rng, frozenEmbedding?: Float32Array): NdmWeights {
   const { numUsers: U, dimension: d, heads: h, window: win, frozenDimensions: f } = a;
@@ -131,8 +134,7 @@ export function initialWeights(a: NdmArchitecture, rng: Rng, frozenEmbedding?: F
     for (let u = 0; u < U; u++) for (let j = 0; j < f; j++) embedding[u * d + j] = frozenEmbedding[u * f + j];
   }
   embedding.fill(0, PAD_USER * d, PAD_USER * d + d);
-  // Every head's d x d block is Xavier-normal with the fans of one head (d, d).
-  const headMatrix = (label: string) => draw(xavierNormal({ fanIn: d, fanOut: d }), [d, h * d], r(label));
+  const headMatrix = (label: string) => draw(xavierNormal({ fanIn: d * d, fanOut: h * d }), [d, h * d], r(label));
   const outBound = 1 / Math.sqrt(h * d);
   const winBound = 1 / Math.sqrt(win * d);
   return {
@@ -140,13 +142,13 @@ export function initialWeights(a: NdmArchitecture, rng: Rng, frozenEmbedding?: F
     query: headMatrix('query'),
     key: headMatrix('key'),
     value: headMatrix('value'),
-    output: uniform(r('output'), h * d * d, outBound),
+    output: draw(xavierNormal({ fanIn: h * d, fanOut: d }), [h * d, d], r('output')),
     outputBias: uniform(r('outputBias'), d, outBound),
     normGain: new Float32Array(d).fill(1),
     normBias: new Float32Array(d),
     windowProjection: uniform(r('window'), win * d * U, winBound),
     windowBias: a.windowBias ? uniform(r('windowBias'), U, winBound) : new Float32Array(U),
-    initialProjection: a.initialUser ? uniform(r('initial'), d * U, 1 / Math.sqrt(d)) : new Float32Array(0),
+    initialProjection: a.initialUser ? draw(xavierNormal({ fanIn: d, fanOut: U }), [d, U], r('initial')) : new Float32Array(0),
   };
 }
 

@@ -1,0 +1,183 @@
+// `npm run bench -- ndm [--backends wasm,tensorflow] [--epochs 2] [--simulations 1000] [--cascades N]`
+//
+// NDM on Memetracker (paper defaults: d 64, h 8, win 3, batch 32, bucketed), per backend, each in
+// its own process (so peak RSS is that backend's alone):
+// - training: target tokens per second and seconds per epoch (the last of --epochs epochs; the
+//   first pays one-time costs), with the peak RSS of training;
+// - a per-kernel time profile (tf.profile) of one training step on a batch of median length;
+// - the full shared evaluation (`evaluateMicroscopic`: every test cascade, 1000 simulations, full and
+//   early stage) of the trained model, wall time;
+// - peak RSS of the whole process.
+// Targets (issue 6): wasm >= 2,100 tokens/s (10% of PyTorch's bucketed 21,000); tensorflow faster;
+// evaluation < 120 s on wasm, < 60 s on tensorflow; peak RSS of training < 1.5 GB.
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Rng, type TrainContext } from '@cascade-lab/core';
+import { loadMicroscopicDataset, padCascades } from '@cascade-lab/data';
+import { evaluateMicroscopic } from '@cascade-lab/simulation';
+import { initBackend, tf, type BackendName } from '@cascade-lab/tensor-ops';
+// The plugin's own sources (the benchmark drives internal pieces: one epoch, one step).
+import { architectureOf, defaultHyperparameters, initialWeights, installWasmBatchMatMul, NdmModel, NdmNetwork } from '../src/index.js';
+import { NdmTrainer, trainableCascades } from '../src/trainer.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+const root = resolve(fileURLToPath(import.meta.url), '../../../..');
+const dataDir = process.env.CASCADE_DATA_DIR ?? resolve(root, '../shared/data');
+
+interface KernelRow {
+  name: string;
+  ms: number;
+  calls: number;
+}
+
+interface WorkerResult {
+  backend: string;
+  device: string;
+  epochSeconds: number[];
+  tokensPerSecond: number;
+  targetsPerEpoch: number;
+  paddingWaste: number;
+  trainPeakRssMb: number;
+  stepMs: number;
+  stepBatch: string;
+  kernels: KernelRow[];
+  evaluationSeconds: number;
+  evaluatedCascades: number;
+  simulations: number;
+  macroF1: number;
+  microF1: number;
+  peakRssMb: number;
+}
+
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
+
+async function worker(backendName: BackendName): Promise<WorkerResult> {
+  const backend = await initBackend(backendName);
+  if (backend.name === 'wasm') installWasmBatchMatMul();
+  const epochs = Number(arg('epochs', '2'));
+  const simulations = Number(arg('simulations', '1000'));
+  const data = await loadMicroscopicDataset({ path: resolve(dataDir, 'micro/memetracker'), format: 'ndm' }, { seed: 1 });
+  const hp = defaultHyperparameters();
+  const arch = architectureOf(hp, data.users.size);
+  const weights = initialWeights(arch, Rng.fromSeed(1).derive('init'));
+  const network = new NdmNetwork(arch, weights);
+  const trainer = new NdmTrainer(network, hp);
+  const train = trainableCascades(data.train);
+  const context: Pick<TrainContext, 'signal' | 'progress'> = { signal: new AbortController().signal, progress: { start: () => ({ tick() {}, status() {}, done() {} }) } };
+  const epochSeconds: number[] = [];
+  let targets = 0;
+  for (let e = 1; e <= epochs; e++) {
+    const r = trainer.epoch(train, Rng.fromSeed(1).derive(`epoch:${e}`), context, `epoch ${e}`);
+    epochSeconds.push(r.seconds);
+    targets = r.targets;
+    process.stderr.write(`[${backend.name}] epoch ${e}: ${r.seconds.toFixed(1)} s, ${(r.targets / r.seconds).toFixed(0)} tokens/s, loss ${r.loss.toFixed(3)}\n`);
+  }
+  const trainPeakRssMb = peakRssMb();
+  // Padding share of a bucketed epoch (cells that are not real users).
+  let real = 0;
+  let cells = 0;
+  for (let i = 0; i < train.length; i += 32) {
+    const b = padCascades(train.slice(i, i + 32), { appendEnd: false });
+    cells += b.batchSize * b.maxLength;
+    for (const n of b.lengths) real += n;
+  }
+  // One training step on a batch of median length, profiled per kernel.
+  const sorted = train.slice().sort((a, b) => a.events.length - b.events.length);
+  const mid = Math.floor(sorted.length / 2);
+  const batch = padCascades(sorted.slice(mid - 16, mid + 16), { appendEnd: false });
+  const stepRng = Rng.fromSeed(2);
+  trainer.step(batch, stepRng);
+  const t0 = performance.now();
+  trainer.step(batch, stepRng);
+  const stepMs = performance.now() - t0;
+  const info = await tf.profile(() => {
+    trainer.step(batch, stepRng);
+  });
+  const byKernel = new Map<string, KernelRow>();
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number(await (k.kernelTimeMs as unknown as Promise<number>)) || 0;
+    const row = byKernel.get(k.name) ?? { name: k.name, ms: 0, calls: 0 };
+    row.ms += ms;
+    row.calls++;
+    byKernel.set(k.name, row);
+  }
+  trainer.dispose();
+  const trained = network.readWeights();
+  network.dispose();
+  const model = new NdmModel(arch, hp, trained, {});
+  const limit = Number(arg('cascades', String(data.test.length)));
+  const test = data.test.slice(0, limit);
+  const evaluation = await evaluateMicroscopic(model, test, { rng: Rng.fromSeed(1).derive('evaluation'), simulations });
+  process.stderr.write(`[${backend.name}] evaluation of ${test.length} cascades x ${simulations}: ${evaluation.seconds.toFixed(1)} s\n`);
+  model.dispose();
+  return {
+    backend: backend.name,
+    device: backend.device,
+    epochSeconds,
+    tokensPerSecond: targets / epochSeconds[epochSeconds.length - 1],
+    targetsPerEpoch: targets,
+    paddingWaste: 1 - real / cells,
+    trainPeakRssMb,
+    stepMs,
+    stepBatch: `${batch.batchSize} x ${batch.maxLength}`,
+    kernels: [...byKernel.values()].sort((a, b) => b.ms - a.ms),
+    evaluationSeconds: evaluation.seconds,
+    evaluatedCascades: evaluation.cascades.length,
+    simulations,
+    macroF1: evaluation.macroF1,
+    microF1: evaluation.microF1,
+    peakRssMb: peakRssMb(),
+  };
+}
+
+function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  return [line(cells[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
+}
+
+const workerBackend = arg('worker', '');
+if (workerBackend) {
+  const result = await worker(workerBackend as BackendName);
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+} else {
+  const backends = arg('backends', 'wasm,tensorflow').split(',');
+  const results: WorkerResult[] = [];
+  for (const b of backends) {
+    const passThrough = process.argv.slice(2).filter((_, i, all) => all[i] !== '--backends' && all[i - 1] !== '--backends');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', b, ...passThrough], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    if (r.status !== 0 || !line) {
+      console.log(`${b}: not measured (exit ${r.status}; the backend may be unavailable: see \`cascade backend\`)`);
+      continue;
+    }
+    results.push(JSON.parse(line.slice(7)) as WorkerResult);
+  }
+  console.log('\nNDM on Memetracker (d 64, h 8, win 3, batch 32, bucketed); one process per backend\n');
+  console.log(
+    table(
+      ['backend', 'device', 'tokens/s', 's/epoch', 'padding', 'train peak RSS', `evaluation (${results[0]?.evaluatedCascades ?? 0} cascades x ${results[0]?.simulations ?? 0})`, 'peak RSS'],
+      results.map((r) => [
+        r.backend,
+        r.device,
+        r.tokensPerSecond.toFixed(0),
+        r.epochSeconds[r.epochSeconds.length - 1].toFixed(1),
+        `${(100 * r.paddingWaste).toFixed(0)}%`,
+        `${r.trainPeakRssMb.toFixed(0)} MB`,
+        `${r.evaluationSeconds.toFixed(1)} s`,
+        `${r.peakRssMb.toFixed(0)} MB`,
+      ]),
+    ),
+  );
+  for (const r of results) {
+    const total = r.kernels.reduce((s, k) => s + k.ms, 0);
+    console.log(`\nPer-kernel time of one training step on ${r.backend} (batch ${r.stepBatch}; wall ${r.stepMs.toFixed(0)} ms, kernels ${total.toFixed(0)} ms):\n`);
+    console.log(table(['kernel', 'ms', 'share', 'calls'], r.kernels.slice(0, 15).map((k) => [k.name, k.ms.toFixed(1), `${((100 * k.ms) / Math.max(total, 1e-9)).toFixed(0)}%`, k.calls])));
+  }
+}
