@@ -203,9 +203,10 @@ export class SequentialSampler implements InfectionSimulator {
     // Seeds are checked against the vocabulary here only when the model lives in this thread; a
     // worker's copy checks them itself.
     const numUsers = this.options.pool ? undefined : await this.numUsers();
-    const body: TaskBody = isModule(model)
-      ? { kind: 'sequential', model, modelKey: this.key, endUser, maxBatch: this.options.maxBatch }
-      : ({ kind: 'sequential', model: { module: '' }, modelKey: this.key, endUser, maxBatch: this.options.maxBatch } as TaskBody);
+    // A model instance never travels to a worker (the constructor refuses a pool for it), so its
+    // task description only names it; runInline samples from the instance itself.
+    const spec: NextUserModelModule = isModule(model) ? model : { module: '(model instance in this thread)' };
+    const body: TaskBody = { kind: 'sequential', model: spec, modelKey: this.key, endUser, maxBatch: this.options.maxBatch };
     const runInline = async (task: EngineTask): Promise<EngineTaskResult> => {
       if (isModule(model)) return runEngineTask(task, this.context, signal);
       const sequences = await sampleSequences(model, task.seeds, task.budget, Rng.fromState(task.rngState), task.from, task.to, {
