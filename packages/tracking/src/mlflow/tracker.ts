@@ -124,6 +124,7 @@ export class MlflowRun implements TrackedRun {
   readonly parentRunId?: string;
   readonly artifactUri: string;
   private readonly experimentName: string;
+  private readonly startTime: number;
   private currentStatus: RunStatus = 'RUNNING';
   private pending: Pending = emptyPending();
   /** Chunks of the flush in progress (from `index` on, not yet confirmed by the server). */
@@ -148,6 +149,7 @@ export class MlflowRun implements TrackedRun {
     this.runId = info.run_id;
     this.experimentId = info.experiment_id;
     this.artifactUri = info.artifact_uri ?? '';
+    this.startTime = info.start_time ?? Date.now();
     this.name = meta.name;
     this.experimentName = meta.experimentName;
     this.parentRunId = meta.parentRunId;
@@ -407,13 +409,13 @@ export class MlflowRun implements TrackedRun {
   private ensureSpillRun(): { runId: string; dir: string; artifacts: string[] } {
     if (this.spill) return this.spill;
     const store = this.ctx.spillStore;
-    const runId = store.newRunId(this.name);
+    const runId = store.newRunId(this.name, this.startTime);
     store.createRun({
       runId,
       name: this.name,
       experiment: this.experimentName,
       status: 'RUNNING',
-      startTime: Date.now(),
+      startTime: this.startTime,
       remote: { trackingUri: this.ctx.client.trackingUri, experimentId: this.experimentId, runId: this.runId },
     });
     store.writeSyncState(runId, {
