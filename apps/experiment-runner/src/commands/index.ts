@@ -6,6 +6,7 @@ import { evaluateCommand } from './evaluate.js';
 import { datasetsCommand } from './datasets.js';
 import { backendCommand } from './backend.js';
 import { sweepCommand } from './sweep.js';
+import { reportCommand } from './report.js';
 import { mlflowCommand } from './mlflow.js';
 import { runsCommand } from './runs.js';
 
@@ -14,4 +15,4 @@ import { runsCommand } from './runs.js';
  * CommandModule; add new ones to this list (one import, one entry).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, evaluateCommand, pluginsCommand, validateCommand, datasetsCommand, backendCommand, sweepCommand, mlflowCommand, runsCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, evaluateCommand, pluginsCommand, validateCommand, datasetsCommand, backendCommand, sweepCommand, mlflowCommand, runsCommand, reportCommand];

@@ -34,6 +34,8 @@ export const SWEEP_TAGS = {
 export interface RunRecord {
   runId: string;
   name: string;
+  /** Experiment name. */
+  experiment: string;
   status: RunStatus;
   /** ms since the epoch. */
   startTime: number;
@@ -76,7 +78,14 @@ const quote = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, 
 
 export class MlflowRunSource implements RunSource {
   readonly kind = 'mlflow' as const;
+  private readonly experimentNames = new Map<string, Promise<string>>();
   constructor(private readonly client: MlflowClient) {}
+
+  private experimentName(id: string): Promise<string> {
+    let p = this.experimentNames.get(id);
+    if (!p) this.experimentNames.set(id, (p = this.client.getExperiment(id).then((e) => e.name)));
+    return p;
+  }
 
   get location(): string {
     return this.client.trackingUri;
@@ -93,23 +102,26 @@ export class MlflowRunSource implements RunSource {
       runViewType: 'ACTIVE_ONLY',
       orderBy: ['attributes.start_time ASC'],
     });
-    return runs.map((r) => this.record(r)).filter((r) => !filter.statuses || filter.statuses.includes(r.status));
+    this.experimentNames.set(experiment.experiment_id, Promise.resolve(experiment.name));
+    const records = await Promise.all(runs.map((r) => this.record(r)));
+    return records.filter((r) => !filter.statuses || filter.statuses.includes(r.status));
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {
     try {
-      return this.record(await this.client.getRun(runId));
+      return await this.record(await this.client.getRun(runId));
     } catch (e) {
       if ((e as { errorCode?: string }).errorCode === 'RESOURCE_DOES_NOT_EXIST') return undefined;
       throw e;
     }
   }
 
-  private record(run: MlflowRunRecord): RunRecord {
+  private async record(run: MlflowRunRecord): Promise<RunRecord> {
     const tags = Object.fromEntries((run.data.tags ?? []).map((t) => [t.key, t.value]));
     return {
       runId: run.info.run_id,
       name: run.info.run_name ?? tags[MLFLOW_TAGS.runName] ?? run.info.run_id,
+      experiment: await this.experimentName(run.info.experiment_id),
       status: run.info.status,
       startTime: Number(run.info.start_time ?? 0),
       parentRunId: tags[MLFLOW_TAGS.parentRunId],
@@ -153,6 +165,7 @@ export class LocalRunSource implements RunSource {
     return {
       runId,
       name: meta.name,
+      experiment: meta.experiment,
       status: meta.status,
       startTime: meta.startTime,
       parentRunId: meta.parentRunId,
