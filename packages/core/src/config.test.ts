@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { configHash, parseConfig } from './config.js';
+import { canonicalJson, configHash, parseConfig } from './config.js';
 
 const schema = z.strictObject({
   name: z.string(),
@@ -80,5 +80,13 @@ describe('parseConfig', () => {
   it('hashes configs independently of key order', () => {
     expect(configHash({ a: 1, b: { c: 2, d: 3 } })).toBe(configHash({ b: { d: 3, c: 2 }, a: 1 }));
     expect(configHash({ a: 1 })).not.toBe(configHash({ a: 2 }));
+  });
+});
+
+describe('canonicalJson', () => {
+  it('sorts keys at every level and keeps non-finite numbers distinct', () => {
+    expect(canonicalJson({ b: [{ d: 1, c: NaN }], a: Infinity, u: undefined })).toBe('{"a":"Infinity","b":[{"c":"NaN","d":1}]}');
+    // sha256("{}") computed with `printf '{}' | sha256sum`
+    expect(configHash({})).toBe('44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a');
   });
 });

@@ -239,17 +239,42 @@ function applyOverride(doc: Document, override: string, issues: ConfigIssue[], o
   overridden.add(keyPath);
 }
 
-/** Canonical JSON (sorted keys) of a value: the basis of config hashes. */
+/**
+ * JSON with object keys sorted at every level and no whitespace, so that equal configs written in a
+ * different key order hash the same. Non-finite numbers become the strings `NaN`, `Infinity`,
+ * `-Infinity` (plain JSON would turn them into `null` and hide a difference); undefined and
+ * function values are left out as JSON does.
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
-    }
-    return v;
-  });
+  return JSON.stringify(normaliseForHash(value));
 }
 
-/** Short stable hash of a resolved config (12 hex chars of sha256 over canonical JSON). */
+function normaliseForHash(value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : normaliseForHash(v)));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined && typeof v !== 'function') out[key] = normaliseForHash(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** SHA-256 (hex) of text or bytes. */
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * SHA-256 (64 hex characters) of the canonical JSON of a resolved config: the identity of a run's
+ * configuration (the `cascade.configHash` tag; sweeps skip trials whose hash already FINISHED).
+ * Show `hash.slice(0, 12)` to people.
+ */
 export function configHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 12);
+  return sha256Hex(canonicalJson(value));
 }

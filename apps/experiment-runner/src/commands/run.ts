@@ -27,7 +27,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const logger = loggerFor(args);
     const registry = createContainer(pluginModules).get(PluginRegistry);
     const exp = loadExperiment(args.config, registry, args.set);
-    logger.info(`${exp.config.name}: model ${exp.plugin.name} (${exp.plugin.task}), seed ${exp.config.seed}, config hash ${exp.hash}`);
+    logger.info(`${exp.config.name}: model ${exp.plugin.name} (${exp.plugin.task}), seed ${exp.config.seed}, config hash ${exp.hash.slice(0, 12)}`);
     const outcome = await runExperiment(exp, { logger, progress: progressFor(args), trackingUri: args.trackingUri });
     process.stdout.write(`\n${pc.bold(outcome.runName)}  ${outcome.summary}\n`);
     process.stdout.write(`run: ${outcome.location}\noutputs: ${outcome.outputDir}\n`);

@@ -14,6 +14,7 @@ interface SweepArgs extends GlobalOptions {
   config: string;
   set: string[];
   workers?: number;
+  seeds?: string;
   dryRun: boolean;
   trackingUri?: string;
 }
@@ -26,10 +27,12 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .positional('config', { type: 'string', demandOption: true, describe: 'sweep YAML file (see configs/sweeps/)' })
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a key of every trial: --set evaluation.simulations=100 (repeatable)' })
       .option('workers', { type: 'number', describe: 'trials run in parallel, each in its own process (default: the file\'s `workers`, else one per core)' })
+      .option('seeds', { type: 'string', describe: 'replace the file\'s sweep.seeds, e.g. --seeds 1 for a quick pass or --seeds 1,2,3,4,5' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the trials (and which already finished) without running anything' })
       .option('tracking-uri', { type: 'string', describe: 'MLflow server (default: the base config, then $MLFLOW_TRACKING_URI, then the local store ./runs)' })
       .check((a) => {
         if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) throw new Error(`--workers must be a positive integer, got ${a.workers}`);
+        if (a.seeds !== undefined && !/^\d+(,\d+)*$/.test(a.seeds)) throw new Error(`--seeds expects comma-separated non-negative integers, got "${a.seeds}"`);
         return true;
       })
       .example('$0 sweep configs/sweeps/ndm-sensitivity.yaml --dry-run', 'list the trials of the NDM parameter study')
@@ -41,7 +44,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
   handler: async (args) => {
     const logger = loggerFor(args);
     const registry = createContainer(pluginModules).get(PluginRegistry);
-    const sweep = loadSweep(args.config, registry, args.set);
+    const sweep = loadSweep(args.config, registry, args.set, { seeds: args.seeds?.split(',').map(Number) });
     for (const [dup, kept] of sweep.duplicates) logger.warn(`trial "${dup}" resolves to the same config as "${kept}": run once`);
     if (args.dryRun) {
       await printPlan(sweep, args.trackingUri, logger);
@@ -87,7 +90,7 @@ async function printPlan(sweep: ResolvedSweep, trackingUri: string | undefined, 
     String(t.index),
     t.label,
     String(t.seed),
-    t.hash,
+    t.hash.slice(0, 12),
     states?.get(t.index) ?? '?',
     Object.entries(t.swept).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' '),
   ]);

@@ -25,6 +25,6 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
     const registry = createContainer(pluginModules).get(PluginRegistry);
     const exp = loadExperiment(args.config, registry, args.set);
     if (args.print) process.stdout.write(stringify(exp.resolved));
-    process.stdout.write(`${pc.green('ok')} ${args.config}: model ${exp.plugin.name} (${exp.plugin.task}), config hash ${exp.hash}\n`);
+    process.stdout.write(`${pc.green('ok')} ${args.config}: model ${exp.plugin.name} (${exp.plugin.task}), config hash ${exp.hash.slice(0, 12)}\n`);
   },
 };

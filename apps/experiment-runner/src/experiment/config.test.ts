@@ -44,7 +44,7 @@ describe('loadExperiment', () => {
     expect(exp.hyperparameters).toEqual({ heads: 8, window: 3 });
     expect(exp.config.evaluation.simulations).toBe(1000);
     expect(exp.config.backend).toBe('auto');
-    expect(exp.hash).toMatch(/^[0-9a-f]{12}$/);
+    expect(exp.hash).toMatch(/^[0-9a-f]{64}$/);
     const other = loadExperiment(write('ok2.yaml', base), registry, ['model.hyperparameters.heads=4']);
     expect(other.hyperparameters.heads).toBe(4);
     expect(other.hash).not.toBe(exp.hash);

@@ -208,9 +208,15 @@ function structuralIssues(config: SweepFile, loaded: LoadedConfig<SweepFile>): C
  * reported with its positions; a bad swept key or value is reported at the place in the sweep file
  * that sets it (with the experiment's own message: unknown key with did-you-mean, wrong type, ...).
  */
-export function loadSweep(file: string, registry: PluginRegistry, cliOverrides: string[] = []): ResolvedSweep {
+export interface LoadSweepOptions {
+  /** Replaces the file's `sweep.seeds` (CLI `--seeds`). */
+  seeds?: number[];
+}
+
+export function loadSweep(file: string, registry: PluginRegistry, cliOverrides: string[] = [], options: LoadSweepOptions = {}): ResolvedSweep {
   const loaded = loadConfig(file, sweepFileSchema);
   const config = loaded.value;
+  if (options.seeds) config.sweep = { ...config.sweep, seeds: options.seeds };
   const structural = structuralIssues(config, loaded);
   if (structural.length) throw new ConfigError(file, structural);
   const baseFile = resolve(dirname(resolve(file)), config.base);

@@ -45,7 +45,7 @@ export function trialTableMarkdown(name: string, rows: TrialRow[]): string {
   const header = ['#', 'trial', 'seed', 'state', ...metrics.map((m) => m.replace(/^test\./, '')), 'run', 'hash'];
   const lines = [`# Sweep ${name}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const r of rows) {
-    lines.push(`| ${[String(r.index), cell(r.label), String(r.seed), r.state, ...metrics.map((m) => formatMetric(r.metrics?.[m])), r.runId ?? '', r.hash].join(' | ')} |`);
+    lines.push(`| ${[String(r.index), cell(r.label), String(r.seed), r.state, ...metrics.map((m) => formatMetric(r.metrics?.[m])), r.runId ?? '', r.hash.slice(0, 12)].join(' | ')} |`);
   }
   const failed = rows.filter((r) => r.error);
   if (failed.length) {
