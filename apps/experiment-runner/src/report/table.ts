@@ -144,7 +144,9 @@ export function buildTable(runs: RunRecord[], options: TableOptions = {}): Repor
   // One run per resolved config: a config run twice (e.g. outside a sweep) counts once, the latest.
   const byConfig = new Map<string, RunRecord>();
   for (const r of [...finished].sort((a, b) => a.startTime - b.startTime)) byConfig.set(r.tags['cascade.configHash'] ?? r.runId, r);
-  const unique = [...byConfig.values()].sort((a, b) => a.startTime - b.startTime);
+  // Sweep trials keep the sweep file's order (they finish in any order); other runs their start order.
+  const trialIndex = (r: RunRecord) => Number(r.tags[SWEEP_TAGS.trialIndex] ?? Number.POSITIVE_INFINITY);
+  const unique = [...byConfig.values()].sort((a, b) => trialIndex(a) - trialIndex(b) || a.startTime - b.startTime);
   if (unique.length < finished.length) warnings.push(`${finished.length - unique.length} run(s) repeat the config of a later run and were left out`);
 
   const available = new Set(unique.flatMap((r) => Object.keys(r.metrics)));
