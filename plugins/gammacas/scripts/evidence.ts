@@ -4,7 +4,7 @@
  * (`sizePredictionMetrics`: MAPE as a fraction, Kendall tau-b, Spearman rho per horizon).
  *
  *   node --import tsx plugins/gammacas/scripts/evidence.ts <config.yaml> [--variants full,no-news,counts-only]
- *        [--seeds 1,2,3] [--set key=value ...] [--backend auto|tensorflow|wasm|cpu] [--out results.jsonl]
+ *        [--seeds 1,2,3] [--set key=value ...] [--backend auto|tensorflow|wasm|cpu] [--out results.jsonl] [--log debug]
  *
  * The dataset section and hyperparameters come from the config file (as `cascade run` reads them);
  * `--set` overrides a hyperparameter. Seed s seeds both the split and the training, as
@@ -45,7 +45,7 @@ for (const s of options('set')) {
   overrides[k] = YAML.parse(v);
 }
 const out = option('out');
-const logger = new ConsoleLogger('info');
+const logger = new ConsoleLogger((option('log') ?? 'info') as 'info');
 const backend = await initBackend((option('backend') ?? config.backend ?? 'auto') as BackendPreference, { logger });
 logger.info(`backend ${backend.name} (${backend.device})`);
 

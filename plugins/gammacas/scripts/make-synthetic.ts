@@ -4,7 +4,7 @@
  * generator, whose growth rate A t^gamma e^(-lambda t) has log A driven by the root's words and by
  * their novelty against the news of the 12 h before the root.
  *
- *   node --import tsx plugins/gammacas/scripts/make-synthetic.ts [--out DIR] [--cascades N] [--seed S]
+ *   node --import tsx plugins/gammacas/scripts/make-synthetic.ts [--out DIR] [--cascades N] [--seed S] [--vocabulary V]
  *
  * Default DIR: <repo>/.cascade/synthetic/gammacas-content (git-ignored); it gets cascades.jsonl and
  * truth.json (each cascade's generating A, novelty and text score).
@@ -16,15 +16,18 @@ import { Rng } from '@cascade-lab/core';
 import { writeJsonl } from '@cascade-lab/data';
 import { generateContentCascades } from '@cascade-lab/simulation';
 
-export const SYNTHETIC_DEFAULTS = { cascades: 4000, seed: 2021 };
+export const SYNTHETIC_DEFAULTS = { cascades: 4000, seed: 2021, vocabulary: 500 };
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const DEFAULT_SYNTHETIC_DIR = join(repoRoot, '.cascade/synthetic/gammacas-content');
 
 /** The generator settings of the evidence (everything else: the generator's defaults). */
-export function makeSynthetic(outDir: string, cascades: number, seed: number): void {
+export function makeSynthetic(outDir: string, cascades: number, seed: number, vocabulary: number): void {
   const data = generateContentCascades({
     numCascades: cascades,
     rng: Rng.fromSeed(seed),
+    // 500 words (the generator's default is 2,000): each word then occurs about 50 times in the
+    // 3,240 training roots, enough to learn its virality from the noisy sizes.
+    vocabularySize: vocabulary,
     // Retweets up to 360 h, so every GammaCas horizon (12 ... 360 h) has a known size.
     horizonHours: 360,
   });
@@ -42,6 +45,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const out = resolve(arg('out') ?? DEFAULT_SYNTHETIC_DIR);
   const n = Number(arg('cascades') ?? SYNTHETIC_DEFAULTS.cascades);
   const seed = Number(arg('seed') ?? SYNTHETIC_DEFAULTS.seed);
-  makeSynthetic(out, n, seed);
-  console.log(`wrote ${n} synthetic content cascades (seed ${seed}) to ${out}`);
+  const vocabulary = Number(arg('vocabulary') ?? SYNTHETIC_DEFAULTS.vocabulary);
+  makeSynthetic(out, n, seed, vocabulary);
+  console.log(`wrote ${n} synthetic content cascades (seed ${seed}, ${vocabulary} words) to ${out}`);
 }

@@ -44,6 +44,13 @@ export const gammaCasHyperparameters = z
     dopri5RelativeTolerance: z.number().positive().default(1e-4).describe('Dormand-Prince relative error tolerance per step'),
     dopri5AbsoluteTolerance: z.number().positive().default(1e-3).describe('Dormand-Prince absolute error tolerance per step (in retweets)'),
     dopri5MaxSteps: z.number().int().positive().default(2000).describe('Dormand-Prince step budget per integration (accepted plus rejected); exceeding it is an error'),
+    retweetUnit: z
+      .number()
+      .positive()
+      .default(1)
+      .describe(
+        'Retweets per unit of the A head: A = retweetUnit * mu * relu(w_A h + b_A), and the next-bin MSE is measured in these units. 1 is the paper. The heads read a bounded LSTM state and Adam moves a weight by about learningRate per step, so A can only reach a few tens in a few thousand steps: for cascades of thousands of retweets use a unit near (median retweets in the window) / 20',
+      ),
     zeta: z.number().nonnegative().default(0.25).describe('Weight of the autoregressive next-bin MSE in the loss (Eq. 18; paper 0.25, the authors\' code effectively 1)'),
     learningRate: z.number().positive().default(0.0025).describe('Adam learning rate (§4.2: 0.0025)'),
     batchSize: z.number().int().positive().default(256).describe('Cascades per mini-batch (§4.2: 256)'),

@@ -22,6 +22,7 @@ const ARCH: GammaCasArchitecture = {
   vocabularySize: 20,
   bins: 12,
   binWidthHours: 5 / 60,
+  retweetUnit: 1,
 };
 const INIT = { logMean: [0.5, 3] as [number, number], logStd: [0.7, 2] as [number, number] };
 
@@ -77,6 +78,30 @@ describe('GammaCasNetwork shapes and parameters', () => {
     for (const v of out.mu) expect(v).toBeGreaterThanOrEqual(0);
     disposeBatch(b);
     net.dispose();
+  });
+});
+
+describe('retweet unit', () => {
+  it('scales A, the sizes and the next-bin predictions by the unit, and the next-bin MSE by 1 / unit^2 against scaled counts', () => {
+    const p = pack(ARCH, 3);
+    const b = batchTensors(p);
+    const run = (retweetUnit: number) => {
+      const net = new GammaCasNetwork({ ...ARCH, retweetUnit }, Rng.fromSeed(8), INIT);
+      const r = tf.tidy(() => {
+        const o = net.forward(b);
+        return { A: o.amplitude.arraySync(), ar: net.autoregressivePredictions(o).arraySync(), sizes: integrateSizes(o.amplitude, o.gamma, o.lambda, [24], settings('closed-form')).arraySync() };
+      });
+      net.dispose();
+      return r;
+    };
+    const one = run(1);
+    const ten = run(10);
+    for (let i = 0; i < 3; i++) {
+      expect(ten.A[i]).toBeCloseTo(10 * one.A[i], 4);
+      expect(ten.sizes[i][0]).toBeCloseTo(10 * one.sizes[i][0], 3);
+      expect(ten.ar[i][4]).toBeCloseTo(10 * one.ar[i][4], 5);
+    }
+    disposeBatch(b);
   });
 });
 

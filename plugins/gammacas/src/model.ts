@@ -48,6 +48,8 @@ export interface GammaCasArchitecture {
   bins: number;
   /** Bin width Delta_o in hours (the rate's time unit is the hour, as in the authors' code). */
   binWidthHours: number;
+  /** Retweets per unit of the A head's output (see the `retweetUnit` hyperparameter). */
+  retweetUnit: number;
 }
 
 /** How sizes are integrated (§3.7). */
@@ -425,6 +427,7 @@ export class GammaCasNetwork extends WeightHolder {
       mu = tf.reshape(tf.relu(tf.add(tf.matMul(z, this.muKernel! as tf.Tensor2D), this.muBias!)), [b]) as tf.Tensor1D; // §3.6
       amplitudeSteps = tf.mul(amplitudeSteps, tf.expandDims(mu, 1)) as tf.Tensor2D;
     }
+    if (this.arch.retweetUnit !== 1) amplitudeSteps = tf.mul(amplitudeSteps, this.arch.retweetUnit) as tf.Tensor2D;
     return {
       amplitudeSteps,
       gammaSteps,
@@ -452,7 +455,7 @@ export class GammaCasNetwork extends WeightHolder {
 
   /**
    * The training loss (Eq. 18): MAPE (in percent, as Keras' mean_absolute_percentage_error the
-   * authors use) over the known target sizes + zeta * MSE of the next-bin counts.
+   * authors use) over the known target sizes + zeta * MSE of the next-bin counts (in retweet units).
    * Returns the scalar loss and its two parts.
    */
   loss(
@@ -471,7 +474,9 @@ export class GammaCasNetwork extends WeightHolder {
     const mape = tf.mul(tf.div(tf.sum(ape), tf.maximum(tf.sum(targetMask), 1)), 100) as tf.Scalar;
     const [b, steps] = batch.sequence.shape;
     const nextCounts = tf.reshape(tf.slice(batch.sequence, [0, 1, 0], [b, steps - 1, 1]), [b, steps - 1]);
-    const mse = tf.mean(tf.squaredDifference(this.autoregressivePredictions(out), nextCounts)) as tf.Scalar;
+    // In retweet units: (prediction - count)^2 / unit^2 (the plain MSE when the unit is 1).
+    const unit = this.arch.retweetUnit;
+    const mse = tf.div(tf.mean(tf.squaredDifference(this.autoregressivePredictions(out), nextCounts)), unit * unit) as tf.Scalar;
     return { loss: tf.add(mape, tf.mul(mse, zeta)) as tf.Scalar, mape, mse };
   }
 

@@ -232,6 +232,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
     vocabularySize: hp.variant === 'counts-only' ? 0 : data.vocabularySize,
     bins,
     binWidthHours: data.binWidthSeconds / 3600,
+    retweetUnit: hp.retweetUnit,
   };
   const horizons = [...data.horizonsHours];
   const trainSet = packFor(arch, data.train, horizons.length);
@@ -314,7 +315,7 @@ async function load(dir: string, _context: InferenceContext): Promise<GammaCasMo
   }
   const hp = gammaCasHyperparameters.parse(meta.hyperparameters);
   // Initial values are overwritten by the checkpoint; the seed only fills them meanwhile.
-  const network = new GammaCasNetwork(meta.architecture, Rng.fromSeed('gammacas-load'), { logMean: [0, 0], logStd: [1, 1] });
+  const network = new GammaCasNetwork({ ...meta.architecture, retweetUnit: meta.architecture.retweetUnit ?? 1 }, Rng.fromSeed('gammacas-load'), { logMean: [0, 0], logStd: [1, 1] });
   try {
     await loadCheckpointInto(manifestPath, network.allWeights());
   } catch (e) {
