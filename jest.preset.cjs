@@ -14,8 +14,16 @@ for (const group of ['packages', 'plugins', 'apps', 'tools']) {
     const pkgFile = path.join(dir, name, 'package.json');
     const entry = path.join(dir, name, 'src', 'index.ts');
     if (!fs.existsSync(pkgFile) || !fs.existsSync(entry)) continue;
-    const pkgName = JSON.parse(fs.readFileSync(pkgFile, 'utf8')).name;
+    const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8'));
+    const pkgName = pkg.name;
     moduleNameMapper[`^${pkgName.replace('/', '\\/')}$`] = entry;
+    // Subpath exports (`@cascade-lab/core/testing` -> dist/conformance/index.js) map to their sources too.
+    for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
+      const file = typeof target === 'string' ? target : target && target.default;
+      if (sub === '.' || typeof file !== 'string' || !file.startsWith('./dist/')) continue;
+      const source = path.join(dir, name, 'src', file.slice('./dist/'.length).replace(/\.js$/, '.ts'));
+      if (fs.existsSync(source)) moduleNameMapper[`^${(pkgName + sub.slice(1)).replace(/\//g, '\\/')}$`] = source;
+    }
   }
 }
 
