@@ -8,7 +8,7 @@ import { z } from 'zod';
  */
 export const ndmHyperparameters = z
   .object({
-    dimension: z.number().int().min(2).default(64).describe('d: size of user embeddings and active user embeddings (§5.2: 64)'),
+    dimension: z.number().int().min(4).multipleOf(4).default(64).describe('d: size of user embeddings and active user embeddings (§5.2: 64; a multiple of 4)'),
     heads: z.number().int().min(1).default(8).describe('h: attention heads, each with its own d x d query/key/value projections (§4.3, Eq. 3-5; §5.2: 8)'),
     window: z.number().int().min(1).default(3).describe('win: number of position-specific projections W^C_n applied to the last active user embeddings (§4.4, Eq. 6; §5.2: 3)'),
     initialUser: z.boolean().default(false).describe('Finit: add the initial user term act(u_0) W^C_init (Eq. 7; §5.2: off except on Twitter)'),
@@ -28,7 +28,10 @@ export const ndmHyperparameters = z
     scaleScores: z.boolean().default(true).describe('divide attention scores by sqrt(d) as multi-head attention [49] and the authors\' code do (Eq. 4 omits the factor)'),
     windowBias: z.boolean().default(true).describe('a per-user bias in the window projection (the authors\' Conv1d has one; Eq. 6 writes none)'),
     batchSize: z.number().int().min(1).default(32).describe('cascades per mini-batch (authors\' code: 32)'),
-    bucketByLength: z.boolean().default(true).describe('group cascades of similar length into a batch (less padding, same loss)'),
+    batchOrder: z
+      .enum(['random', 'bucketed'])
+      .default('random')
+      .describe('random: batches of random cascades as the authors\' code (each batch computed in length-sorted sub-batches: same gradient, little padding); bucketed: batches of similar-length cascades (faster, but it gives short cascades more weight per target and fits worse)'),
     learningRateSchedule: z
       .enum(['noam', 'constant'])
       .default('noam')
@@ -41,9 +44,9 @@ export const ndmHyperparameters = z
     maxEpochs: z.number().int().min(1).default(50).describe('upper bound on training epochs'),
     patience: z.number().int().min(0).default(5).describe('stop after this many epochs without a better validation score; 0 trains maxEpochs epochs'),
     earlyStoppingMetric: z
-      .enum(['loss', 'map@10', 'hits@10'])
+      .enum(['loss', 'map@10', 'hits@10', 'none'])
       .default('loss')
-      .describe('validation score for early stopping: mean next-user negative log-likelihood (lower is better) or a ranking metric (higher is better)'),
+      .describe('validation score for early stopping and for choosing the kept epoch: mean next-user negative log-likelihood (lower is better) or a ranking metric (higher is better); none trains maxEpochs epochs and keeps the last weights, as the authors\' code'),
     finalFit: z
       .enum(['best-epoch', 'retrain-all'])
       .default('best-epoch')

@@ -119,14 +119,14 @@ describe('NDM+SN', () => {
   });
 
   it('link prediction: the closest user by inner product counts when it is a neighbour', () => {
-    const hp = smallHyperparameters({ dimension: 2, heads: 1 });
+    const hp = smallHyperparameters({ dimension: 4, heads: 1 });
     const arch = architectureOf(hp, 6);
     const w = initialWeights(arch, Rng.fromSeed(1));
     // Users 2,3 point one way, 4,5 the other: each one's closest user is its twin.
-    w.embedding.set([1, 0, 1, 0.1, -1, 0, -1, -0.1], 4);
+    w.embedding.set([1, 0, 0, 0, 1, 0.1, 0, 0, -1, 0, 0, 0, -1, -0.1, 0, 0], 8);
     const twins: SocialGraph = { directed: false, numNodes: 6, edges: Int32Array.from([2, 3, 4, 5]) };
     const crossed: SocialGraph = { directed: false, numNodes: 6, edges: Int32Array.from([2, 4, 3, 5]) };
-    const q = new Float32Array(6 * 2);
+    const q = new Float32Array(6 * 4);
     expect(socialLinkPrediction(arch, w, twins, q).link_prediction_accuracy_embedding).toBe(1);
     expect(socialLinkPrediction(arch, w, crossed, q).link_prediction_accuracy_embedding).toBe(0);
   });

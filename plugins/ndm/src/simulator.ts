@@ -86,6 +86,7 @@ function matmul(a: Float32Array, b: Float32Array, rows: number, k: number, n: nu
 
 export function attentionTables(a: NdmArchitecture, w: NdmWeights): AttentionTables {
   const { numUsers: U, dimension: d, heads: h } = a;
+  if (d % 4 !== 0) throw new CascadeError('CONFIG_INVALID', `ndm: the simulator needs a dimension divisible by 4, got ${d}`);
   const { m, vo } = headProducts(a, w);
   const queryScores = matmul(w.embedding, m, U, d, h * d);
   const valueOutput = matmul(w.embedding, vo, U, d, h * d);
@@ -134,50 +135,70 @@ export function attentionStep(
   zOffset: number,
   scratch: Float64Array,
 ): void {
-  const { dimension: d, heads: h, numUsers: U } = t;
+  const d = t.dimension;
+  const h = t.heads;
+  const U = t.numUsers;
+  const hd = h * d;
   const u = prefix[length - 1];
-  const acc = scratch.subarray(0, d);
-  const weights = scratch.subarray(d, d + length);
-  acc.fill(0);
+  const table = t.scores;
+  const queryScores = t.queryScores;
+  const embedding = t.embedding;
+  const valueOutput = t.valueOutput;
+  // scratch: [0, d) accumulator, [d, d + h * length) attention weights w^i_k (Eq. 4), head-major.
+  if (scratch.length < d + h * length) throw new CascadeError('INTERNAL', 'ndm simulator: scratch too small');
+  for (let e = 0; e < d; e++) scratch[e] = 0;
   for (let i = 0; i < h; i++) {
+    const w0 = d + i * length;
     let max = -Infinity;
     for (let k = 0; k < length; k++) {
       const v = prefix[k];
-      let s: number;
-      if (t.scores) {
-        s = t.scores[(u * h + i) * U + v];
+      let s = 0;
+      if (table !== null) {
+        s = table[(u * h + i) * U + v];
       } else {
-        s = 0;
         const q = (u * h + i) * d;
-        for (let e = 0; e < d; e++) s += t.queryScores[q + e] * t.embedding[v * d + e];
+        const ev = v * d;
+        for (let e = 0; e < d; e++) s += queryScores[q + e] * embedding[ev + e];
       }
-      weights[k] = s;
+      scratch[w0 + k] = s;
       if (s > max) max = s;
     }
     let total = 0;
     for (let k = 0; k < length; k++) {
-      const e = Math.exp(weights[k] - max);
-      weights[k] = e;
-      total += e;
+      const x = Math.exp(scratch[w0 + k] - max);
+      scratch[w0 + k] = x;
+      total += x;
     }
-    for (let k = 0; k < length; k++) {
-      const wk = weights[k] / total;
-      const row = (prefix[k] * h + i) * d;
-      for (let e = 0; e < d; e++) acc[e] += wk * t.valueOutput[row + e];
+    const inv = 1 / total;
+    for (let k = 0; k < length; k++) scratch[w0 + k] *= inv;
+  }
+  // sum_k sum_i w^i_k emb(u_k) W^V_i W^O_i: one contiguous h*d row of the table per prefix user.
+  for (let k = 0; k < length; k++) {
+    const base = prefix[k] * hd;
+    for (let i = 0; i < h; i++) {
+      const w = scratch[d + i * length + k];
+      const row = base + i * d;
+      for (let e = 0; e < d; e += 4) {
+        scratch[e] += w * valueOutput[row + e];
+        scratch[e + 1] += w * valueOutput[row + e + 1];
+        scratch[e + 2] += w * valueOutput[row + e + 2];
+        scratch[e + 3] += w * valueOutput[row + e + 3];
+      }
     }
   }
   let mean = 0;
+  const eu = u * d;
   for (let e = 0; e < d; e++) {
-    const x = t.embedding[u * d + e] + acc[e] + t.outputBias[e];
-    acc[e] = x;
+    const x = embedding[eu + e] + scratch[e] + t.outputBias[e];
+    scratch[e] = x;
     z[zOffset + e] = x;
     mean += x;
   }
   mean /= d;
   let ss = 0;
-  for (let e = 0; e < d; e++) ss += (acc[e] - mean) ** 2;
+  for (let e = 0; e < d; e++) ss += (scratch[e] - mean) ** 2;
   const inv = t.layerNorm === 'standard' ? 1 / Math.sqrt(ss / d + LAYER_NORM_EPS) : 1 / (Math.sqrt(ss / (d - 1)) + NDM_CODE_NORM_EPS);
-  for (let e = 0; e < d; e++) act[actOffset + e] = (acc[e] - mean) * inv * t.normGain[e] + t.normBias[e];
+  for (let e = 0; e < d; e++) act[actOffset + e] = (scratch[e] - mean) * inv * t.normGain[e] + t.normBias[e];
 }
 
 /**
@@ -260,7 +281,7 @@ export class NdmStepper {
       this.checkSeeds(seeds);
       const act = new Float32Array(seeds.length * d);
       const z = new Float32Array(seeds.length * d);
-      const scratch = new Float64Array(d + seeds.length);
+      const scratch = new Float64Array(d + this.architecture.heads * seeds.length);
       for (let t = 1; t <= seeds.length; t++) attentionStep(this.tables, seeds, t, act, (t - 1) * d, z, (t - 1) * d, scratch);
       this.windowRow(act, z, seeds[0], seeds.length, logitRows, i * this.width);
       this.windowRow(act, act, seeds[0], seeds.length, history, i * this.width);
@@ -312,7 +333,7 @@ export class NdmStepper {
     const history = new Float32Array(C * w);
     let longest = 0;
     for (let c = 0; c < C; c++) longest = Math.max(longest, states.prefixes[parents[c]].length + 1);
-    const scratch = new Float64Array(d + longest);
+    const scratch = new Float64Array(d + this.architecture.heads * longest);
     const act = new Float32Array(d);
     const z = new Float32Array(d);
     for (let c = 0; c < C; c++) {

@@ -2,7 +2,7 @@ import { CancelledError, END_USER, Rng } from '@cascade-lab/core';
 import { batchOf, NdmNetwork, nextUserTargets, weightedCrossEntropySum } from './model.js';
 import { chainDataset, smallModel, trainContext, useBackend } from './testing.test-util.js';
 import { tf } from './tf.js';
-import { fit, memoryChunks, NdmTrainer, validate, validationScore } from './trainer.js';
+import { fit, lengthSortedSubBatches, memoryChunks, NdmTrainer, validate, validationScore } from './trainer.js';
 import { initialWeights } from './weights.js';
 
 beforeAll(() => useBackend('cpu'));
@@ -71,6 +71,18 @@ describe('training', () => {
     net.dispose();
   });
 
+  it('with earlyStoppingMetric none trains every epoch and keeps the last weights (authors\' code)', () => {
+    const { arch, hp } = smallModel(12, { learningRate: 0.3, maxEpochs: 6, patience: 2, earlyStoppingMetric: 'none' });
+    const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(5)));
+    const losses: number[] = [];
+    const result = fit(net, hp, data.train, data.validation, Rng.fromSeed(5), trainContext(), (r) => losses.push(r.validation!.loss));
+    expect(result.epochs).toBe(6);
+    expect(result.bestEpoch).toBe(6);
+    expect(result.stoppedEarly).toBe(false);
+    expect(validate(net, data.validation, true).loss).toBeCloseTo(losses[5], 5);
+    net.dispose();
+  });
+
   it('ranking metrics are larger-is-better scores, loss is negated', () => {
     const v = { loss: 2, ranking: { 'map@10': 0.3 }, targets: 1 };
     expect(validationScore(v, 'loss')).toBe(-2);
@@ -131,5 +143,22 @@ describe('memory chunks', () => {
     }
     for (const g of [whole, ...parts]) for (const t of Object.values(g)) t.dispose();
     net.dispose();
+  });
+});
+
+describe('length-sorted sub-batches', () => {
+  it('partition a random batch into groups of similar length that pad less than the whole batch', () => {
+    const lengths = [2, 30, 3, 2, 4, 28, 2, 3, 5, 2, 31, 2];
+    const batch = lengths.map((n, i) => ({ id: `c${i}`, events: Array.from({ length: n }, (_, t) => ({ user: 2 + t, time: t })) }));
+    const groups = lengthSortedSubBatches(batch);
+    expect(groups.flat().map((c) => c.id).sort()).toEqual(batch.map((c) => c.id).sort());
+    // Cost = rows * longest + 256 per group; one group costs 12 * 31 + 256 = 628, the split
+    // [2..5] (9 rows, longest 5) + [28..31] (3 rows, longest 31) costs 45 + 256 + 93 + 256 = 650,
+    // so the whole batch stays one group; with longer tails the split wins.
+    expect(groups.length).toBe(1);
+    const long = batch.map((c, i) => (c.events.length > 20 ? { ...c, events: Array.from({ length: 200 + i }, (_, t) => ({ user: 2 + (t % 10), time: t })) } : c));
+    const split = lengthSortedSubBatches(long);
+    expect(split.length).toBe(2);
+    expect(split[0].every((c) => c.events.length <= 5)).toBe(true);
   });
 });

@@ -29,6 +29,36 @@ export function cascadeBatch(cascades: readonly Cascade[]): SequenceBatch {
   return padCascades(cascades, { appendEnd: false });
 }
 
+/** Fixed cost of one sub-batch (kernel launches), in padded positions. */
+const SUB_BATCH_OVERHEAD = 256;
+
+/**
+ * Splits a batch into sub-batches of similar length (sorted, then cut where it saves padding):
+ * minimises sum over sub-batches of rows * longest + SUB_BATCH_OVERHEAD by dynamic programming. The
+ * gradient of the batch is the sum of the sub-batches' gradients, so the split changes the cost of
+ * a step, not its result.
+ */
+export function lengthSortedSubBatches(cascades: readonly Cascade[]): Cascade[][] {
+  const sorted = cascades.slice().sort((a, b) => a.events.length - b.events.length);
+  const n = sorted.length;
+  const best = new Float64Array(n + 1).fill(Infinity);
+  const cut = new Int32Array(n + 1);
+  best[0] = 0;
+  for (let end = 1; end <= n; end++) {
+    const longest = sorted[end - 1].events.length;
+    for (let start = 0; start < end; start++) {
+      const cost = best[start] + (end - start) * longest + SUB_BATCH_OVERHEAD;
+      if (cost < best[end]) {
+        best[end] = cost;
+        cut[end] = start;
+      }
+    }
+  }
+  const groups: Cascade[][] = [];
+  for (let end = n; end > 0; end = cut[end]) groups.unshift(sorted.slice(cut[end], end));
+  return groups;
+}
+
 /**
  * Splits a batch into row groups small enough for memory: attention costs rows * h * L^2 floats
  * and the logits rows * L * |U|. The gradient of the whole batch is the sum over the groups.
@@ -81,8 +111,9 @@ export class NdmTrainer {
    * One Adam update on a batch: returns the summed loss and the number of targets. A batch without
    * any trained target is skipped (no update).
    */
-  step(batch: SequenceBatch, rng: Rng): { lossSum: number; targets: number } {
-    const chunks = memoryChunks(batch, this.network.architecture.heads, this.network.architecture.numUsers);
+  step(batch: SequenceBatch | SequenceBatch[], rng: Rng): { lossSum: number; targets: number } {
+    const { heads, numUsers } = this.network.architecture;
+    const chunks = (Array.isArray(batch) ? batch : [batch]).flatMap((b) => memoryChunks(b, heads, numUsers));
     const targets = chunks.map((c) => nextUserTargets(c, this.hp.learnEnd));
     const total = targets.reduce((s, t) => s + t.count, 0);
     if (total === 0) return { lossSum: 0, targets: 0 };
@@ -120,7 +151,7 @@ export class NdmTrainer {
   epoch(cascades: readonly Cascade[], rng: Rng, context: Pick<TrainContext, 'signal' | 'progress'>, label: string): EpochResult {
     const start = performance.now();
     const lengths = Int32Array.from(cascades, (c) => c.events.length);
-    const plan = planBatches(lengths, { batchSize: this.hp.batchSize, bucketing: this.hp.bucketByLength ? 'sorted' : 'none', rng: rng.derive('batches') });
+    const plan = planBatches(lengths, { batchSize: this.hp.batchSize, bucketing: this.hp.batchOrder === 'bucketed' ? 'sorted' : 'none', rng: rng.derive('batches') });
     const task = context.progress.start(label, plan.length);
     const dropout = rng.derive('dropout');
     let lossSum = 0;
@@ -128,7 +159,7 @@ export class NdmTrainer {
     try {
       for (const rows of plan) {
         throwIfCancelled(context.signal);
-        const r = this.step(cascadeBatch(rows.map((i) => cascades[i])), dropout);
+        const r = this.step(lengthSortedSubBatches(rows.map((i) => cascades[i])).map(cascadeBatch), dropout);
         lossSum += r.lossSum;
         targets += r.targets;
         task.tick(1, `loss ${(lossSum / Math.max(1, targets)).toFixed(3)}`);
@@ -178,7 +209,7 @@ export function validate(network: NdmNetwork, cascades: readonly Cascade[], lear
 }
 
 /** Larger-is-better score for early stopping. */
-export function validationScore(result: ValidationResult, metric: NdmHyperparameters['earlyStoppingMetric']): number {
+export function validationScore(result: ValidationResult, metric: Exclude<NdmHyperparameters['earlyStoppingMetric'], 'none'>): number {
   if (metric === 'loss') return -result.loss;
   const v = result.ranking[metric];
   return v === undefined ? Number.NaN : v;
@@ -232,8 +263,10 @@ export function fit(
       if (validation.length > 0) {
         throwIfCancelled(context.signal);
         val = validate(network, validation, hp.learnEnd);
-        const score = validationScore(val, hp.earlyStoppingMetric);
-        if (best === null || score > best.score) best = { score, epoch, weights: network.readWeights(), validation: val };
+        if (hp.earlyStoppingMetric !== 'none') {
+          const score = validationScore(val, hp.earlyStoppingMetric);
+          if (best === null || score > best.score) best = { score, epoch, weights: network.readWeights(), validation: val };
+        }
       }
       onEpoch({ epoch, train: result, validation: val, learningRate: trainer.optimizer.nextLearningRate() });
       if (best && hp.patience > 0 && epoch - best.epoch >= hp.patience) {
