@@ -90,8 +90,8 @@ export function simulationRequestStream(rng: Rng, request: SimulationRequest, in
 export interface MicroscopicModel extends InfectionSimulator {
   /**
    * Optional: scores of every user as the next infected one after each prefix of a cascade, for
-   * hits@k and MAP@k. Row t of the result scores the user at position t+1 given events[0..t];
-   * infected users should already be excluded (score -Infinity).
+   * hits@k and MAP@k. For a cascade of n users it returns n - 1 rows: row t scores the user at
+   * position t+1 given users 0..t; infected users should already be excluded (score -Infinity).
    */
   nextUserScores?(cascade: number[]): Promise<Float32Array[]>;
   /** Extra numbers the model wants logged at the end (e.g. NDM's window-projection norms). */

@@ -36,7 +36,8 @@ describe('popularity plugin', () => {
 
   it('masks infected users in its ranking and round-trips through save/load', async () => {
     const model = await popularityPlugin.train(data, { smoothing: 0.5 }, context());
-    const rows = await model.nextUserScores!([2, 3]);
+    const rows = await model.nextUserScores!([2, 3, 4]);
+    expect(rows).toHaveLength(2);
     expect(rows[1][3]).toBe(-Infinity);
     expect(rows[1][2]).toBe(-Infinity);
     expect(rows[0][3]).toBe(3.5);

@@ -39,7 +39,8 @@ export class PopularityModel implements MicroscopicModel {
   async nextUserScores(cascade: number[]): Promise<Float32Array[]> {
     const rows: Float32Array[] = [];
     const scores = Float32Array.from(this.weights, (w, u) => (u < RESERVED_USERS ? -Infinity : w));
-    for (let t = 0; t < cascade.length; t++) {
+    // Row t scores the user at position t + 1 given users 0..t (infected users masked).
+    for (let t = 0; t + 1 < cascade.length; t++) {
       scores[cascade[t]] = -Infinity;
       rows.push(scores.slice());
     }

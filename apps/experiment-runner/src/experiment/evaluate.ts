@@ -1,7 +1,6 @@
 import type { MacroscopicModel, MicroscopicDataset, MicroscopicModel, MacroscopicDataset, ProgressReporter, Rng, UserVocabulary } from '@cascade-lab/core';
-import { END_USER, throwIfCancelled } from '@cascade-lab/core';
-import { geometricBoundaries, rankingMetrics, sizePredictionMetrics, stepwiseKendallTau, targetRank } from '@cascade-lab/metrics';
-import { evaluateMicroscopic } from '@cascade-lab/simulation';
+import { geometricBoundaries, sizePredictionMetrics, stepwiseKendallTau } from '@cascade-lab/metrics';
+import { evaluateMicroscopic, evaluateNextUserRanking } from '@cascade-lab/simulation';
 import type { ExperimentConfig } from './config.js';
 
 /** What the shared protocols produce: flat metrics plus rows for the predictions artifact. */
@@ -49,7 +48,11 @@ export async function evaluateMicroscopicRun(model: MicroscopicModel, data: Micr
     'test.simulations': ev.simulations,
     'evaluation.seconds': ev.seconds,
   };
-  if (model.nextUserScores) Object.assign(metrics, await rankingOnTest(model, test.map((c) => c.events.map((e) => e.user)), evaluation.rankingK, ctx));
+  if (model.nextUserScores && test.some((c) => c.events.length >= 2)) {
+    const ranking = await evaluateNextUserRanking(model, test, { ks: evaluation.rankingK, progress: ctx.progress, signal: ctx.signal });
+    // MLflow keys cannot hold '@': hits@10 is logged as hits_at_10.
+    for (const [k, v] of Object.entries(ranking.metrics)) metrics[`test.${k.replace('@', '_at_')}`] = v;
+  }
   const predictions = ev.cascades.map((c, i) => ({
     id: c.id,
     seed: rawId(data.users, c.seed),
@@ -67,27 +70,6 @@ export async function evaluateMicroscopicRun(model: MicroscopicModel, data: Micr
     `  (${ev.cascades.length} test cascades x ${ev.simulations} simulations, ${ev.seconds.toFixed(1)} s)${skipped}` +
     (metrics['test.hits_at_10'] !== undefined ? `\nnext-user ranking: hits@10 ${metrics['test.hits_at_10'].toFixed(4)}  MAP@10 ${metrics['test.map_at_10'].toFixed(4)}` : '');
   return { metrics, series: [], predictions, summary };
-}
-
-async function rankingOnTest(model: MicroscopicModel, cascades: number[][], ks: number[], ctx: EvaluateContext): Promise<Record<string, number>> {
-  const ranks: number[] = [];
-  const task = ctx.progress.start('ranking next users', cascades.length);
-  try {
-    for (const users of cascades) {
-      throwIfCancelled(ctx.signal);
-      const rows = await model.nextUserScores!(users);
-      for (let t = 0; t + 1 < users.length && t < rows.length; t++) {
-        if (users[t + 1] !== END_USER) ranks.push(targetRank(rows[t], users[t + 1]));
-      }
-      task.tick();
-    }
-  } finally {
-    task.done();
-  }
-  if (ranks.length === 0) return {};
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(rankingMetrics(ranks, ks))) out[`test.${k.replace('@', '_at_')}`] = v;
-  return out;
 }
 
 function rawId(users: UserVocabulary, index: number): string {
