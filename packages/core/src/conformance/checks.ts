@@ -320,7 +320,7 @@ function checkSimulations(requests: SimulationRequest[], results: SimulationResu
 }
 
 function checkScores(cascade: number[], rows: Float32Array[], numUsers: number, fail: (m: string) => never): void {
-  if (rows.length !== cascade.length && rows.length !== cascade.length - 1) fail(`nextUserScores() of a ${cascade.length}-user cascade returned ${rows.length} rows (expected ${cascade.length - 1} or ${cascade.length})`);
+  if (rows.length !== cascade.length - 1) fail(`nextUserScores() of a ${cascade.length}-user cascade returned ${rows.length} rows (expected ${cascade.length - 1}: row t scores the user at position t + 1)`);
   rows.forEach((row, t) => {
     if (row.length !== numUsers) fail(`nextUserScores() row ${t} has ${row.length} scores, the vocabulary ${numUsers}`);
     if (row.some((v) => Number.isNaN(v))) fail(`nextUserScores() row ${t} contains NaN`);

@@ -184,6 +184,23 @@ describe('the conformance kit catches broken plugins', () => {
     await expectCheckFails(sequential, /well-formed/, /simulated alone differs from the same request in a batch/);
   });
 
+  it('next-user scores: one row per next user, infected users at -Infinity', async () => {
+    class TooManyRows extends ToyMicro {
+      async nextUserScores(cascade: number[]) {
+        return cascade.map(() => Float32Array.from(this.weights));
+      }
+    }
+    const tooMany: typeof goodMicro = { ...goodMicro, train: async (d, hp, ctx) => new TooManyRows((await goodMicro.train(d, hp, ctx) as ToyMicro).weights) };
+    await expectCheckFails(tooMany, /well-formed/, /returned \d+ rows \(expected \d+: row t scores the user at position t \+ 1\)/);
+    class Unmasked extends ToyMicro {
+      async nextUserScores(cascade: number[]) {
+        return cascade.slice(1).map(() => Float32Array.from(this.weights));
+      }
+    }
+    const unmasked: typeof goodMicro = { ...goodMicro, train: async (d, hp, ctx) => new Unmasked((await goodMicro.train(d, hp, ctx) as ToyMicro).weights) };
+    await expectCheckFails(unmasked, /well-formed/, /scores the already infected user \d+ .*: it must be -Infinity/);
+  });
+
   it('sizes: shrinking with the horizon, NaN, wrong shape', async () => {
     class Shrinking extends ToyMacro {
       override async predict(cascades: WindowedCascade[], horizons: number[]) {
