@@ -58,9 +58,22 @@ interface Row {
   test: number;
   horizons: { hours: number; evaluated: number; mape: number; kendallTau: number; spearmanRho: number }[];
 }
+function scoreHorizons(dataset: { horizonsHours: number[]; test: { targets: Float64Array }[] }, sizes: ArrayLike<number>[]): Row['horizons'] {
+  return dataset.horizonsHours.map((hours, h) => {
+    const m = sizePredictionMetrics(
+      dataset.test.map((c) => c.targets[h]),
+      sizes.map((s) => s[h]),
+    );
+    return { hours, evaluated: m.evaluated, mape: m.mape, kendallTau: m.kendallTau, spearmanRho: m.spearmanRho };
+  });
+}
+
 const rows: Row[] = [];
 for (const seed of seeds) {
   const dataset = await loadMacroscopicDataset(config.dataset, { seed, baseDir: dirname(configFile), logger });
+  // Reference row: no growth after the window (the size at 6 h predicted for every horizon).
+  const observed = dataset.test.map((c) => dataset.horizonsHours.map(() => c.observedSize));
+  rows.push({ config: config.name, variant: 'observed size (no model)', seed, trainSeconds: 0, train: dataset.train.length, test: dataset.test.length, horizons: scoreHorizons(dataset, observed) });
   for (const variant of variants) {
     const hp = gammaCasHyperparameters.parse({ ...config.model.hyperparameters, ...overrides, variant });
     const ctx: TrainContext = {
@@ -77,13 +90,7 @@ for (const seed of seeds) {
     const trainSeconds = (performance.now() - t0) / 1000;
     const predictions = await model.predict(dataset.test, dataset.horizonsHours);
     model.dispose();
-    const horizons = dataset.horizonsHours.map((hours, h) => {
-      const m = sizePredictionMetrics(
-        dataset.test.map((c) => c.targets[h]),
-        predictions.sizes.map((s) => s[h]),
-      );
-      return { hours, evaluated: m.evaluated, mape: m.mape, kendallTau: m.kendallTau, spearmanRho: m.spearmanRho };
-    });
+    const horizons = scoreHorizons(dataset, predictions.sizes);
     const row: Row = { config: config.name, variant, seed, trainSeconds, train: dataset.train.length, test: dataset.test.length, horizons };
     rows.push(row);
     if (out) appendFileSync(out, JSON.stringify(row) + '\n');
@@ -105,7 +112,7 @@ console.log(`\n${config.name}: mean ± sd over seeds ${seeds.join(', ')} (train 
 for (const metric of ['mape', 'kendallTau', 'spearmanRho'] as const) {
   console.log(`| ${metric} | ${horizonsHours.map((h) => `${h} h`).join(' | ')} |`);
   console.log(`|---|${horizonsHours.map(() => '---').join('|')}|`);
-  for (const variant of variants) {
+  for (const variant of ['observed size (no model)', ...variants]) {
     const mine = rows.filter((r) => r.variant === variant);
     console.log(`| ${variant} | ${horizonsHours.map((_, h) => meanSd(mine.map((r) => r.horizons[h][metric]))).join(' | ')} |`);
   }

@@ -26,8 +26,8 @@ const ARCH: GammaCasArchitecture = {
 };
 const INIT = { logMean: [0.5, 3] as [number, number], logStd: [0.7, 2] as [number, number] };
 
-function settings(integrator: IntegratorSettings['integrator'], rk4Steps = 50): IntegratorSettings {
-  return { integrator, rk4Steps, dopri5RelativeTolerance: 1e-7, dopri5AbsoluteTolerance: 1e-7, dopri5MaxSteps: 5000 };
+function settings(integrator: IntegratorSettings['integrator'], rk4StepHours = 0.36): IntegratorSettings {
+  return { integrator, rk4StepHours, dopri5RelativeTolerance: 1e-7, dopri5AbsoluteTolerance: 1e-7, dopri5MaxSteps: 5000 };
 }
 
 function pack(arch: GammaCasArchitecture, n: number, seed = 3) {
@@ -165,7 +165,7 @@ describe('size integral', () => {
 
   it('RK4, Dormand-Prince and the closed form agree with scipy (horizons in any order)', () => {
     const [A, g, l] = params();
-    for (const s of [settings('closed-form'), settings('rk4', 4000), settings('dopri5')]) {
+    for (const s of [settings('closed-form'), settings('rk4', 0.05), settings('dopri5')]) {
       const sizes = tf.tidy(() => integrateSizes(A, g, l, HORIZONS, s).arraySync());
       for (let j = 0; j < 4; j++) {
         expect(Math.abs(sizes[0][j] - EXACT[j]) / EXACT[j]).toBeLessThan(1e-3);
@@ -185,7 +185,7 @@ describe('size integral', () => {
       return values;
     };
     const exact = gradsOf(settings('closed-form'));
-    const rk4 = gradsOf(settings('rk4', 4000));
+    const rk4 = gradsOf(settings('rk4', 0.05));
     const dopri5 = gradsOf(settings('dopri5'));
     for (let p = 0; p < 3; p++) {
       for (let i = 0; i < 2; i++) {
@@ -198,12 +198,18 @@ describe('size integral', () => {
     for (const t of [A, g, l]) t.dispose();
   });
 
-  it('matches tensor-ops\' step-by-step RK4 with the same step policy (50 steps)', () => {
+  it('matches tensor-ops\' step-by-step RK4 on the same grid, and does not depend on the other horizons asked for', () => {
     const [A, g, l] = params();
-    const sorted = [...HORIZONS].sort((a, b) => a - b);
-    const reference = tf.tidy(() => rk4GammaRateIntegral(A, g, l, sorted, { stepSize: 360 / 50 }).arraySync() as number[][]);
-    const ours = tf.tidy(() => integrateSizes(A, g, l, sorted, settings('rk4', 50)).arraySync());
-    for (let i = 0; i < 2; i++) for (let j = 0; j < 4; j++) expect(Math.abs(ours[i][j] - reference[i][j]) / reference[i][j]).toBeLessThan(1e-5);
+    // Horizons on the 0.5 h grid: tensor-ops integrating to each one alone with steps of 0.5 h takes
+    // exactly our steps.
+    const horizons = [1.5, 12, 36];
+    const ours = tf.tidy(() => integrateSizes(A, g, l, horizons, settings('rk4', 0.5)).arraySync());
+    horizons.forEach((h, j) => {
+      const reference = tf.tidy(() => rk4GammaRateIntegral(A, g, l, [h], { stepSize: 0.5 }).arraySync() as number[][]);
+      for (let i = 0; i < 2; i++) expect(Math.abs(ours[i][j] - reference[i][0]) / reference[i][0]).toBeLessThan(1e-5);
+    });
+    const alone = tf.tidy(() => integrateSizes(A, g, l, [12], settings('rk4', 0.5)).arraySync());
+    expect(alone[0][0]).toBe(ours[0][1]);
     for (const t of [A, g, l]) t.dispose();
   });
 

@@ -55,7 +55,8 @@ export interface GammaCasArchitecture {
 /** How sizes are integrated (§3.7). */
 export interface IntegratorSettings {
   integrator: GammaCasHyperparameters['integrator'];
-  rk4Steps: number;
+  /** RK4 step in hours (fixed when the model is trained: largest training horizon / rk4Steps). */
+  rk4StepHours: number;
   dopri5RelativeTolerance: number;
   dopri5AbsoluteTolerance: number;
   dopri5MaxSteps: number;
@@ -157,14 +158,14 @@ export function rateAtTimes(amplitude: tf.Tensor, gamma: tf.Tensor, lambda: tf.T
   return tf.tidy(() => tf.mul(amplitude, tf.exp(tf.sub(tf.mul(gamma, tf.log(timesHours)), tf.mul(lambda, timesHours)))));
 }
 
-/** RK4 rules depend only on the horizons and the step count: build each once. */
+/** RK4 rules depend only on the horizons and the step: build each once. */
 const rk4Rules = new Map<string, QuadratureRule>();
 
-function cachedRk4Rule(horizonsHours: number[], steps: number): QuadratureRule {
-  const key = `${steps}|${horizonsHours.join(',')}`;
+function cachedRk4Rule(horizonsHours: number[], stepHours: number): QuadratureRule {
+  const key = `${stepHours}|${horizonsHours.join(',')}`;
   let rule = rk4Rules.get(key);
   if (!rule) {
-    rule = rk4Rule(horizonsHours, steps);
+    rule = rk4Rule(horizonsHours, stepHours);
     if (rk4Rules.size > 64) rk4Rules.clear();
     rk4Rules.set(key, rule);
   }
@@ -194,7 +195,7 @@ export function integrateSizes(amplitude: tf.Tensor1D, gamma: tf.Tensor1D, lambd
     if (!(h > 0) || !Number.isFinite(h)) throw new CascadeError('USAGE', `GammaCas: horizons must be finite and > 0 hours, got ${h}`);
   }
   if (s.integrator === 'closed-form') return gammaRateIntegral(amplitude, gamma, lambda, horizonsHours) as tf.Tensor2D;
-  if (s.integrator === 'rk4') return applyRuleToTensors(cachedRk4Rule(horizonsHours, s.rk4Steps), amplitude, gamma, lambda);
+  if (s.integrator === 'rk4') return applyRuleToTensors(cachedRk4Rule(horizonsHours, s.rk4StepHours), amplitude, gamma, lambda);
   // Dormand-Prince: steps chosen on the current values, shared by the batch.
   const rule = planDopri5(
     { A: amplitude.dataSync(), gamma: gamma.dataSync(), lambda: lambda.dataSync() },

@@ -52,6 +52,7 @@ describe('defaults and registration', () => {
       maxTextTokens: 30,
       maxNewsTokens: 36,
       integrator: 'rk4',
+      rk4Steps: 1000,
       zeta: 0.25,
       learningRate: 0.0025,
       batchSize: 256,
@@ -182,14 +183,14 @@ describe('trained model', () => {
     const horizons = [30, 1.25, 3, 700, 7.5, 100, 2.5, 12];
     const sorted = horizons.map((h, j) => ({ h, j })).sort((a, b) => a.h - b.h);
     for (const integrator of ['rk4', 'closed-form'] as const) {
-      model.hyperparameters.integrator = integrator;
+      model.integrator = { ...model.integrator, integrator };
       const p = await model.predict(data.test, horizons);
       for (const sizes of p.sizes) {
         for (let k = 1; k < sorted.length; k++) expect(sizes[sorted[k].j]).toBeGreaterThanOrEqual(sizes[sorted[k - 1].j]);
         expect(sizes.every(Number.isFinite)).toBe(true);
       }
     }
-    model.hyperparameters.integrator = 'rk4';
+    model.integrator = { ...model.integrator, integrator: 'rk4' };
   });
 
   it('saves and loads to the same predictions and details', async () => {

@@ -29,13 +29,15 @@ interface SavedMetadata {
   architecture: GammaCasArchitecture;
   hyperparameters: GammaCasHyperparameters;
   trainedHorizonsHours: number[];
+  integrator: IntegratorSettings;
   finalTrainLoss: number | null;
 }
 
-function integratorSettings(hp: GammaCasHyperparameters): IntegratorSettings {
+/** The integrator of a model trained on horizons up to `longestHorizonHours`. */
+export function integratorSettings(hp: GammaCasHyperparameters, longestHorizonHours: number): IntegratorSettings {
   return {
     integrator: hp.integrator,
-    rk4Steps: hp.rk4Steps,
+    rk4StepHours: longestHorizonHours / hp.rk4Steps,
     dopri5RelativeTolerance: hp.dopri5RelativeTolerance,
     dopri5AbsoluteTolerance: hp.dopri5AbsoluteTolerance,
     dopri5MaxSteps: hp.dopri5MaxSteps,
@@ -66,7 +68,7 @@ function range(start: number, end: number): number[] {
 }
 
 /** Mean loss and its parts over a packed set, without gradients. */
-function evaluateLoss(net: GammaCasNetwork, data: PackedCascades, hp: GammaCasHyperparameters, horizons: number[]): { loss: number; mape: number; mse: number } {
+function evaluateLoss(net: GammaCasNetwork, data: PackedCascades, hp: GammaCasHyperparameters, horizons: number[], settings: IntegratorSettings): { loss: number; mape: number; mse: number } {
   let loss = 0;
   let mape = 0;
   let mse = 0;
@@ -76,7 +78,7 @@ function evaluateLoss(net: GammaCasNetwork, data: PackedCascades, hp: GammaCasHy
       const b = batchTensors(rows);
       const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
       const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
-      const r = net.loss(b, targets, mask, horizons, hp.zeta, integratorSettings(hp));
+      const r = net.loss(b, targets, mask, horizons, hp.zeta, settings);
       return tf.stack([r.loss, r.mape, r.mse]);
     });
     const [l, a, s] = values.dataSync();
@@ -95,6 +97,8 @@ export class GammaCasModel implements MacroscopicModel {
     readonly network: GammaCasNetwork,
     readonly hyperparameters: GammaCasHyperparameters,
     readonly trainedHorizonsHours: number[],
+    /** How `predict` integrates (the training integrator; replace it to predict with another). */
+    public integrator: IntegratorSettings,
     private readonly finalTrainLoss: number | null,
   ) {}
 
@@ -114,7 +118,7 @@ export class GammaCasModel implements MacroscopicModel {
     const packed = packFor(this.architecture, cascades, 0);
     const sizes: Float64Array[] = [];
     const details: Record<string, number | number[] | string>[] = [];
-    const settings = integratorSettings(this.hyperparameters);
+    const settings = this.integrator;
     for (const [start, end] of batchRanges(packed.size, this.hyperparameters.batchSize)) {
       throwIfCancelled(signal);
       const rows = selectRows(packed, range(start, end));
@@ -172,6 +176,7 @@ export class GammaCasModel implements MacroscopicModel {
       architecture: this.architecture,
       hyperparameters: this.hyperparameters,
       trainedHorizonsHours: this.trainedHorizonsHours,
+      integrator: this.integrator,
       finalTrainLoss: this.finalTrainLoss,
     };
     await saveCheckpoint(join(dir, CHECKPOINT_FILE), this.network.allWeights(), metadata as unknown as Record<string, unknown>);
@@ -242,7 +247,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
   const network = new GammaCasNetwork(arch, ctx.rng.derive('init'), { logMean: stats.mean, logStd: stats.std, embeddings });
   const optimizer = tf.train.adam(hp.learningRate);
   const variables = network.allTrainableWeights();
-  const settings = integratorSettings(hp);
+  const settings = integratorSettings(hp, Math.max(...horizons));
   ctx.logger.info(`gammacas: ${hp.variant} / ${hp.cell}, ${network.parameterCountAll()} parameters, ${trainSet.size} training cascades, ${bins} bins, horizons ${horizons.join(', ')} h`);
   let finalTrainLoss: number | null = null;
   try {
@@ -284,7 +289,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
       ctx.metrics.logMetric('train_loss', finalTrainLoss, epoch + 1);
       let line = `gammacas epoch ${epoch + 1}/${hp.epochs}: train loss ${finalTrainLoss.toFixed(4)}`;
       if (validationSet) {
-        const v = evaluateLoss(network, validationSet, hp, horizons);
+        const v = evaluateLoss(network, validationSet, hp, horizons, settings);
         ctx.metrics.logMetric('validation_loss', v.loss, epoch + 1);
         ctx.metrics.logMetric('validation_mape_percent', v.mape, epoch + 1);
         ctx.metrics.logMetric('validation_next_bin_mse', v.mse, epoch + 1);
@@ -298,7 +303,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
   } finally {
     optimizer.dispose();
   }
-  return new GammaCasModel(network, hp, horizons, finalTrainLoss);
+  return new GammaCasModel(network, hp, horizons, settings, finalTrainLoss);
 }
 
 async function load(dir: string, _context: InferenceContext): Promise<GammaCasModel> {
@@ -322,14 +327,16 @@ async function load(dir: string, _context: InferenceContext): Promise<GammaCasMo
     network.dispose();
     throw e;
   }
-  return new GammaCasModel(network, hp, meta.trainedHorizonsHours ?? [], meta.finalTrainLoss ?? null);
+  const trained = meta.trainedHorizonsHours ?? [];
+  const integrator = meta.integrator ?? integratorSettings(hp, trained.length > 0 ? Math.max(...trained) : 360);
+  return new GammaCasModel(network, hp, trained, integrator, meta.finalTrainLoss ?? null);
 }
 
 export const gammaCasPlugin: MacroscopicPlugin<GammaCasHyperparameters> = {
   name: 'gammacas',
   task: 'macroscopic',
   description: 'GammaCas: a follower-gated LSTM, root text and news attention give the parameters of A t^gamma e^(-lambda t), integrated to any horizon',
-  reference: 'Dutta, Mittal, Das, Chakrabarti, Chakraborty: Incomplete Gamma Integrals for Deep Cascade Prediction using Content, Network, and Exogenous Signals (IEEE TKDE 2021)',
+  reference: 'Dutta, Mittal, Das, Chakrabarti, Chakraborty: Incomplete Gamma Integrals for Deep Cascade Prediction using Content, Network, and Exogenous Signals (2021), §3',
   hyperparameters: gammaCasHyperparameters,
   train,
   load,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { applyRule, planDopri5, rateAt } from './quadrature.js';
+import { applyRule, planDopri5, rateAt, rk4Rule } from './quadrature.js';
 
 // Exact sizes A * Gamma(g+1) * P(g+1, l*P) / l^(g+1) at P = 12, 24, 360 h, from
 // python3: from scipy.special import gamma, gammainc; A*gamma(g+1)*gammainc(g+1, l*P)/l**(g+1)
@@ -9,6 +9,26 @@ const CASES = [
   { A: 3.0, gamma: 0.3, lambda: 1.2, exact: [2.1242483992488954, 2.1242513944126156, 2.1242513944146513] },
 ];
 const HORIZONS = [12, 24, 360];
+
+describe('rk4Rule', () => {
+  it('converges to the closed form as the step shrinks (error falls by more than 2^(1+gamma) per halving)', () => {
+    const c = CASES[0]; // gamma 0.7: the error is O(h^1.7) near t = 0, where t^gamma is not smooth
+    const rate = (t: number) => rateAt(c.A, c.gamma, c.lambda, t);
+    const errors = [0.4, 0.2, 0.1].map((h) => Math.abs(applyRule(rk4Rule(HORIZONS, h), rate)[1] - c.exact[1]) / c.exact[1]);
+    expect(errors[2]).toBeLessThan(1e-3);
+    expect(errors[0] / errors[1]).toBeGreaterThan(3);
+    expect(errors[1] / errors[2]).toBeGreaterThan(3);
+  });
+
+  it('integrates each horizon on its own: a size does not depend on the other horizons asked for', () => {
+    const c = CASES[1];
+    const rate = (t: number) => rateAt(c.A, c.gamma, c.lambda, t);
+    const together = applyRule(rk4Rule([360, 13.3, 24], 0.36), rate);
+    expect(applyRule(rk4Rule([13.3], 0.36), rate)[0]).toBe(together[1]);
+    expect(applyRule(rk4Rule([24], 0.36), rate)[0]).toBe(together[2]);
+    expect(Math.abs(together[0] - c.exact[2]) / c.exact[2]).toBeLessThan(1e-4);
+  });
+});
 
 describe('planDopri5', () => {
   it('integrates A t^gamma e^(-lambda t) to the closed form within the tolerance', () => {

@@ -10,9 +10,8 @@ import { CascadeError } from '@cascade-lab/core';
  * rate at all nodes at once is one small tensor op instead of a chain of four rate evaluations and
  * updates per step; the numbers are those of the step-by-step solver.
  *
- * - `rk4Rule`: classical fixed-step RK4 (the paper's integrator), with the step policy of
- *   tensor-ops' `rk4Integrate` (each interval between consecutive horizons cut into
- *   ceil(length / stepSize) equal steps). For a time-only rate each step is Simpson's rule:
+ * - `rk4Rule`: classical fixed-step RK4 (the paper's integrator) with a fixed step in hours, each
+ *   horizon integrated on its own. For a time-only rate each step is Simpson's rule:
  *   h/6 (f(t) + 4 f(t + h/2) + f(t + h)).
  * - `planDopri5`: adaptive Dormand-Prince 5(4), what the authors' code calls
  *   (`odeint(method='dopri5')`). The step sizes are chosen on plain numbers (the batch's current
@@ -37,12 +36,12 @@ function checkHorizons(horizonsHours: number[]): { h: number; j: number }[] {
   return horizonsHours.map((h, j) => ({ h, j })).sort((a, b) => a.h - b.h);
 }
 
-/** Accumulates step weights per node and snapshots them at the horizons. */
+/** Accumulates step weights per node, for one horizon at a time or by snapshots of a running sum. */
 class RuleBuilder {
   private readonly nodeIndex = new Map<number, number>();
   private readonly nodes: number[] = [];
   private readonly running: number[] = [];
-  private readonly snapshots: { j: number; weights: number[] }[] = [];
+  private readonly columns: { j: number; weights: number[] }[] = [];
 
   add(t: number, w: number): void {
     let n = this.nodeIndex.get(t);
@@ -55,42 +54,53 @@ class RuleBuilder {
     this.running[n] += w;
   }
 
+  /** The running weights so far are horizon j's. */
   snapshot(j: number): void {
-    this.snapshots.push({ j, weights: this.running.slice() });
+    this.columns.push({ j, weights: this.running.slice() });
+  }
+
+  /** The running weights are horizon j's; start again from zero for the next horizon. */
+  finishColumn(j: number): void {
+    this.snapshot(j);
+    this.running.fill(0);
   }
 
   build(horizons: number, acceptedSteps: number, rejectedSteps: number): QuadratureRule {
     const weights = new Float64Array(this.nodes.length * horizons);
-    for (const snap of this.snapshots) for (let n = 0; n < snap.weights.length; n++) weights[n * horizons + snap.j] = snap.weights[n];
+    for (const col of this.columns) for (let n = 0; n < col.weights.length; n++) weights[n * horizons + col.j] = col.weights[n];
     return { nodes: Float64Array.from(this.nodes), weights, horizons, acceptedSteps, rejectedSteps };
   }
 }
 
 /**
- * Fixed-step RK4 from 0 to every horizon (hours, any order) with steps of at most
- * max(horizons) / `steps`; a horizon between grid points ends an interval (as tensor-ops'
- * `rk4Integrate` does), so every horizon is hit exactly.
+ * Fixed-step RK4 from 0 to each horizon (hours, any order) with steps of `stepHours`: the steps of
+ * the grid 0, h, 2h, ... below the horizon, then one shorter step to the horizon itself. Each horizon
+ * is integrated on its own, so a size does not depend on which other horizons are asked for (the
+ * model predicts the same 24 h size whether or not 360 h is requested too).
  */
-export function rk4Rule(horizonsHours: number[], steps: number): QuadratureRule {
-  const order = checkHorizons(horizonsHours);
-  if (!(steps >= 1) || !Number.isInteger(steps)) throw new CascadeError('USAGE', `RK4 needs a whole number of steps >= 1, got ${steps}`);
-  const stepSize = order[order.length - 1].h / steps;
+export function rk4Rule(horizonsHours: number[], stepHours: number): QuadratureRule {
+  checkHorizons(horizonsHours);
+  if (!(stepHours > 0) || !Number.isFinite(stepHours)) throw new CascadeError('USAGE', `RK4 needs a step > 0 hours, got ${stepHours}`);
   const rule = new RuleBuilder();
-  let t = 0;
   let taken = 0;
-  for (const { h: target, j } of order) {
-    const n = Math.max(1, Math.ceil((target - t) / stepSize - 1e-9));
-    const h = (target - t) / n;
-    for (let s = 0; s < n && h > 0; s++) {
-      const t0 = t + s * h;
-      rule.add(t0, h / 6);
-      rule.add(t0 + h / 2, (4 * h) / 6);
-      rule.add(s === n - 1 ? target : t0 + h, h / 6);
-      taken++;
+  horizonsHours.forEach((target, j) => {
+    // Whole steps below the horizon (a horizon on the grid, up to rounding, ends a whole step).
+    const whole = Math.floor(target / stepHours + 1e-9);
+    for (let k = 0; k < whole; k++) {
+      rule.add(k * stepHours, stepHours / 6);
+      rule.add((k + 0.5) * stepHours, (4 * stepHours) / 6);
+      rule.add((k + 1) * stepHours, stepHours / 6);
     }
-    t = target;
-    rule.snapshot(j);
-  }
+    const start = whole * stepHours;
+    const rest = target - start;
+    if (rest > 1e-9 * stepHours) {
+      rule.add(start, rest / 6);
+      rule.add(start + rest / 2, (4 * rest) / 6);
+      rule.add(target, rest / 6);
+    }
+    taken += whole + (rest > 1e-9 * stepHours ? 1 : 0);
+    rule.finishColumn(j);
+  });
   return rule.build(horizonsHours.length, taken, 0);
 }
 
