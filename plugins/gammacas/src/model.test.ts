@@ -6,7 +6,7 @@ import { GammaCasNetwork, batchTensors, disposeBatch, integrateSizes, type Gamma
 import { syntheticCascades } from './synthetic.test-util.js';
 
 beforeAll(async () => {
-  await initBackend('cpu');
+  await initBackend('wasm');
 });
 
 const ARCH: GammaCasArchitecture = {
