@@ -6,6 +6,7 @@ import {
   MlflowTracker,
   decodeMetricValue,
   MLFLOW_TAGS,
+  CASCADE_TAGS,
   type MlflowClient,
   type MlflowRunRecord,
   type RunStatus,
@@ -65,6 +66,11 @@ export interface RunSource {
   list(filter: RunFilter): Promise<RunRecord[]>;
   /** One run by id, or undefined when there is none. */
   get(runId: string): Promise<RunRecord | undefined>;
+  /**
+   * Closes a run its own process could not close (it was killed or crashed): the status, the end
+   * time and a `cascade.error` tag saying why. A run that is no longer RUNNING is left as it is.
+   */
+  closeAbandoned(runId: string, status: 'FAILED' | 'KILLED', reason: string): Promise<void>;
 }
 
 /** The run source behind a tracker made by `createTracker` (MLflow server or local store). */
@@ -116,6 +122,13 @@ export class MlflowRunSource implements RunSource {
     }
   }
 
+  async closeAbandoned(runId: string, status: 'FAILED' | 'KILLED', reason: string): Promise<void> {
+    const run = await this.client.getRun(runId);
+    if (run.info.status !== 'RUNNING') return;
+    await this.client.setTag(runId, CASCADE_TAGS.error, reason.slice(0, 5000));
+    await this.client.updateRun(runId, { status, endTime: Date.now() });
+  }
+
   private async record(run: MlflowRunRecord): Promise<RunRecord> {
     const tags = Object.fromEntries((run.data.tags ?? []).map((t) => [t.key, t.value]));
     return {
@@ -157,6 +170,12 @@ export class LocalRunSource implements RunSource {
   async get(runId: string): Promise<RunRecord | undefined> {
     if (!this.store.hasRun(runId)) return undefined;
     return this.record(runId, this.store.readTags(runId));
+  }
+
+  async closeAbandoned(runId: string, status: 'FAILED' | 'KILLED', reason: string): Promise<void> {
+    if (!this.store.hasRun(runId) || this.store.readMeta(runId).status !== 'RUNNING') return;
+    this.store.writeTags(runId, { ...this.store.readTags(runId), [CASCADE_TAGS.error]: reason.slice(0, 5000) });
+    this.store.updateMeta(runId, { status, endTime: Date.now() });
   }
 
   private record(runId: string, tags: Record<string, string>): RunRecord {

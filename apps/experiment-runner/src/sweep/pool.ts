@@ -28,6 +28,8 @@ export interface TrialOutcome {
   error?: string;
   errorCode?: string;
   seconds: number;
+  /** The trial process died before closing its run (`runId`): the sweep must close it. */
+  abandoned?: boolean;
 }
 
 export interface TrialTaskUpdate {
@@ -190,6 +192,7 @@ export class TrialPool {
             location,
             error: `trial process ${why} before reporting a result${output ? `:\n${output.split('\n').slice(-15).join('\n')}` : ''}`,
             seconds: seconds(),
+            abandoned: runId !== undefined,
           });
         }
       });

@@ -13,7 +13,7 @@ import { pluginModules } from '../plugin-modules.js';
 import { SWEEP_TAGS } from '../report/runs.js';
 import { loadSweep } from './config.js';
 import { createSweepDisplay } from './display.js';
-import { runSweep, SweepFailedError, type SweepOutcome } from './run-sweep.js';
+import { runSweep, SweepCancelledError, SweepFailedError, type SweepOutcome } from './run-sweep.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../..');
 process.env.CASCADE_DATA_DIR ??= resolve(repoRoot, '../shared/data');
@@ -110,5 +110,31 @@ describe('runSweep (trial processes, local store)', () => {
     }
     expect([...finishedByHash.values()]).toEqual([1, 1, 1]);
     expect(trialRuns).toHaveLength(4);
+  });
+
+  it('cancelled: trial processes that do not stop in time are killed and the sweep closes their runs KILLED', async () => {
+    const store = new LocalStore(join(dir, 'runs-cancel'));
+    writeFileSync(
+      join(dir, 'slow.yaml'),
+      ['name: pop', 'seed: 1', 'backend: cpu', 'dataset: { name: irvine }', 'model: { name: popularity }', 'evaluation: { simulations: 5000 }', `tracking: { experiment: sweep-cancel, runsDir: ${store.root}, outputsDir: ${join(dir, 'outputs')} }`, ''].join('\n'),
+    );
+    const file = join(dir, 'slow-sweep.yaml');
+    writeFileSync(file, 'name: pop-slow\nbase: slow.yaml\nsweep:\n  seeds: [1, 2, 3]\n');
+    const controller = new AbortController();
+    const running = runSweep(loadSweep(file, registry), { logger: new MemoryLogger(), display: createSweepDisplay({ mode: 'quiet' }), workers: 1, signal: controller.signal, graceMs: 0 });
+    const trialRuns = () => store.listRuns().filter((m) => store.readTags(m.runId)[SWEEP_TAGS.role] === 'trial');
+    const end = Date.now() + 60_000;
+    while (!trialRuns().some((m) => m.status === 'RUNNING') && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    controller.abort('test');
+    const error = await running.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(SweepCancelledError);
+    const outcome = (error as SweepCancelledError).outcome;
+    expect(outcome.rows.map((r) => r.state)).toEqual(['KILLED', 'KILLED', 'KILLED']);
+    // The first trial's run was open when its process was killed: the sweep closed it.
+    const [run] = trialRuns();
+    expect(run.status).toBe('KILLED');
+    expect(store.readTags(run.runId)['cascade.error']).toMatch(/killed by SIGKILL before reporting a result/);
+    expect(store.readMeta(outcome.parentRunId).status).toBe('KILLED');
+    expect(trialRuns()).toHaveLength(1);
   });
 });

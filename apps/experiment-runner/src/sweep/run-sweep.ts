@@ -165,6 +165,7 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
         await parent.logParams({ sweep: { name: sweep.config.name, base: sweep.baseFile, trials: rows.length, pending: pending.length, workers } });
         await parent.logText(sweep.text, 'sweep.yaml');
         const uploads = new TableUploads(parent, sweep.config.name, rows, logger);
+        const closing: Promise<void>[] = [];
         await uploads.push();
 
         pool = new TrialPool({
@@ -187,6 +188,12 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
             },
             trialEnded: (index, slot, outcome) => {
               record(rows[index], outcome);
+              if (outcome.abandoned && outcome.runId) {
+                const runId = outcome.runId;
+                closing.push(
+                  source.closeAbandoned(runId, outcome.status === 'KILLED' ? 'KILLED' : 'FAILED', outcome.error ?? 'the trial process died').catch((e) => logger.warn(`could not close run ${runId} of a dead trial process: ${(e as Error).message}`)),
+                );
+              }
               display.trialEnded(describe(sweep.trials[index]), slot, outcome);
               const done = rows.filter((r) => r.state === 'FINISHED').length;
               parent.logMetrics({ 'trials.finished': done + skipped, 'trials.failed': rows.filter((r) => r.state === 'FAILED').length }, done + skipped);
@@ -203,6 +210,7 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
           signal.removeEventListener('abort', onAbort);
           display.end();
         }
+        await Promise.all(closing);
         for (const r of rows) if (r.state === 'pending') r.state = 'KILLED';
         await uploads.push();
         await uploads.settled();
