@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .alias('help', 'h')
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilogue('Docs: README.md at the repository root. Exit codes: 0 ok, 1 internal, 2 bad config/usage, 3 unknown model, 4 bad data, 5 backend, 6 tracking, 130 cancelled.')
+    .epilogue('Docs: README.md at the repository root. Exit codes: 0 ok, 1 internal, 2 bad config/usage, 3 unknown model, 4 bad data, 5 backend, 6 tracking, 7 model, 8 failed sweep trials, 130 cancelled.')
     .exitProcess(false)
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
