@@ -108,7 +108,18 @@ describe('retweet unit', () => {
 describe('text encoder and attention', () => {
   it('computes the factored form of the paper\'s encoder exactly (embeddings * sqrt(d) + PE, word attention)', () => {
     const net = new GammaCasNetwork(ARCH, Rng.fromSeed(4), INIT);
+    // 3 x 6 = 18 tokens < 20 words: scores from the gathered vectors; the 5 x 6 batch below takes
+    // the whole-vocabulary path. Both must equal the direct form.
     const tokens = tf.tensor2d([[3, 7, 2, 0, 0, 0], [5, 5, 5, 9, 11, 19], [0, 0, 0, 0, 0, 0]], [3, 6], 'int32');
+    const many = tf.tensor2d([[3, 7, 2, 0, 0, 0], [5, 5, 5, 9, 11, 19], [0, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6], [8, 0, 0, 0, 0, 0]], [5, 6], 'int32');
+    const manyDirect = net.encodeTextDirect(many);
+    const manyFactored = net.encodeTextFactored(many);
+    const [mdv, mfv, mda, mfa] = [manyDirect.vectors, manyFactored.vectors, manyDirect.attention, manyFactored.attention].map((t) => t.arraySync() as number[][]);
+    for (let i = 0; i < 5; i++) {
+      for (let k = 0; k < 8; k++) expect(mfv[i][k]).toBeCloseTo(mdv[i][k], 4);
+      for (let j = 0; j < 6; j++) expect(mfa[i][j]).toBeCloseTo(mda[i][j], 6);
+    }
+    for (const t of [many, manyDirect.vectors, manyDirect.attention, manyFactored.vectors, manyFactored.attention]) t.dispose();
     const direct = net.encodeTextDirect(tokens);
     const factored = net.encodeTextFactored(tokens);
     const [dv, fv, da, fa] = [direct.vectors, factored.vectors, direct.attention, factored.attention].map((t) => t.arraySync() as number[][]);

@@ -352,11 +352,16 @@ export class GammaCasNetwork extends WeightHolder {
     const scale = Math.sqrt(d);
     const pe = this.positionEncoding(length);
     const kernel = this.wordAttentionKernel! as tf.Tensor2D;
-    const wordScores = tf.reshape(tf.matMul(this.embedding! as tf.Tensor2D, kernel), [this.arch.vocabularySize]); // E W_a
-    const positionScores = tf.reshape(tf.matMul(pe, kernel), [1, length]); // PE W_a
-    const scores = tf.add(tf.add(tf.mul(tf.gather(wordScores, tokens), scale), positionScores), this.wordAttentionBias!);
-    const attention = maskedSoftmax(scores, tf.notEqual(tokens, 0)) as tf.Tensor2D; // Eq. 12
     const words = tf.gather(this.embedding!, tokens) as tf.Tensor3D; // [N, L, d]
+    // E[w] W_a: through E W_a for the whole vocabulary when the batch has more tokens than the
+    // vocabulary has words (training batches), else from the gathered word vectors (inference).
+    const tokenScores =
+      n * length > this.arch.vocabularySize
+        ? tf.gather(tf.reshape(tf.matMul(this.embedding! as tf.Tensor2D, kernel), [this.arch.vocabularySize]), tokens)
+        : tf.reshape(tf.matMul(tf.reshape(words, [n * length, d]) as tf.Tensor2D, kernel), [n, length]);
+    const positionScores = tf.reshape(tf.matMul(pe, kernel), [1, length]); // PE W_a
+    const scores = tf.add(tf.add(tf.mul(tokenScores, scale), positionScores), this.wordAttentionBias!);
+    const attention = maskedSoftmax(scores, tf.notEqual(tokens, 0)) as tf.Tensor2D; // Eq. 12
     const wordPart = tf.reshape(tf.matMul(tf.expandDims(attention, 1) as tf.Tensor3D, words), [n, d]);
     const vectors = tf.add(tf.mul(wordPart, scale), tf.matMul(attention, pe)) as tf.Tensor2D;
     return { vectors, attention };
