@@ -4,7 +4,7 @@
  * generator, whose growth rate A t^gamma e^(-lambda t) has log A driven by the root's words and by
  * their novelty against the news of the 12 h before the root.
  *
- *   node --import tsx plugins/gammacas/scripts/make-synthetic.ts [--out DIR] [--cascades N] [--seed S] [--vocabulary V]
+ *   node --import tsx plugins/gammacas/scripts/make-synthetic.ts [--out DIR] [--cascades N] [--seed S] [--vocabulary V] [--text-weight W]
  *
  * Default DIR: <repo>/.cascade/synthetic/gammacas-content (git-ignored); it gets cascades.jsonl and
  * truth.json (each cascade's generating A, novelty and text score).
@@ -16,18 +16,21 @@ import { Rng } from '@cascade-lab/core';
 import { writeJsonl } from '@cascade-lab/data';
 import { generateContentCascades } from '@cascade-lab/simulation';
 
-export const SYNTHETIC_DEFAULTS = { cascades: 4000, seed: 2021, vocabulary: 500 };
+export const SYNTHETIC_DEFAULTS = { cascades: 8000, seed: 2021, vocabulary: 500, textWeight: 2 };
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const DEFAULT_SYNTHETIC_DIR = join(repoRoot, '.cascade/synthetic/gammacas-content');
 
 /** The generator settings of the evidence (everything else: the generator's defaults). */
-export function makeSynthetic(outDir: string, cascades: number, seed: number, vocabulary: number): void {
+export function makeSynthetic(outDir: string, cascades: number, seed: number, vocabulary: number, textWeight: number): void {
   const data = generateContentCascades({
     numCascades: cascades,
     rng: Rng.fromSeed(seed),
-    // 500 words (the generator's default is 2,000): each word then occurs about 50 times in the
-    // 3,240 training roots, enough to learn its virality from the noisy sizes.
+    // 500 words (the generator's default is 2,000): each word then occurs about 100 times in the
+    // 6,480 training roots, enough to learn its virality from the noisy sizes.
     vocabularySize: vocabulary,
+    // log A = log 3 + textWeight * (mean virality of the words) + 1.5 (novelty - 1/2): weight 2 (the
+    // generator's default is 1) makes the text explain about as much of log A as the novelty.
+    textWeight,
     // Retweets up to 360 h, so every GammaCas horizon (12 ... 360 h) has a known size.
     horizonHours: 360,
   });
@@ -46,6 +49,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const n = Number(arg('cascades') ?? SYNTHETIC_DEFAULTS.cascades);
   const seed = Number(arg('seed') ?? SYNTHETIC_DEFAULTS.seed);
   const vocabulary = Number(arg('vocabulary') ?? SYNTHETIC_DEFAULTS.vocabulary);
-  makeSynthetic(out, n, seed, vocabulary);
-  console.log(`wrote ${n} synthetic content cascades (seed ${seed}, ${vocabulary} words) to ${out}`);
+  const textWeight = Number(arg('text-weight') ?? SYNTHETIC_DEFAULTS.textWeight);
+  makeSynthetic(out, n, seed, vocabulary, textWeight);
+  console.log(`wrote ${n} synthetic content cascades (seed ${seed}, ${vocabulary} words, text weight ${textWeight}) to ${out}`);
 }
