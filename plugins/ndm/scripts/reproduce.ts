@@ -5,6 +5,7 @@
  *
  *   node --import tsx plugins/ndm/scripts/reproduce.ts --dataset memetracker --seeds 1,2,3 \
  *     --backend tensorflow --out runs/ndm-memetracker.jsonl [--set learnEnd=false ...]
+ *   (christianity, the dataset with a social graph: --dataset christianity --format infvae)
  *
  * The experiment runner (`cascade run configs/experiments/ndm-*.yaml`) does the same with tracking;
  * this script exists so the plugin's README numbers can be re-measured without a tracker.
@@ -21,6 +22,7 @@ import { ndmHyperparameters, ndmPlugin } from '../src/index.js';
 const { values } = parseArgs({
   options: {
     dataset: { type: 'string', default: 'memetracker' },
+    format: { type: 'string', default: 'ndm' },
     seeds: { type: 'string', default: '1,2,3' },
     backend: { type: 'string', default: 'auto' },
     simulations: { type: 'string', default: '1000' },
@@ -45,7 +47,7 @@ const out = values.out ? resolve(values.out) : undefined;
 if (out) mkdirSync(dirname(out), { recursive: true });
 
 for (const seed of values.seeds!.split(',').map(Number)) {
-  const data = await loadMicroscopicDataset({ path: resolve(dataDir, 'micro', values.dataset!), format: 'ndm' }, { seed });
+  const data = await loadMicroscopicDataset({ path: resolve(dataDir, 'micro', values.dataset!), format: values.format as 'ndm' }, { seed });
   const rng = Rng.fromSeed(seed);
   const epochs: Record<string, number>[] = [];
   const context: TrainContext = {
