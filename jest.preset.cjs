@@ -43,6 +43,7 @@ function projectConfig(dir, displayName) {
     displayName,
     rootDir: dir,
     testEnvironment: 'node',
+    setupFiles: [path.join(root, 'jest.setup.cjs')],
     extensionsToTreatAsEsm: ['.ts'],
     transform: { '^.+\\.(t|j)s$': ['@swc/jest', swcOptions] },
     moduleNameMapper,
