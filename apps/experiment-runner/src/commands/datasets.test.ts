@@ -1,26 +1,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { main } from '../main.js';
+import { runCli as run } from '../cli.test-util.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const DATA_DIR = path.resolve(repo, process.env.CASCADE_DATA_DIR ?? '../shared/data');
 const store = ['--data-dir', DATA_DIR, '--cache-dir', '/nonexistent/cascade-cli-test-cache', '--no-download', '--quiet'];
 
-/** Runs the CLI, returning its exit code and what it wrote to stdout and stderr. */
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  let stdout = '';
-  let stderr = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
-}
 
 describe('cascade datasets', () => {
   // Expected: the NDM paper, Table 1 (Irvine 540 users / 471 cascades / 13.63; Memetracker 498 / 8,304 / 8.43).

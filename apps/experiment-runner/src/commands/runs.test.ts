@@ -3,24 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStore, LocalTracker } from '@cascade-lab/tracking';
-import { main } from '../main.js';
+import { runCli as run } from '../cli.test-util.js';
 import { formatDuration, formatMetric } from './runs.js';
 
-/** Runs the CLI, returning its exit code and what it wrote to stdout and stderr. */
-async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  let stdout = '';
-  let stderr = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
-}
 
 let dir: string;
 let ids: { parent: string; child: string; lone: string };

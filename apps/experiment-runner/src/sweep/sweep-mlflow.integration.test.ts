@@ -21,7 +21,7 @@ import { writeJsonl } from '@cascade-lab/data';
 import { generateContentCascades } from '@cascade-lab/simulation';
 import { MlflowClient, type MlflowRunRecord } from '@cascade-lab/tracking';
 import { MlflowTestServer, mlflowVersion } from '../../../../packages/tracking/test/support/mlflow-server.js';
-import { main } from '../main.js';
+import { runCli as cli } from '../cli.test-util.js';
 import { pluginModules } from '../plugin-modules.js';
 import { SWEEP_TAGS } from '../report/runs.js';
 import { loadSweep } from './config.js';
@@ -41,20 +41,6 @@ const suite = runnable ? describe : describe.skip;
 const suffix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const tags = (r: MlflowRunRecord) => Object.fromEntries((r.data.tags ?? []).map((t) => [t.key, t.value]));
 
-/** Runs the CLI in this process, capturing what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  let stdout = '';
-  let stderr = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(argv), stdout, stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-  }
-}
 
 const parentIdOf = (stdout: string): string => {
   const m = /parent run: \S*\/runs\/([0-9a-f]+)/.exec(stdout);
