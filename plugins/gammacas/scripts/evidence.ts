@@ -11,13 +11,14 @@
  * `cascade run --set seed=s` does. Each finished run appends one JSON line to --out; at the end a
  * markdown table of means and standard deviations over the seeds is printed.
  */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConsoleLogger, Rng, type TrainContext } from '@cascade-lab/core';
 import { loadMacroscopicDataset } from '@cascade-lab/data';
 import { sizePredictionMetrics } from '@cascade-lab/metrics';
+import { expectedSize, type ContentCascadeTruth } from '@cascade-lab/simulation';
 import { initBackend, type BackendPreference } from '@cascade-lab/tensor-ops';
 import YAML from 'yaml';
 import { gammaCasHyperparameters, gammaCasPlugin } from '../src/index.js';
@@ -38,7 +39,8 @@ function options(name: string): string[] {
 const configFile = resolve(process.argv[2] ?? '');
 const config = YAML.parse(readFileSync(configFile, 'utf8'));
 const seeds = (option('seeds') ?? '1,2,3').split(',').map(Number);
-const variants = (option('variants') ?? String(config.model.hyperparameters?.variant ?? 'full')).split(',');
+// `--variants none`: only the reference rows.
+const variants = (option('variants') ?? String(config.model.hyperparameters?.variant ?? 'full')).split(',').filter((v) => v !== 'none');
 const overrides: Record<string, unknown> = {};
 for (const s of options('set')) {
   const [k, v] = s.split('=');
@@ -74,6 +76,14 @@ for (const seed of seeds) {
   // Reference row: no growth after the window (the size at 6 h predicted for every horizon).
   const observed = dataset.test.map((c) => dataset.horizonsHours.map(() => c.observedSize));
   rows.push({ config: config.name, variant: 'observed size (no model)', seed, trainSeconds: 0, train: dataset.train.length, test: dataset.test.length, horizons: scoreHorizons(dataset, observed) });
+  // Reference row for generated data (make-synthetic.ts writes truth.json): the expected size under
+  // each cascade's true A, gamma, lambda, i.e. the best any predictor can do on average.
+  const truthFile = config.dataset.path ? join(resolve(dirname(configFile), config.dataset.path), 'truth.json') : undefined;
+  if (truthFile && existsSync(truthFile)) {
+    const truth = new Map((JSON.parse(readFileSync(truthFile, 'utf8')) as ContentCascadeTruth[]).map((t) => [t.id, t]));
+    const expected = dataset.test.map((c) => dataset.horizonsHours.map((h) => expectedSize(truth.get(c.id)!, h)));
+    rows.push({ config: config.name, variant: 'true growth rate (generator)', seed, trainSeconds: 0, train: dataset.train.length, test: dataset.test.length, horizons: scoreHorizons(dataset, expected) });
+  }
   for (const variant of variants) {
     const hp = gammaCasHyperparameters.parse({ ...config.model.hyperparameters, ...overrides, variant });
     const ctx: TrainContext = {
@@ -112,7 +122,8 @@ console.log(`\n${config.name}: mean ± sd over seeds ${seeds.join(', ')} (train 
 for (const metric of ['mape', 'kendallTau', 'spearmanRho'] as const) {
   console.log(`| ${metric} | ${horizonsHours.map((h) => `${h} h`).join(' | ')} |`);
   console.log(`|---|${horizonsHours.map(() => '---').join('|')}|`);
-  for (const variant of ['observed size (no model)', ...variants]) {
+  for (const variant of ['observed size (no model)', 'true growth rate (generator)', ...variants]) {
+    if (!rows.some((r) => r.variant === variant)) continue;
     const mine = rows.filter((r) => r.variant === variant);
     console.log(`| ${variant} | ${horizonsHours.map((_, h) => meanSd(mine.map((r) => r.horizons[h][metric]))).join(' | ')} |`);
   }

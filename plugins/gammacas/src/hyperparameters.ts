@@ -62,6 +62,10 @@ export const gammaCasHyperparameters = z
     learningRate: z.number().positive().default(0.0025).describe('Adam learning rate (§4.2: 0.0025)'),
     batchSize: z.number().int().positive().default(256).describe('Cascades per mini-batch (§4.2: 256)'),
     epochs: z.number().int().positive().default(40).describe('Training epochs (§4.2: 40)'),
+    keepBestEpoch: z
+      .boolean()
+      .default(false)
+      .describe('Keep the weights of the epoch with the lowest validation loss (needs a validation set); false: the last epoch\'s, as the paper trains a fixed 40 epochs'),
   })
   .strict();
 

@@ -68,7 +68,7 @@ function range(start: number, end: number): number[] {
 }
 
 /** Mean loss and its parts over a packed set, without gradients. */
-function evaluateLoss(net: GammaCasNetwork, data: PackedCascades, hp: GammaCasHyperparameters, horizons: number[], settings: IntegratorSettings): { loss: number; mape: number; mse: number } {
+export function evaluateLoss(net: GammaCasNetwork, data: PackedCascades, hp: GammaCasHyperparameters, horizons: number[], settings: IntegratorSettings): { loss: number; mape: number; mse: number } {
   let loss = 0;
   let mape = 0;
   let mse = 0;
@@ -250,6 +250,12 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
   const settings = integratorSettings(hp, Math.max(...horizons));
   ctx.logger.info(`gammacas: ${hp.variant} / ${hp.cell}, ${network.parameterCountAll()} parameters, ${trainSet.size} training cascades, ${bins} bins, horizons ${horizons.join(', ')} h`);
   let finalTrainLoss: number | null = null;
+  if (hp.keepBestEpoch && !validationSet) {
+    throw new CascadeError('CONFIG_INVALID', `keepBestEpoch selects the epoch on the validation set, and dataset ${data.name} has none`, {
+      hint: 'set dataset.split.validationFraction above 0, or keepBestEpoch: false',
+    });
+  }
+  const best: { loss: number; epoch: number; weights: Record<string, tf.Tensor> } = { loss: Infinity, epoch: 0, weights: {} };
   try {
     const batches = Math.ceil(trainSet.size / hp.batchSize);
     for (let epoch = 0; epoch < hp.epochs; epoch++) {
@@ -294,13 +300,26 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
         ctx.metrics.logMetric('validation_mape_percent', v.mape, epoch + 1);
         ctx.metrics.logMetric('validation_next_bin_mse', v.mse, epoch + 1);
         line += `, validation loss ${v.loss.toFixed(4)} (MAPE ${v.mape.toFixed(2)} %, next-bin MSE ${v.mse.toFixed(3)})`;
+        if (hp.keepBestEpoch && v.loss < best.loss) {
+          best.loss = v.loss;
+          best.epoch = epoch + 1;
+          for (const t of Object.values(best.weights)) t.dispose();
+          best.weights = Object.fromEntries(Object.entries(network.allWeights()).map(([name, w]) => [name, tf.keep(w.clone())]));
+        }
       }
       ctx.logger.debug(line);
+    }
+    if (hp.keepBestEpoch && best.epoch > 0) {
+      const weights = network.allWeights();
+      for (const [name, value] of Object.entries(best.weights)) weights[name].assign(value);
+      ctx.metrics.logMetric('best_epoch', best.epoch);
+      ctx.logger.info(`gammacas: keeping the weights of epoch ${best.epoch} (lowest validation loss, ${best.loss.toFixed(4)})`);
     }
   } catch (e) {
     network.dispose();
     throw e;
   } finally {
+    for (const t of Object.values(best.weights)) t.dispose();
     optimizer.dispose();
   }
   return new GammaCasModel(network, hp, horizons, settings, finalTrainLoss);
