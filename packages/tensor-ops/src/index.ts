@@ -17,6 +17,7 @@ export {
   type InitBackendOptions,
 } from './backend.js';
 export { registerWasmKernelGaps } from './wasm-kernels.js';
+export { WeightedRowTable } from './host/weighted-row-sum.js';
 export {
   normal,
   uniform,

@@ -1,7 +1,7 @@
 import { END_USER, Rng, type SimulationRequest } from '@cascade-lab/core';
 import { SequentialSampler } from '@cascade-lab/simulation';
 import { batchOf, NdmNetwork } from './model.js';
-import { NdmSimulator } from './simulator.js';
+import { attentionStep, NdmSimulator, type AttentionTables } from './simulator.js';
 import { smallModel, useBackend } from './testing.test-util.js';
 import { tf } from './tf.js';
 import type { NdmHyperparameters } from './hyperparameters.js';
@@ -35,6 +35,33 @@ describe('incremental logits', () => {
       expect(worst).toBeLessThan(2e-4);
     }
     net.dispose();
+    sim.dispose();
+  });
+});
+
+describe('attention weights', () => {
+  it('the exp-score table, the exact softmax it falls back to on underflow, dot products, and JS or WebAssembly sums agree', () => {
+    const { arch, weights } = smallModel(12, { dropout: 0 });
+    const sim = new NdmSimulator(arch, weights);
+    const t = sim.tables;
+    const d = arch.dimension;
+    const prefix = [5, 9, 2, 11, 7, 3];
+    const step = (tables: AttentionTables): Float32Array => {
+      const act = new Float32Array(d);
+      attentionStep(tables, prefix, prefix.length, act, 0, new Float32Array(d), 0, new Float64Array(d + arch.heads * prefix.length));
+      return act;
+    };
+    const lookup = step(t);
+    // Every table weight underflowed (as when the prefix sits far below the row's best key).
+    const underflow = step({ ...t, expScores: new Float32Array(t.expScores!.length) });
+    const dot = step({ ...t, scores: null, expScores: null });
+    // The weighted value sums in plain JavaScript instead of the WebAssembly row table.
+    const js = step({ ...t, valueRows: null });
+    for (let e = 0; e < d; e++) {
+      expect(Math.abs(lookup[e] - js[e])).toBeLessThan(1e-5);
+      expect(Math.abs(lookup[e] - underflow[e])).toBeLessThan(1e-5);
+      expect(Math.abs(lookup[e] - dot[e])).toBeLessThan(1e-5);
+    }
     sim.dispose();
   });
 });
@@ -94,6 +121,30 @@ describe('simulate', () => {
     const sim = new NdmSimulator(arch, biased);
     const [r] = await sim.simulate([{ seeds: [3], budget: 5, simulations: 20 }], Rng.fromSeed(1));
     expect(Array.from(r.sequences).every((x) => x === -1)).toBe(true);
+    sim.dispose();
+  });
+
+  it('samples the users left when an infected user\'s logit towers over them (host recompute after underflow)', async () => {
+    const { arch, weights } = smallModel(12);
+    const biased = { ...weights, windowBias: weights.windowBias.slice() };
+    biased.windowBias[END_USER] = -1e4;
+    // Seed 3 is infected, so its logit must not matter; exp(logit - row max) underflows for all others.
+    biased.windowBias[3] = 1e3;
+    const sim = new NdmSimulator(arch, biased);
+    const { rows, totals } = await sim.stepper.weights(sim.stepper.roots([[3]]));
+    const logits = await sim.prefixLogits([3]);
+    let max = -Infinity;
+    for (let v = 2; v < 12; v++) if (v !== 3) max = Math.max(max, logits[v]);
+    let z = 0;
+    for (let v = 2; v < 12; v++) if (v !== 3) z += Math.exp(logits[v] - max);
+    expect(rows[0]).toBe(0);
+    expect(rows[3]).toBe(0);
+    for (let v = 2; v < 12; v++) if (v !== 3) expect(rows[v] / totals[0]).toBeCloseTo(Math.exp(logits[v] - max) / z, 6);
+    const request = [{ seeds: [3], budget: 6, simulations: 30 }];
+    const [r] = await sim.simulate(request, Rng.fromSeed(4));
+    expect(Array.from(r.sequences).every((u) => u >= 2 && u !== 3)).toBe(true);
+    const [engine] = await new SequentialSampler(sim.nextUserModel()).simulate(request, Rng.fromSeed(4));
+    expect(Array.from(r.sequences)).toEqual(Array.from(engine.sequences));
     sim.dispose();
   });
 

@@ -9,6 +9,7 @@ import {
   type SimulationResult,
 } from '@cascade-lab/core';
 import { simulationStream, type NextUserModel } from '@cascade-lab/simulation';
+import { WeightedRowTable } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor1D, type Tensor2D } from './tf.js';
 import type { NdmArchitecture, NdmWeights } from './weights.js';
 
@@ -35,8 +36,17 @@ export interface AttentionTables {
   queryScores: Float32Array;
   /** emb(u) VO_i for every head, [|U|, h, d]. */
   valueOutput: Float32Array;
+  /** `valueOutput` as a WebAssembly SIMD row table for the weighted sums (null: sums in JavaScript). */
+  valueRows: WeightedRowTable | null;
+  /** Scratch: one softmax normaliser per head. */
+  headNorms: Float64Array;
   /** score_i(u, v) as [|U|, h, |U|], or null when too large (then computed from queryScores). */
   scores: Float32Array | null;
+  /**
+   * exp(score_i(u, v) - max_v' score_i(u, v')) in the layout of `scores` (null with it): attention
+   * weights become lookups, because a softmax does not change when a row's scores move together.
+   */
+  expScores: Float32Array | null;
   outputBias: Float32Array;
   normGain: Float32Array;
   normBias: Float32Array;
@@ -91,17 +101,22 @@ export function attentionTables(a: NdmArchitecture, w: NdmWeights): AttentionTab
   const queryScores = matmul(w.embedding, m, U, d, h * d);
   const valueOutput = matmul(w.embedding, vo, U, d, h * d);
   let scores: Float32Array | null = null;
+  let expScores: Float32Array | null = null;
   if (h * U * U <= SCORE_TABLE_LIMIT) {
     scores = new Float32Array(U * h * U);
+    expScores = new Float32Array(U * h * U);
     for (let u = 0; u < U; u++) {
       for (let i = 0; i < h; i++) {
         const q = (u * h + i) * d;
         const row = (u * h + i) * U;
+        let max = -Infinity;
         for (let v = 0; v < U; v++) {
           let s = 0;
           for (let e = 0; e < d; e++) s += queryScores[q + e] * w.embedding[v * d + e];
           scores[row + v] = s;
+          if (scores[row + v] > max) max = scores[row + v];
         }
+        for (let v = 0; v < U; v++) expScores[row + v] = Math.exp(scores[row + v] - max);
       }
     }
   }
@@ -112,12 +127,77 @@ export function attentionTables(a: NdmArchitecture, w: NdmWeights): AttentionTab
     embedding: w.embedding,
     queryScores,
     valueOutput,
+    valueRows: new WeightedRowTable(valueOutput, d),
+    headNorms: new Float64Array(h),
     scores,
+    expScores,
     outputBias: w.outputBias,
     normGain: w.normGain,
     normBias: w.normBias,
     layerNorm: a.layerNorm,
   };
+}
+
+/**
+ * The weighted value sum of {@link attentionStep} in plain JavaScript (when no WebAssembly row table
+ * is available): eight output columns at a time in local accumulators.
+ */
+function valueSumInJs(t: AttentionTables, prefix: ArrayLike<number>, length: number, scratch: Float64Array): void {
+  const d = t.dimension;
+  const h = t.heads;
+  const hd = h * d;
+  const valueOutput = t.valueOutput;
+  // sum_k sum_i w^i_k emb(u_k) W^V_i W^O_i over contiguous h*d rows of the table, eight output
+  // columns at a time in local accumulators (d is a multiple of 4; the last block may be 4 wide).
+  for (let e = 0; e < d; e += 8) {
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let a4 = 0;
+    let a5 = 0;
+    let a6 = 0;
+    let a7 = 0;
+    if (e + 8 <= d) {
+      for (let k = 0; k < length; k++) {
+        const base = prefix[k] * hd + e;
+        const wk = d + k * h;
+        for (let i = 0; i < h; i++) {
+          const w = scratch[wk + i];
+          const r = base + i * d;
+          a0 += w * valueOutput[r];
+          a1 += w * valueOutput[r + 1];
+          a2 += w * valueOutput[r + 2];
+          a3 += w * valueOutput[r + 3];
+          a4 += w * valueOutput[r + 4];
+          a5 += w * valueOutput[r + 5];
+          a6 += w * valueOutput[r + 6];
+          a7 += w * valueOutput[r + 7];
+        }
+      }
+      scratch[e + 4] = a4;
+      scratch[e + 5] = a5;
+      scratch[e + 6] = a6;
+      scratch[e + 7] = a7;
+    } else {
+      for (let k = 0; k < length; k++) {
+        const base = prefix[k] * hd + e;
+        const wk = d + k * h;
+        for (let i = 0; i < h; i++) {
+          const w = scratch[wk + i];
+          const r = base + i * d;
+          a0 += w * valueOutput[r];
+          a1 += w * valueOutput[r + 1];
+          a2 += w * valueOutput[r + 2];
+          a3 += w * valueOutput[r + 3];
+        }
+      }
+    }
+    scratch[e] = a0;
+    scratch[e + 1] = a1;
+    scratch[e + 2] = a2;
+    scratch[e + 3] = a3;
+  }
 }
 
 /**
@@ -138,53 +218,68 @@ export function attentionStep(
   const d = t.dimension;
   const h = t.heads;
   const U = t.numUsers;
-  const hd = h * d;
   const u = prefix[length - 1];
   const table = t.scores;
+  const expTable = t.expScores;
   const queryScores = t.queryScores;
   const embedding = t.embedding;
-  const valueOutput = t.valueOutput;
-  // scratch: [0, d) accumulator, [d, d + h * length) attention weights w^i_k (Eq. 4), head-major.
+  // scratch: [0, d) accumulator, [d, d + h * length) attention weights w^i_k (Eq. 4), position-major
+  // (index d + k * h + i) so the value sum below reads them in order.
   if (scratch.length < d + h * length) throw new CascadeError('INTERNAL', 'ndm simulator: scratch too small');
-  for (let e = 0; e < d; e++) scratch[e] = 0;
+  // Unnormalised weights into scratch, 1 / (their sum) per head into `norms`.
+  const norms = t.headNorms;
   for (let i = 0; i < h; i++) {
-    const w0 = d + i * length;
-    let max = -Infinity;
-    for (let k = 0; k < length; k++) {
-      const v = prefix[k];
-      let s = 0;
-      if (table !== null) {
-        s = table[(u * h + i) * U + v];
-      } else {
-        const q = (u * h + i) * d;
-        const ev = v * d;
-        for (let e = 0; e < d; e++) s += queryScores[q + e] * embedding[ev + e];
-      }
-      scratch[w0 + k] = s;
-      if (s > max) max = s;
-    }
     let total = 0;
-    for (let k = 0; k < length; k++) {
-      const x = Math.exp(scratch[w0 + k] - max);
-      scratch[w0 + k] = x;
-      total += x;
-    }
-    const inv = 1 / total;
-    for (let k = 0; k < length; k++) scratch[w0 + k] *= inv;
-  }
-  // sum_k sum_i w^i_k emb(u_k) W^V_i W^O_i: one contiguous h*d row of the table per prefix user.
-  for (let k = 0; k < length; k++) {
-    const base = prefix[k] * hd;
-    for (let i = 0; i < h; i++) {
-      const w = scratch[d + i * length + k];
-      const row = base + i * d;
-      for (let e = 0; e < d; e += 4) {
-        scratch[e] += w * valueOutput[row + e];
-        scratch[e + 1] += w * valueOutput[row + e + 1];
-        scratch[e + 2] += w * valueOutput[row + e + 2];
-        scratch[e + 3] += w * valueOutput[row + e + 3];
+    if (expTable !== null) {
+      const row = (u * h + i) * U;
+      for (let k = 0; k < length; k++) {
+        const x = expTable[row + prefix[k]];
+        scratch[d + k * h + i] = x;
+        total += x;
       }
     }
+    // Without the table, or when every weight of the prefix underflowed in it: the exact softmax.
+    if (!(total > 1e-30)) {
+      let max = -Infinity;
+      for (let k = 0; k < length; k++) {
+        const v = prefix[k];
+        let s = 0;
+        if (table !== null) {
+          s = table[(u * h + i) * U + v];
+        } else {
+          const q = (u * h + i) * d;
+          const ev = v * d;
+          for (let e = 0; e < d; e++) s += queryScores[q + e] * embedding[ev + e];
+        }
+        scratch[d + k * h + i] = s;
+        if (s > max) max = s;
+      }
+      total = 0;
+      for (let k = 0; k < length; k++) {
+        const x = Math.exp(scratch[d + k * h + i] - max);
+        scratch[d + k * h + i] = x;
+        total += x;
+      }
+    }
+    norms[i] = 1 / total;
+  }
+  if (t.valueRows !== null) {
+    // sum_k sum_i w^i_k emb(u_k) W^V_i W^O_i: row (u_k, i) of the [|U| * h, d] table, weight w^i_k.
+    const n = length * h;
+    const { index, weight } = t.valueRows.items(n);
+    for (let k = 0; k < length; k++) {
+      const row = prefix[k] * h;
+      const o = k * h;
+      for (let i = 0; i < h; i++) {
+        index[o + i] = row + i;
+        weight[o + i] = scratch[d + o + i] * norms[i];
+      }
+    }
+    const sum = t.valueRows.sum(n);
+    for (let e = 0; e < d; e++) scratch[e] = sum[e];
+  } else {
+    for (let k = 0; k < length; k++) for (let i = 0; i < h; i++) scratch[d + k * h + i] *= norms[i];
+    valueSumInJs(t, prefix, length, scratch);
   }
   let mean = 0;
   const eu = u * d;
@@ -225,6 +320,9 @@ export class NdmStepper {
   readonly numUsers: number;
   private readonly projection: Tensor2D;
   private readonly bias: Tensor1D;
+  /** The same window projection [slots * d, |U|] and bias on the host, for rows recomputed exactly. */
+  private readonly hostProjection: Float32Array;
+  private readonly hostBias: Float32Array;
   /** Window slots (win) plus one slot for the Finit term. */
   readonly slots: number;
   private readonly width: number;
@@ -244,6 +342,8 @@ export class NdmStepper {
     if (architecture.initialUser) stacked.set(weights.initialProjection, win * d * U);
     this.projection = tf.keep(tf.tensor2d(stacked, [this.slots * d, U]));
     this.bias = tf.keep(tf.tensor1d(weights.windowBias));
+    this.hostProjection = stacked;
+    this.hostBias = weights.windowBias;
   }
 
   checkSeeds(users: readonly number[]): void {
@@ -304,6 +404,70 @@ export class NdmStepper {
   }
 
   /**
+   * Unnormalised next-user probabilities of every state, [states, |U|]: exp(logit - max logit of
+   * the row) from the backend (one window product, a row max and an exp per step), then 0 for
+   * padding and for the users of the state's prefix. A row whose remaining weight underflowed (the
+   * users it may still infect all sit more than ~70 below an infected user's logit) is recomputed
+   * on the host against the max of the users it may infect. `totals[r]` is the row's sum, in user
+   * order, in float64: the sum the sampler forms.
+   */
+  async weights(states: PrefixStates): Promise<{ rows: Float32Array; totals: Float64Array }> {
+    if (this.disposed) throw new CascadeError('INTERNAL', 'ndm simulator: used after dispose()');
+    const R = states.prefixes.length;
+    const U = this.numUsers;
+    const totals = new Float64Array(R);
+    if (R === 0) return { rows: new Float32Array(0), totals };
+    const out = tf.tidy(() => {
+      const logits = tf.fused.matMul({ a: tf.tensor2d(states.logitRows.subarray(0, R * this.width), [R, this.width]), b: this.projection, bias: this.bias });
+      return tf.exp(tf.sub(logits, tf.max(logits, 1, true)));
+    });
+    const rows = (await out.data()) as Float32Array;
+    out.dispose();
+    for (let r = 0; r < R; r++) {
+      const base = r * U;
+      const prefix = states.prefixes[r];
+      rows[base + PAD_USER] = 0;
+      for (let k = 0; k < prefix.length; k++) rows[base + prefix[k]] = 0;
+      let total = 0;
+      for (let v = 0; v < U; v++) total += rows[base + v];
+      if (!(total > 1e-30)) total = this.exactRow(states, r, rows);
+      totals[r] = total;
+    }
+    return { rows, totals };
+  }
+
+  /** Row r of {@link weights} from logits computed on the host in float64; returns its sum. */
+  private exactRow(states: PrefixStates, r: number, rows: Float32Array): number {
+    const U = this.numUsers;
+    const w = this.width;
+    const base = r * U;
+    const input = states.logitRows.subarray(r * w, (r + 1) * w);
+    const logits = new Float64Array(U);
+    for (let v = 0; v < U; v++) logits[v] = this.hostBias[v];
+    for (let j = 0; j < w; j++) {
+      const x = input[j];
+      if (x === 0) continue;
+      const row = j * U;
+      for (let v = 0; v < U; v++) logits[v] += x * this.hostProjection[row + v];
+    }
+    const blocked = new Uint8Array(U);
+    blocked[PAD_USER] = 1;
+    for (const u of states.prefixes[r]) blocked[u] = 1;
+    let max = -Infinity;
+    for (let v = 0; v < U; v++) {
+      const x = logits[v];
+      if (!Number.isFinite(x)) throw new CascadeError('MODEL', `ndm simulator: ${x !== x ? 'NaN' : 'infinite'} logit for user ${v}`);
+      if (!blocked[v] && x > max) max = x;
+    }
+    let total = 0;
+    for (let v = 0; v < U; v++) {
+      rows[base + v] = blocked[v] || max === -Infinity ? 0 : Math.exp(logits[v] - max);
+      total += rows[base + v];
+    }
+    return total;
+  }
+
+  /**
    * The states after one more user: simulation i moves from state `parent[i]` by adding `user[i]`
    * (-1: it does not continue). Equal (parent, user) pairs share one new state. Returns the new
    * states and each simulation's new state (-1 where it does not continue).
@@ -361,37 +525,17 @@ export class NdmStepper {
   }
 }
 
-/** exp(logit - max) of the users a state may infect (0 for infected users and padding); returns the sum. */
-function stateWeights(logits: Float32Array, row: number, U: number, prefix: Int32Array, out: Float64Array, blocked: Uint8Array): number {
-  blocked[PAD_USER] = 1;
-  for (let k = 0; k < prefix.length; k++) blocked[prefix[k]] = 1;
-  let max = -Infinity;
-  for (let v = 0; v < U; v++) {
-    const x = logits[row + v];
-    if (x !== x) throw new CascadeError('MODEL', `ndm simulator: NaN logit for user ${v}`);
-    if (!blocked[v] && x > max) max = x;
-  }
-  let total = 0;
-  for (let v = 0; v < U; v++) {
-    const e = blocked[v] || max === -Infinity ? 0 : Math.exp(logits[row + v] - max);
-    out[v] = e;
-    total += e;
-  }
-  for (let k = 0; k < prefix.length; k++) blocked[prefix[k]] = 0;
-  return total;
-}
-
 /**
  * One draw from unnormalised weights, in the arithmetic of `@cascade-lab/simulation`'s sequential
  * engine (r = u * total, subtract the positive weights in user order, stop when r < 0), so a
  * simulation's row is the engine's row bit for bit. -1 when nothing has a positive weight.
  */
-function drawUser(weights: Float64Array, U: number, total: number, u01: number): number {
+function drawUser(weights: Float32Array, base: number, U: number, total: number, u01: number): number {
   if (!(total > 0)) return -1;
   let r = u01 * total;
   let last = -1;
   for (let v = 0; v < U; v++) {
-    const w = weights[v];
+    const w = weights[base + v];
     if (w > 0) {
       last = v;
       r -= w;
@@ -410,7 +554,7 @@ function drawUser(weights: Float64Array, U: number, total: number, u01: number):
  * driving {@link NdmSimulator.nextUserModel}.
  *
  * Faster than that generic path because simulations that share a prefix share everything: one
- * attention step, one logit row and one softmax per distinct prefix (all 1000 simulations share
+ * attention step and one row of next-user weights per distinct prefix (all 1000 simulations share
  * the first), and requests of similar budget advance together in one window product per step.
  */
 export class NdmSimulator {
@@ -476,10 +620,7 @@ export class NdmSimulator {
     let states = this.stepper.roots(group.map((k) => requests[k].seeds));
     let stateOf: Int32Array = Int32Array.from(simRequest);
     const maxBudget = Math.max(0, ...group.map((k) => requests[k].budget));
-    const blocked = new Uint8Array(U);
     const sampled = new Int32Array(n);
-    let weights = new Float64Array(0);
-    let totals = new Float64Array(0);
     let lastYield = performance.now();
     for (let step = 0; step < maxBudget; step++) {
       throwIfCancelled(signal);
@@ -491,12 +632,7 @@ export class NdmSimulator {
       }
       const R = states.prefixes.length;
       if (R === 0) break;
-      const logits = await this.stepper.logits(states);
-      if (weights.length < R * U) {
-        weights = new Float64Array(R * U);
-        totals = new Float64Array(R);
-      }
-      for (let r = 0; r < R; r++) totals[r] = stateWeights(logits, r * U, U, states.prefixes[r], weights.subarray(r * U, (r + 1) * U), blocked);
+      const { rows, totals } = await this.stepper.weights(states);
       sampled.fill(-1);
       for (let i = 0; i < n; i++) {
         const st = stateOf[i];
@@ -504,7 +640,7 @@ export class NdmSimulator {
         const k = group[simRequest[i]];
         const budget = requests[k].budget;
         if (step >= budget) continue;
-        const v = drawUser(weights.subarray(st * U, (st + 1) * U), U, totals[st], streams[i].next());
+        const v = drawUser(rows, st * U, U, totals[st], streams[i].next());
         if (v < 0 || v === END_USER) continue;
         results[k].sequences[simIndex[i] * budget + step] = v;
         // A simulation at its budget needs no further state.
@@ -518,15 +654,15 @@ export class NdmSimulator {
 
   /**
    * NDM as the incremental next-user model of `@cascade-lab/simulation`'s sequential engine: the
-   * same states (shared between simulations with equal prefixes), returned as one logit row per
-   * simulation.
+   * same states (shared between simulations with equal prefixes), returned as one row of
+   * unnormalised probabilities ({@link NdmStepper.weights}) per simulation.
    */
   nextUserModel(): NextUserModel<{ states: PrefixStates; stateOf: Int32Array }> {
     const stepper = this.stepper;
     const U = this.architecture.numUsers;
     return {
       numUsers: U,
-      scoreKind: 'logits',
+      scoreKind: 'probabilities',
       start(seeds, batch) {
         return { states: stepper.roots([seeds]), stateOf: new Int32Array(batch) };
       },
@@ -536,11 +672,11 @@ export class NdmSimulator {
           state.states = next.states;
           state.stateOf = next.stateOf;
         }
-        const logits = await stepper.logits(state.states);
+        const { rows } = await stepper.weights(state.states);
         const out = new Float32Array(state.stateOf.length * U);
         for (let i = 0; i < state.stateOf.length; i++) {
           const st = state.stateOf[i];
-          if (st >= 0) out.set(logits.subarray(st * U, (st + 1) * U), i * U);
+          if (st >= 0) out.set(rows.subarray(st * U, (st + 1) * U), i * U);
         }
         return out;
       },
