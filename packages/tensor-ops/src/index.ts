@@ -18,6 +18,7 @@ export {
 } from './backend.js';
 export { registerWasmKernelGaps } from './wasm-kernels.js';
 export { WeightedRowTable } from './host/weighted-row-sum.js';
+export { skipGram, type SkipGramOptions } from './skip-gram.js';
 export {
   normal,
   uniform,

@@ -30,6 +30,13 @@ export const gammaCasHyperparameters = z
       .nullable()
       .default(null)
       .describe('word2vec text file ("word v1 ... vd" per line, optional "count dim" header) to initialise the embeddings from (§4.2 uses Word2Vec vectors); null: random init. Needs the dataset\'s word list'),
+    embeddingInitRange: z
+      .number()
+      .positive()
+      .default(0.05)
+      .describe(
+        'Random word embeddings start uniform in [-r, r] (0.05: Keras\' default, as the authors\' code where no pre-trained vector exists). The paper starts from Word2Vec vectors, whose norms are a few units; with 0.05 (norm 0.46 at d 256) the sinusoidal position encoding outweighs the words, the news attention starts uniform and the content path learns slowly. 0.3 gives norm 2.8',
+      ),
     inputNormalization: z
       .enum(['log-standardize', 'layer-norm'])
       .default('log-standardize')

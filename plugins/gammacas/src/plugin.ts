@@ -211,12 +211,20 @@ function checkDataset(data: MacroscopicDataset, hp: GammaCasHyperparameters): nu
 }
 
 async function initialEmbeddings(data: MacroscopicDataset, hp: GammaCasHyperparameters, rng: Rng, ctx: TrainContext): Promise<Float32Array | undefined> {
-  if (hp.variant === 'counts-only' || hp.pretrainedEmbeddings === null) return undefined;
+  if (hp.variant === 'counts-only') return undefined;
+  const range = hp.embeddingInitRange;
+  if (hp.pretrainedEmbeddings === null) {
+    // The default range is drawn by the network itself (same stream as before the option existed).
+    if (range === 0.05) return undefined;
+    const matrix = new Float32Array(data.vocabularySize * hp.embeddingDim);
+    for (let i = hp.embeddingDim; i < matrix.length; i++) matrix[i] = rng.uniform(-range, range);
+    return matrix;
+  }
   if (!data.words || data.words.length !== data.vocabularySize) {
     throw new CascadeError('CONFIG_INVALID', `pretrainedEmbeddings needs the dataset's word list, and dataset ${data.name} does not provide one`);
   }
   const matrix = new Float32Array(data.vocabularySize * hp.embeddingDim);
-  for (let i = 0; i < matrix.length; i++) matrix[i] = rng.uniform(-0.05, 0.05);
+  for (let i = 0; i < matrix.length; i++) matrix[i] = rng.uniform(-range, range);
   const coverage = await loadWordVectors(hp.pretrainedEmbeddings, data.words, hp.embeddingDim, matrix);
   ctx.logger.info(`gammacas: pre-trained vectors for ${coverage.found} of ${coverage.total} words from ${hp.pretrainedEmbeddings}`);
   return matrix;

@@ -1,4 +1,5 @@
-import { CascadeError, throwIfCancelled, type Rng, type SocialGraph } from '@cascade-lab/core';
+import { CascadeError, type Rng, type SocialGraph } from '@cascade-lab/core';
+import { skipGram } from '@cascade-lab/tensor-ops';
 
 /** DeepWalk settings (Perozzi, Al-Rfou & Skiena, KDD 2014). */
 export interface DeepWalkOptions {
@@ -72,67 +73,7 @@ export function randomWalks(graph: SocialGraph, options: Pick<DeepWalkOptions, '
  * rngs give equal embeddings.
  */
 export function deepWalk(graph: SocialGraph, options: DeepWalkOptions, rng: Rng, signal?: AbortSignal): Float32Array {
-  const n = graph.numNodes;
-  const dim = options.dimensions;
   const walks = randomWalks(graph, options, rng.derive('walks'));
-  const sgd = rng.derive('sgd');
-  const input = new Float32Array(n * dim);
-  for (let i = 0; i < input.length; i++) input[i] = (sgd.next() - 0.5) / dim;
-  const output = new Float32Array(n * dim);
-  // Unigram^(3/4) table for negative sampling.
-  const counts = new Float64Array(n);
-  for (const w of walks) for (const v of w) counts[v]++;
-  const tableSize = Math.max(1, Math.min(1 << 20, walks.length * options.walkLength * 4));
-  const table = new Int32Array(tableSize);
-  let norm = 0;
-  for (let v = 0; v < n; v++) norm += counts[v] ** 0.75;
-  if (norm === 0) return input;
-  let v = 0;
-  let cum = counts[0] ** 0.75 / norm;
-  for (let i = 0; i < tableSize; i++) {
-    table[i] = v;
-    if ((i + 1) / tableSize > cum && v < n - 1) {
-      v++;
-      cum += counts[v] ** 0.75 / norm;
-    }
-  }
-  const lr0 = options.learningRate ?? 0.025;
-  const total = options.epochs * walks.length * options.walkLength;
-  let processed = 0;
-  const grad = new Float64Array(dim);
-  const sigmoid = (x: number) => (x > 20 ? 1 : x < -20 ? 0 : 1 / (1 + Math.exp(-x)));
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
-    for (let w = 0; w < walks.length; w++) {
-      if ((w & 1023) === 0) throwIfCancelled(signal);
-      const walk = walks[w];
-      for (let i = 0; i < walk.length; i++) {
-        const lr = Math.max(lr0 * 1e-4, lr0 * (1 - processed / total));
-        processed++;
-        const center = walk[i];
-        // word2vec shrinks the window at random: b in [0, window) positions are dropped.
-        const b = sgd.int(options.window);
-        for (let j = i - options.window + b; j <= i + options.window - b; j++) {
-          if (j < 0 || j >= walk.length || j === i) continue;
-          const context = walk[j];
-          grad.fill(0);
-          const ci = center * dim;
-          for (let k = 0; k <= options.negatives; k++) {
-            const target = k === 0 ? context : table[sgd.int(tableSize)];
-            if (k > 0 && target === context) continue;
-            const label = k === 0 ? 1 : 0;
-            const to = target * dim;
-            let dot = 0;
-            for (let e = 0; e < dim; e++) dot += input[ci + e] * output[to + e];
-            const g = (label - sigmoid(dot)) * lr;
-            for (let e = 0; e < dim; e++) {
-              grad[e] += g * output[to + e];
-              output[to + e] += g * input[ci + e];
-            }
-          }
-          for (let e = 0; e < dim; e++) input[ci + e] += grad[e];
-        }
-      }
-    }
-  }
-  return input;
+  // The schedule and negative table are sized for full-length walks.
+  return skipGram(walks, graph.numNodes, { ...options, plannedTokens: walks.length * options.walkLength }, rng.derive('sgd'), signal);
 }

@@ -56,4 +56,26 @@ describe('content-driven cascades (text and news novelty)', () => {
     const t0 = data.cascades[0].text!.reduce((a, w) => a + data.wordVirality[Number(w.slice(1))], 0) / 8;
     expect(data.truth[0].textScore).toBeCloseTo(t0, 12);
   });
+
+  it("in 'story' mode copies echoed words from one news item and adds its virality to log A", () => {
+    const story = generateContentCascades({ numCascades: 400, rng: Rng.fromSeed('story'), echo: 'story', tokensPerNews: 20, storyWeight: 4, textWeight: 0.5, noveltyWeight: 0.5 });
+    let withStory = 0;
+    story.cascades.forEach((c, i) => {
+      const t = story.truth[i];
+      // log A = log 3 + 0.5 textScore + 0.5 (novelty - 1/2) + 4 storyScore (generator base A 3)
+      expect(Math.log(t.A)).toBeCloseTo(Math.log(3) + 0.5 * t.textScore + 0.5 * (t.novelty - 0.5) + 4 * t.storyScore, 10);
+      const newsWords = new Set(c.news!.flatMap((n) => n.tokens));
+      const echoed = c.text!.filter((w) => newsWords.has(w));
+      if (t.storyScore === 0 || echoed.length < 3) return;
+      // Some single item holds every echoed word that is not there by chance, and its word
+      // virality is the story score.
+      const items = c.news!.filter((n) => Math.abs(n.tokens.reduce((a, w) => a + story.wordVirality[Number(w.slice(1))], 0) / n.tokens.length - t.storyScore) < 1e-12);
+      expect(items.length).toBeGreaterThan(0);
+      if (items.some((n) => echoed.every((w) => n.tokens.includes(w)))) withStory++;
+    });
+    // Random words fall in some window news item now and then; most posts echo only their story.
+    expect(withStory).toBeGreaterThan(100);
+    // The default 'words' mode has no story.
+    expect(data.truth.every((t) => t.storyScore === 0)).toBe(true);
+  });
 });

@@ -10,12 +10,17 @@
  *    `tokensPerNews` words drawn uniformly.
  * 3. Each cascade: root time t0 uniform in [noveltyWindowHours, streamHours]; an echo probability
  *    e ~ U(0, 1); each of its `tokensPerPost` words is, with probability e, copied from a news item
- *    of the window [t0 - noveltyWindowHours, t0), else drawn uniformly. Novelty = the fraction of its
- *    distinct words that occur in no news item of that window (`tokenNovelty`).
+ *    of the window [t0 - noveltyWindowHours, t0), else drawn uniformly. With `echo: 'words'` each
+ *    copied word comes from an item drawn afresh; with `echo: 'story'` the post is about one story,
+ *    an item of the window drawn once, and copies all its echoed words from it. Novelty = the
+ *    fraction of its distinct words that occur in no news item of that window (`tokenNovelty`).
  * 4. Growth rate (the GammaCas curve): retweets arrive as a Poisson process with intensity
  *    A t^gamma e^(-lambda t) (t in hours since the root), with
- *    log A = log baseA + textWeight * mean_w v_w + noveltyWeight * (novelty - 1/2);
- *    the expected size at P hours is 1 + integral_0^P A t^gamma e^(-lambda t) dt (`expectedSize`).
+ *    log A = log baseA + textWeight * mean_w v_w + noveltyWeight * (novelty - 1/2)
+ *            + storyWeight * (mean virality of the story's words; 0 without a story);
+ *    the story term is the exogenous signal: the story's words mostly do not reach the post, so
+ *    a model sees it fully only by attending to the news item itself.
+ *    The expected size at P hours is 1 + integral_0^P A t^gamma e^(-lambda t) dt (`expectedSize`).
  * 5. Each retweet has a follower count from the Pareto(2.016) mark law.
  */
 import type { MacroCascade, NewsItem, RetweetEvent, Rng } from '@cascade-lab/core';
@@ -34,6 +39,10 @@ export interface ContentCascadeOptions {
   baseA?: number;
   textWeight?: number;
   noveltyWeight?: number;
+  /** How echoed words pick their news item: 'words' (each afresh, default) or 'story' (one item per post). */
+  echo?: 'words' | 'story';
+  /** Weight of the story's word virality in log A (echo 'story' only; default 0). */
+  storyWeight?: number;
   gamma?: number;
   lambdaPerHour?: number;
   /** Retweets are generated up to this many hours after the root (the data's end). */
@@ -51,6 +60,8 @@ export interface ContentCascadeTruth {
   novelty: number;
   /** Mean virality of the root's words. */
   textScore: number;
+  /** Mean virality of the words of the story the post echoes (echo 'story'; 0 without one). */
+  storyScore: number;
 }
 
 export interface ContentCascadeData {
@@ -108,6 +119,8 @@ export function generateContentCascades(options: ContentCascadeOptions): Content
   const baseA = options.baseA ?? 3;
   const textWeight = options.textWeight ?? 1;
   const noveltyWeight = options.noveltyWeight ?? 1.5;
+  const echoMode = options.echo ?? 'words';
+  const storyWeight = options.storyWeight ?? 0;
   const gamma = options.gamma ?? 0.5;
   const lambda = options.lambdaPerHour ?? 0.1;
   const H = options.horizonHours ?? 240;
@@ -135,12 +148,18 @@ export function generateContentCascades(options: ContentCascadeOptions): Content
     const t0 = crng.uniform(W, T);
     const window = newsStream.filter((n) => n.hours >= t0 - W && n.hours < t0);
     const echo = crng.next();
+    const story = echoMode === 'story' && window.length > 0 ? window[crng.int(window.length)] : null;
     const text: string[] = [];
     for (let k = 0; k < L; k++) {
       if (window.length > 0 && crng.next() < echo) {
-        const item = window[crng.int(window.length)];
+        const item = story ?? window[crng.int(window.length)];
         text.push(item.tokens[crng.int(item.tokens.length)]);
       } else text.push(word(crng.int(V)));
+    }
+    let storyScore = 0;
+    if (story) {
+      for (const t of story.tokens) storyScore += wordVirality[Number(t.slice(1))];
+      storyScore /= story.tokens.length;
     }
     const novelty = tokenNovelty(
       text,
@@ -149,7 +168,7 @@ export function generateContentCascades(options: ContentCascadeOptions): Content
     let textScore = 0;
     for (const t of text) textScore += wordVirality[Number(t.slice(1))];
     textScore /= L;
-    const A = baseA * Math.exp(textWeight * textScore + noveltyWeight * (novelty - 0.5));
+    const A = baseA * Math.exp(textWeight * textScore + noveltyWeight * (novelty - 0.5) + storyWeight * storyScore);
     const count = poisson(crng, gammaGrowthIntegral(A, gamma, lambda, H));
     const events: RetweetEvent[] = [];
     for (let k = 0; k < count; k++) events.push({ time: growthTime(crng, gamma, lambda, H) * 3600, followers: followerCount(crng, alpha, 1) });
@@ -164,7 +183,7 @@ export function generateContentCascades(options: ContentCascadeOptions): Content
       news,
       observedUntil: H * 3600,
     });
-    truth.push({ id, A, gamma, lambdaPerHour: lambda, novelty, textScore });
+    truth.push({ id, A, gamma, lambdaPerHour: lambda, novelty, textScore, storyScore });
   }
   return { cascades, truth, wordVirality, newsStream };
 }
