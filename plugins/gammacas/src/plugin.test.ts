@@ -139,7 +139,7 @@ describe('training', () => {
       return p.sizes[0][0];
     };
     const base = await predictFirst({});
-    for (const c of [{ gateActivation: 'hard-sigmoid' as const }, { cell: 'lstm' as const }, { inputNormalization: 'layer-norm' as const }, { variant: 'no-news' as const }]) {
+    for (const c of [{ gateActivation: 'hard-sigmoid' as const }, { cell: 'lstm' as const }, { inputNormalization: 'layer-norm' as const }, { variant: 'no-news' as const }, { embeddingInitRange: 0.5 }]) {
       expect(await predictFirst(c)).not.toBeCloseTo(base, 6);
     }
     // Same settings, same seed: same model.
@@ -180,6 +180,17 @@ describe('training', () => {
     ctx.progress = { start: () => ({ tick: () => controller.abort(), status() {}, done() {} }) };
     await expect(gammaCasPlugin.train(data, small(), ctx)).rejects.toBeInstanceOf(CancelledError);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('draws random embeddings in [-embeddingInitRange, embeddingInitRange]', async () => {
+    for (const r of [0.05, 0.5]) {
+      const model = (await gammaCasPlugin.train(data, small({ epochs: 1, learningRate: 1e-9, embeddingInitRange: r }), context().ctx)) as GammaCasModel;
+      const values = (model.network.allWeights()['text/embedding'].arraySync() as number[][]).slice(1).flat();
+      const largest = Math.max(...values.map(Math.abs));
+      expect(largest).toBeLessThanOrEqual(r + 1e-6);
+      expect(largest).toBeGreaterThan(0.9 * r);
+      model.dispose();
+    }
   });
 
   it('initialises the embeddings from a word2vec text file', async () => {

@@ -43,8 +43,9 @@ export interface AttentionTables {
   /** score_i(u, v) as [|U|, h, |U|], or null when too large (then computed from queryScores). */
   scores: Float32Array | null;
   /**
-   * exp(score_i(u, v) - max_v' score_i(u, v')) in the layout of `scores` (null with it): attention
-   * weights become lookups, because a softmax does not change when a row's scores move together.
+   * exp(score_i(u, v) - max_v' score_i(u, v')) as [|U|, |U|, h] (null with `scores`): attention
+   * weights become lookups, because a softmax does not change when a row's scores move together;
+   * the h heads of a (u, v) pair are adjacent, so a prefix user costs one cache line.
    */
   expScores: Float32Array | null;
   outputBias: Float32Array;
@@ -116,7 +117,7 @@ export function attentionTables(a: NdmArchitecture, w: NdmWeights): AttentionTab
           scores[row + v] = s;
           if (scores[row + v] > max) max = scores[row + v];
         }
-        for (let v = 0; v < U; v++) expScores[row + v] = Math.exp(scores[row + v] - max);
+        for (let v = 0; v < U; v++) expScores[(u * U + v) * h + i] = Math.exp(scores[row + v] - max);
       }
     }
   }
@@ -228,18 +229,23 @@ export function attentionStep(
   if (scratch.length < d + h * length) throw new CascadeError('INTERNAL', 'ndm simulator: scratch too small');
   // Unnormalised weights into scratch, 1 / (their sum) per head into `norms`.
   const norms = t.headNorms;
-  for (let i = 0; i < h; i++) {
-    let total = 0;
-    if (expTable !== null) {
-      const row = (u * h + i) * U;
-      for (let k = 0; k < length; k++) {
-        const x = expTable[row + prefix[k]];
-        scratch[d + k * h + i] = x;
-        total += x;
+  norms.fill(0);
+  if (expTable !== null) {
+    // The h weights of one prefix user sit together in the table: one cache line per user.
+    const base = u * U;
+    for (let k = 0; k < length; k++) {
+      const b = (base + prefix[k]) * h;
+      const o = d + k * h;
+      for (let i = 0; i < h; i++) {
+        const x = expTable[b + i];
+        scratch[o + i] = x;
+        norms[i] += x;
       }
     }
+  }
+  for (let i = 0; i < h; i++) {
     // Without the table, or when every weight of the prefix underflowed in it: the exact softmax.
-    if (!(total > 1e-30)) {
+    if (!(norms[i] > 1e-30)) {
       let max = -Infinity;
       for (let k = 0; k < length; k++) {
         const v = prefix[k];
@@ -254,14 +260,15 @@ export function attentionStep(
         scratch[d + k * h + i] = s;
         if (s > max) max = s;
       }
-      total = 0;
+      let total = 0;
       for (let k = 0; k < length; k++) {
         const x = Math.exp(scratch[d + k * h + i] - max);
         scratch[d + k * h + i] = x;
         total += x;
       }
+      norms[i] = total;
     }
-    norms[i] = 1 / total;
+    norms[i] = 1 / norms[i];
   }
   if (t.valueRows !== null) {
     // sum_k sum_i w^i_k emb(u_k) W^V_i W^O_i: row (u_k, i) of the [|U| * h, d] table, weight w^i_k.
@@ -404,9 +411,9 @@ export class NdmStepper {
   }
 
   /**
-   * Unnormalised next-user probabilities of every state, [states, |U|]: exp(logit - max logit of
-   * the row) from the backend (one window product, a row max and an exp per step), then 0 for
-   * padding and for the users of the state's prefix. A row whose remaining weight underflowed (the
+   * Unnormalised next-user probabilities of every state, [states, |U|]: the softmax over all users
+   * from the backend (one window product and one softmax kernel per step), then 0 for padding and
+   * for the users of the state's prefix. A row whose remaining weight underflowed (the
    * users it may still infect all sit more than ~70 below an infected user's logit) is recomputed
    * on the host against the max of the users it may infect. `totals[r]` is the row's sum, in user
    * order, in float64: the sum the sampler forms.
@@ -419,7 +426,7 @@ export class NdmStepper {
     if (R === 0) return { rows: new Float32Array(0), totals };
     const out = tf.tidy(() => {
       const logits = tf.fused.matMul({ a: tf.tensor2d(states.logitRows.subarray(0, R * this.width), [R, this.width]), b: this.projection, bias: this.bias });
-      return tf.exp(tf.sub(logits, tf.max(logits, 1, true)));
+      return tf.softmax(logits);
     });
     const rows = (await out.data()) as Float32Array;
     out.dispose();
