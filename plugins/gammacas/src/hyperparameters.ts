@@ -67,6 +67,12 @@ export const gammaCasHyperparameters = z
       ),
     zeta: z.number().nonnegative().default(0.25).describe('Weight of the autoregressive next-bin MSE in the loss (Eq. 18; paper 0.25, the authors\' code effectively 1)'),
     learningRate: z.number().positive().default(0.0025).describe('Adam learning rate (§4.2: 0.0025)'),
+    textLearningRate: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe('Adam learning rate of the content path (word embeddings, word attention, the mu head); null: learningRate for every weight, as the paper'),
     batchSize: z.number().int().positive().default(256).describe('Cascades per mini-batch (§4.2: 256)'),
     epochs: z.number().int().positive().default(40).describe('Training epochs (§4.2: 40)'),
     keepBestEpoch: z

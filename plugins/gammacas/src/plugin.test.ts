@@ -182,6 +182,23 @@ describe('training', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('textLearningRate moves the content path (and only it) at its own rate', async () => {
+    const weightsAfter = async (textLearningRate: number | null) => {
+      const model = (await gammaCasPlugin.train(data, small({ epochs: 1, learningRate: 1e-9, textLearningRate }), context().ctx)) as GammaCasModel;
+      const all = Object.fromEntries(Object.entries(model.network.allWeights()).map(([k, t]) => [k, Array.from(t.dataSync())]));
+      model.dispose();
+      return all;
+    };
+    const slow = await weightsAfter(null);
+    const fast = await weightsAfter(0.01);
+    const moved = (k: string) => Math.max(...slow[k].map((x, i) => Math.abs(x - fast[k][i])));
+    const content = Object.keys(slow).filter((k) => /(^|\/)(text|mu)\//.test(k));
+    expect(content.sort()).toEqual(expect.arrayContaining(['mu/kernel', 'text/embedding']));
+    // (The word attention's bias gets no gradient: a softmax ignores a shift shared by all words.)
+    for (const k of content.filter((k) => !k.endsWith("wordAttentionBias"))) if (!(moved(k) > 1e-4)) throw new Error(`${k} moved ${moved(k)}`);
+    for (const k of Object.keys(slow).filter((k) => !content.includes(k))) expect(moved(k)).toBeLessThan(1e-6);
+  });
+
   it('draws random embeddings in [-embeddingInitRange, embeddingInitRange]', async () => {
     for (const r of [0.05, 0.5]) {
       const model = (await gammaCasPlugin.train(data, small({ epochs: 1, learningRate: 1e-9, embeddingInitRange: r }), context().ctx)) as GammaCasModel;

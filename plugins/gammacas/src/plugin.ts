@@ -255,6 +255,10 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
   const network = new GammaCasNetwork(arch, ctx.rng.derive('init'), { logMean: stats.mean, logStd: stats.std, embeddings });
   const optimizer = tf.train.adam(hp.learningRate);
   const variables = network.allTrainableWeights();
+  // Optional faster Adam for the content path (word embeddings, word attention, the mu head).
+  const contentWeights = new Set(Object.entries(network.allWeights()).filter(([key]) => /^(text|mu)\//.test(key)).map(([, v]) => v));
+  const isContent = (v: tf.Variable) => contentWeights.has(v);
+  const contentOptimizer = hp.textLearningRate !== null && variables.some(isContent) ? tf.train.adam(hp.textLearningRate) : null;
   const settings = integratorSettings(hp, Math.max(...horizons));
   ctx.logger.info(`gammacas: ${hp.variant} / ${hp.cell}, ${network.parameterCountAll()} parameters, ${trainSet.size} training cascades, ${bins} bins, horizons ${horizons.join(', ')} h`);
   let finalTrainLoss: number | null = null;
@@ -280,9 +284,21 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
           const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
           let value: number;
           try {
-            const cost = optimizer.minimize(() => network.loss(b, targets, mask, horizons, hp.zeta, settings).loss, true, variables)!;
-            value = cost.dataSync()[0];
-            cost.dispose();
+            if (contentOptimizer) {
+              const { value: cost, grads } = tf.variableGrads(() => network.loss(b, targets, mask, horizons, hp.zeta, settings).loss as tf.Scalar, variables);
+              const content: { name: string; tensor: tf.Tensor }[] = [];
+              const rest: { name: string; tensor: tf.Tensor }[] = [];
+              for (const v of variables) (isContent(v) ? content : rest).push({ name: v.name, tensor: grads[v.name] });
+              optimizer.applyGradients(rest);
+              contentOptimizer.applyGradients(content);
+              tf.dispose(grads);
+              value = cost.dataSync()[0];
+              cost.dispose();
+            } else {
+              const cost = optimizer.minimize(() => network.loss(b, targets, mask, horizons, hp.zeta, settings).loss, true, variables)!;
+              value = cost.dataSync()[0];
+              cost.dispose();
+            }
           } finally {
             disposeBatch(b);
             targets.dispose();
@@ -329,6 +345,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
   } finally {
     for (const t of Object.values(best.weights)) t.dispose();
     optimizer.dispose();
+    contentOptimizer?.dispose();
   }
   return new GammaCasModel(network, hp, horizons, settings, finalTrainLoss);
 }
