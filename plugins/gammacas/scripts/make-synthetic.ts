@@ -6,8 +6,8 @@
  *   log A = log baseA + storyWeight * (story's word virality) + textWeight * (post's word virality)
  *           + noveltyWeight * (novelty of the post's words against the news - 1/2).
  * The story term is the exogenous signal of GammaCas (§3.5): a 20-word story reaches the post only
- * through the few words the post copies, so the counts see none of it, the post's text part of it,
- * and the news attention (which reads the whole story) all of it.
+ * through the few words the post copies: the counts see it only through the retweets it brings,
+ * the post's text sees part of it, and the news attention (which reads the whole story) all of it.
  *
  *   node --import tsx plugins/gammacas/scripts/make-synthetic.ts [--out DIR] [--cascades N] [--seed S]
  *        [--vocabulary V] [--story-weight W] [--text-weight W] [--novelty-weight W] [--base-a A]
