@@ -36,39 +36,34 @@ describe('Adam', () => {
 describe('Adam, fused and per variable', () => {
   // TensorFlow.js' own Adam (constant rate; it also skips the moments of a variable without a
   // gradient and corrects with the global step) is the reference for both update paths.
-  function run(pattern: string[][]): number[][] {
-    const a = tf.tidy(() => tf.variable(tf.tensor2d([[1, -2], [0.5, 3]]), true, 'adam-ours-a'));
-    const b = tf.tidy(() => tf.variable(tf.tensor1d([0.25, -1, 2]), true, 'adam-ours-b'));
-    const ours = new Adam({ beta1: 0.9, beta2: 0.98, epsilon: 1e-9, schedule: constantSchedule(0.01) });
+  /** Trains two variables with `pattern[t]` naming those with a gradient at step t; their final values. */
+  function train(pattern: string[][], apply: (variables: tf.Variable[], grads: Record<string, tf.Tensor>) => void): number[][] {
+    const a = tf.tidy(() => tf.variable(tf.tensor2d([[1, -2], [0.5, 3]]), true));
+    const b = tf.tidy(() => tf.variable(tf.tensor1d([0.25, -1, 2]), true));
     for (let t = 0; t < pattern.length; t++) {
       const grads: Record<string, tf.Tensor> = {};
       if (pattern[t].includes('a')) grads[a.name] = tf.tidy(() => tf.mul(tf.sin(tf.add(a, t)), 0.7));
       if (pattern[t].includes('b')) grads[b.name] = tf.tidy(() => tf.mul(tf.cos(tf.mul(b, t + 1)), 1.3));
-      ours.apply([a, b], grads);
+      apply([a, b], grads);
       Object.values(grads).forEach((g) => g.dispose());
     }
     const out = [Array.from(a.dataSync()), Array.from(b.dataSync())];
-    ours.dispose();
     a.dispose();
     b.dispose();
     return out;
   }
 
+  function run(pattern: string[][]): number[][] {
+    const ours = new Adam({ beta1: 0.9, beta2: 0.98, epsilon: 1e-9, schedule: constantSchedule(0.01) });
+    const out = train(pattern, (variables, grads) => ours.apply(variables, grads));
+    ours.dispose();
+    return out;
+  }
+
   function reference(pattern: string[][]): number[][] {
-    const a = tf.tidy(() => tf.variable(tf.tensor2d([[1, -2], [0.5, 3]]), true, 'adam-ref-a'));
-    const b = tf.tidy(() => tf.variable(tf.tensor1d([0.25, -1, 2]), true, 'adam-ref-b'));
     const opt = tf.train.adam(0.01, 0.9, 0.98, 1e-9);
-    for (let t = 0; t < pattern.length; t++) {
-      const grads: Record<string, tf.Tensor> = {};
-      if (pattern[t].includes('a')) grads[a.name] = tf.tidy(() => tf.mul(tf.sin(tf.add(a, t)), 0.7));
-      if (pattern[t].includes('b')) grads[b.name] = tf.tidy(() => tf.mul(tf.cos(tf.mul(b, t + 1)), 1.3));
-      opt.applyGradients(grads as Record<string, tf.Tensor>);
-      Object.values(grads).forEach((g) => g.dispose());
-    }
-    const out = [Array.from(a.dataSync()), Array.from(b.dataSync())];
+    const out = train(pattern, (_, grads) => opt.applyGradients(grads));
     opt.dispose();
-    a.dispose();
-    b.dispose();
     return out;
   }
 

@@ -141,57 +141,29 @@ export function attentionTables(a: NdmArchitecture, w: NdmWeights): AttentionTab
 
 /**
  * The weighted value sum of {@link attentionStep} in plain JavaScript (when no WebAssembly row table
- * is available): eight output columns at a time in local accumulators.
+ * is available): sum_k sum_i w^i_k emb(u_k) W^V_i W^O_i over contiguous h*d rows of the table,
+ * four output columns at a time in local accumulators (d is a multiple of 4).
  */
 function valueSumInJs(t: AttentionTables, prefix: ArrayLike<number>, length: number, scratch: Float64Array): void {
   const d = t.dimension;
   const h = t.heads;
   const hd = h * d;
   const valueOutput = t.valueOutput;
-  // sum_k sum_i w^i_k emb(u_k) W^V_i W^O_i over contiguous h*d rows of the table, eight output
-  // columns at a time in local accumulators (d is a multiple of 4; the last block may be 4 wide).
-  for (let e = 0; e < d; e += 8) {
+  for (let e = 0; e < d; e += 4) {
     let a0 = 0;
     let a1 = 0;
     let a2 = 0;
     let a3 = 0;
-    let a4 = 0;
-    let a5 = 0;
-    let a6 = 0;
-    let a7 = 0;
-    if (e + 8 <= d) {
-      for (let k = 0; k < length; k++) {
-        const base = prefix[k] * hd + e;
-        const wk = d + k * h;
-        for (let i = 0; i < h; i++) {
-          const w = scratch[wk + i];
-          const r = base + i * d;
-          a0 += w * valueOutput[r];
-          a1 += w * valueOutput[r + 1];
-          a2 += w * valueOutput[r + 2];
-          a3 += w * valueOutput[r + 3];
-          a4 += w * valueOutput[r + 4];
-          a5 += w * valueOutput[r + 5];
-          a6 += w * valueOutput[r + 6];
-          a7 += w * valueOutput[r + 7];
-        }
-      }
-      scratch[e + 4] = a4;
-      scratch[e + 5] = a5;
-      scratch[e + 6] = a6;
-      scratch[e + 7] = a7;
-    } else {
-      for (let k = 0; k < length; k++) {
-        const base = prefix[k] * hd + e;
-        const wk = d + k * h;
-        for (let i = 0; i < h; i++) {
-          const w = scratch[wk + i];
-          const r = base + i * d;
-          a0 += w * valueOutput[r];
-          a1 += w * valueOutput[r + 1];
-          a2 += w * valueOutput[r + 2];
-          a3 += w * valueOutput[r + 3];
-        }
+    for (let k = 0; k < length; k++) {
+      const base = prefix[k] * hd + e;
+      const wk = d + k * h;
+      for (let i = 0; i < h; i++) {
+        const w = scratch[wk + i];
+        const r = base + i * d;
+        a0 += w * valueOutput[r];
+        a1 += w * valueOutput[r + 1];
+        a2 += w * valueOutput[r + 2];
+        a3 += w * valueOutput[r + 3];
       }
     }
     scratch[e] = a0;
