@@ -16,13 +16,12 @@ export interface SkipGramOptions {
 
 /**
  * Token vectors [numTokens, dimensions] (word2vec's input vectors) learned from `sequences` of
- * token ids in [0, numTokens), seeded by `rng` (single-threaded, so the same seed gives the same
+ * token ids in [0, numTokens), seeded by `sgd` (single-threaded, so the same seed gives the same
  * vectors). Used for DeepWalk (walks as sentences) and for pre-training word vectors on a corpus.
  */
-export function skipGram(sequences: readonly Int32Array[], numTokens: number, options: SkipGramOptions, rng: Rng, signal?: AbortSignal): Float32Array {
+export function skipGram(sequences: readonly Int32Array[], numTokens: number, options: SkipGramOptions, sgd: Rng, signal?: AbortSignal): Float32Array {
   const n = numTokens;
   const dim = options.dimensions;
-  const sgd = rng;
   const input = new Float32Array(n * dim);
   for (let i = 0; i < input.length; i++) input[i] = (sgd.next() - 0.5) / dim;
   const output = new Float32Array(n * dim);

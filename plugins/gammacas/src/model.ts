@@ -216,6 +216,8 @@ export interface NetworkInitialisation {
   logStd: [number, number];
   /** [vocabularySize, embeddingDim] starting embeddings (else U(-0.05, 0.05), Keras' default). */
   embeddings?: Float32Array;
+  /** Random embeddings are drawn from U(-r, r) (default 0.05, Keras' default). */
+  embeddingInitRange?: number;
 }
 
 export class GammaCasNetwork extends WeightHolder {
@@ -260,7 +262,7 @@ export class GammaCasNetwork extends WeightHolder {
         if (init.embeddings.length !== arch.vocabularySize * d) throw new CascadeError('INTERNAL', 'embedding initialisation has the wrong size');
         this.embedding = this.adoptWeight('text/embedding', tf.tensor2d(init.embeddings, [arch.vocabularySize, d]));
       } else {
-        this.embedding = this.addWeight('text/embedding', [arch.vocabularySize, d], uniform(-0.05, 0.05), rng.derive('embedding'));
+        this.embedding = this.addWeight('text/embedding', [arch.vocabularySize, d], uniform(-(init.embeddingInitRange ?? 0.05), init.embeddingInitRange ?? 0.05), rng.derive('embedding'));
       }
       this.wordAttentionKernel = this.addWeight('text/wordAttentionKernel', [d, 1], xavierUniform(), rng.derive('word-attention'));
       this.wordAttentionBias = this.adoptWeight('text/wordAttentionBias', tf.zeros([1]));

@@ -211,15 +211,8 @@ function checkDataset(data: MacroscopicDataset, hp: GammaCasHyperparameters): nu
 }
 
 async function initialEmbeddings(data: MacroscopicDataset, hp: GammaCasHyperparameters, rng: Rng, ctx: TrainContext): Promise<Float32Array | undefined> {
-  if (hp.variant === 'counts-only') return undefined;
+  if (hp.variant === 'counts-only' || hp.pretrainedEmbeddings === null) return undefined;
   const range = hp.embeddingInitRange;
-  if (hp.pretrainedEmbeddings === null) {
-    // The default range is drawn by the network itself (same stream as before the option existed).
-    if (range === 0.05) return undefined;
-    const matrix = new Float32Array(data.vocabularySize * hp.embeddingDim);
-    for (let i = hp.embeddingDim; i < matrix.length; i++) matrix[i] = rng.uniform(-range, range);
-    return matrix;
-  }
   if (!data.words || data.words.length !== data.vocabularySize) {
     throw new CascadeError('CONFIG_INVALID', `pretrainedEmbeddings needs the dataset's word list, and dataset ${data.name} does not provide one`);
   }
@@ -252,7 +245,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
   const validationSet = data.validation.length > 0 ? packFor(arch, data.validation, horizons.length) : undefined;
   const stats = logFeatureStatistics(trainSet);
   const embeddings = await initialEmbeddings(data, hp, ctx.rng.derive('embedding-file'), ctx);
-  const network = new GammaCasNetwork(arch, ctx.rng.derive('init'), { logMean: stats.mean, logStd: stats.std, embeddings });
+  const network = new GammaCasNetwork(arch, ctx.rng.derive('init'), { logMean: stats.mean, logStd: stats.std, embeddings, embeddingInitRange: hp.embeddingInitRange });
   const optimizer = tf.train.adam(hp.learningRate);
   const variables = network.allTrainableWeights();
   // Optional faster Adam for the content path (word embeddings, word attention, the mu head).
@@ -284,21 +277,16 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
           const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
           let value: number;
           try {
-            if (contentOptimizer) {
-              const { value: cost, grads } = tf.variableGrads(() => network.loss(b, targets, mask, horizons, hp.zeta, settings).loss as tf.Scalar, variables);
-              const content: { name: string; tensor: tf.Tensor }[] = [];
-              const rest: { name: string; tensor: tf.Tensor }[] = [];
-              for (const v of variables) (isContent(v) ? content : rest).push({ name: v.name, tensor: grads[v.name] });
-              optimizer.applyGradients(rest);
-              contentOptimizer.applyGradients(content);
-              tf.dispose(grads);
-              value = cost.dataSync()[0];
-              cost.dispose();
-            } else {
-              const cost = optimizer.minimize(() => network.loss(b, targets, mask, horizons, hp.zeta, settings).loss, true, variables)!;
-              value = cost.dataSync()[0];
-              cost.dispose();
-            }
+            // minimize() = gradients + applyGradients; done by hand so the content path can have its own Adam.
+            const { value: cost, grads } = tf.variableGrads(() => network.loss(b, targets, mask, horizons, hp.zeta, settings).loss as tf.Scalar, variables);
+            const content: { name: string; tensor: tf.Tensor }[] = [];
+            const rest: { name: string; tensor: tf.Tensor }[] = [];
+            for (const v of variables) (contentOptimizer && isContent(v) ? content : rest).push({ name: v.name, tensor: grads[v.name] });
+            optimizer.applyGradients(rest);
+            if (contentOptimizer) contentOptimizer.applyGradients(content);
+            tf.dispose(grads);
+            value = cost.dataSync()[0];
+            cost.dispose();
           } finally {
             disposeBatch(b);
             targets.dispose();

@@ -40,6 +40,8 @@ export class Adam {
    * (kernel dispatch, not arithmetic, bounds a training step at NDM's sizes).
    */
   private fused: { names: string[]; sizes: number[]; m: Variable; v: Variable } | null = null;
+  /** Moments carried over from the fused state, by variable name, until that variable's next update. */
+  private readonly pendingMoments = new Map<string, { m: Tensor; v: Tensor }>();
 
   constructor(private readonly options: AdamOptions) {}
 
@@ -58,7 +60,7 @@ export class Adam {
     const present = variables.filter((p) => grads[p.name]);
     if (present.length === 0) return;
     const names = present.map((p) => p.name);
-    if (this.step === 1 && this.m.size === 0) {
+    if (this.step === 1) {
       const sizes = present.map((p) => p.size);
       const total = sizes.reduce((a, b) => a + b, 0);
       this.fused = { names, sizes, m: tf.tidy(() => tf.variable(tf.zeros([total]), false)), v: tf.tidy(() => tf.variable(tf.zeros([total]), false)) };
@@ -101,9 +103,6 @@ export class Adam {
     fused.m.dispose();
     fused.v.dispose();
   }
-
-  /** Moments carried over from the fused state, by variable name, until that variable's next update. */
-  private readonly pendingMoments = new Map<string, { m: Tensor; v: Tensor }>();
 
   private applyEach(present: Variable[], grads: Record<string, Tensor>): void {
     const { beta1, beta2, epsilon } = this.options;
