@@ -369,14 +369,18 @@ export class NdmStepper {
     return { prefixes, logitRows, history };
   }
 
+  /** The window product of every state's window input: next-user logits [states, |U|] (call inside tidy). */
+  private windowProduct(states: PrefixStates): Tensor2D {
+    const R = states.prefixes.length;
+    return tf.fused.matMul({ a: tf.tensor2d(states.logitRows.subarray(0, R * this.width), [R, this.width]), b: this.projection, bias: this.bias }) as Tensor2D;
+  }
+
   /** Next-user logits of every state (unmasked), [states, |U|]. */
   async logits(states: PrefixStates): Promise<Float32Array> {
     if (this.disposed) throw new CascadeError('INTERNAL', 'ndm simulator: used after dispose()');
     const R = states.prefixes.length;
     if (R === 0) return new Float32Array(0);
-    const out = tf.tidy(() =>
-      tf.fused.matMul({ a: tf.tensor2d(states.logitRows.subarray(0, R * this.width), [R, this.width]), b: this.projection, bias: this.bias }),
-    );
+    const out = tf.tidy(() => this.windowProduct(states));
     const values = (await out.data()) as Float32Array;
     out.dispose();
     return values;
@@ -396,10 +400,7 @@ export class NdmStepper {
     const U = this.numUsers;
     const totals = new Float64Array(R);
     if (R === 0) return { rows: new Float32Array(0), totals };
-    const out = tf.tidy(() => {
-      const logits = tf.fused.matMul({ a: tf.tensor2d(states.logitRows.subarray(0, R * this.width), [R, this.width]), b: this.projection, bias: this.bias });
-      return tf.softmax(logits);
-    });
+    const out = tf.tidy(() => tf.softmax(this.windowProduct(states)));
     const rows = (await out.data()) as Float32Array;
     out.dispose();
     for (let r = 0; r < R; r++) {
