@@ -198,6 +198,13 @@ async function loadNative(pkg: string): Promise<Loaded> {
   }
   if (!tf.findBackendFactory('tensorflow')) {
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+    // Measured defaults for CPU TensorFlow (npm run bench -- ndm / gammacas, 2 cores): one thread per
+    // kernel and Eigen instead of oneDNN. This project's kernels are small (NDM: ~270 x 500 logits),
+    // so a kernel costs its dispatch more than its arithmetic; handing each one to a thread pool made
+    // NDM training 1.4x and its evaluation 1.2x slower and did not speed GammaCas' batch-256 training.
+    // Read once, when libtensorflow starts; set either variable to override.
+    process.env.TF_NUM_INTRAOP_THREADS ??= '1';
+    process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
     try {
       await capturingWarnings(() => import(pkg));
     } catch (e) {
@@ -229,6 +236,7 @@ async function loadNative(pkg: string): Promise<Loaded> {
   } else {
     gpu = { found: false, detail: `${pkg} is the CPU build of libtensorflow` };
   }
+  notes.push(`TensorFlow kernels use ${process.env.TF_NUM_INTRAOP_THREADS ?? 'all'} thread(s) each (TF_NUM_INTRAOP_THREADS), oneDNN ${process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'off' : 'on'} (TF_ENABLE_ONEDNN_OPTS)`);
   return { device, version, libtensorflowVersion, gpu, notes };
 }
 

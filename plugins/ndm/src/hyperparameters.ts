@@ -32,6 +32,10 @@ export const ndmHyperparameters = z
       .enum(['random', 'bucketed'])
       .default('random')
       .describe('random: batches of random cascades as the authors\' code (each batch computed in length-sorted sub-batches: same gradient, little padding); bucketed: batches of similar-length cascades (faster, but it gives short cascades more weight per target and fits worse)'),
+    gradients: z
+      .enum(['manual', 'tape'])
+      .default('manual')
+      .describe('how training differentiates the loss: manual, a hand-written backward pass (about a third of the kernel calls per step, same result; the Finit term always uses the tape) or tape, TensorFlow.js autodiff (the reference the manual pass is tested against)'),
     learningRateSchedule: z
       .enum(['noam', 'constant'])
       .default('noam')

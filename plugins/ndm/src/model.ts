@@ -132,6 +132,11 @@ export class NdmNetwork {
     return [...this.vars.values()];
   }
 
+  /** The variable of weight `name` (for the NDM+SN embedding: its trained columns only). */
+  weightVariable(name: WeightName): Variable {
+    return this.v(name);
+  }
+
   private v(name: WeightName): Variable {
     const x = this.vars.get(name);
     if (!x) throw new CascadeError('INTERNAL', `ndm: no variable ${name}`);

@@ -2,7 +2,8 @@ import { CascadeError, END_USER, throwIfCancelled, type Cascade, type Rng, type 
 import { padCascades, planBatches } from '@cascade-lab/data';
 import { rankingMetrics, targetRank } from '@cascade-lab/metrics';
 import type { NdmHyperparameters } from './hyperparameters.js';
-import { NdmNetwork, nextUserTargets, weightedCrossEntropySum, type SequenceBatch } from './model.js';
+import { manualGradientsSupported, manualLossAndGradients, type ManualStepResult } from './manual-gradients.js';
+import { NdmNetwork, nextUserTargets, weightedCrossEntropySum, type SequenceBatch, type Targets } from './model.js';
 import { Adam, constantSchedule, noamSchedule } from './optimizer.js';
 import { tf, type Tensor } from './tf.js';
 import type { NdmArchitecture, NdmWeights } from './weights.js';
@@ -95,6 +96,38 @@ export interface ValidationResult {
   targets: number;
 }
 
+/**
+ * Loss and gradients as `manualLossAndGradients` returns them, by TensorFlow.js' tape (autodiff of
+ * `maskedLogits` + `weightedCrossEntropySum`): every architecture, about three times the kernel
+ * calls. Chunks without a trained target are skipped.
+ */
+export function tapeLossAndGradients(network: NdmNetwork, chunks: readonly SequenceBatch[], targets: readonly Targets[], total: number, rng: Rng): ManualStepResult {
+  const variables = network.trainableVariables();
+  let grads: Record<string, Tensor> | null = null;
+  let lossSum = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    if (targets[i].count === 0) continue;
+    const { value, grads: g } = tf.variableGrads(
+      () => tf.div(weightedCrossEntropySum(network.maskedLogits(chunks[i], { training: true, rng }), targets[i]), total) as tf.Scalar,
+      variables,
+    );
+    lossSum += (value.dataSync()[0] as number) * total;
+    value.dispose();
+    if (grads === null) {
+      grads = g;
+    } else {
+      const acc: Record<string, Tensor> = grads;
+      for (const name of Object.keys(g)) {
+        const sum = tf.add(acc[name], g[name]);
+        acc[name].dispose();
+        g[name].dispose();
+        acc[name] = sum;
+      }
+    }
+  }
+  return { lossSum, grads: grads ?? {} };
+}
+
 /** Gradient descent on the mean next-user cross-entropy (Eq. 8) with Adam. */
 export class NdmTrainer {
   readonly optimizer: Adam;
@@ -117,34 +150,11 @@ export class NdmTrainer {
     const targets = chunks.map((c) => nextUserTargets(c, this.hp.learnEnd));
     const total = targets.reduce((s, t) => s + t.count, 0);
     if (total === 0) return { lossSum: 0, targets: 0 };
-    const variables = this.network.trainableVariables();
-    let grads: Record<string, Tensor> | null = null;
-    let lossSum = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      if (targets[i].count === 0) continue;
-      const { value, grads: g } = tf.variableGrads(
-        () => tf.div(weightedCrossEntropySum(this.network.maskedLogits(chunks[i], { training: true, rng }), targets[i]), total) as tf.Scalar,
-        variables,
-      );
-      lossSum += (value.dataSync()[0] as number) * total;
-      value.dispose();
-      if (grads === null) {
-        grads = g;
-      } else {
-        const acc: Record<string, Tensor> = grads;
-        for (const name of Object.keys(g)) {
-          const sum = tf.add(acc[name], g[name]);
-          acc[name].dispose();
-          g[name].dispose();
-          acc[name] = sum;
-        }
-      }
-    }
-    if (grads) {
-      this.optimizer.apply(variables, grads);
-      for (const t of Object.values(grads)) t.dispose();
-    }
-    return { lossSum, targets: total };
+    const manual = this.hp.gradients === 'manual' && manualGradientsSupported(this.network.architecture);
+    const r = (manual ? manualLossAndGradients : tapeLossAndGradients)(this.network, chunks, targets, total, rng);
+    this.optimizer.apply(this.network.trainableVariables(), r.grads);
+    for (const t of Object.values(r.grads)) t.dispose();
+    return { lossSum: r.lossSum, targets: total };
   }
 
   /** One pass over the cascades in bucketed (or shuffled) batches. */

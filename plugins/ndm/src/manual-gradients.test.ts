@@ -1,0 +1,134 @@
+import { Rng } from '@cascade-lab/core';
+import { dropoutMultiplier, manualLossAndGradients } from './manual-gradients.js';
+import { batchOf, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
+import { smallHyperparameters, smallModel, useBackend } from './testing.test-util.js';
+import { tf, type Tensor } from './tf.js';
+import { tapeLossAndGradients } from './trainer.js';
+import type { NdmHyperparameters } from './hyperparameters.js';
+import { architectureOf, initialWeights } from './weights.js';
+
+beforeAll(() => useBackend('cpu'));
+
+const U = 12;
+// Two chunks of different lengths, with padding, a repeated user (a target weighted out) and a length-1 row.
+const chunks: SequenceBatch[] = [
+  batchOf([
+    [2, 5, 7, 3, 9],
+    [4, 6],
+    [8, 2, 8, 10],
+    [11],
+  ]),
+  batchOf([
+    [3, 4, 5, 6, 7, 8, 9, 10],
+    [9, 2, 3],
+  ]),
+];
+
+function gradients(overrides: Partial<NdmHyperparameters>, method: 'manual' | 'tape', lookup?: 'gather' | 'one-hot', learnEnd = true) {
+  const arch = architectureOf(smallHyperparameters(overrides), U);
+  // NDM+SN's frozen half: any fixed vectors will do.
+  const frozen = arch.frozenDimensions > 0 ? Float32Array.from({ length: U * arch.frozenDimensions }, (_, i) => Math.sin(i)) : undefined;
+  const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(4), frozen));
+  const targets = chunks.map((c) => nextUserTargets(c, learnEnd));
+  const total = targets.reduce((s, t) => s + t.count, 0);
+  const rng = Rng.fromSeed(9);
+  const r = method === 'manual' ? manualLossAndGradients(net, chunks, targets, total, rng, { embeddingLookup: lookup }) : tapeLossAndGradients(net, chunks, targets, total, rng);
+  const out: Record<string, Float32Array> = {};
+  // Variable names carry a per-network prefix: key by the weight name after the slash.
+  for (const [name, g] of Object.entries(r.grads)) out[name.split('/')[1]] = g.dataSync() as Float32Array;
+  for (const g of Object.values(r.grads)) g.dispose();
+  net.dispose();
+  return { lossSum: r.lossSum, grads: out, after: rng.seedInt() };
+}
+
+function expectClose(a: Record<string, Float32Array>, b: Record<string, Float32Array>) {
+  expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+  for (const name of Object.keys(a)) {
+    const scale = Math.max(...Array.from(b[name], Math.abs), 1e-3);
+    let worst = 0;
+    for (let i = 0; i < a[name].length; i++) worst = Math.max(worst, Math.abs(a[name][i] - b[name][i]));
+    expect({ name, error: worst / scale < 2e-4 }).toEqual({ name, error: true });
+  }
+}
+
+describe('hand-written NDM gradient', () => {
+  const settings: [string, Partial<NdmHyperparameters>][] = [
+    ['paper defaults (dropout 0.1, standard layer norm, scaled scores, window bias)', {}],
+    ['authors\' layer norm, no dropout', { layerNorm: 'ndm-code', dropout: 0 }],
+    ['authors\' layer norm with dropout', { layerNorm: 'ndm-code', dropout: 0.3 }],
+    ['window 1, no bias, unscaled scores', { window: 1, windowBias: false, scaleScores: false }],
+    ['window 5 (longer than some rows), 3 heads', { window: 5, heads: 3 }],
+    ['NDM+SN: half of each embedding frozen', { socialEmbedding: true }],
+  ];
+  it.each(settings)('equals the tape gradient: %s', (_, overrides) => {
+    const tape = gradients(overrides, 'tape');
+    const manual = gradients(overrides, 'manual');
+    expect(Math.abs(manual.lossSum - tape.lossSum) / tape.lossSum).toBeLessThan(1e-5);
+    expectClose(manual.grads, tape.grads);
+    // Same dropout seeds consumed: the rng is in the same state afterwards.
+    expect(manual.after).toBe(tape.after);
+  });
+
+  it('gives the same result with a gather or a one-hot embedding lookup, and with </s> weighted out', () => {
+    expectClose(gradients({}, 'manual', 'one-hot', false).grads, gradients({}, 'manual', 'gather', false).grads);
+    expectClose(gradients({}, 'manual', 'gather', false).grads, gradients({}, 'tape', undefined, false).grads);
+  });
+
+  it('agrees with central finite differences of its own loss', () => {
+    const overrides = { dropout: 0 };
+    const { arch, weights } = smallModel(U, overrides, 4);
+    const targets = chunks.map((c) => nextUserTargets(c, true));
+    const total = targets.reduce((s, t) => s + t.count, 0);
+    const lossAt = (w: typeof weights) => {
+      const net = new NdmNetwork(arch, w);
+      const r = manualLossAndGradients(net, chunks, targets, total, Rng.fromSeed(1));
+      const grads: Record<string, Float32Array> = {};
+      for (const [name, g] of Object.entries(r.grads)) grads[name.split('/')[1]] = g.dataSync() as Float32Array;
+      for (const g of Object.values(r.grads)) g.dispose();
+      net.dispose();
+      return { loss: r.lossSum / total, grads };
+    };
+    const base = lossAt(weights);
+    const probes: [keyof typeof weights, number][] = [
+      ['embedding', 5 * 8 + 3],
+      ['query', 17],
+      ['key', 40],
+      ['value', 3],
+      ['output', 21],
+      ['outputBias', 2],
+      ['normGain', 6],
+      ['normBias', 1],
+      ['windowProjection', 8 * U + 7],
+      ['windowBias', 9],
+    ];
+    const h = 1e-2;
+    for (const [name, index] of probes) {
+      const shifted = (delta: number) => {
+        const w = { ...weights, [name]: weights[name].slice() };
+        w[name][index] += delta;
+        return lossAt(w).loss;
+      };
+      const numeric = (shifted(h) - shifted(-h)) / (2 * h);
+      expect({ name, value: base.grads[name][index] }).toEqual({ name, value: expect.closeTo(numeric, 3) });
+    }
+  });
+
+  it('leaves no tensor behind but the gradients', () => {
+    const { arch, weights } = smallModel(U, {}, 4);
+    const net = new NdmNetwork(arch, weights);
+    const targets = chunks.map((c) => nextUserTargets(c, true));
+    const before = tf.memory().numTensors;
+    const r = manualLossAndGradients(net, chunks, targets, 20, Rng.fromSeed(1));
+    expect(tf.memory().numTensors).toBe(before + Object.keys(r.grads).length);
+    for (const g of Object.values(r.grads)) (g as Tensor).dispose();
+    net.dispose();
+  });
+
+  it('draws dropout multipliers exactly as tf.dropout does', () => {
+    const x = tf.ones([3, 50]);
+    const viaDropout = tf.dropout(x, 0.25, undefined, 77).dataSync();
+    const viaMultiplier = dropoutMultiplier([3, 50], 0.25, 77).dataSync();
+    expect(Array.from(viaMultiplier)).toEqual(Array.from(viaDropout));
+    expect(new Set(viaMultiplier)).toEqual(new Set([0, Math.fround(1 / 0.75)]));
+  });
+});
