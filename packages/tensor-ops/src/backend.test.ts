@@ -52,6 +52,12 @@ describe('initBackend', () => {
       expect(sel).toMatchObject({ name: 'tensorflow', device: 'cpu' });
       expect(sel.libtensorflowVersion).toMatch(/^\d+\.\d+\.\d+/);
       expect(sel.gpu?.found).toBe(false);
+      // One thread per kernel and no oneDNN unless the environment said otherwise (set before load).
+      expect(process.env.TF_NUM_INTRAOP_THREADS).toMatch(/^\d+$/);
+      expect(process.env.TF_ENABLE_ONEDNN_OPTS).toBeDefined();
+      expect(sel.notes).toContain(
+        `TensorFlow kernels use ${process.env.TF_NUM_INTRAOP_THREADS} thread(s) each (TF_NUM_INTRAOP_THREADS), oneDNN ${process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'off' : 'on'} (TF_ENABLE_ONEDNN_OPTS)`,
+      );
     } else {
       const err = await initBackend('tensorflow').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CascadeError);
