@@ -59,6 +59,27 @@ interface Row {
   train: number;
   test: number;
   horizons: { hours: number; evaluated: number; mape: number; kendallTau: number; spearmanRho: number }[];
+  /**
+   * Generated data only: Pearson correlations over the test cascades of log mu (the content factor)
+   * with the generator's story score, text score and novelty, and of the fitted log A with the true
+   * log A. Whether the content path learned the content, not just whether it lowered the error.
+   */
+  correlations?: Record<string, number>;
+}
+
+function pearson(x: readonly number[], y: readonly number[]): number {
+  const n = x.length;
+  const mx = x.reduce((a, b) => a + b, 0) / n;
+  const my = y.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+    syy += (y[i] - my) ** 2;
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
 }
 function scoreHorizons(dataset: { horizonsHours: number[]; test: { targets: Float64Array }[] }, sizes: ArrayLike<number>[]): Row['horizons'] {
   return dataset.horizonsHours.map((hours, h) => {
@@ -79,9 +100,11 @@ for (const seed of seeds) {
   // Reference row for generated data (make-synthetic.ts writes truth.json): the expected size under
   // each cascade's true A, gamma, lambda, i.e. the best any predictor can do on average.
   const truthFile = config.dataset.path ? join(resolve(dirname(configFile), config.dataset.path), 'truth.json') : undefined;
+  let truth: Map<string, ContentCascadeTruth> | undefined;
   if (truthFile && existsSync(truthFile)) {
-    const truth = new Map((JSON.parse(readFileSync(truthFile, 'utf8')) as ContentCascadeTruth[]).map((t) => [t.id, t]));
-    const expected = dataset.test.map((c) => dataset.horizonsHours.map((h) => expectedSize(truth.get(c.id)!, h)));
+    truth = new Map((JSON.parse(readFileSync(truthFile, 'utf8')) as ContentCascadeTruth[]).map((t) => [t.id, t]));
+    const known = truth;
+    const expected = dataset.test.map((c) => dataset.horizonsHours.map((h) => expectedSize(known.get(c.id)!, h)));
     rows.push({ config: config.name, variant: 'true growth rate (generator)', seed, trainSeconds: 0, train: dataset.train.length, test: dataset.test.length, horizons: scoreHorizons(dataset, expected) });
   }
   for (const variant of variants) {
@@ -102,6 +125,19 @@ for (const seed of seeds) {
     model.dispose();
     const horizons = scoreHorizons(dataset, predictions.sizes);
     const row: Row = { config: config.name, variant, seed, trainSeconds, train: dataset.train.length, test: dataset.test.length, horizons };
+    if (truth && predictions.details) {
+      const t = dataset.test.map((c) => truth.get(c.id)!);
+      const d = predictions.details;
+      const correlations: Record<string, number> = { fittedA_trueA: pearson(d.map((x) => Math.log(Number(x.A))), t.map((x) => Math.log(x.A))) };
+      if (d.every((x) => typeof x.mu === 'number' && x.mu > 0)) {
+        const logMu = d.map((x) => Math.log(Number(x.mu)));
+        correlations.mu_story = pearson(logMu, t.map((x) => x.storyScore));
+        correlations.mu_text = pearson(logMu, t.map((x) => x.textScore));
+        correlations.mu_novelty = pearson(logMu, t.map((x) => x.novelty));
+      }
+      row.correlations = correlations;
+      logger.info(`${variant} seed ${seed} correlations: ${Object.entries(correlations).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+    }
     rows.push(row);
     if (out) appendFileSync(out, JSON.stringify(row) + '\n');
     const h24 = horizons.find((h) => h.hours === 24) ?? horizons[0];
