@@ -1,4 +1,4 @@
-// `npm run bench -- ndm [--backends wasm,tensorflow] [--epochs 2] [--simulations 1000] [--cascades N]`
+// `npm run bench -- ndm [--backends wasm,tensorflow] [--epochs 2] [--simulations 1000] [--cascades N] [--gradients manual|tape]`
 //
 // NDM on Memetracker (d 64, h 8, win 3, batch 32, the ndm-memetracker.yaml setting), per backend, each in
 // its own process (so peak RSS is that backend's alone):
@@ -67,7 +67,7 @@ async function worker(backendName: BackendName): Promise<WorkerResult> {
   const data = await loadMicroscopicDataset({ path: resolve(dataDir, 'micro/memetracker'), format: 'ndm' }, { seed: 1 });
   // The setting of configs/experiments/ndm-memetracker.yaml: </s> weighted out, so every simulation
   // runs to its budget (the slowest case for the evaluation).
-  const hp = defaultHyperparameters({ learnEnd: false, earlyStoppingMetric: 'none' });
+  const hp = defaultHyperparameters({ learnEnd: false, earlyStoppingMetric: 'none', gradients: arg('gradients', 'manual') as 'manual' | 'tape' });
   const arch = architectureOf(hp, data.users.size);
   const weights = initialWeights(arch, Rng.fromSeed(1).derive('init'));
   const network = new NdmNetwork(arch, weights);
@@ -174,7 +174,7 @@ if (workerBackend) {
     }
     results.push(JSON.parse(line.slice(7)) as WorkerResult);
   }
-  console.log(`\nNDM on Memetracker (d 64, h 8, win 3, batch 32, random batches in length-sorted sub-batches, </s> weighted out); one process per backend; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (${cpus().length} cores)\n`);
+  console.log(`\nNDM on Memetracker (d 64, h 8, win 3, batch 32, random batches in length-sorted sub-batches, </s> weighted out, ${arg('gradients', 'manual')} gradients); one process per backend; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (${cpus().length} cores)\n`);
   console.log(
     table(
       ['backend', 'device', 'tokens/s', 's/epoch', 'tokens/s (bucketed)', 'padding', 'train peak RSS', `evaluation (${results[0]?.evaluatedCascades ?? 0} cascades x ${results[0]?.simulations ?? 0})`, 'peak RSS'],
