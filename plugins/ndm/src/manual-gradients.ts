@@ -8,10 +8,10 @@ import type { NdmArchitecture, WeightName } from './weights.js';
  *
  * Why: at NDM's sizes a training step is bound by kernel dispatch, not arithmetic (a median
  * Memetracker batch is ~270 positions; each TensorFlow kernel call costs 20-40 us however small).
- * TensorFlow.js' tape turns the forward pass into ~340 kernel calls per step (every matMul's
- * gradient reshapes and transposes its operands, every broadcast gets a reduction, every op an
- * Identity); the hand-written pass needs about 110 and lays the attention out so that it needs no
- * transposes at all:
+ * With TensorFlow.js' tape the loss and its gradient take ~300 kernel calls on such a batch (every
+ * matMul's gradient reshapes and transposes its operands, every broadcast gets a reduction, every op
+ * an Identity); the hand-written pass needs about 130 and lays the attention out so that it needs
+ * no transposes at all:
  *
  * - scores as [B, L*h, L] with row (j, i) = x_j M_i for M_i = W^Q_i (W^K_i)^T (the product of
  *   x with all h score matrices at once, reshaped for free), times x^T;
@@ -75,7 +75,7 @@ function targetTensors(targets: Targets, numUsers: number, total: number): { row
   return { rowWeights: tf.tensor2d(rw, [N, 1]), oneHotWeighted: tf.tensor2d(ow, [N, numUsers]) };
 }
 
-export interface ManualStepResult {
+export interface LossAndGradients {
   /** Summed cross-entropy of the trained targets (not divided by `total`). */
   lossSum: number;
   /** Gradient of (summed loss / total) for every trainable variable, by variable name. */
@@ -95,7 +95,7 @@ export function manualLossAndGradients(
   total: number,
   rng: Rng,
   options: { embeddingLookup?: 'gather' | 'one-hot' } = {},
-): ManualStepResult {
+): LossAndGradients {
   const a = network.architecture;
   if (!manualGradientsSupported(a)) throw new CascadeError('INTERNAL', 'ndm: the hand-written gradient does not cover the Finit term; use the tape');
   const { numUsers: U, dimension: d, heads: h, window: W, dropout: rate, frozenDimensions: f } = a;

@@ -2,7 +2,7 @@ import { CascadeError, END_USER, throwIfCancelled, type Cascade, type Rng, type 
 import { padCascades, planBatches } from '@cascade-lab/data';
 import { rankingMetrics, targetRank } from '@cascade-lab/metrics';
 import type { NdmHyperparameters } from './hyperparameters.js';
-import { manualGradientsSupported, manualLossAndGradients, type ManualStepResult } from './manual-gradients.js';
+import { manualGradientsSupported, manualLossAndGradients, type LossAndGradients } from './manual-gradients.js';
 import { NdmNetwork, nextUserTargets, weightedCrossEntropySum, type SequenceBatch, type Targets } from './model.js';
 import { Adam, constantSchedule, noamSchedule } from './optimizer.js';
 import { tf, type Tensor } from './tf.js';
@@ -98,10 +98,10 @@ export interface ValidationResult {
 
 /**
  * Loss and gradients as `manualLossAndGradients` returns them, by TensorFlow.js' tape (autodiff of
- * `maskedLogits` + `weightedCrossEntropySum`): every architecture, about three times the kernel
+ * `maskedLogits` + `weightedCrossEntropySum`): every architecture, over twice the kernel
  * calls. Chunks without a trained target are skipped.
  */
-export function tapeLossAndGradients(network: NdmNetwork, chunks: readonly SequenceBatch[], targets: readonly Targets[], total: number, rng: Rng): ManualStepResult {
+export function tapeLossAndGradients(network: NdmNetwork, chunks: readonly SequenceBatch[], targets: readonly Targets[], total: number, rng: Rng): LossAndGradients {
   const variables = network.trainableVariables();
   let grads: Record<string, Tensor> | null = null;
   let lossSum = 0;
