@@ -13,4 +13,10 @@ for (const group of ['packages', 'plugins', 'apps', 'tools']) {
   }
 }
 
+// tensor-ops' initBackend sets these before libtensorflow loads (packages/tensor-ops/src/backend.ts),
+// but Jest hands each test file a copy of process.env, which the C library never sees: set them here,
+// in the parent process, so that the test workers inherit them and tests run TensorFlow as the CLI does.
+process.env.TF_NUM_INTRAOP_THREADS ??= '1';
+process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
+
 module.exports = { projects, testTimeout: 60000 };
