@@ -33,6 +33,12 @@ export interface TrainContext {
   signal: AbortSignal;
   /** A scratch directory owned by this run. */
   workDir: string;
+  /**
+   * Directory that relative file paths among the hyperparameters are taken from: the experiment
+   * config file's directory when the runner trains (as for the dataset path); absent, the working
+   * directory.
+   */
+  baseDir?: string;
 }
 
 /** Context for loading a saved model or running inference. */

@@ -29,7 +29,7 @@ export const gammaCasHyperparameters = z
       .string()
       .nullable()
       .default(null)
-      .describe('word2vec text file ("word v1 ... vd" per line, optional "count dim" header) to initialise the embeddings from (§4.2 uses Word2Vec vectors); null: random init. Needs the dataset\'s word list'),
+      .describe('word2vec text file ("word v1 ... vd" per line, optional "count dim" header) to initialise the embeddings from (§4.2 uses Word2Vec vectors), a relative path taken from the experiment config file\'s directory; null: random init. Needs the dataset\'s word list'),
     embeddingInitRange: z
       .number()
       .positive()

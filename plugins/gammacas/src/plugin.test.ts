@@ -227,6 +227,10 @@ describe('training', () => {
     }
     expect(rec.logger.lines.some((l) => l.message.includes('pre-trained vectors for 2 of 19 words'))).toBe(true);
     model.dispose();
+    // A relative path is taken from the context's baseDir (the runner passes the config file's directory).
+    const relative = (await gammaCasPlugin.train({ ...data, words }, small({ epochs: 1, learningRate: 1e-9, pretrainedEmbeddings: 'vectors.txt' }), { ...context().ctx, baseDir: work })) as GammaCasModel;
+    expect((relative.network.allWeights()['text/embedding'].arraySync() as number[][])[2][0]).toBeCloseTo(1, 5);
+    relative.dispose();
     await expect(gammaCasPlugin.train(data, small({ pretrainedEmbeddings: file }), context().ctx)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 });

@@ -1,5 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import {
   CascadeError,
   Rng,
@@ -218,8 +218,10 @@ async function initialEmbeddings(data: MacroscopicDataset, hp: GammaCasHyperpara
   }
   const matrix = new Float32Array(data.vocabularySize * hp.embeddingDim);
   for (let i = 0; i < matrix.length; i++) matrix[i] = rng.uniform(-range, range);
-  const coverage = await loadWordVectors(hp.pretrainedEmbeddings, data.words, hp.embeddingDim, matrix);
-  ctx.logger.info(`gammacas: pre-trained vectors for ${coverage.found} of ${coverage.total} words from ${hp.pretrainedEmbeddings}`);
+  // Relative to the experiment config file's directory (ctx.baseDir), as the dataset path is.
+  const file = resolvePath(ctx.baseDir ?? process.cwd(), hp.pretrainedEmbeddings);
+  const coverage = await loadWordVectors(file, data.words, hp.embeddingDim, matrix);
+  ctx.logger.info(`gammacas: pre-trained vectors for ${coverage.found} of ${coverage.total} words from ${file}`);
   return matrix;
 }
 

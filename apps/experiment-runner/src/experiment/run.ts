@@ -90,7 +90,7 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
         const metrics = new RecordingMetrics(run);
         // Scratch space for the plugin (checkpoints during training): not an artifact, removed after.
         const workDir = mkdtempSync(join(tmpdir(), 'cascade-work-'));
-        const context: TrainContext = { rng: rng.derive('train'), backend, progress, logger, metrics, signal, workDir };
+        const context: TrainContext = { rng: rng.derive('train'), backend, progress, logger, metrics, signal, workDir, baseDir: options.baseDir ?? dirname(resolve(exp.file)) };
 
         try {
           const trainStarted = Date.now();
