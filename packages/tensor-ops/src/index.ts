@@ -42,7 +42,7 @@ export {
   type AttentionOptions,
   type AttentionResult,
 } from './attention.js';
-export { layerNorm, LayerNorm, type LayerNormOptions, type LayerNormVariant } from './layer-norm.js';
+export { layerNorm, layerNormForward, layerNormBackward, LayerNorm, type LayerNormOptions, type LayerNormVariant, type LayerNormTrace } from './layer-norm.js';
 export {
   lstmStep,
   followerGatedLstmStep,

@@ -1,4 +1,4 @@
-import { tf, layerNorm, LayerNorm } from './index.js';
+import { tf, layerNorm, layerNormBackward, layerNormForward, LayerNorm } from './index.js';
 import { expectParity, gradientCheck, parityBackends, randn } from './testing.test-util.js';
 
 const backends = await parityBackends();
@@ -37,6 +37,27 @@ describe('layerNorm', () => {
     ]);
     expect(r.failures).toEqual([]);
     expect(r.checked).toBe(30);
+  });
+
+  it.each(['standard', 'ndm'] as const)('%s: the written-out backward (layerNormBackward) equals the tape, leading axes and a constant row included', (variant) => {
+    tf.tidy(() => {
+      // [2, 3, 6]: two leading axes; row [0, 1] constant (the ndm variance floor).
+      const values = x.concat(x).slice(0, 36);
+      for (let k = 0; k < 6; k++) values[6 + k] = 0.7;
+      const v = tf.tensor3d(values, [2, 3, 6]);
+      const g = tf.tensor1d(gain);
+      const b = tf.tensor1d(bias);
+      const dy = tf.tensor3d(randn(36, 'ln-dy', 1), [2, 3, 6]);
+      const tape = tf.grads((a: tf.Tensor, c: tf.Tensor, e: tf.Tensor) => tf.sum(tf.mul(layerNorm(a, c, e, { variant }), dy)) as tf.Scalar)([v, g, b]);
+      const forward = layerNormForward(v, g, b, { variant });
+      expect(Array.from(forward.y.dataSync())).toEqual(Array.from(layerNorm(v, g, b, { variant }).dataSync()));
+      const written = layerNormBackward(dy, g, forward.trace);
+      [written.dx, written.dGain, written.dBias].forEach((t, i) => {
+        const want = tape[i].dataSync();
+        // float32 relative precision (the standard variant's constant row has gradients near 700).
+        t.dataSync().forEach((value, j) => expect(Math.abs(value - want[j])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want[j]))));
+      });
+    });
   });
 
   it(`agrees across backends (cpu vs ${backends.others.join(', ')})`, async () => {

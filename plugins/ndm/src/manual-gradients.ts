@@ -1,5 +1,6 @@
 import { CascadeError, type Rng } from '@cascade-lab/core';
 import { MASKED_LOGIT, infectedUserMask, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
+import { layerNormBackward, layerNormForward } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D } from './tf.js';
 import type { NdmArchitecture, WeightName } from './weights.js';
 
@@ -153,22 +154,8 @@ export function manualLossAndGradients(
       const mixed = tf.reshape(tf.matMul(pm, x3), [N, hd]); // row (j): [sum_k w^i_jk x_k]_i
       const attended = tf.fused.matMul({ a: mixed as Tensor2D, b: valueOutput, bias: v('outputBias') });
       const z = tf.add(x, dropAttended ? tf.mul(attended, dropAttended) : attended);
-      // Layer norm (the same arithmetic as tensor-ops' layerNorm).
-      const centred = tf.sub(z, tf.mean(z, -1, true));
-      const sumSquares = tf.sum(tf.square(centred), -1, true);
-      let normalised: Tensor;
-      let invDen: Tensor; // standard: 1/sqrt(var + eps); ndm-code: 1/(std + eps)
-      let std: Tensor | null = null;
-      if (a.layerNorm === 'standard') {
-        invDen = tf.rsqrt(tf.add(tf.div(sumSquares, d), 1e-5));
-        normalised = tf.mul(centred, invDen);
-      } else {
-        std = tf.sqrt(tf.maximum(tf.div(sumSquares, d - 1), 1e-30));
-        const den = tf.add(std, 1e-3);
-        invDen = tf.div(1, den);
-        normalised = tf.div(centred, den);
-      }
-      const act = tf.add(tf.mul(normalised, gain), normBias);
+      const norm = layerNormForward(z, gain, normBias, { variant: a.layerNorm === 'standard' ? 'standard' : 'ndm' });
+      const act = norm.y;
       const shift = W > 1 ? tf.tensor3d(windowShift(batch, W), [B, L * W, L]) : null;
       const windowed = (shift ? tf.reshape(tf.matMul(shift, tf.reshape(act, [B, L, d])), [N, W * d]) : act) as Tensor2D;
       const logits = a.windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: v('windowBias') }) : tf.matMul(windowed, windowProjection);
@@ -184,18 +171,10 @@ export function manualLossAndGradients(
       if (a.windowBias) dWindowBias = acc(dWindowBias, tf.sum(dLogits, 0));
       const dWindowed = tf.matMul(dLogits, windowProjection, false, true); // [N, W*d]
       const dAct = shift ? tf.reshape(tf.matMul(shift, tf.reshape(dWindowed, [B, L * W, d]), true, false), [N, d]) : dWindowed;
-      dGain = acc(dGain, tf.sum(tf.mul(dAct, normalised), 0));
-      dNormBias = acc(dNormBias, tf.sum(dAct, 0));
-      const dNorm = tf.mul(dAct, gain);
-      let dz: Tensor;
-      if (a.layerNorm === 'standard') {
-        // r (dn - mean(dn) - n mean(dn n))
-        dz = tf.mul(tf.sub(tf.sub(dNorm, tf.mean(dNorm, -1, true)), tf.mul(normalised, tf.mean(tf.mul(dNorm, normalised), -1, true))), invDen);
-      } else {
-        // (dn - mean(dn)) / den - c * sum(dn c) / (den^2 std (d - 1)); no slope where the variance floor holds
-        const slope = tf.div(tf.mul(tf.square(invDen), tf.cast(tf.greater(tf.div(sumSquares, d - 1), 1e-30), 'float32')), tf.mul(std!, d - 1));
-        dz = tf.sub(tf.mul(tf.sub(dNorm, tf.mean(dNorm, -1, true)), invDen), tf.mul(centred, tf.mul(tf.sum(tf.mul(dNorm, centred), -1, true), slope)));
-      }
+      const normGrads = layerNormBackward(dAct, gain, norm.trace);
+      dGain = acc(dGain, normGrads.dGain);
+      dNormBias = acc(dNormBias, normGrads.dBias);
+      const dz = normGrads.dx;
       const dAttended = dropAttended ? tf.mul(dz, dropAttended) : dz;
       dOutputBias = acc(dOutputBias, tf.sum(dAttended, 0));
       dValueOutput = acc(dValueOutput, tf.matMul(mixed, dAttended, true, false));
