@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { averageRanks, geometricBoundaries, kendallTau, sizeBuckets, spearmanRho, stepwiseKendallTau } from './correlation.js';
+import { averageRanks, geometricBoundaries, kendallTau, pearsonR, sizeBuckets, spearmanRho, stepwiseKendallTau } from './correlation.js';
 
 // Expected values computed once with scipy 1.17.1 (python3); the exact call is in each comment.
 const A = [7, 5, 5, 7, 5, 6, 6, 2, 1, 3, 2, 7, 7, 1, 4, 6, 1, 6, 1, 4, 6, 3, 3, 2, 6, 2, 7, 4, 4, 4, 5, 4, 4, 7, 6, 6, 5, 5, 3, 7];
@@ -59,6 +59,16 @@ describe('Kendall tau-b', () => {
       }),
       { seed: 42, numRuns: 300 },
     );
+  });
+});
+
+describe('Pearson r', () => {
+  it('matches scipy, and is NaN for constant or NaN input', () => {
+    // scipy.stats.pearsonr([1, 2, 3, 4, 5, 6.5], [2, 4, 5, 4, 5, 9]).statistic -> 0.8839203772962249
+    expect(pearsonR([1, 2, 3, 4, 5, 6.5], [2, 4, 5, 4, 5, 9])).toBeCloseTo(0.8839203772962249, 14);
+    expect(pearsonR([1, 2, 3], [-2, -4, -6])).toBeCloseTo(-1, 15);
+    expect(pearsonR([1, 2, 3], [3, 3, 3])).toBeNaN();
+    expect(pearsonR([1, NaN, 3], [1, 2, 3])).toBeNaN();
   });
 });
 

@@ -134,6 +134,16 @@ function pearson(a: Float64Array, b: Float64Array): number {
 }
 
 /**
+ * Pearson's r, as `scipy.stats.pearsonr(x, y).statistic`. NaN for NaN input, a constant input or
+ * n < 2.
+ */
+export function pearsonR(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  checkSameLength('pearsonR', x, y, 'x', 'y');
+  if (x.length < 2 || hasNaN(x) || hasNaN(y)) return NaN;
+  return pearson(Float64Array.from(x), Float64Array.from(y));
+}
+
+/**
  * Spearman's rho, as `scipy.stats.spearmanr(x, y).statistic`: the Pearson correlation of the
  * average ranks (ties get the mean of their ranks). NaN for NaN input, a constant input or n < 2.
  */

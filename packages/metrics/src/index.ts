@@ -3,6 +3,6 @@ export type { InfectionPrediction, DiffusionCounts, PrecisionRecallF1 } from './
 export { targetRank, hitsAtK, mapAtK, rankingMetrics } from './ranking.js';
 export { linkPredictionAccuracy, closestUsers } from './link-prediction.js';
 export type { LinkDirection, LinkPredictionOptions } from './link-prediction.js';
-export { averageRanks, kendallTau, spearmanRho, sizeBuckets, geometricBoundaries, stepwiseKendallTau } from './correlation.js';
+export { averageRanks, kendallTau, pearsonR, spearmanRho, sizeBuckets, geometricBoundaries, stepwiseKendallTau } from './correlation.js';
 export { mape, msle, sizePredictionMetrics, MAPE_FRACTION, MAPE_AUTHORS_CODE } from './size-errors.js';
 export type { MapeOptions, MsleOptions, SizePredictionMetrics } from './size-errors.js';

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ConsoleLogger, Rng, type TrainContext } from '@cascade-lab/core';
 import { loadMacroscopicDataset } from '@cascade-lab/data';
-import { sizePredictionMetrics } from '@cascade-lab/metrics';
+import { pearsonR, sizePredictionMetrics } from '@cascade-lab/metrics';
 import { expectedSize, type ContentCascadeTruth } from '@cascade-lab/simulation';
 import { initBackend, type BackendPreference } from '@cascade-lab/tensor-ops';
 import YAML from 'yaml';
@@ -67,20 +67,6 @@ interface Row {
   correlations?: Record<string, number>;
 }
 
-function pearson(x: readonly number[], y: readonly number[]): number {
-  const n = x.length;
-  const mx = x.reduce((a, b) => a + b, 0) / n;
-  const my = y.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) ** 2;
-    syy += (y[i] - my) ** 2;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
-}
 function scoreHorizons(dataset: { horizonsHours: number[]; test: { targets: Float64Array }[] }, sizes: ArrayLike<number>[]): Row['horizons'] {
   return dataset.horizonsHours.map((hours, h) => {
     const m = sizePredictionMetrics(
@@ -128,12 +114,12 @@ for (const seed of seeds) {
     if (truth && predictions.details) {
       const t = dataset.test.map((c) => truth.get(c.id)!);
       const d = predictions.details;
-      const correlations: Record<string, number> = { fittedA_trueA: pearson(d.map((x) => Math.log(Number(x.A))), t.map((x) => Math.log(x.A))) };
+      const correlations: Record<string, number> = { fittedA_trueA: pearsonR(d.map((x) => Math.log(Number(x.A))), t.map((x) => Math.log(x.A))) };
       if (d.every((x) => typeof x.mu === 'number' && x.mu > 0)) {
         const logMu = d.map((x) => Math.log(Number(x.mu)));
-        correlations.mu_story = pearson(logMu, t.map((x) => x.storyScore));
-        correlations.mu_text = pearson(logMu, t.map((x) => x.textScore));
-        correlations.mu_novelty = pearson(logMu, t.map((x) => x.novelty));
+        correlations.mu_story = pearsonR(logMu, t.map((x) => x.storyScore));
+        correlations.mu_text = pearsonR(logMu, t.map((x) => x.textScore));
+        correlations.mu_novelty = pearsonR(logMu, t.map((x) => x.novelty));
       }
       row.correlations = correlations;
       logger.info(`${variant} seed ${seed} correlations: ${Object.entries(correlations).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
