@@ -1,5 +1,5 @@
 import { CascadeError, type Rng } from '@cascade-lab/core';
-import { MASKED_LOGIT, infectedUserMask, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
+import { MASKED_LOGIT, crossEntropyWithGradient, infectedUserMask, targetWeightTensors, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
 import { layerNormBackward, layerNormForward } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D } from './tf.js';
 import type { NdmArchitecture, WeightName } from './weights.js';
@@ -23,6 +23,7 @@ import type { NdmArchitecture, WeightName } from './weights.js';
  *
  * It computes exactly what `NdmNetwork.maskedLogits` + `weightedCrossEntropySum` compute, with the
  * same dropout masks drawn from the same seeds in the same order (tests compare both gradients),
+ * and the same cross-entropy (`crossEntropyWithGradient`, shared with the tape's custom gradient),
  * for every architecture except the Finit term, which falls back to the tape
  * (`manualGradientsSupported`).
  */
@@ -60,20 +61,6 @@ function windowShift(batch: SequenceBatch, window: number): Float32Array {
   for (let j = 0; j < L; j++) for (let n = 0; n < window && n <= j; n++) s[(j * window + n) * L + j - n] = 1;
   for (let b = 1; b < B; b++) s.copyWithin(b * block, 0, block);
   return s;
-}
-
-/** Row weights (targets.weights / total) and the one-hot targets weighted the same, [N, |U|]. */
-function targetTensors(targets: Targets, numUsers: number, total: number): { rowWeights: Tensor; oneHotWeighted: Tensor } {
-  const N = targets.users.length;
-  const rw = new Float32Array(N);
-  const ow = new Float32Array(N * numUsers);
-  for (let r = 0; r < N; r++) {
-    const w = targets.weights[r];
-    if (w === 0) continue;
-    rw[r] = w / total;
-    ow[r * numUsers + targets.users[r]] = w / total;
-  }
-  return { rowWeights: tf.tensor2d(rw, [N, 1]), oneHotWeighted: tf.tensor2d(ow, [N, numUsers]) };
 }
 
 export interface LossAndGradients {
@@ -160,13 +147,12 @@ export function manualLossAndGradients(
       const windowed = (shift ? tf.reshape(tf.matMul(shift, tf.reshape(act, [B, L, d])), [N, W * d]) : act) as Tensor2D;
       const logits = a.windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: v('windowBias') }) : tf.matMul(windowed, windowProjection);
       const masked = tf.add(logits, tf.tensor2d(infectedUserMask(batch, U), [N, U]));
-      // Loss: -sum over rows of w/total * log softmax(logits)[target].
-      const { rowWeights, oneHotWeighted } = targetTensors(targets[c], U, total);
-      const shifted = tf.sub(masked, tf.max(masked, 1, true));
-      const logProbs = tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), 1, true)));
-      loss = acc(loss, tf.sum(tf.mul(oneHotWeighted, logProbs)));
+      // Loss (Eq. 8 negated, divided by total) and its gradient in the logits.
+      const { rowWeights, oneHotWeighted } = targetWeightTensors(targets[c], U, 1 / total);
+      const ce = crossEntropyWithGradient(masked as Tensor2D, rowWeights, oneHotWeighted);
+      loss = acc(loss, ce.value);
       // ---- backward ----
-      const dLogits = tf.sub(tf.mul(tf.exp(logProbs), rowWeights), oneHotWeighted) as Tensor2D; // [N, U]
+      const dLogits = ce.dLogits; // [N, U]
       dWindow = acc(dWindow, tf.matMul(windowed, dLogits, true, false));
       if (a.windowBias) dWindowBias = acc(dWindowBias, tf.sum(dLogits, 0));
       const dWindowed = tf.matMul(dLogits, windowProjection, false, true); // [N, W*d]
@@ -215,7 +201,7 @@ export function manualLossAndGradients(
     for (const [name, g] of Object.entries(grads)) byName[v(name as WeightName).name] = g;
     return { grads: byName, loss: loss as Tensor };
   });
-  const lossSum = -(result.loss.dataSync()[0] as number) * total;
+  const lossSum = (result.loss.dataSync()[0] as number) * total;
   result.loss.dispose();
   return { lossSum, grads: result.grads };
 }

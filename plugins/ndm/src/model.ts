@@ -342,33 +342,49 @@ export function nextUserTargets(batch: SequenceBatch, learnEnd: boolean): Target
 }
 
 /**
+ * The targets as tensors: per-row weights [N, 1] and the one-hot targets times those weights
+ * [N, |U|], both multiplied by `scale` (the manual training pass folds the 1/total of the mean in).
+ */
+export function targetWeightTensors(targets: Targets, numUsers: number, scale = 1): { rowWeights: Tensor; oneHotWeighted: Tensor } {
+  const N = targets.users.length;
+  const rw = new Float32Array(N);
+  const ow = new Float32Array(N * numUsers);
+  for (let r = 0; r < N; r++) {
+    const w = targets.weights[r];
+    if (w === 0) continue;
+    rw[r] = w * scale;
+    ow[r * numUsers + targets.users[r]] = w * scale;
+  }
+  return { rowWeights: tf.tensor2d(rw, [N, 1]), oneHotWeighted: tf.tensor2d(ow, [N, numUsers]) };
+}
+
+/**
+ * Summed weighted cross-entropy sum_r w_r (logsumexp(l_r) - l_r[target]) and its gradient in the
+ * logits, w (softmax - onehot). Rows of weight 0 contribute exactly 0 to both, whatever their logits.
+ */
+export function crossEntropyWithGradient(logits: Tensor2D, rowWeights: Tensor, oneHotWeighted: Tensor): { value: Tensor; dLogits: Tensor2D } {
+  const shifted = tf.sub(logits, tf.max(logits, 1, true));
+  const logProbs = tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), 1, true)));
+  // A one-hot row weighted w sums to w: sum(onehot_w * -log p) = sum_r w_r (logsumexp - l[target]).
+  const value = tf.neg(tf.sum(tf.mul(oneHotWeighted, logProbs)));
+  const dLogits = tf.sub(tf.mul(tf.exp(logProbs), rowWeights), oneHotWeighted) as Tensor2D;
+  return { value, dLogits };
+}
+
+/**
  * Summed cross-entropy of the targets under softmax(logits) (Eq. 8, negated), with the gradient
- * written out: d/dlogits = weight * (softmax - onehot). Rows of weight 0 contribute exactly 0 to the
- * value and the gradient, whatever their logits (so masked targets can never produce NaN).
+ * written out (`crossEntropyWithGradient`). Rows of weight 0 contribute exactly 0 to the value and
+ * the gradient, whatever their logits (so masked targets can never produce NaN).
  */
 export function weightedCrossEntropySum(logits: Tensor2D, targets: Targets): Tensor {
-  const U = logits.shape[1];
   // Freed by the caller's scope (tf.tidy / tf.variableGrads).
-  const rowWeights = tf.reshape(tf.tensor1d(targets.weights), [-1, 1]);
-  const oneHotWeighted = tf.mul(tf.oneHot(tf.tensor1d(targets.users, 'int32'), U), rowWeights);
+  const { rowWeights, oneHotWeighted } = targetWeightTensors(targets, logits.shape[1]);
   const loss = tf.customGrad((...inputs: (Tensor | tf.GradSaveFunc)[]) => {
-    const l = inputs[0] as Tensor2D;
     const save = inputs[1] as tf.GradSaveFunc;
-    const max = tf.max(l, 1, true);
-    const shifted = tf.sub(l, max);
-    const logSum = tf.log(tf.sum(tf.exp(shifted), 1, true));
-    // sum over rows of w * (logsumexp - logit[target])
-    const value = tf.sub(tf.sum(tf.mul(logSum, rowWeights)), tf.sum(tf.mul(shifted, oneHotWeighted)));
-    // Everything the gradient needs goes through save(): the forward scope frees the rest.
-    save([shifted, logSum, rowWeights, oneHotWeighted]);
-    return {
-      value,
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [s, ls, rw, ow] = saved;
-        const softmax = tf.exp(tf.sub(s, ls));
-        return [tf.mul(dy, tf.sub(tf.mul(softmax, rw), ow))];
-      },
-    };
+    const { value, dLogits } = crossEntropyWithGradient(inputs[0] as Tensor2D, rowWeights, oneHotWeighted);
+    // The gradient goes through save(): the forward scope frees the rest.
+    save([dLogits]);
+    return { value, gradFunc: (dy: Tensor, saved: Tensor[]) => [tf.mul(dy, saved[0])] };
   });
   return loss(logits);
 }
