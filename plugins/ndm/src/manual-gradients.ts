@@ -141,7 +141,7 @@ export function manualLossAndGradients(
       const mixed = tf.reshape(tf.matMul(pm, x3), [N, hd]); // row (j): [sum_k w^i_jk x_k]_i
       const attended = tf.fused.matMul({ a: mixed as Tensor2D, b: valueOutput, bias: v('outputBias') });
       const z = tf.add(x, dropAttended ? tf.mul(attended, dropAttended) : attended);
-      const norm = layerNormForward(z, gain, normBias, { variant: a.layerNorm === 'standard' ? 'standard' : 'ndm' });
+      const norm = layerNormForward(z, gain, normBias, network.layerNormOptions());
       const act = norm.y;
       const shift = W > 1 ? tf.tensor3d(windowShift(batch, W), [B, L * W, L]) : null;
       const windowed = (shift ? tf.reshape(tf.matMul(shift, tf.reshape(act, [B, L, d])), [N, W * d]) : act) as Tensor2D;

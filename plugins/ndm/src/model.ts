@@ -1,5 +1,5 @@
 import { CascadeError, END_USER, PAD_USER, type Rng } from '@cascade-lab/core';
-import { layerNorm } from '@cascade-lab/tensor-ops';
+import { layerNorm, type LayerNormOptions } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D, type Variable } from './tf.js';
 import { weightShapes, type NdmArchitecture, type NdmWeights, type WeightName, WEIGHT_NAMES } from './weights.js';
 
@@ -179,10 +179,14 @@ export class NdmNetwork {
     return tf.dropout(x, rate, undefined, options.rng.seedInt());
   }
 
+  /** tensor-ops' layer-norm options for this architecture: standard or the authors' variant. */
+  layerNormOptions(): LayerNormOptions {
+    return { variant: this.architecture.layerNorm === 'standard' ? 'standard' : 'ndm' };
+  }
+
   /** Layer normalisation of the rows of z (§4.5), standard or the authors' variant. */
   layerNorm(z: Tensor2D): Tensor2D {
-    const variant = this.architecture.layerNorm === 'standard' ? 'standard' : 'ndm';
-    return layerNorm(z, this.v('normGain'), this.v('normBias'), { variant }) as Tensor2D;
+    return layerNorm(z, this.v('normGain'), this.v('normBias'), this.layerNormOptions()) as Tensor2D;
   }
 
   /**
