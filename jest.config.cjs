@@ -18,5 +18,6 @@ for (const group of ['packages', 'plugins', 'apps', 'tools']) {
 // in the parent process, so that the test workers inherit them and tests run TensorFlow as the CLI does.
 process.env.TF_NUM_INTRAOP_THREADS ??= '1';
 process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 
 module.exports = { projects, testTimeout: 60000 };

@@ -85,3 +85,4 @@ export {
   type LoadCheckpointOptions,
   type LoadedCheckpoint,
 } from './checkpoint.js';
+export { GraphFunction, graphFunctionsEnabled, type GraphFunctionOptions, type GraphFunctionStats } from './graph-function.js';

@@ -13,7 +13,7 @@ export { deepWalk, randomWalks, type DeepWalkOptions } from './deepwalk.js';
 export { noamSchedule, constantSchedule } from './optimizer.js';
 export { architectureOf, initialWeights, windowProjectionNorms, type NdmArchitecture, type NdmWeights } from './weights.js';
 export { installWasmBatchMatMul } from './wasm-matmul.js';
-export { manualLossAndGradients, manualGradientsSupported, type LossAndGradients } from './manual-gradients.js';
+export { ManualGradients, manualLossAndGradients, manualGradientsSupported, type LossAndGradients, type ManualGradientsOptions } from './manual-gradients.js';
 export { tapeLossAndGradients } from './trainer.js';
 
 /** The ContainerModule the experiment runner loads: binds the `ndm` plugin. */

@@ -1,6 +1,6 @@
 import { CascadeError, type Rng } from '@cascade-lab/core';
 import { MASKED_LOGIT, crossEntropyWithGradient, infectedUserMask, targetWeightTensors, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
-import { layerNormBackward, layerNormForward } from '@cascade-lab/tensor-ops';
+import { GraphFunction, graphFunctionsEnabled, layerNormBackward, layerNormForward, type GraphFunctionStats, type LayerNormOptions } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D } from './tf.js';
 import type { NdmArchitecture, WeightName } from './weights.js';
 
@@ -33,8 +33,13 @@ export function manualGradientsSupported(architecture: NdmArchitecture): boolean
 
 /** tf.dropout's multiplier (0 or 1/(1-rate)), drawn exactly as `tf.dropout(x, rate, undefined, seed)` draws it. */
 export function dropoutMultiplier(shape: number[], rate: number, seed: number): Tensor {
+  return tf.tidy(() => multiplierFromUniform(tf.randomUniform(shape, 0, 1, 'float32', seed), rate));
+}
+
+/** The dropout multiplier for uniform draws u: floor(u + keep) / keep. */
+function multiplierFromUniform(uniform: Tensor, rate: number): Tensor {
   const keep = 1 - rate;
-  return tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), keep)), keep);
+  return tf.div(tf.floor(tf.add(uniform, keep)), keep);
 }
 
 /** Additive causal + padding mask in the [B, L*h, L] score layout (row j*h + i of sequence b). */
@@ -54,8 +59,7 @@ function scoreMask(batch: SequenceBatch, heads: number): Float32Array {
 }
 
 /** 0/1 matrix [B, L*win, L] with row (j, n) picking position j - n (nothing before the start). */
-function windowShift(batch: SequenceBatch, window: number): Float32Array {
-  const { batchSize: B, maxLength: L } = batch;
+function windowShift(B: number, L: number, window: number): Float32Array {
   const s = new Float32Array(B * L * window * L);
   const block = L * window * L;
   for (let j = 0; j < L; j++) for (let n = 0; n < window && n <= j; n++) s[(j * window + n) * L + j - n] = 1;
@@ -70,11 +74,369 @@ export interface LossAndGradients {
   grads: Record<string, Tensor>;
 }
 
+/** The trained weights in the order the compiled step takes and returns them. */
+const TRAINED: WeightName[] = ['embedding', 'query', 'key', 'value', 'output', 'outputBias', 'normGain', 'normBias', 'windowProjection', 'windowBias'];
+
+/** Tensors one trained chunk feeds the step (all made on the host). */
+const CHUNK_INPUTS = ['ids', 'scoreMask', 'infectedMask', 'rowWeights', 'oneHotWeighted'] as const;
+
+interface StepLayout {
+  architecture: NdmArchitecture;
+  weights: WeightName[];
+  frozen: boolean;
+  /** (B, L) of each trained chunk. */
+  chunks: { B: number; L: number }[];
+  dropout: boolean;
+  useGather: boolean;
+  layerNorm: LayerNormOptions;
+  /** Inputs carry a running loss and running gradients (after the frozen embedding), which the outputs add to. */
+  accumulate: boolean;
+}
+
 /**
- * Loss and gradients of the mean next-user cross-entropy over `chunks` (Eq. 8; the mean is the
- * summed loss over all chunks divided by `total`), training mode (dropout on when the
- * architecture has it). Chunks without a trained target are skipped, as the tape path does.
- * Draws two dropout seeds per trained chunk from `rng`, in the tape path's order.
+ * The loss and gradient computation as a pure function of its inputs, [weights..., frozen
+ * embedding?, (running loss, running gradients...)?, per trained chunk: ids, score mask,
+ * infected-user mask, row weights, weighted one-hot targets, (dropout uniforms of the attention
+ * weights and of the attended vector)], returning [loss / total, gradient of each weight in
+ * `layout.weights` order] (plus the running values when accumulating). Pure, so that it can run as
+ * one TensorFlow graph (`GraphFunction`); the window shift matrices depend only on the shapes and
+ * are made inside.
+ */
+function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
+  const a = layout.architecture;
+  const { numUsers: U, dimension: d, heads: h, window: W, dropout: rate, frozenDimensions: f } = a;
+  const hd = h * d;
+  return (inputs) =>
+    tf.tidy(() => {
+      let next = 0;
+      const w = {} as Record<WeightName, Tensor>;
+      for (const name of layout.weights) w[name] = inputs[next++];
+      const embedding = (layout.frozen ? tf.concat([inputs[next++], w.embedding], 1) : w.embedding) as Tensor2D;
+      const running = layout.accumulate ? inputs.slice(next, next + 1 + layout.weights.length) : null;
+      if (running) next += running.length;
+      // Per-step parameter products (shared by the chunks).
+      const q3 = tf.transpose(tf.reshape(w.query, [d, h, d]), [1, 0, 2]); // [h, d, d]: W^Q_i
+      const k3 = tf.transpose(tf.reshape(w.key, [d, h, d]), [1, 0, 2]);
+      const scale = a.scaleScores ? 1 / Math.sqrt(d) : 1;
+      let m3t = tf.matMul(k3, q3, false, true); // [h, d, d]: M_i^T = W^K_i (W^Q_i)^T
+      if (scale !== 1) m3t = tf.mul(m3t, scale);
+      const scoreT = tf.reshape(m3t, [hd, d]) as Tensor2D; // row block i: M_i^T
+      const v3 = tf.transpose(tf.reshape(w.value, [d, h, d]), [1, 0, 2]); // W^V_i
+      const o3 = tf.reshape(w.output, [h, d, d]); // W^O_i
+      const valueOutput = tf.reshape(tf.matMul(v3, o3), [hd, d]) as Tensor2D; // row block i: W^V_i W^O_i
+      const windowProjection = w.windowProjection as Tensor2D;
+
+      let dScoreT: Tensor | null = null;
+      let dValueOutput: Tensor | null = null;
+      let dEmbedding: Tensor | null = null;
+      let dOutputBias: Tensor | null = null;
+      let dGain: Tensor | null = null;
+      let dNormBias: Tensor | null = null;
+      let dWindow: Tensor | null = null;
+      let dWindowBias: Tensor | null = null;
+      let loss: Tensor | null = null;
+      const acc = (sum: Tensor | null, t: Tensor) => (sum === null ? t : tf.add(sum, t));
+
+      for (const { B, L } of layout.chunks) {
+        const N = B * L;
+        const [ids, scoreMask, infectedMask, rowWeights, oneHotWeighted] = inputs.slice(next, next + CHUNK_INPUTS.length);
+        next += CHUNK_INPUTS.length;
+        let dropWeights: Tensor | null = null;
+        let dropAttended: Tensor | null = null;
+        if (layout.dropout) {
+          // Drawn in the tape path's [B, h, L, L] layout, then laid out as the scores.
+          dropWeights = tf.reshape(tf.transpose(multiplierFromUniform(inputs[next++], rate), [0, 2, 1, 3]), [B, L * h, L]);
+          dropAttended = multiplierFromUniform(inputs[next++], rate);
+        }
+        // ---- forward ----
+        const oneHot = layout.useGather ? null : tf.oneHot(ids as tf.Tensor1D, U);
+        const x = (oneHot ? tf.matMul(oneHot, embedding) : tf.gather(embedding, ids)) as Tensor2D; // [N, d]
+        const x3 = tf.reshape(x, [B, L, d]);
+        const y3 = tf.reshape(tf.matMul(x, scoreT, false, true), [B, L * h, d]); // row (j, i): x_j M_i
+        const scores = tf.add(tf.matMul(y3, x3, false, true), scoreMask);
+        const p = tf.softmax(scores); // [B, L*h, L]: w^i_jk
+        const pm = dropWeights ? tf.mul(p, dropWeights) : p;
+        const mixed = tf.reshape(tf.matMul(pm, x3), [N, hd]); // row (j): [sum_k w^i_jk x_k]_i
+        const attended = tf.fused.matMul({ a: mixed as Tensor2D, b: valueOutput, bias: w.outputBias });
+        const z = tf.add(x, dropAttended ? tf.mul(attended, dropAttended) : attended);
+        const norm = layerNormForward(z, w.normGain, w.normBias, layout.layerNorm);
+        const act = norm.y;
+        const shift = W > 1 ? tf.tensor3d(windowShift(B, L, W), [B, L * W, L]) : null;
+        const windowed = (shift ? tf.reshape(tf.matMul(shift, tf.reshape(act, [B, L, d])), [N, W * d]) : act) as Tensor2D;
+        const logits = a.windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: w.windowBias }) : tf.matMul(windowed, windowProjection);
+        const masked = tf.add(logits, infectedMask);
+        // Loss (Eq. 8 negated, divided by total) and its gradient in the logits.
+        const ce = crossEntropyWithGradient(masked as Tensor2D, rowWeights, oneHotWeighted);
+        loss = acc(loss, ce.value);
+        // ---- backward ----
+        const dLogits = ce.dLogits; // [N, U]
+        dWindow = acc(dWindow, tf.matMul(windowed, dLogits, true, false));
+        if (a.windowBias) dWindowBias = acc(dWindowBias, tf.sum(dLogits, 0));
+        const dWindowed = tf.matMul(dLogits, windowProjection, false, true); // [N, W*d]
+        const dAct = shift ? tf.reshape(tf.matMul(shift, tf.reshape(dWindowed, [B, L * W, d]), true, false), [N, d]) : dWindowed;
+        const normGrads = layerNormBackward(dAct, w.normGain, norm.trace);
+        dGain = acc(dGain, normGrads.dGain);
+        dNormBias = acc(dNormBias, normGrads.dBias);
+        const dz = normGrads.dx;
+        const dAttended = dropAttended ? tf.mul(dz, dropAttended) : dz;
+        dOutputBias = acc(dOutputBias, tf.sum(dAttended, 0));
+        dValueOutput = acc(dValueOutput, tf.matMul(mixed, dAttended, true, false));
+        const dMixed = tf.reshape(tf.matMul(dAttended, valueOutput, false, true), [B, L * h, d]);
+        const dPm = tf.matMul(dMixed, x3, false, true); // [B, L*h, L]
+        const dxMix = tf.matMul(pm, dMixed, true, false); // [B, L, d]
+        const dP = dropWeights ? tf.mul(dPm, dropWeights) : dPm;
+        const dScores = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true)));
+        const dy = tf.reshape(tf.matMul(dScores, x3), [N, hd]);
+        const dxKey = tf.matMul(dScores, y3, true, false); // [B, L, d]
+        dScoreT = acc(dScoreT, tf.matMul(dy, x, true, false));
+        const dx = tf.add(tf.add(dz, tf.reshape(tf.add(dxMix, dxKey), [N, d])), tf.matMul(dy, scoreT));
+        dEmbedding = acc(dEmbedding, oneHot ? tf.matMul(oneHot, dx, true, false) : tf.unsortedSegmentSum(dx, ids as tf.Tensor1D, U));
+      }
+      // Parameter products, backward.
+      let dM3t = tf.reshape(dScoreT!, [h, d, d]);
+      if (scale !== 1) dM3t = tf.mul(dM3t, scale);
+      const dK3 = tf.matMul(dM3t, q3);
+      const dQ3 = tf.matMul(dM3t, k3, true, false);
+      const dVO3 = tf.reshape(dValueOutput!, [h, d, d]);
+      const dV3 = tf.matMul(dVO3, o3, false, true);
+      const dO3 = tf.matMul(v3, dVO3, true, false);
+      const heads = (t: Tensor) => tf.reshape(tf.transpose(t, [1, 0, 2]), [d, hd]);
+      const grads: Partial<Record<WeightName, Tensor>> = {
+        embedding: f > 0 ? tf.slice(dEmbedding!, [0, f], [U, d - f]) : dEmbedding!,
+        query: heads(dQ3),
+        key: heads(dK3),
+        value: heads(dV3),
+        output: tf.reshape(dO3, [hd, d]),
+        outputBias: dOutputBias!,
+        normGain: dGain!,
+        normBias: dNormBias!,
+        windowProjection: dWindow!,
+        windowBias: dWindowBias ?? undefined,
+      };
+      const out = [loss!, ...layout.weights.map((name) => grads[name]!)];
+      return running ? out.map((t, i) => tf.add(running[i], t)) : out;
+    });
+}
+
+export interface ManualGradientsOptions {
+  /** Embedding lookup: gather (and a segment sum backward) where the backend has the kernel, else a one-hot product. */
+  embeddingLookup?: 'gather' | 'one-hot';
+  /**
+   * Run each step as one TensorFlow graph on the tensorflow backend (default true; see
+   * tensor-ops' GraphFunction). Elsewhere, or false, the same ops run eagerly.
+   */
+  compile?: boolean;
+}
+
+/**
+ * Sizes a compiled chunk is padded to, so that a few dozen graphs serve every batch: lengths up
+ * to 8 as they are, then in steps of 2 to 16, 4 to 32, 8 to 64, 16 to 128 and 32 beyond; row
+ * counts 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, then multiples of 16.
+ */
+export function paddedLength(length: number): number {
+  if (length <= 8) return length;
+  const step = length <= 16 ? 2 : length <= 32 ? 4 : length <= 64 ? 8 : length <= 128 ? 16 : 32;
+  return Math.ceil(length / step) * step;
+}
+
+export function paddedRows(rows: number): number {
+  for (const r of [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]) if (rows <= r) return r;
+  return Math.ceil(rows / 16) * 16;
+}
+
+/**
+ * A chunk and its targets laid out in [rows, length] (>= its own): padded rows are empty
+ * sequences and padded positions are padding, neither with a target, so they add exactly zero to
+ * the loss and the gradients.
+ */
+function padChunk(batch: SequenceBatch, targets: Targets, rows: number, length: number): { batch: SequenceBatch; targets: Targets } {
+  const { batchSize: B, maxLength: L } = batch;
+  if (rows === B && length === L) return { batch, targets };
+  const users = new Int32Array(rows * length);
+  const targetUsers = new Int32Array(rows * length);
+  const weights = new Float32Array(rows * length);
+  for (let b = 0; b < B; b++) {
+    users.set(batch.users.subarray(b * L, (b + 1) * L), b * length);
+    targetUsers.set(targets.users.subarray(b * L, (b + 1) * L), b * length);
+    weights.set(targets.weights.subarray(b * L, (b + 1) * L), b * length);
+  }
+  const lengths = new Int32Array(rows);
+  lengths.set(batch.lengths);
+  return { batch: { batchSize: rows, maxLength: length, users, lengths }, targets: { users: targetUsers, weights, count: targets.count } };
+}
+
+/** Uniform draws of shape [B, h, L, L] laid into [rows, h, length, length] (zeros elsewhere). */
+function padAttentionDraws(draws: Float32Array, B: number, h: number, L: number, rows: number, length: number): Float32Array {
+  const out = new Float32Array(rows * h * length * length);
+  for (let b = 0; b < B; b++) for (let i = 0; i < h; i++) for (let j = 0; j < L; j++) out.set(draws.subarray(((b * h + i) * L + j) * L, ((b * h + i) * L + j + 1) * L), ((b * h + i) * length + j) * length);
+  return out;
+}
+
+/** Uniform draws of shape [B*L, d] laid into [rows*length, d]. */
+function padRowDraws(draws: Float32Array, B: number, L: number, d: number, rows: number, length: number): Float32Array {
+  const out = new Float32Array(rows * length * d);
+  for (let b = 0; b < B; b++) out.set(draws.subarray(b * L * d, (b + 1) * L * d), b * length * d);
+  return out;
+}
+
+function uniformDraws(shape: number[], seed: number): Float32Array {
+  const t = tf.randomUniform(shape, 0, 1, 'float32', seed);
+  const values = t.dataSync() as Float32Array;
+  t.dispose();
+  return values;
+}
+
+/**
+ * Loss and gradients of the mean next-user cross-entropy with the hand-written backward pass,
+ * for one network.
+ *
+ * On the tensorflow backend each chunk runs as one compiled TensorFlow graph (tensor-ops'
+ * `GraphFunction`), which takes the weights, the running loss and gradients and the chunk's data
+ * and returns the updated running values: a step is one native call per chunk, and its ~170 ops
+ * cost ~1 us of dispatch each instead of 20-40 us. Chunks are padded to a grid of shapes
+ * (`paddedRows` x `paddedLength`) so that a few dozen graphs serve a whole training run; padding
+ * has no target, so the numbers are those of the eager pass up to float rounding (dropout draws
+ * are made at the chunk's own shape, as the eager pass makes them). Elsewhere (or with
+ * `compile: false`) the same ops run eagerly over all chunks at once, unpadded. `dispose()`
+ * unloads the graphs.
+ */
+export class ManualGradients {
+  private readonly graph: GraphFunction | null;
+  private readonly bodies = new Map<string, (inputs: Tensor[]) => Tensor[]>();
+  private readonly useGather: boolean;
+  private current: ((inputs: Tensor[]) => Tensor[]) | null = null;
+  /** Zero running values for the first chunk of a step (never modified: graphs return new tensors). */
+  private zeros: Tensor[] | null = null;
+
+  constructor(
+    readonly network: NdmNetwork,
+    options: ManualGradientsOptions = {},
+  ) {
+    if (!manualGradientsSupported(network.architecture)) throw new CascadeError('INTERNAL', 'ndm: the hand-written gradient does not cover the Finit term; use the tape');
+    // Gather and its gradient (a segment sum) where the backend has the kernel; else a one-hot product.
+    this.useGather = (options.embeddingLookup ?? (tf.getKernel('UnsortedSegmentSum', tf.getBackend()) ? 'gather' : 'one-hot')) === 'gather';
+    // One GraphFunction for every chunk shape: the body of a call is chosen by its key.
+    this.graph = options.compile === false || !graphFunctionsEnabled() ? null : new GraphFunction((inputs) => this.current!(inputs), { name: 'ndm training chunk' });
+  }
+
+  /** Compilation statistics (null when running eagerly). */
+  get graphStats(): GraphFunctionStats | null {
+    return this.graph?.stats ?? null;
+  }
+
+  private trainedWeights(): WeightName[] {
+    return TRAINED.filter((name) => name !== 'windowBias' || this.network.architecture.windowBias);
+  }
+
+  private body(chunks: { B: number; L: number }[], accumulate: boolean): (inputs: Tensor[]) => Tensor[] {
+    const key = `${accumulate ? 'acc' : 'all'}:${chunks.map(({ B, L }) => `${B}x${L}`).join(',')}`;
+    let body = this.bodies.get(key);
+    if (!body) {
+      const network = this.network;
+      body = stepBody({
+        architecture: network.architecture,
+        weights: this.trainedWeights(),
+        frozen: network.frozenEmbeddingColumns() !== null,
+        chunks,
+        dropout: network.architecture.dropout > 0,
+        useGather: this.useGather,
+        layerNorm: network.layerNormOptions(),
+        accumulate,
+      });
+      // Compiled bodies are one per chunk shape; eager ones are cheap to rebuild, keep few.
+      if (!accumulate && this.bodies.size > 64) this.bodies.clear();
+      this.bodies.set(key, body);
+    }
+    return body;
+  }
+
+  /** Host-made inputs of one chunk (the caller disposes them). */
+  private chunkInputs(batch: SequenceBatch, targets: Targets, total: number, rng: Rng, pad: boolean): Tensor[] {
+    const a = this.network.architecture;
+    const { numUsers: U, heads: h, dimension: d, dropout: rate } = a;
+    const { batchSize: B, maxLength: L } = batch;
+    const rows = pad ? paddedRows(B) : B;
+    const length = pad ? paddedLength(L) : L;
+    const padded = padChunk(batch, targets, rows, length);
+    const { rowWeights, oneHotWeighted } = targetWeightTensors(padded.targets, U, 1 / total);
+    const made = [
+      tf.tensor1d(padded.batch.users, 'int32'),
+      tf.tensor3d(scoreMask(padded.batch, h), [rows, length * h, length]),
+      tf.tensor2d(infectedUserMask(padded.batch, U), [rows * length, U]),
+      rowWeights,
+      oneHotWeighted,
+    ];
+    if (rate > 0) {
+      // Drawn at the chunk's own shape, in the tape path's order and layout.
+      const attention = uniformDraws([B, h, L, L], rng.seedInt());
+      const attended = uniformDraws([B * L, d], rng.seedInt());
+      made.push(
+        tf.tensor4d(rows === B && length === L ? attention : padAttentionDraws(attention, B, h, L, rows, length), [rows, h, length, length]),
+        tf.tensor2d(rows === B && length === L ? attended : padRowDraws(attended, B, L, d, rows, length), [rows * length, d]),
+      );
+    }
+    return made;
+  }
+
+  /**
+   * Loss and gradients over `chunks` (Eq. 8; the mean is the summed loss over all chunks divided
+   * by `total`), training mode (dropout on when the architecture has it). Chunks without a trained
+   * target are skipped, as the tape path does. Draws two dropout seeds per trained chunk from
+   * `rng`, in the tape path's order.
+   */
+  compute(chunks: readonly SequenceBatch[], targets: readonly Targets[], total: number, rng: Rng): LossAndGradients {
+    const network = this.network;
+    const weights = this.trainedWeights();
+    const frozen = network.frozenEmbeddingColumns();
+    const trained = chunks.map((batch, c) => ({ batch, t: targets[c] })).filter(({ t }) => t.count > 0);
+    if (trained.length === 0) throw new CascadeError('INTERNAL', 'ndm: no chunk has a trained target');
+    const fixed = [...weights.map((name) => network.weightVariable(name) as Tensor), ...(frozen ? [frozen] : [])];
+    let outputs: Tensor[];
+    if (this.graph) {
+      this.zeros ??= [tf.scalar(0), ...fixed.slice(0, weights.length).map((w) => tf.zerosLike(w))];
+      let running = this.zeros;
+      for (const { batch, t } of trained) {
+        const made = this.chunkInputs(batch, t, total, rng, true);
+        const shape = { B: made[0].shape[0]! / paddedLength(batch.maxLength), L: paddedLength(batch.maxLength) };
+        try {
+          this.current = this.body([shape], true);
+          const next = this.graph.call([...fixed, ...running, ...made], `${shape.B}x${shape.L}`);
+          if (running !== this.zeros) for (const r of running) r.dispose();
+          running = next;
+        } finally {
+          this.current = null;
+          for (const m of made) m.dispose();
+        }
+      }
+      outputs = running;
+    } else {
+      const made = trained.flatMap(({ batch, t }) => this.chunkInputs(batch, t, total, rng, false));
+      try {
+        outputs = this.body(trained.map(({ batch }) => ({ B: batch.batchSize, L: batch.maxLength })), false)([...fixed, ...made]);
+      } finally {
+        for (const m of made) m.dispose();
+      }
+    }
+    const [loss, ...grads] = outputs;
+    const lossSum = (loss.dataSync()[0] as number) * total;
+    loss.dispose();
+    const byName: Record<string, Tensor> = {};
+    weights.forEach((name, i) => (byName[network.weightVariable(name).name] = grads[i]));
+    return { lossSum, grads: byName };
+  }
+
+  /** Unloads the compiled graphs. */
+  dispose(): void {
+    this.graph?.dispose();
+    this.bodies.clear();
+    for (const z of this.zeros ?? []) z.dispose();
+    this.zeros = null;
+  }
+}
+
+/**
+ * One eager evaluation of `ManualGradients.compute` (no graph is compiled): the loss and
+ * gradients of the mean next-user cross-entropy over `chunks`.
  */
 export function manualLossAndGradients(
   network: NdmNetwork,
@@ -84,124 +446,5 @@ export function manualLossAndGradients(
   rng: Rng,
   options: { embeddingLookup?: 'gather' | 'one-hot' } = {},
 ): LossAndGradients {
-  const a = network.architecture;
-  if (!manualGradientsSupported(a)) throw new CascadeError('INTERNAL', 'ndm: the hand-written gradient does not cover the Finit term; use the tape');
-  const { numUsers: U, dimension: d, heads: h, window: W, dropout: rate, frozenDimensions: f } = a;
-  const hd = h * d;
-  const v = (name: WeightName) => network.weightVariable(name);
-  // Gather and its gradient (a segment sum) where the backend has the kernel; else a one-hot product.
-  const useGather = (options.embeddingLookup ?? (tf.getKernel('UnsortedSegmentSum', tf.getBackend()) ? 'gather' : 'one-hot')) === 'gather';
-  const result = tf.tidy(() => {
-    // Per-step parameter products (shared by the chunks).
-    const q3 = tf.transpose(tf.reshape(v('query'), [d, h, d]), [1, 0, 2]); // [h, d, d]: W^Q_i
-    const k3 = tf.transpose(tf.reshape(v('key'), [d, h, d]), [1, 0, 2]);
-    const scale = a.scaleScores ? 1 / Math.sqrt(d) : 1;
-    let m3t = tf.matMul(k3, q3, false, true); // [h, d, d]: M_i^T = W^K_i (W^Q_i)^T
-    if (scale !== 1) m3t = tf.mul(m3t, scale);
-    const scoreT = tf.reshape(m3t, [hd, d]) as Tensor2D; // row block i: M_i^T
-    const v3 = tf.transpose(tf.reshape(v('value'), [d, h, d]), [1, 0, 2]); // W^V_i
-    const o3 = tf.reshape(v('output'), [h, d, d]); // W^O_i
-    const valueOutput = tf.reshape(tf.matMul(v3, o3), [hd, d]) as Tensor2D; // row block i: W^V_i W^O_i
-    const embedding = network.embeddingMatrix();
-    const windowProjection = v('windowProjection') as Tensor2D;
-    const gain = v('normGain');
-    const normBias = v('normBias');
-
-    let dScoreT: Tensor | null = null;
-    let dValueOutput: Tensor | null = null;
-    let dEmbedding: Tensor | null = null;
-    let dOutputBias: Tensor | null = null;
-    let dGain: Tensor | null = null;
-    let dNormBias: Tensor | null = null;
-    let dWindow: Tensor | null = null;
-    let dWindowBias: Tensor | null = null;
-    let loss: Tensor | null = null;
-    const acc = (sum: Tensor | null, t: Tensor) => (sum === null ? t : tf.add(sum, t));
-
-    chunks.forEach((batch, c) => {
-      if (targets[c].count === 0) return;
-      const { batchSize: B, maxLength: L } = batch;
-      const N = B * L;
-      // ---- forward ----
-      const ids = tf.tensor1d(batch.users, 'int32');
-      const oneHot = useGather ? null : tf.oneHot(ids, U);
-      const x = (oneHot ? tf.matMul(oneHot, embedding) : tf.gather(embedding, ids)) as Tensor2D; // [N, d]
-      const x3 = tf.reshape(x, [B, L, d]);
-      const y3 = tf.reshape(tf.matMul(x, scoreT, false, true), [B, L * h, d]); // row (j, i): x_j M_i
-      const scores = tf.add(tf.matMul(y3, x3, false, true), tf.tensor3d(scoreMask(batch, h), [B, L * h, L]));
-      const p = tf.softmax(scores); // [B, L*h, L]: w^i_jk
-      let dropWeights: Tensor | null = null;
-      let dropAttended: Tensor | null = null;
-      if (rate > 0) {
-        // Drawn in the tape path's [B, h, L, L] layout, then laid out as the scores.
-        dropWeights = tf.reshape(tf.transpose(dropoutMultiplier([B, h, L, L], rate, rng.seedInt()), [0, 2, 1, 3]), [B, L * h, L]);
-        dropAttended = dropoutMultiplier([N, d], rate, rng.seedInt());
-      }
-      const pm = dropWeights ? tf.mul(p, dropWeights) : p;
-      const mixed = tf.reshape(tf.matMul(pm, x3), [N, hd]); // row (j): [sum_k w^i_jk x_k]_i
-      const attended = tf.fused.matMul({ a: mixed as Tensor2D, b: valueOutput, bias: v('outputBias') });
-      const z = tf.add(x, dropAttended ? tf.mul(attended, dropAttended) : attended);
-      const norm = layerNormForward(z, gain, normBias, network.layerNormOptions());
-      const act = norm.y;
-      const shift = W > 1 ? tf.tensor3d(windowShift(batch, W), [B, L * W, L]) : null;
-      const windowed = (shift ? tf.reshape(tf.matMul(shift, tf.reshape(act, [B, L, d])), [N, W * d]) : act) as Tensor2D;
-      const logits = a.windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: v('windowBias') }) : tf.matMul(windowed, windowProjection);
-      const masked = tf.add(logits, tf.tensor2d(infectedUserMask(batch, U), [N, U]));
-      // Loss (Eq. 8 negated, divided by total) and its gradient in the logits.
-      const { rowWeights, oneHotWeighted } = targetWeightTensors(targets[c], U, 1 / total);
-      const ce = crossEntropyWithGradient(masked as Tensor2D, rowWeights, oneHotWeighted);
-      loss = acc(loss, ce.value);
-      // ---- backward ----
-      const dLogits = ce.dLogits; // [N, U]
-      dWindow = acc(dWindow, tf.matMul(windowed, dLogits, true, false));
-      if (a.windowBias) dWindowBias = acc(dWindowBias, tf.sum(dLogits, 0));
-      const dWindowed = tf.matMul(dLogits, windowProjection, false, true); // [N, W*d]
-      const dAct = shift ? tf.reshape(tf.matMul(shift, tf.reshape(dWindowed, [B, L * W, d]), true, false), [N, d]) : dWindowed;
-      const normGrads = layerNormBackward(dAct, gain, norm.trace);
-      dGain = acc(dGain, normGrads.dGain);
-      dNormBias = acc(dNormBias, normGrads.dBias);
-      const dz = normGrads.dx;
-      const dAttended = dropAttended ? tf.mul(dz, dropAttended) : dz;
-      dOutputBias = acc(dOutputBias, tf.sum(dAttended, 0));
-      dValueOutput = acc(dValueOutput, tf.matMul(mixed, dAttended, true, false));
-      const dMixed = tf.reshape(tf.matMul(dAttended, valueOutput, false, true), [B, L * h, d]);
-      const dPm = tf.matMul(dMixed, x3, false, true); // [B, L*h, L]
-      const dxMix = tf.matMul(pm, dMixed, true, false); // [B, L, d]
-      const dP = dropWeights ? tf.mul(dPm, dropWeights) : dPm;
-      const dScores = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true)));
-      const dy = tf.reshape(tf.matMul(dScores, x3), [N, hd]);
-      const dxKey = tf.matMul(dScores, y3, true, false); // [B, L, d]
-      dScoreT = acc(dScoreT, tf.matMul(dy, x, true, false));
-      const dx = tf.add(tf.add(dz, tf.reshape(tf.add(dxMix, dxKey), [N, d])), tf.matMul(dy, scoreT));
-      dEmbedding = acc(dEmbedding, oneHot ? tf.matMul(oneHot, dx, true, false) : tf.unsortedSegmentSum(dx, ids, U));
-    });
-    if (loss === null) throw new CascadeError('INTERNAL', 'ndm: no chunk has a trained target');
-    // Parameter products, backward.
-    let dM3t = tf.reshape(dScoreT!, [h, d, d]);
-    if (scale !== 1) dM3t = tf.mul(dM3t, scale);
-    const dK3 = tf.matMul(dM3t, q3);
-    const dQ3 = tf.matMul(dM3t, k3, true, false);
-    const dVO3 = tf.reshape(dValueOutput!, [h, d, d]);
-    const dV3 = tf.matMul(dVO3, o3, false, true);
-    const dO3 = tf.matMul(v3, dVO3, true, false);
-    const heads = (t: Tensor) => tf.reshape(tf.transpose(t, [1, 0, 2]), [d, hd]);
-    const grads: Partial<Record<WeightName, Tensor>> = {
-      embedding: f > 0 ? tf.slice(dEmbedding!, [0, f], [U, d - f]) : dEmbedding!,
-      query: heads(dQ3),
-      key: heads(dK3),
-      value: heads(dV3),
-      output: tf.reshape(dO3, [hd, d]),
-      outputBias: dOutputBias!,
-      normGain: dGain!,
-      normBias: dNormBias!,
-      windowProjection: dWindow!,
-    };
-    if (a.windowBias) grads.windowBias = dWindowBias!;
-    const byName: Record<string, Tensor> = {};
-    for (const [name, g] of Object.entries(grads)) byName[v(name as WeightName).name] = g;
-    return { grads: byName, loss: loss as Tensor };
-  });
-  const lossSum = (result.loss.dataSync()[0] as number) * total;
-  result.loss.dispose();
-  return { lossSum, grads: result.grads };
+  return new ManualGradients(network, { ...options, compile: false }).compute(chunks, targets, total, rng);
 }

@@ -143,6 +143,11 @@ export class NdmNetwork {
     return x;
   }
 
+  /** NDM+SN's frozen DeepWalk columns of the embedding, [|U|, f] (null without them). */
+  frozenEmbeddingColumns(): Tensor2D | null {
+    return this.frozenEmbedding;
+  }
+
   /** emb(u) for every user, [|U|, d]. */
   embeddingMatrix(): Tensor2D {
     const e = this.v('embedding') as Tensor2D;

@@ -1,3 +1,4 @@
+import { GraphFunction } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Variable } from './tf.js';
 
 /** Step size of the Adam update at (1-based) step `step`. */
@@ -40,6 +41,11 @@ export class Adam {
    * (kernel dispatch, not arithmetic, bounds a training step at NDM's sizes).
    */
   private fused: { names: string[]; sizes: number[]; m: Variable; v: Variable } | null = null;
+  /**
+   * The fused update as one TensorFlow graph on the tensorflow backend (eager elsewhere):
+   * [m, v, (lr / c1, c2), gradients..., parameters...] -> [m', v', parameters'...].
+   */
+  private readonly fusedUpdate = new GraphFunction((inputs) => this.fusedUpdateBody(inputs), { name: 'ndm Adam update' });
   /** Moments carried over from the fused state, by variable name, until that variable's next update. */
   private readonly pendingMoments = new Map<string, { m: Tensor; v: Tensor }>();
 
@@ -78,17 +84,39 @@ export class Adam {
   }
 
   private applyFused(present: Variable[], grads: Record<string, Tensor>, fused: { sizes: number[]; m: Variable; v: Variable }): void {
-    const { beta1, beta2, epsilon } = this.options;
     const { lr, c1, c2 } = this.rates();
-    tf.tidy(() => {
-      const g = present.length === 1 ? tf.reshape(grads[present[0].name], [-1]) : tf.concat(present.map((p) => tf.reshape(grads[p.name], [-1])));
-      const mNew = tf.add(tf.mul(fused.m, beta1), tf.mul(g, 1 - beta1));
-      const vNew = tf.add(tf.mul(fused.v, beta2), tf.mul(tf.square(g), 1 - beta2));
-      fused.m.assign(mNew);
-      fused.v.assign(vNew);
-      const update = tf.div(tf.mul(mNew, lr / c1), tf.add(tf.sqrt(tf.div(vNew, c2)), epsilon));
-      const parts = present.length === 1 ? [update] : tf.split(update, fused.sizes);
-      present.forEach((p, i) => p.assign(tf.sub(p, tf.reshape(parts[i], p.shape))));
+    const rates = tf.tensor1d([lr / c1, c2]);
+    this.fusedSizes = fused.sizes;
+    let out: Tensor[];
+    try {
+      out = this.fusedUpdate.call([fused.m, fused.v, rates, ...present.map((p) => grads[p.name]), ...present], String(present.length));
+    } finally {
+      rates.dispose();
+    }
+    fused.m.assign(out[0]);
+    fused.v.assign(out[1]);
+    present.forEach((p, i) => p.assign(out[2 + i]));
+    for (const t of out) t.dispose();
+  }
+
+  private fusedSizes: number[] = [];
+
+  /** The fused Adam update as a pure function (see `fusedUpdate`). */
+  private fusedUpdateBody(inputs: Tensor[]): Tensor[] {
+    const { beta1, beta2, epsilon } = this.options;
+    const sizes = this.fusedSizes;
+    const k = sizes.length;
+    return tf.tidy(() => {
+      const [m, v, rates] = inputs;
+      const gradients = inputs.slice(3, 3 + k);
+      const params = inputs.slice(3 + k, 3 + 2 * k);
+      const [lrOverC1, c2] = tf.split(rates, 2);
+      const g = k === 1 ? tf.reshape(gradients[0], [-1]) : tf.concat(gradients.map((t) => tf.reshape(t, [-1])));
+      const mNew = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+      const vNew = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
+      const update = tf.div(tf.mul(mNew, lrOverC1), tf.add(tf.sqrt(tf.div(vNew, c2)), epsilon));
+      const parts = k === 1 ? [update] : tf.split(update, sizes);
+      return [mNew, vNew, ...params.map((p, i) => tf.sub(p, tf.reshape(parts[i], p.shape)))];
     });
   }
 
@@ -141,6 +169,7 @@ export class Adam {
     this.fused?.m.dispose();
     this.fused?.v.dispose();
     this.fused = null;
+    this.fusedUpdate.dispose();
     this.pendingMoments.clear();
     this.m.clear();
     this.v.clear();

@@ -2,7 +2,7 @@ import { CascadeError, END_USER, throwIfCancelled, type Cascade, type Rng, type 
 import { padCascades, planBatches } from '@cascade-lab/data';
 import { rankingMetrics, targetRank } from '@cascade-lab/metrics';
 import type { NdmHyperparameters } from './hyperparameters.js';
-import { manualGradientsSupported, manualLossAndGradients, type LossAndGradients } from './manual-gradients.js';
+import { ManualGradients, manualGradientsSupported, type LossAndGradients } from './manual-gradients.js';
 import { NdmNetwork, nextUserTargets, weightedCrossEntropySum, type SequenceBatch, type Targets } from './model.js';
 import { Adam, constantSchedule, noamSchedule } from './optimizer.js';
 import { tf, type Tensor } from './tf.js';
@@ -131,6 +131,8 @@ export function tapeLossAndGradients(network: NdmNetwork, chunks: readonly Seque
 /** Gradient descent on the mean next-user cross-entropy (Eq. 8) with Adam. */
 export class NdmTrainer {
   readonly optimizer: Adam;
+  /** The hand-written backward pass (compiled per batch layout on tensorflow); null with the tape. */
+  readonly manual: ManualGradients | null;
 
   constructor(
     readonly network: NdmNetwork,
@@ -138,6 +140,7 @@ export class NdmTrainer {
   ) {
     const schedule = hp.learningRateSchedule === 'noam' ? noamSchedule(hp.dimension, hp.warmupSteps) : constantSchedule(hp.learningRate);
     this.optimizer = new Adam({ beta1: hp.adamBeta1, beta2: hp.adamBeta2, epsilon: hp.adamEpsilon, schedule });
+    this.manual = hp.gradients === 'manual' && manualGradientsSupported(network.architecture) ? new ManualGradients(network) : null;
   }
 
   /**
@@ -150,8 +153,7 @@ export class NdmTrainer {
     const targets = chunks.map((c) => nextUserTargets(c, this.hp.learnEnd));
     const total = targets.reduce((s, t) => s + t.count, 0);
     if (total === 0) return { lossSum: 0, targets: 0 };
-    const manual = this.hp.gradients === 'manual' && manualGradientsSupported(this.network.architecture);
-    const r = (manual ? manualLossAndGradients : tapeLossAndGradients)(this.network, chunks, targets, total, rng);
+    const r = this.manual ? this.manual.compute(chunks, targets, total, rng) : tapeLossAndGradients(this.network, chunks, targets, total, rng);
     this.optimizer.apply(this.network.trainableVariables(), r.grads);
     for (const t of Object.values(r.grads)) t.dispose();
     return { lossSum: r.lossSum, targets: total };
@@ -183,6 +185,7 @@ export class NdmTrainer {
 
   dispose(): void {
     this.optimizer.dispose();
+    this.manual?.dispose();
   }
 }
 

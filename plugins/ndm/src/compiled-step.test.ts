@@ -1,0 +1,137 @@
+/**
+ * The compiled training step (tensorflow backend): each chunk as one TensorFlow graph, padded to
+ * the shape grid, and the fused Adam update as one graph, against the same computation run eagerly.
+ */
+import { Rng } from '@cascade-lab/core';
+import { initBackend } from '@cascade-lab/tensor-ops';
+import { ManualGradients, manualLossAndGradients, paddedLength, paddedRows } from './manual-gradients.js';
+import { batchOf, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
+import { Adam } from './optimizer.js';
+import { smallHyperparameters } from './testing.test-util.js';
+import { tf } from './tf.js';
+import type { NdmHyperparameters } from './hyperparameters.js';
+import { architectureOf, initialWeights } from './weights.js';
+
+let tensorflow = true;
+try {
+  await initBackend('tensorflow');
+} catch (e) {
+  if (!/tfjs-node: not installed/.test(String((e as Error).message))) throw e;
+  tensorflow = false;
+  process.stdout.write('compiled-step tests skipped: @tensorflow/tfjs-node is not installed (run tools/native-backend/setup.sh)\n');
+}
+const onTensorflow = tensorflow ? it : it.skip;
+afterAll(() => initBackend('cpu'));
+
+const U = 14;
+// Steps of chunks: shapes off the grid (5 rows -> 6, length 11 -> 12), on it, and a length-1 row.
+const steps: SequenceBatch[][] = [
+  [
+    batchOf([[2, 5, 7, 3, 9], [4, 6], [8, 2, 8, 10], [11]]),
+    batchOf([[3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], [9, 2, 3], [4, 5], [6], [7, 8, 9, 10]]),
+  ],
+  [batchOf([[13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3], [2, 3], [5, 7, 9], [12], [4, 13, 6, 2]])],
+  [
+    batchOf([[3, 5, 7, 9, 11], [2, 4, 6, 8], [10], [12, 13]]),
+    batchOf([[6, 5, 4, 3, 2, 7, 8, 9, 10, 11, 12], [13, 2], [3, 4, 5, 6], [7], [8, 9]]),
+  ],
+];
+
+function network(overrides: Partial<NdmHyperparameters>): NdmNetwork {
+  const arch = architectureOf(smallHyperparameters(overrides), U);
+  const frozen = arch.frozenDimensions > 0 ? Float32Array.from({ length: U * arch.frozenDimensions }, (_, i) => Math.cos(i)) : undefined;
+  return new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(5), frozen));
+}
+
+function result(r: { lossSum: number; grads: Record<string, tf.Tensor> }): { loss: number; grads: Record<string, Float32Array> } {
+  const grads: Record<string, Float32Array> = {};
+  for (const [name, g] of Object.entries(r.grads)) {
+    grads[name.split('/')[1]] = g.dataSync() as Float32Array;
+    g.dispose();
+  }
+  return { loss: r.lossSum, grads };
+}
+
+function expectClose(a: ReturnType<typeof result>, b: ReturnType<typeof result>): void {
+  expect(Math.abs(a.loss - b.loss) / b.loss).toBeLessThan(1e-5);
+  expect(Object.keys(a.grads).sort()).toEqual(Object.keys(b.grads).sort());
+  for (const name of Object.keys(b.grads)) {
+    const scale = Math.max(...Array.from(b.grads[name], Math.abs), 1e-3);
+    let worst = 0;
+    for (let i = 0; i < b.grads[name].length; i++) worst = Math.max(worst, Math.abs(a.grads[name][i] - b.grads[name][i]));
+    expect({ name, close: worst / scale < 1e-4 }).toEqual({ name, close: true });
+  }
+}
+
+describe('shape grid', () => {
+  it('pads lengths and row counts up to the grid, and never down', () => {
+    expect([1, 8, 9, 16, 17, 33, 65, 129, 200].map(paddedLength)).toEqual([1, 8, 10, 16, 20, 40, 80, 160, 224]);
+    expect([1, 5, 7, 13, 32, 33].map(paddedRows)).toEqual([1, 6, 8, 16, 32, 48]);
+    for (let n = 1; n < 300; n++) {
+      expect(paddedLength(n)).toBeGreaterThanOrEqual(n);
+      expect(paddedRows(n)).toBeGreaterThanOrEqual(n);
+    }
+  });
+});
+
+describe('compiled NDM training step', () => {
+  const settings: [string, Partial<NdmHyperparameters>][] = [
+    ['paper defaults (dropout 0.1)', {}],
+    ['authors\' layer norm, no dropout, window 5, 3 heads', { layerNorm: 'ndm-code', dropout: 0, window: 5, heads: 3 }],
+    ['NDM+SN (frozen half), dropout 0.3', { socialEmbedding: true, dropout: 0.3 }],
+  ];
+  onTensorflow.each(settings)('equals the eager pass, padded chunks included: %s', (_, overrides) => {
+    const net = network(overrides);
+    const compiled = new ManualGradients(net);
+    const before = tf.memory().numTensors;
+    // Each step twice: the first traces (and runs eagerly), the second runs the graph.
+    for (const chunks of [...steps, ...steps]) {
+      const targets = chunks.map((c) => nextUserTargets(c, true));
+      const total = targets.reduce((s, t) => s + t.count, 0);
+      const rngA = Rng.fromSeed(total);
+      const rngB = Rng.fromSeed(total);
+      const got = result(compiled.compute(chunks, targets, total, rngA));
+      const expected = result(manualLossAndGradients(net, chunks, targets, total, rngB));
+      expectClose(got, expected);
+      // The same dropout seeds were drawn.
+      expect(rngA.seedInt()).toBe(rngB.seedInt());
+    }
+    const stats = compiled.graphStats!;
+    expect(stats.graphCalls).toBeGreaterThan(0);
+    // One graph per padded chunk shape: 4x5, 6x12 (twice), 4x5 again.
+    expect(stats.compiled).toBe(new Set(steps.flat().map((c) => `${paddedRows(c.batchSize)}x${paddedLength(c.maxLength)}`)).size);
+    compiled.dispose();
+    // Nothing left behind (the running zeros are freed by dispose).
+    expect(tf.memory().numTensors).toBe(before);
+    net.dispose();
+  });
+
+  onTensorflow('the compiled Adam update equals the eager one', () => {
+    const run = (graphs: boolean): number[][] => {
+      if (!graphs) process.env.CASCADE_GRAPH_FUNCTIONS = 'off';
+      try {
+        const a = tf.tidy(() => tf.variable(tf.tensor2d([[1, -2], [0.5, 3]]), true));
+        const b = tf.tidy(() => tf.variable(tf.tensor1d([0.25, -1, 2]), true));
+        const adam = new Adam({ beta1: 0.9, beta2: 0.98, epsilon: 1e-9, schedule: (step) => 0.01 * step });
+        for (let t = 0; t < 4; t++) {
+          const grads = { [a.name]: tf.tidy(() => tf.mul(tf.sin(tf.add(a, t)), 0.7)), [b.name]: tf.tidy(() => tf.mul(tf.cos(tf.mul(b, t + 1)), 1.3)) };
+          adam.apply([a, b], grads);
+          Object.values(grads).forEach((g) => g.dispose());
+        }
+        const out = [Array.from(a.dataSync()), Array.from(b.dataSync())];
+        adam.dispose();
+        a.dispose();
+        b.dispose();
+        return out;
+      } finally {
+        delete process.env.CASCADE_GRAPH_FUNCTIONS;
+      }
+    };
+    const before = tf.memory().numTensors;
+    const compiled = run(true);
+    expect(tf.memory().numTensors).toBe(before);
+    const eager = run(false);
+    compiled.flat().forEach((x, i) => expect(x).toBeCloseTo(eager.flat()[i], 6));
+    // The schedule changes the rate at every step; it is fed as an input (frozen, the values would differ).
+  });
+});
