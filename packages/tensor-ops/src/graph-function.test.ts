@@ -124,13 +124,37 @@ describe('GraphFunction', () => {
     const outside = tf.tensor1d([1, 2, 3]);
     const captured = new GraphFunction(([x]) => [tf.add(x, outside)], { name: 'captures' });
     const x = tf.tensor1d([1, 1, 1]);
-    expect(() => captured.call([x])).toThrow(/graph function captures: .*made before the call is used inside it; pass it in as an input/);
+    expect(() => captured.call([x])).toThrow(/graph function captures: .*made before the call is used inside it; pass it in as an input, or set captureExternal/);
     const reads = new GraphFunction(([v]) => [tf.mul(v, v.dataSync()[0])], { name: 'reads' });
     expect(() => reads.call([x])).toThrow(/graph function reads: the function reads a tensor's values/);
     // A failed trace leaves the backend usable and records nothing.
     expect(Array.from(tf.add(x, outside).dataSync())).toEqual([2, 3, 4]);
     expect(captured.stats.compiled).toBe(0);
     disposeAll([outside, x]);
+  });
+
+  onTensorflow('captureExternal feeds a variable\'s current value and retraces when a captured tensor is gone', async () => {
+    await initBackend('tensorflow');
+    const w = tf.variable(tf.tensor1d([1, 2, 3]), true, 'graph-function-test/w');
+    let offset = tf.tensor1d([10, 10, 10]);
+    const f = new GraphFunction(([x]) => [tf.add(tf.mul(x, w), offset)], { name: 'captures', captureExternal: true });
+    const x = tf.tensor1d([1, 1, 2]);
+    const run = () => {
+      const [out] = f.call([x]);
+      const v = Array.from(out.dataSync());
+      out.dispose();
+      return v;
+    };
+    expect(run()).toEqual([11, 12, 16]);
+    w.assign(tf.tensor1d([0, 5, 1]));
+    expect(run()).toEqual([10, 15, 12]);
+    expect(f.stats).toMatchObject({ compiled: 1, graphCalls: 1 });
+    offset.dispose();
+    offset = tf.tensor1d([-1, -1, -1]);
+    expect(run()).toEqual([-1, 4, 1]);
+    expect(f.stats.compiled).toBe(2);
+    disposeAll([w, offset, x]);
+    f.dispose();
   });
 
   onTensorflow('runs eagerly when CASCADE_GRAPH_FUNCTIONS=off', async () => {

@@ -19,11 +19,13 @@
  * The first call returns the eager results, so the first and later calls compute the same thing
  * (the graph runs the very kernels the eager run called, with the same attributes).
  *
- * The contract: the function must be a pure function of its inputs. A tensor it makes from host
+ * The contract: the function must be a pure function of its inputs (and, with `captureExternal`,
+ * of the tensors it captures). A tensor it makes from host
  * values (`tf.tensor(...)`, `tf.scalar(...)`, a number operand such as `tf.mul(x, 0.5)`, and also
  * `tf.randomUniform`, which tfjs draws on the host) is frozen into the graph as a constant, so
  * values that change between calls (learning rates, random masks, data) must be inputs. Tensors made
- * before the call must be inputs too (the trace refuses others, naming the op), and the function may
+ * before the call must be inputs too (the trace refuses others, naming the op) unless
+ * `captureExternal` is set, and the function may
  * not read tensor values (`dataSync`, `arraySync`): that would make the graph depend on them.
  *
  * On other backends (wasm, cpu), and with `CASCADE_GRAPH_FUNCTIONS=off`, calls run the function
@@ -74,7 +76,7 @@ interface NodeBackend {
 
 /** One recorded node: an op or a constant made from host values. */
 type TracedNode =
-  | { kind: 'op'; name: string; op: string; attrs: OpAttr[]; inputs: string[] }
+  | { kind: 'op'; name: string; op: string; attrs: OpAttr[]; inputs: string[]; inputTypes: number[] }
   | { kind: 'const'; name: string; shape: number[]; dtype: number; values: ArrayBufferView };
 
 interface Trace {
@@ -82,8 +84,12 @@ interface Trace {
   nodes: TracedNode[];
   /** Native tensor id -> the graph tensor it is ("node" or "node:k"). */
   refs: Map<number, string>;
+  /** Native tensor id -> its TensorFlow dtype (for attributes eager execution infers). */
+  types: Map<number, number>;
   /** tfjs tensor ids below this were made before the call. */
   firstTensorId: number;
+  /** With `captureExternal`: tensors made before the call and used inside, fed after the inputs. */
+  captured: Tensor[] | null;
 }
 
 /** A compiled signature: a loaded session and the names to feed and fetch. */
@@ -93,6 +99,8 @@ interface CompiledGraph {
   outputNames: string;
   /** Ops in the graph (after pruning), for `stats`. */
   ops: number;
+  /** Captured tensors (variables, cached constants), fed after the inputs at every call. */
+  captured: Tensor[];
 }
 
 let activeTrace: Trace | null = null;
@@ -133,8 +141,11 @@ function hook(backend: NodeBackend): void {
         }
         return ref;
       });
-      trace.nodes.push({ kind: 'op', name, op: opName, attrs: attrs.map((a) => ({ ...a })), inputs });
-      out.forEach((m, k) => trace.refs.set(m.id, k === 0 ? name : `${name}:${k}`));
+      trace.nodes.push({ kind: 'op', name, op: opName, attrs: attrs.map((a) => ({ ...a })), inputs, inputTypes: inputIds.map((id) => trace.types.get(id) ?? -1) });
+      out.forEach((m, k) => {
+        trace.refs.set(m.id, k === 0 ? name : `${name}:${k}`);
+        trace.types.set(m.id, m.dtype);
+      });
     }
     return out;
   };
@@ -147,6 +158,7 @@ function hook(backend: NodeBackend): void {
       copy.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
       trace.nodes.push({ kind: 'const', name, shape: [...shape], dtype, values: copy });
       trace.refs.set(id, name);
+      trace.types.set(id, dtype);
     }
     return id;
   };
@@ -170,8 +182,12 @@ function hook(backend: NodeBackend): void {
           } finally {
             activeTrace = trace;
           }
-          if (!trace.refs.has(id)) {
-            throw new CascadeError('INTERNAL', `graph function ${trace.label}: a tensor of shape [${t.shape.join(', ')}] made before the call is used inside it; pass it in as an input`);
+          if (!trace.refs.has(id) && trace.captured) {
+            trace.refs.set(id, `capture${trace.captured.length}`);
+            trace.types.set(id, tfDtype(t.dtype, native));
+            trace.captured.push(t);
+          } else if (!trace.refs.has(id)) {
+            throw new CascadeError('INTERNAL', `graph function ${trace.label}: a tensor of shape [${t.shape.join(', ')}] made before the call is used inside it; pass it in as an input, or set captureExternal`);
           }
         }
       }
@@ -315,6 +331,14 @@ function tfDtype(dtype: tf.DataType, binding: Binding): number {
   throw new CascadeError('INTERNAL', `graph function: inputs of dtype ${dtype} are not supported`);
 }
 
+/**
+ * Type attributes some tfjs-node kernels leave for eager execution to infer from the operands
+ * (a GraphDef must state them): op -> attribute -> index of the input whose dtype it is.
+ */
+const INFERRED_TYPE_ATTRS: Record<string, Record<string, number>> = {
+  ExpandDims: { T: 0 },
+};
+
 /** The nodes the outputs depend on, in recorded (hence topological) order. */
 function reachable(nodes: TracedNode[], outputs: string[]): TracedNode[] {
   const byName = new Map(nodes.map((n) => [n.name, n]));
@@ -333,11 +357,13 @@ function reachable(nodes: TracedNode[], outputs: string[]): TracedNode[] {
 function savedModelBytes(inputs: Tensor[], trace: Trace, outputs: Tensor[], outputRefs: string[], binding: Binding): { bytes: Uint8Array; ops: number } {
   const pb = proto();
   const graph = new pb.GraphDef();
-  inputs.forEach((t, i) => {
+  const placeholder = (name: string, t: Tensor) => {
     const shape = new pb.AttrValue();
     shape.setShape(shapeProto(t.shape));
-    graph.addNode(nodeProto(`input${i}`, 'Placeholder', [], { dtype: typeAttr(tfDtype(t.dtype, binding)), shape }));
-  });
+    graph.addNode(nodeProto(name, 'Placeholder', [], { dtype: typeAttr(tfDtype(t.dtype, binding)), shape }));
+  };
+  inputs.forEach((t, i) => placeholder(`input${i}`, t));
+  (trace.captured ?? []).forEach((t, i) => placeholder(`capture${i}`, t));
   const kept = reachable(trace.nodes, outputRefs);
   for (const node of kept) {
     if (node.kind === 'const') {
@@ -351,6 +377,9 @@ function savedModelBytes(inputs: Tensor[], trace: Trace, outputs: Tensor[], outp
     } else {
       const attrs: Record<string, ProtoMessage> = {};
       for (const a of node.attrs) attrs[a.name] = attrProto(a, binding);
+      for (const [attr, input] of Object.entries(INFERRED_TYPE_ATTRS[node.op] ?? {})) {
+        if (!(attr in attrs) && node.inputTypes[input] >= 0) attrs[attr] = typeAttr(node.inputTypes[input]);
+      }
       graph.addNode(nodeProto(node.name, node.op, node.inputs, attrs));
     }
   }
@@ -369,6 +398,17 @@ function savedModelBytes(inputs: Tensor[], trace: Trace, outputs: Tensor[], outp
 export interface GraphFunctionOptions {
   /** Names the function in errors and statistics. */
   name: string;
+  /**
+   * Let the function use tensors made before the call (model variables, cached constants) without
+   * passing them as inputs: each becomes an implicit input, and later calls feed the same tensor
+   * object (a variable's current value). Safe for variables and for tensors that are never
+   * replaced; a function that reads a *different* tensor on a later call (one recomputed outside
+   * between calls) must pass it as an input. A graph whose captured tensor was disposed is traced
+   * again. Default false: such a use is an error.
+   */
+  captureExternal?: boolean;
+  /** Always run eagerly (for a function that reads values on the host, such as a host-side custom op). */
+  eager?: boolean;
   /**
    * The most compiled signatures kept; the least recently used is unloaded beyond it
    * (default 256). Each is a TensorFlow session holding its constants.
@@ -393,7 +433,8 @@ export interface GraphFunctionStats {
 
 /**
  * A tensor function compiled per input signature into a TensorFlow graph (see the module comment
- * for the contract). `call(inputs, key)` returns new tensors the caller owns.
+ * for the contract). `call(inputs, key)` returns new tensors the caller owns; the function runs
+ * inside tf.tidy, so its intermediate tensors are freed.
  */
 export class GraphFunction {
   private readonly graphs = new Map<string, CompiledGraph>();
@@ -416,20 +457,25 @@ export class GraphFunction {
    * and dtypes but whose function body differs (a different number of chunks, a flag).
    */
   call(inputs: Tensor[], key = ''): Tensor[] {
-    const backend = graphFunctionsEnabled() ? nodeBackend() : null;
+    const backend = !this.options.eager && graphFunctionsEnabled() ? nodeBackend() : null;
     if (!backend) {
       this.counters.eagerCalls++;
-      return this.fn(inputs);
+      return tf.tidy(() => this.fn(inputs));
     }
     hook(backend);
     const signature = `${key}|${inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(';')}`;
-    const graph = this.graphs.get(signature);
+    let graph = this.graphs.get(signature);
+    if (graph && graph.captured.some((t) => t.isDisposed)) {
+      backend.binding.deleteSavedModel(graph.session);
+      this.graphs.delete(signature);
+      graph = undefined;
+    }
     if (graph) {
       // Most recently used last.
       this.graphs.delete(signature);
       this.graphs.set(signature, graph);
       this.counters.graphCalls++;
-      const ids = backend.getInputTensorIds(inputs);
+      const ids = backend.getInputTensorIds(graph.captured.length > 0 ? [...inputs, ...graph.captured] : inputs);
       const outputs = backend.binding.runSavedModel(graph.session, ids, graph.inputNames, graph.outputNames);
       return outputs.map((m) => backend.createOutputTensor(m));
     }
@@ -440,12 +486,15 @@ export class GraphFunction {
   private traceAndCompile(backend: NodeBackend, inputs: Tensor[], signature: string): Tensor[] {
     if (activeTrace) throw new CascadeError('INTERNAL', `graph function ${this.options.name}: called inside the trace of ${activeTrace.label}`);
     const inputIds = backend.getInputTensorIds(inputs);
-    const trace: Trace = { label: this.options.name, nodes: [], refs: new Map(), firstTensorId: nextTensorId() };
-    inputIds.forEach((id, i) => trace.refs.set(id, `input${i}`));
+    const trace: Trace = { label: this.options.name, nodes: [], refs: new Map(), types: new Map(), firstTensorId: nextTensorId(), captured: this.options.captureExternal ? [] : null };
+    inputIds.forEach((id, i) => {
+      trace.refs.set(id, `input${i}`);
+      trace.types.set(id, tfDtype(inputs[i].dtype, backend.binding));
+    });
     let outputs: Tensor[];
     activeTrace = trace;
     try {
-      outputs = this.fn(inputs);
+      outputs = tf.tidy(() => this.fn(inputs));
     } finally {
       activeTrace = null;
     }
@@ -471,7 +520,8 @@ export class GraphFunction {
     }
     this.graphs.set(signature, {
       session,
-      inputNames: inputs.map((_, i) => `input${i}:0`).join(','),
+      inputNames: [...inputs.map((_, i) => `input${i}:0`), ...(trace.captured ?? []).map((_, i) => `capture${i}:0`)].join(','),
+      captured: trace.captured ?? [],
       outputNames: outputRefs.map((_, i) => `output${i}:0`).join(','),
       ops,
     });

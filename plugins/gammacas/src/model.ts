@@ -125,13 +125,24 @@ function dedupeNews(p: PackedCascades): { unique: Int32Array; count: number; ind
   return { unique, count: uniqueRows.length, index, present };
 }
 
-/** Batch tensors for rows of a packed set (already sliced). */
-export function batchTensors(p: PackedCascades): BatchTensors {
+/**
+ * Batch tensors for rows of a packed set (already sliced). `uniqueNewsRows` maps the number of
+ * distinct news items to the number of rows `news.unique` gets (>=): the extra rows repeat the
+ * first item and are never indexed (compiled graphs use it to see fewer distinct shapes).
+ */
+export function batchTensors(p: PackedCascades, options: { uniqueNewsRows?: (count: number) => number } = {}): BatchTensors {
   let news: NewsTensors | undefined;
   if (p.news) {
     const d = dedupeNews(p);
+    const rows = Math.max(d.count, options.uniqueNewsRows?.(d.count) ?? d.count);
+    let unique = d.unique;
+    if (rows > d.count) {
+      unique = new Int32Array(rows * p.maxNewsTokens);
+      unique.set(d.unique);
+      for (let r = d.count; r < rows; r++) unique.copyWithin(r * p.maxNewsTokens, 0, p.maxNewsTokens);
+    }
     news = {
-      unique: tf.tensor2d(d.unique, [d.count, p.maxNewsTokens], 'int32'),
+      unique: tf.tensor2d(unique, [rows, p.maxNewsTokens], 'int32'),
       index: tf.tensor1d(d.index, 'int32'),
       present: tf.tensor2d(d.present, [p.size, p.maxNewsItems], 'bool'),
     };

@@ -12,10 +12,10 @@ import {
   type TrainContext,
   type WindowedCascade,
 } from '@cascade-lab/core';
-import { loadCheckpointInto, saveCheckpoint, tf } from '@cascade-lab/tensor-ops';
+import { CompiledAdam, GraphFunction, graphFunctionsEnabled, loadCheckpointInto, saveCheckpoint, tf } from '@cascade-lab/tensor-ops';
 import { gammaCasHyperparameters, type GammaCasHyperparameters } from './hyperparameters.js';
 import { logFeatureStatistics, packCascades, selectRows, type PackedCascades } from './inputs.js';
-import { GammaCasNetwork, batchTensors, disposeBatch, integrateSizes, type GammaCasArchitecture, type IntegratorSettings } from './model.js';
+import { GammaCasNetwork, batchTensors, disposeBatch, integrateSizes, type BatchTensors, type GammaCasArchitecture, type IntegratorSettings } from './model.js';
 import { loadWordVectors } from './word-vectors.js';
 
 /** File name of a saved model's checkpoint manifest (weights in `gammacas.bin` beside it). */
@@ -102,6 +102,23 @@ export class GammaCasModel implements MacroscopicModel {
     private readonly finalTrainLoss: number | null,
   ) {}
 
+  /**
+   * The forward pass and the size integral as one TensorFlow graph per batch shape and horizon
+   * list (tensorflow backend, integrators other than the host-side closed form): [sequence, text?,
+   * news...] -> [sizes, A, gamma, lambda, mu?, word attention?, news attention?].
+   */
+  private readonly forwardBody = (inputs: tf.Tensor[]): tf.Tensor[] => {
+    const [sequence, ...rest] = inputs;
+    const out = this.network.forward(unpackBatch(sequence, rest));
+    const rows = sequence.shape[0];
+    const horizons = this.forwardHorizons;
+    const sizes = horizons.length > 0 ? integrateSizes(out.amplitude, out.gamma, out.lambda, horizons, this.integrator) : tf.zeros([rows, 0]);
+    const extra: (tf.Tensor | undefined)[] = [out.mu, out.wordAttention, out.newsAttention];
+    return [sizes, out.amplitude, out.gamma, out.lambda, ...extra.filter((t): t is tf.Tensor => t !== undefined)];
+  };
+  private readonly compiledForward = new GraphFunction(this.forwardBody, { name: 'gammacas prediction', captureExternal: true });
+  private forwardHorizons: number[] = [];
+
   get architecture(): GammaCasArchitecture {
     return this.network.arch;
   }
@@ -118,16 +135,31 @@ export class GammaCasModel implements MacroscopicModel {
     const packed = packFor(this.architecture, cascades, 0);
     const sizes: Float64Array[] = [];
     const details: Record<string, number | number[] | string>[] = [];
-    const settings = this.integrator;
+    // The closed form evaluates the incomplete gamma function on the host: not a graph.
+    const compiled = graphFunctionsEnabled() && this.integrator.integrator !== 'closed-form';
+    const a = this.architecture;
     for (const [start, end] of batchRanges(packed.size, this.hyperparameters.batchSize)) {
       throwIfCancelled(signal);
       const rows = selectRows(packed, range(start, end));
-      const result = tf.tidy(() => {
-        const b = batchTensors(rows);
-        const out = this.network.forward(b);
-        const s = horizonsHours.length > 0 ? integrateSizes(out.amplitude, out.gamma, out.lambda, horizonsHours, settings) : tf.zeros([rows.size, 0]);
-        return { sizes: s, A: out.amplitude, gamma: out.gamma, lambda: out.lambda, mu: out.mu, word: out.wordAttention, news: out.newsAttention };
-      });
+      const b = batchTensors(rows, compiled ? { uniqueNewsRows: gridSize } : {});
+      let outputs: tf.Tensor[];
+      try {
+        this.forwardHorizons = horizonsHours;
+        const inputs = [b.sequence, ...packBatch(b)];
+        outputs = compiled ? this.compiledForward.call(inputs, `${JSON.stringify(this.integrator)}|${horizonsHours.join(',')}`) : tf.tidy(() => this.forwardBody(inputs));
+      } finally {
+        disposeBatch(b);
+      }
+      const [sizesT, amplitudeT, gammaT, lambdaT, ...extra] = outputs;
+      const result = {
+        sizes: sizesT,
+        A: amplitudeT,
+        gamma: gammaT,
+        lambda: lambdaT,
+        mu: a.variant !== 'counts-only' ? extra.shift() : undefined,
+        word: a.variant !== 'counts-only' ? extra.shift() : undefined,
+        news: a.variant === 'full' ? extra.shift() : undefined,
+      };
       const [sz, A, gamma, lambda] = [result.sizes, result.A, result.gamma, result.lambda].map((t) => t.dataSync());
       const mu = result.mu?.dataSync();
       const word = result.word?.dataSync();
@@ -183,6 +215,7 @@ export class GammaCasModel implements MacroscopicModel {
   }
 
   dispose(): void {
+    this.compiledForward.dispose();
     this.network.dispose();
   }
 }
@@ -248,13 +281,29 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
   const stats = logFeatureStatistics(trainSet);
   const embeddings = await initialEmbeddings(data, hp, ctx.rng.derive('embedding-file'), ctx);
   const network = new GammaCasNetwork(arch, ctx.rng.derive('init'), { logMean: stats.mean, logStd: stats.std, embeddings, embeddingInitRange: hp.embeddingInitRange });
-  const optimizer = tf.train.adam(hp.learningRate);
+  // tf.train.adam's arithmetic, one compiled update per step (tensor-ops' CompiledAdam).
+  const optimizer = new CompiledAdam({ learningRate: hp.learningRate });
   const variables = network.allTrainableWeights();
   // Optional faster Adam for the content path (word embeddings, word attention, the mu head).
   const contentWeights = new Set(Object.entries(network.allWeights()).filter(([key]) => /^(text|mu)\//.test(key)).map(([, v]) => v));
   const isContent = (v: tf.Variable) => contentWeights.has(v);
-  const contentOptimizer = hp.textLearningRate !== null && variables.some(isContent) ? tf.train.adam(hp.textLearningRate) : null;
+  const contentOptimizer = hp.textLearningRate !== null && variables.some(isContent) ? new CompiledAdam({ learningRate: hp.textLearningRate }) : null;
+  const contentVariables = contentOptimizer ? variables.filter(isContent) : [];
+  const otherVariables = contentOptimizer ? variables.filter((v) => !isContent(v)) : variables;
   const settings = integratorSettings(hp, Math.max(...horizons));
+  // The loss and its gradients as one TensorFlow graph per batch shape on the tensorflow backend
+  // (eager elsewhere): thousands of small kernels a step otherwise, each 20-40 us of dispatch.
+  const lossAndGradients = new GraphFunction(
+    (inputs) => {
+      const [sequence, targets, mask, ...rest] = inputs;
+      const b = unpackBatch(sequence, rest);
+      const { value, grads } = tf.variableGrads(() => network.loss(b, targets as tf.Tensor2D, mask as tf.Tensor2D, horizons, hp.zeta, settings).loss as tf.Scalar, variables);
+      return [value, ...variables.map((v) => grads[v.name])];
+    },
+    // The closed form evaluates the incomplete gamma function on the host: not a graph.
+    { name: 'gammacas training step', captureExternal: true, eager: hp.integrator === 'closed-form' },
+  );
+  const compiled = graphFunctionsEnabled() && hp.integrator !== 'closed-form';
   ctx.logger.info(`gammacas: ${hp.variant} / ${hp.cell}, ${network.parameterCountAll()} parameters, ${trainSet.size} training cascades, ${bins} bins, horizons ${horizons.join(', ')} h`);
   let finalTrainLoss: number | null = null;
   if (hp.keepBestEpoch && !validationSet) {
@@ -274,18 +323,16 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
         for (let bi = 0; bi < batches; bi++) {
           throwIfCancelled(ctx.signal);
           const rows = selectRows(trainSet, order.slice(bi * hp.batchSize, (bi + 1) * hp.batchSize));
-          const b = batchTensors(rows);
+          const b = batchTensors(rows, compiled ? { uniqueNewsRows: gridSize } : {});
           const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
           const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
           let value: number;
           try {
             // minimize() = gradients + applyGradients; done by hand so the content path can have its own Adam.
-            const { value: cost, grads } = tf.variableGrads(() => network.loss(b, targets, mask, horizons, hp.zeta, settings).loss as tf.Scalar, variables);
-            const content: { name: string; tensor: tf.Tensor }[] = [];
-            const rest: { name: string; tensor: tf.Tensor }[] = [];
-            for (const v of variables) (contentOptimizer && isContent(v) ? content : rest).push({ name: v.name, tensor: grads[v.name] });
-            optimizer.applyGradients(rest);
-            if (contentOptimizer) contentOptimizer.applyGradients(content);
+            const [cost, ...grads] = lossAndGradients.call([b.sequence, targets, mask, ...packBatch(b)]);
+            const byName = Object.fromEntries(variables.map((v, i) => [v.name, grads[i]]));
+            optimizer.applyGradients(otherVariables, byName);
+            if (contentOptimizer) contentOptimizer.applyGradients(contentVariables, byName);
             tf.dispose(grads);
             value = cost.dataSync()[0];
             cost.dispose();
@@ -336,6 +383,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
     for (const t of Object.values(best.weights)) t.dispose();
     optimizer.dispose();
     contentOptimizer?.dispose();
+    lossAndGradients.dispose();
   }
   return new GammaCasModel(network, hp, horizons, settings, finalTrainLoss);
 }
@@ -375,3 +423,26 @@ export const gammaCasPlugin: MacroscopicPlugin<GammaCasHyperparameters> = {
   train,
   load,
 };
+
+/** The optional tensors of a batch as a flat list: [text?, news unique, index, present?]. */
+function packBatch(b: BatchTensors): tf.Tensor[] {
+  return [...(b.text ? [b.text] : []), ...(b.news ? [b.news.unique, b.news.index, b.news.present] : [])];
+}
+
+/** Inverse of `packBatch` (text comes first when present; news only with text). */
+function unpackBatch(sequence: tf.Tensor, rest: tf.Tensor[]): BatchTensors {
+  const b: BatchTensors = { sequence: sequence as tf.Tensor3D };
+  if (rest.length >= 1) b.text = rest[0] as tf.Tensor2D;
+  if (rest.length === 4) b.news = { unique: rest[1] as tf.Tensor2D, index: rest[2] as tf.Tensor1D, present: rest[3] as tf.Tensor2D };
+  return b;
+}
+
+/**
+ * A size on a grid of four steps per doubling (at most 25% above n; n itself up to 8), so that
+ * compiled graphs see few distinct shapes.
+ */
+export function gridSize(n: number): number {
+  if (n <= 8) return n;
+  const step = 2 ** (Math.floor(Math.log2(n)) - 2);
+  return Math.ceil(n / step) * step;
+}
