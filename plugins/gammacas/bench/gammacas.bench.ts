@@ -135,6 +135,7 @@ for (const preference of backends) {
     await model.predict([data.train[r % data.train.length]], HORIZONS);
     latencies.push(performance.now() - t0);
   }
+  await model.predict(data.train, HORIZONS); // warm-up (compiles the batch's graph on tensorflow)
   const t0 = performance.now();
   await model.predict(data.train, HORIZONS);
   const batchMs = performance.now() - t0;

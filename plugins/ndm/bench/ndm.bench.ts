@@ -4,7 +4,8 @@
 // its own process (so peak RSS is that backend's alone):
 // - training: target tokens per second and seconds per epoch (the last of --epochs epochs; the
 //   first pays one-time costs), with the peak RSS of training;
-// - a per-kernel time profile (tf.profile) of one training step on a batch of median length;
+// - one training step on a batch of median length, timed as trained (compiled TensorFlow graphs on
+//   the tensorflow backend) and eagerly, with a per-kernel time profile (tf.profile) of the eager step;
 // - the full shared evaluation (`evaluateMicroscopic`: every test cascade, 1000 simulations, full and
 //   early stage) of the trained model, wall time;
 // - peak RSS of the whole process.
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Rng, type TrainContext } from '@cascade-lab/core';
 import { loadMicroscopicDataset, padCascades, planBatches } from '@cascade-lab/data';
 import { evaluateMicroscopic } from '@cascade-lab/simulation';
-import { initBackend, tf, type BackendName } from '@cascade-lab/tensor-ops';
+import { graphFunctionsEnabled, initBackend, tf, type BackendName } from '@cascade-lab/tensor-ops';
 // The plugin's own sources (the benchmark drives internal pieces: one epoch, one step).
 import { architectureOf, defaultHyperparameters, initialWeights, installWasmBatchMatMul, NdmModel, NdmNetwork } from '../src/index.js';
 import { lengthSortedSubBatches, NdmTrainer, trainableCascades } from '../src/trainer.js';
@@ -47,6 +48,9 @@ interface WorkerResult {
   paddingWaste: number;
   trainPeakRssMb: number;
   stepMs: number;
+  eagerStepMs: number;
+  compiledStep: boolean;
+  graphs: { compiled: number; compileSeconds: number } | null;
   stepBatch: string;
   kernels: KernelRow[];
   evaluationSeconds: number;
@@ -84,8 +88,11 @@ async function worker(backendName: BackendName): Promise<WorkerResult> {
   }
   // The reference figure (PyTorch, 21,000 tokens/s) is for length-bucketed batches: one more epoch
   // that way, continuing from the same weights.
+  // Two epochs, the second reported (the first compiles the graphs of shapes not seen yet).
   const bucketedTrainer = new NdmTrainer(network, { ...hp, batchOrder: 'bucketed' });
+  bucketedTrainer.epoch(train, Rng.fromSeed(1).derive('bucketed-warm-up'), context, 'bucketed');
   const bucketed = bucketedTrainer.epoch(train, Rng.fromSeed(1).derive('bucketed'), context, 'bucketed');
+  const graphs = bucketedTrainer.manual?.graphStats ?? null;
   bucketedTrainer.dispose();
   process.stderr.write(`[${backend.name}] bucketed epoch: ${bucketed.seconds.toFixed(1)} s, ${(bucketed.targets / bucketed.seconds).toFixed(0)} tokens/s\n`);
   const trainPeakRssMb = peakRssMb();
@@ -99,18 +106,27 @@ async function worker(backendName: BackendName): Promise<WorkerResult> {
       for (const n of b.lengths) real += n;
     }
   }
-  // One training step on a batch of median length, profiled per kernel.
+  // One training step on a batch of median length: timed as trained (compiled where graph
+  // functions run) and eagerly, and profiled per kernel eagerly (a compiled graph runs the same
+  // kernels inside one native call, which tf.profile cannot see into).
   const sorted = train.slice().sort((a, b) => a.events.length - b.events.length);
   const mid = Math.floor(sorted.length / 2);
   const batch = padCascades(sorted.slice(mid - 16, mid + 16), { appendEnd: false });
   const stepRng = Rng.fromSeed(2);
-  trainer.step(batch, stepRng);
-  const t0 = performance.now();
-  trainer.step(batch, stepRng);
-  const stepMs = performance.now() - t0;
+  const timeStep = (): number => {
+    trainer.step(batch, stepRng);
+    const t0 = performance.now();
+    for (let i = 0; i < 5; i++) trainer.step(batch, stepRng);
+    return (performance.now() - t0) / 5;
+  };
+  const stepMs = timeStep();
+  const compiledStep = graphFunctionsEnabled();
+  process.env.CASCADE_GRAPH_FUNCTIONS = 'off';
+  const eagerStepMs = compiledStep ? timeStep() : stepMs;
   const info = await tf.profile(() => {
     trainer.step(batch, stepRng);
   });
+  delete process.env.CASCADE_GRAPH_FUNCTIONS;
   const byKernel = new Map<string, KernelRow>();
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number(await (k.kernelTimeMs as unknown as Promise<number>)) || 0;
@@ -138,6 +154,9 @@ async function worker(backendName: BackendName): Promise<WorkerResult> {
     paddingWaste: 1 - real / cells,
     trainPeakRssMb,
     stepMs,
+    eagerStepMs,
+    compiledStep,
+    graphs: graphs ? { compiled: graphs.compiled, compileSeconds: graphs.compileSeconds } : null,
     stepBatch: `${batch.batchSize} x ${batch.maxLength}`,
     kernels: [...byKernel.values()].sort((a, b) => b.ms - a.ms),
     evaluationSeconds: evaluation.seconds,
@@ -193,7 +212,9 @@ if (workerBackend) {
   );
   for (const r of results) {
     const total = r.kernels.reduce((s, k) => s + k.ms, 0);
-    console.log(`\nPer-kernel time of one training step on ${r.backend} (batch ${r.stepBatch}; wall ${r.stepMs.toFixed(0)} ms, kernels ${total.toFixed(0)} ms):\n`);
+    if (r.graphs) console.log(`\n${r.backend}: training chunks run as compiled TensorFlow graphs, ${r.graphs.compiled} chunk shapes compiled in ${r.graphs.compileSeconds.toFixed(1)} s (bucketed trainer)`);
+    const wall = r.compiledStep ? `compiled ${r.stepMs.toFixed(1)} ms, eager ${r.eagerStepMs.toFixed(1)} ms` : `wall ${r.stepMs.toFixed(1)} ms`;
+    console.log(`\nPer-kernel time of one eager training step on ${r.backend} (batch ${r.stepBatch}; step ${wall}; kernels ${total.toFixed(0)} ms, ${r.kernels.reduce((s, k) => s + k.calls, 0)} calls):\n`);
     console.log(table(['kernel', 'ms', 'share', 'calls'], r.kernels.slice(0, 15).map((k) => [k.name, k.ms.toFixed(1), `${((100 * k.ms) / Math.max(total, 1e-9)).toFixed(0)}%`, k.calls])));
   }
 }

@@ -1,5 +1,5 @@
-import { CascadeError, type Rng } from '@cascade-lab/core';
-import { MASKED_LOGIT, crossEntropyWithGradient, infectedUserMask, targetWeightTensors, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
+import { CascadeError, PAD_USER, type Rng } from '@cascade-lab/core';
+import { MASKED_LOGIT, crossEntropyWithGradient, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
 import { GraphFunction, graphFunctionsEnabled, layerNormBackward, layerNormForward, type GraphFunctionStats, type LayerNormOptions } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D } from './tf.js';
 import type { NdmArchitecture, WeightName } from './weights.js';
@@ -58,6 +58,17 @@ function scoreMask(batch: SequenceBatch, heads: number): Float32Array {
   return mask;
 }
 
+/**
+ * `infectedUserMask` computed from the ids ([B*L] int32) as tensors: MASKED_LOGIT at the padding
+ * user and at every user at positions 0..t of row t's sequence (padding positions add only the
+ * padding user), 0 elsewhere; [B*L, U].
+ */
+function infectedMask(ids: Tensor, B: number, L: number, U: number): Tensor {
+  const seen = tf.cumsum(tf.reshape(tf.oneHot(ids as tf.Tensor1D, U, 1, 0, 'float32'), [B, L, U]), 1);
+  const padUser = tf.oneHot(tf.tensor1d([PAD_USER], 'int32'), U, 1, 0, 'float32'); // [1, U]
+  return tf.mul(tf.minimum(tf.add(tf.reshape(seen, [B * L, U]), padUser), 1), MASKED_LOGIT);
+}
+
 /** 0/1 matrix [B, L*win, L] with row (j, n) picking position j - n (nothing before the start). */
 function windowShift(B: number, L: number, window: number): Float32Array {
   const s = new Float32Array(B * L * window * L);
@@ -78,7 +89,7 @@ export interface LossAndGradients {
 const TRAINED: WeightName[] = ['embedding', 'query', 'key', 'value', 'output', 'outputBias', 'normGain', 'normBias', 'windowProjection', 'windowBias'];
 
 /** Tensors one trained chunk feeds the step (all made on the host). */
-const CHUNK_INPUTS = ['ids', 'scoreMask', 'infectedMask', 'rowWeights', 'oneHotWeighted'] as const;
+const CHUNK_INPUTS = ['ids', 'scoreMask', 'targetUsers', 'rowWeights'] as const;
 
 interface StepLayout {
   architecture: NdmArchitecture;
@@ -139,7 +150,7 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
 
       for (const { B, L } of layout.chunks) {
         const N = B * L;
-        const [ids, scoreMask, infectedMask, rowWeights, oneHotWeighted] = inputs.slice(next, next + CHUNK_INPUTS.length);
+        const [ids, scoreMask, targetUsers, rowWeights] = inputs.slice(next, next + CHUNK_INPUTS.length);
         next += CHUNK_INPUTS.length;
         let dropWeights: Tensor | null = null;
         let dropAttended: Tensor | null = null;
@@ -164,7 +175,8 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         const shift = W > 1 ? tf.tensor3d(windowShift(B, L, W), [B, L * W, L]) : null;
         const windowed = (shift ? tf.reshape(tf.matMul(shift, tf.reshape(act, [B, L, d])), [N, W * d]) : act) as Tensor2D;
         const logits = a.windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: w.windowBias }) : tf.matMul(windowed, windowProjection);
-        const masked = tf.add(logits, infectedMask);
+        const masked = tf.add(logits, infectedMask(ids, B, L, U));
+        const oneHotWeighted = tf.mul(tf.oneHot(targetUsers as tf.Tensor1D, U, 1, 0, 'float32'), rowWeights); // [N, U]
         // Loss (Eq. 8 negated, divided by total) and its gradient in the logits.
         const ce = crossEntropyWithGradient(masked as Tensor2D, rowWeights, oneHotWeighted);
         loss = acc(loss, ce.value);
@@ -358,13 +370,13 @@ export class ManualGradients {
     const rows = pad ? paddedRows(B) : B;
     const length = pad ? paddedLength(L) : L;
     const padded = padChunk(batch, targets, rows, length);
-    const { rowWeights, oneHotWeighted } = targetWeightTensors(padded.targets, U, 1 / total);
-    const made = [
+    const weights = new Float32Array(rows * length);
+    for (let r = 0; r < weights.length; r++) weights[r] = padded.targets.weights[r] * (1 / total);
+    const made: Tensor[] = [
       tf.tensor1d(padded.batch.users, 'int32'),
       tf.tensor3d(scoreMask(padded.batch, h), [rows, length * h, length]),
-      tf.tensor2d(infectedUserMask(padded.batch, U), [rows * length, U]),
-      rowWeights,
-      oneHotWeighted,
+      tf.tensor1d(padded.targets.users, 'int32'),
+      tf.tensor2d(weights, [rows * length, 1]),
     ];
     if (rate > 0) {
       // Drawn at the chunk's own shape, in the tape path's order and layout.
