@@ -18,8 +18,8 @@ import type { NdmArchitecture, WeightName } from './weights.js';
  *   x with all h score matrices at once, reshaped for free), times x^T;
  * - the attention output as (sum_k w^i_jk x_k) stacked over heads, [N, h*d], times the stacked
  *   W^V_i W^O_i, [h*d, d];
- * - the window of the last `win` active embeddings as one product with a 0/1 shift matrix, which
- *   gives the concatenated window [N, win*d] directly.
+ * - the window of the last `win` active embeddings as `win` shifted copies side by side, the
+ *   concatenated window [N, win*d] directly.
  *
  * It computes exactly what `NdmNetwork.maskedLogits` + `weightedCrossEntropySum` compute, with the
  * same dropout masks drawn from the same seeds in the same order (tests compare both gradients),
@@ -69,13 +69,24 @@ function infectedMask(ids: Tensor, B: number, L: number, U: number): Tensor {
   return tf.mul(tf.minimum(tf.add(tf.reshape(seen, [B * L, U]), padUser), 1), MASKED_LOGIT);
 }
 
-/** 0/1 matrix [B, L*win, L] with row (j, n) picking position j - n (nothing before the start). */
-function windowShift(B: number, L: number, window: number): Float32Array {
-  const s = new Float32Array(B * L * window * L);
-  const block = L * window * L;
-  for (let j = 0; j < L; j++) for (let n = 0; n < window && n <= j; n++) s[(j * window + n) * L + j - n] = 1;
-  for (let b = 1; b < B; b++) s.copyWithin(b * block, 0, block);
-  return s;
+/**
+ * The window input of every position: row j of sequence b is [act_j, act_(j-1), ..., act_(j-W+1)]
+ * (zeros before the start), [B*L, W*d], as W shifted copies side by side (pads and slices: cheaper
+ * than a product with a 0/1 shift matrix, whose batched matmul TensorFlow runs slowly on such
+ * small blocks).
+ */
+function windowInput(act: Tensor, B: number, L: number, d: number, W: number): Tensor {
+  const a3 = tf.reshape(act, [B, L, d]);
+  const parts = [a3];
+  for (let n = 1; n < W; n++) parts.push(n < L ? tf.pad(tf.slice(a3, [0, 0, 0], [B, L - n, d]), [[0, 0], [n, 0], [0, 0]]) : tf.zerosLike(a3));
+  return tf.reshape(tf.concat(parts, 2), [B * L, W * d]);
+}
+
+/** The gradient of `windowInput` in act: the W column blocks shifted back and summed, [B*L, d]. */
+function windowInputBackward(dWindowed: Tensor, B: number, L: number, d: number, W: number): Tensor {
+  const parts = tf.split(tf.reshape(dWindowed, [B, L, W * d]), W, 2);
+  const shifted = parts.map((p, n) => (n === 0 ? p : n < L ? tf.pad(tf.slice(p, [0, n, 0], [B, L - n, d]), [[0, 0], [0, n], [0, 0]]) : null)).filter((t): t is Tensor => t !== null);
+  return tf.reshape(shifted.length === 1 ? shifted[0] : tf.addN(shifted), [B * L, d]);
 }
 
 export interface LossAndGradients {
@@ -110,8 +121,7 @@ interface StepLayout {
  * infected-user mask, row weights, weighted one-hot targets, (dropout uniforms of the attention
  * weights and of the attended vector)], returning [loss / total, gradient of each weight in
  * `layout.weights` order] (plus the running values when accumulating). Pure, so that it can run as
- * one TensorFlow graph (`GraphFunction`); the window shift matrices depend only on the shapes and
- * are made inside.
+ * one TensorFlow graph (`GraphFunction`).
  */
 function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
   const a = layout.architecture;
@@ -172,8 +182,7 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         const z = tf.add(x, dropAttended ? tf.mul(attended, dropAttended) : attended);
         const norm = layerNormForward(z, w.normGain, w.normBias, layout.layerNorm);
         const act = norm.y;
-        const shift = W > 1 ? tf.tensor3d(windowShift(B, L, W), [B, L * W, L]) : null;
-        const windowed = (shift ? tf.reshape(tf.matMul(shift, tf.reshape(act, [B, L, d])), [N, W * d]) : act) as Tensor2D;
+        const windowed = (W > 1 ? windowInput(act, B, L, d, W) : act) as Tensor2D;
         const logits = a.windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: w.windowBias }) : tf.matMul(windowed, windowProjection);
         const masked = tf.add(logits, infectedMask(ids, B, L, U));
         const oneHotWeighted = tf.mul(tf.oneHot(targetUsers as tf.Tensor1D, U, 1, 0, 'float32'), rowWeights); // [N, U]
@@ -185,7 +194,7 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         dWindow = acc(dWindow, tf.matMul(windowed, dLogits, true, false));
         if (a.windowBias) dWindowBias = acc(dWindowBias, tf.sum(dLogits, 0));
         const dWindowed = tf.matMul(dLogits, windowProjection, false, true); // [N, W*d]
-        const dAct = shift ? tf.reshape(tf.matMul(shift, tf.reshape(dWindowed, [B, L * W, d]), true, false), [N, d]) : dWindowed;
+        const dAct = W > 1 ? windowInputBackward(dWindowed, B, L, d, W) : dWindowed;
         const normGrads = layerNormBackward(dAct, w.normGain, norm.trace);
         dGain = acc(dGain, normGrads.dGain);
         dNormBias = acc(dNormBias, normGrads.dBias);
