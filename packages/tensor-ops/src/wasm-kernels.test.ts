@@ -13,10 +13,21 @@ describe('wasm kernel gaps', () => {
     await tf.setBackend('cpu');
   });
 
-  it('registers UnsortedSegmentSum and Conv2DBackpropFilter for wasm, once', () => {
-    expect(registerWasmKernelGaps()).toEqual(['UnsortedSegmentSum', 'Conv2DBackpropFilter']);
+  it('registers UnsortedSegmentSum and Conv2DBackpropFilter for wasm and corrects OneHot, once', () => {
+    expect(registerWasmKernelGaps()).toEqual(['UnsortedSegmentSum', 'Conv2DBackpropFilter', 'OneHot']);
     expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeDefined();
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+  });
+
+  it('OneHot gives the asked dtype (wasm 4.22 wrote int32 bits into float32 outputs)', async () => {
+    const out = await runOn('wasm', () => ({
+      f: tf.oneHot(tf.tensor1d([1, 3, 0], 'int32'), 4, 1, 0, 'float32'),
+      scaled: tf.oneHot(tf.tensor1d([2], 'int32'), 3, 5, -1, 'float32'),
+      i: tf.oneHot(tf.tensor1d([2, 0], 'int32'), 3),
+    }));
+    expect(Array.from(out.f)).toEqual([0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0]);
+    expect(Array.from(out.scaled)).toEqual([-1, -1, 5]);
+    expect(Array.from(out.i)).toEqual([0, 0, 1, 1, 0, 0]);
   });
 
   it('UnsortedSegmentSum matches a hand computation, drops out-of-range ids, keeps int32', async () => {

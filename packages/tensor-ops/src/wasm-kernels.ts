@@ -12,6 +12,9 @@
  * `backend.typedArrayFromHeap`; the convolution gradient is composed from wasm's own SIMD kernels
  * (PadV2, StridedSlice, Reshape, BatchMatMul) so it costs one matmul per filter tap.
  *
+ * One kernel it has is wrong: `OneHot` ignores `dtype` and writes int32 values (a float32 one-hot
+ * holds 1.4e-45 for 1); it is replaced by one that asks for int32 and casts.
+ *
  * Other kernels the wasm backend lacks (Einsum, FFT/IFFT and complex numbers, the depthwise
  * convolution gradients, ragged tensors, Draw, StaticRegexReplace) are not used by any model here.
  */
@@ -138,5 +141,32 @@ export function registerWasmKernelGaps(): string[] {
   for (const k of GAP_KERNELS) {
     if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel({ kernelName: k.kernelName, backendName: 'wasm', kernelFunc: k.kernelFunc });
   }
-  return GAP_KERNELS.map((k) => k.kernelName);
+  correctWasmOneHot();
+  return [...GAP_KERNELS.map((k) => k.kernelName), 'OneHot'];
+}
+
+let oneHotCorrected = false;
+
+/**
+ * tfjs-backend-wasm 4.22's OneHot writes int32 values whatever `dtype` asks for, so a float32
+ * one-hot holds the bit pattern of 1 (1.4e-45) where it should hold 1. The corrected kernel asks
+ * for int32 and casts.
+ */
+function correctWasmOneHot(): void {
+  const original = tf.getKernel('OneHot', 'wasm');
+  if (!original || oneHotCorrected) return;
+  oneHotCorrected = true;
+  tf.unregisterKernel('OneHot', 'wasm');
+  tf.registerKernel({
+    ...original,
+    kernelFunc: (args) => {
+      const dtype = (args.attrs as unknown as tf.OneHotAttrs).dtype;
+      if (dtype === 'int32') return original.kernelFunc(args);
+      const backend = args.backend as BackendWasm;
+      const ints = runWasmKernel('OneHot', backend, args.inputs, { ...args.attrs, dtype: 'int32' } as unknown as tf.NamedAttrMap);
+      const out = runWasmKernel('Cast', backend, { x: ints }, { dtype } as unknown as tf.NamedAttrMap);
+      backend.disposeData(ints.dataId);
+      return out;
+    },
+  });
 }

@@ -113,6 +113,18 @@ describe('hand-written NDM gradient', () => {
     }
   });
 
+  it('gives the cpu backend\'s loss and gradients on wasm (every kernel it uses, OneHot and Cumsum included)', async () => {
+    const cpu = gradients({}, 'manual', 'one-hot');
+    await useBackend('wasm');
+    try {
+      const wasm = gradients({}, 'manual', 'one-hot');
+      expect(Math.abs(wasm.lossSum - cpu.lossSum) / cpu.lossSum).toBeLessThan(1e-5);
+      expectClose(wasm.grads, cpu.grads);
+    } finally {
+      await useBackend('cpu');
+    }
+  });
+
   it('leaves no tensor behind but the gradients', () => {
     const { arch, weights } = smallModel(U, {}, 4);
     const net = new NdmNetwork(arch, weights);
