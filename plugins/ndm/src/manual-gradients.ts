@@ -84,8 +84,10 @@ function windowInput(act: Tensor, B: number, L: number, d: number, W: number): T
 
 /** The gradient of `windowInput` in act: the W column blocks shifted back and summed, [B*L, d]. */
 function windowInputBackward(dWindowed: Tensor, B: number, L: number, d: number, W: number): Tensor {
-  const parts = tf.split(tf.reshape(dWindowed, [B, L, W * d]), W, 2);
-  const shifted = parts.map((p, n) => (n === 0 ? p : n < L ? tf.pad(tf.slice(p, [0, n, 0], [B, L - n, d]), [[0, 0], [0, n], [0, 0]]) : null)).filter((t): t is Tensor => t !== null);
+  const d3 = tf.reshape(dWindowed, [B, L, W * d]);
+  // Block n, rows n.. moved up by n (one slice each: wasm's SplitV is slow).
+  const shifted = [tf.slice(d3, [0, 0, 0], [B, L, d])];
+  for (let n = 1; n < Math.min(W, L); n++) shifted.push(tf.pad(tf.slice(d3, [0, n, n * d], [B, L - n, d]), [[0, 0], [0, n], [0, 0]]));
   return tf.reshape(shifted.length === 1 ? shifted[0] : tf.addN(shifted), [B * L, d]);
 }
 

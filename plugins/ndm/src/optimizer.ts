@@ -115,7 +115,13 @@ export class Adam {
       const mNew = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
       const vNew = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
       const update = tf.div(tf.mul(mNew, lrOverC1), tf.add(tf.sqrt(tf.div(vNew, c2)), epsilon));
-      const parts = k === 1 ? [update] : tf.split(update, sizes);
+      // One slice per variable rather than tf.split: wasm's SplitV is slow.
+      let offset = 0;
+      const parts = sizes.map((size) => {
+        const part = k === 1 ? update : tf.slice(update, [offset], [size]);
+        offset += size;
+        return part;
+      });
       return [mNew, vNew, ...params.map((p, i) => tf.sub(p, tf.reshape(parts[i], p.shape)))];
     });
   }
