@@ -58,6 +58,7 @@ describe('initBackend', () => {
       expect(sel.notes).toContain(
         `TensorFlow kernels use ${process.env.TF_NUM_INTRAOP_THREADS} thread(s) each (TF_NUM_INTRAOP_THREADS), oneDNN ${process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'off' : 'on'} (TF_ENABLE_ONEDNN_OPTS)`,
       );
+      expect(sel.notes).toContain('training and prediction steps run as compiled TensorFlow graphs (CASCADE_GRAPH_FUNCTIONS=off runs them eagerly)');
     } else {
       const err = await initBackend('tensorflow').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CascadeError);

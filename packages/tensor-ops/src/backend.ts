@@ -237,7 +237,16 @@ async function loadNative(pkg: string): Promise<Loaded> {
     gpu = { found: false, detail: `${pkg} is the CPU build of libtensorflow` };
   }
   notes.push(`TensorFlow kernels use ${process.env.TF_NUM_INTRAOP_THREADS ?? 'all'} thread(s) each (TF_NUM_INTRAOP_THREADS), oneDNN ${process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'off' : 'on'} (TF_ENABLE_ONEDNN_OPTS)`);
+  notes.push(graphFunctionsNote());
   return { device, version, libtensorflowVersion, gpu, notes };
+}
+
+/** What `GraphFunction` will do on this backend, as `cascade backend` prints it. */
+export function graphFunctionsNote(): string {
+  const setting = (process.env.CASCADE_GRAPH_FUNCTIONS ?? 'on').toLowerCase();
+  return setting === 'off' || setting === '0' || setting === 'false'
+    ? 'training and prediction steps run eagerly (CASCADE_GRAPH_FUNCTIONS=off)'
+    : 'training and prediction steps run as compiled TensorFlow graphs (CASCADE_GRAPH_FUNCTIONS=off runs them eagerly)';
 }
 
 async function loadWasm(): Promise<Loaded> {
