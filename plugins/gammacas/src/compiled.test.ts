@@ -1,5 +1,5 @@
 /**
- * GammaCas on the tensorflow backend, where the training step, the Adam updates and prediction run
+ * GammaCas on the tensorflow backend, where the training step, the Adam updates, the validation loss and prediction run
  * as compiled TensorFlow graphs: the same losses and predictions as the eager run
  * (CASCADE_GRAPH_FUNCTIONS=off), and no tensors left behind.
  */
@@ -43,7 +43,7 @@ async function trainAndPredict(hp: GammaCasHyperparameters, graphs: boolean): Pr
       backend: currentBackend()!,
       progress: { start: () => ({ tick() {}, status() {}, done() {} }) },
       logger: silentLogger,
-      metrics: { logMetric: (key, value) => (key === 'train_loss' ? losses.push(value) : undefined) },
+      metrics: { logMetric: (key, value) => (key === 'train_loss' || key === 'validation_loss' ? losses.push(value) : undefined) },
       signal: new AbortController().signal,
       workDir: work,
     };
@@ -78,7 +78,8 @@ describe('GammaCas compiled on tensorflow', () => {
     const hp = small(overrides);
     const compiled = await trainAndPredict(hp, true);
     const eager = await trainAndPredict(hp, false);
-    expect(compiled.losses).toHaveLength(3);
+    // Training and validation loss of each of the 3 epochs.
+    expect(compiled.losses).toHaveLength(6);
     compiled.losses.forEach((l, i) => expect(Math.abs(l - eager.losses[i]) / eager.losses[i]).toBeLessThan(1e-4));
     compiled.sizes.flat().forEach((s, i) => expect(Math.abs(s - eager.sizes.flat()[i])).toBeLessThanOrEqual(1e-4 * Math.abs(eager.sizes.flat()[i]) + 1e-5));
     // Sizes grow with the horizon (the trained curve integrated at new horizons).

@@ -67,20 +67,36 @@ function range(start: number, end: number): number[] {
   return Array.from({ length: end - start }, (_, i) => start + i);
 }
 
-/** Mean loss and its parts over a packed set, without gradients. */
-export function evaluateLoss(net: GammaCasNetwork, data: PackedCascades, hp: GammaCasHyperparameters, horizons: number[], settings: IntegratorSettings): { loss: number; mape: number; mse: number } {
+/**
+ * Mean loss and its parts over a packed set, without gradients. Pass `compiled` (from
+ * `compiledLossParts`) to run each batch as a compiled TensorFlow graph.
+ */
+export function evaluateLoss(
+  net: GammaCasNetwork,
+  data: PackedCascades,
+  hp: GammaCasHyperparameters,
+  horizons: number[],
+  settings: IntegratorSettings,
+  compiled?: GraphFunction,
+): { loss: number; mape: number; mse: number } {
   let loss = 0;
   let mape = 0;
   let mse = 0;
+  const graphs = compiled !== undefined && graphFunctionsEnabled() && settings.integrator !== 'closed-form';
   for (const [start, end] of batchRanges(data.size, hp.batchSize)) {
     const rows = selectRows(data, range(start, end));
-    const values = tf.tidy(() => {
-      const b = batchTensors(rows);
-      const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
-      const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
-      const r = net.loss(b, targets, mask, horizons, hp.zeta, settings);
-      return tf.stack([r.loss, r.mape, r.mse]);
-    });
+    const b = batchTensors(rows, graphs ? { uniqueNewsRows: gridSize } : {});
+    const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
+    const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
+    let values: tf.Tensor;
+    try {
+      const inputs = [b.sequence, targets, mask, ...packBatch(b)];
+      values = compiled && graphs ? compiled.call(inputs)[0] : tf.tidy(() => lossPartsBody(net, hp, horizons, settings)(inputs)[0]);
+    } finally {
+      disposeBatch(b);
+      targets.dispose();
+      mask.dispose();
+    }
     const [l, a, s] = values.dataSync();
     values.dispose();
     const w = rows.size / data.size;
@@ -89,6 +105,20 @@ export function evaluateLoss(net: GammaCasNetwork, data: PackedCascades, hp: Gam
     mse += s * w;
   }
   return { loss, mape, mse };
+}
+
+/** [sequence, targets, mask, text?, news...] -> [[loss, mape, mse]]: the loss and its parts of a batch. */
+function lossPartsBody(net: GammaCasNetwork, hp: GammaCasHyperparameters, horizons: number[], settings: IntegratorSettings): (inputs: tf.Tensor[]) => tf.Tensor[] {
+  return (inputs) => {
+    const [sequence, targets, mask, ...rest] = inputs;
+    const r = net.loss(unpackBatch(sequence, rest), targets as tf.Tensor2D, mask as tf.Tensor2D, horizons, hp.zeta, settings);
+    return [tf.stack([r.loss, r.mape, r.mse])];
+  };
+}
+
+/** `evaluateLoss`'s batches as a compiled TensorFlow graph (the caller disposes it). */
+export function compiledLossParts(net: GammaCasNetwork, hp: GammaCasHyperparameters, horizons: number[], settings: IntegratorSettings): GraphFunction {
+  return new GraphFunction(lossPartsBody(net, hp, horizons, settings), { name: 'gammacas validation loss', captureExternal: true });
 }
 
 /** A trained GammaCas: predicts sizes at any list of horizons from one set of weights. */
@@ -304,6 +334,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
     { name: 'gammacas training step', captureExternal: true, eager: hp.integrator === 'closed-form' },
   );
   const compiled = graphFunctionsEnabled() && hp.integrator !== 'closed-form';
+  const validationLoss = compiledLossParts(network, hp, horizons, settings);
   ctx.logger.info(`gammacas: ${hp.variant} / ${hp.cell}, ${network.parameterCountAll()} parameters, ${trainSet.size} training cascades, ${bins} bins, horizons ${horizons.join(', ')} h`);
   let finalTrainLoss: number | null = null;
   if (hp.keepBestEpoch && !validationSet) {
@@ -356,7 +387,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
       ctx.metrics.logMetric('train_loss', finalTrainLoss, epoch + 1);
       let line = `gammacas epoch ${epoch + 1}/${hp.epochs}: train loss ${finalTrainLoss.toFixed(4)}`;
       if (validationSet) {
-        const v = evaluateLoss(network, validationSet, hp, horizons, settings);
+        const v = evaluateLoss(network, validationSet, hp, horizons, settings, validationLoss);
         ctx.metrics.logMetric('validation_loss', v.loss, epoch + 1);
         ctx.metrics.logMetric('validation_mape_percent', v.mape, epoch + 1);
         ctx.metrics.logMetric('validation_next_bin_mse', v.mse, epoch + 1);
@@ -384,6 +415,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
     optimizer.dispose();
     contentOptimizer?.dispose();
     lossAndGradients.dispose();
+    validationLoss.dispose();
   }
   return new GammaCasModel(network, hp, horizons, settings, finalTrainLoss);
 }
