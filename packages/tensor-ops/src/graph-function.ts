@@ -55,6 +55,7 @@ interface Binding {
   createTensor(shape: number[], dtype: number, values: ArrayBufferView): number;
   executeOp(opName: string, attrs: OpAttr[], inputIds: number[], numOutputs: number): TensorMetadata[];
   tensorDataSync(id: number): ArrayBufferView;
+  deleteTensor(id: number): void;
   loadSavedModel(dir: string, tags: string): number;
   deleteSavedModel(id: number): void;
   runSavedModel(id: number, inputIds: number[], inputNames: string, outputNames: string): TensorMetadata[];
@@ -137,6 +138,7 @@ function hook(backend: NodeBackend): void {
       const inputs = inputIds.map((id) => {
         const ref = trace.refs.get(id);
         if (ref === undefined) {
+          for (const m of out) native.deleteTensor(m.id); // never handed to tfjs
           throw new CascadeError('INTERNAL', `graph function ${trace.label}: the ${opName} op takes a tensor that is neither an input of the function nor made inside it; pass it in as an input`);
         }
         return ref;
