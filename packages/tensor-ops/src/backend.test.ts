@@ -1,5 +1,5 @@
 import { CascadeError, MemoryLogger } from '@cascade-lab/core';
-import { tf, initBackend, currentBackend, BACKEND_PREFERENCES } from './index.js';
+import { tf, initBackend, initTensorflowIfInstalled, currentBackend, BACKEND_PREFERENCES } from './index.js';
 
 describe('initBackend', () => {
   afterAll(async () => {
@@ -59,12 +59,14 @@ describe('initBackend', () => {
         `TensorFlow kernels use ${process.env.TF_NUM_INTRAOP_THREADS} thread(s) each (TF_NUM_INTRAOP_THREADS), oneDNN ${process.env.TF_ENABLE_ONEDNN_OPTS === '0' ? 'off' : 'on'} (TF_ENABLE_ONEDNN_OPTS)`,
       );
       expect(sel.notes).toContain('training and prediction steps run as compiled TensorFlow graphs (CASCADE_GRAPH_FUNCTIONS=off runs them eagerly)');
+      expect((await initTensorflowIfInstalled())?.name).toBe('tensorflow');
     } else {
       const err = await initBackend('tensorflow').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CascadeError);
       expect((err as CascadeError).code).toBe('BACKEND_UNAVAILABLE');
       expect((err as CascadeError).message).toContain('@tensorflow/tfjs-node: not installed');
       expect((err as CascadeError).hint).toContain('tools/native-backend/setup.sh');
+      expect(await initTensorflowIfInstalled()).toBeNull();
     }
   });
 

@@ -280,6 +280,16 @@ export function currentBackend(): BackendSelection | undefined {
 }
 
 /**
+ * Activates the tensorflow backend when a tfjs-node package is installed; returns null (and
+ * activates nothing) when neither is. An installed but broken tfjs-node still throws: for code and
+ * tests that use the native backend where the machine has it.
+ */
+export async function initTensorflowIfInstalled(options: InitBackendOptions = {}): Promise<BackendSelection | null> {
+  if (!packageVersion('@tensorflow/tfjs-node') && !packageVersion('@tensorflow/tfjs-node-gpu')) return null;
+  return initBackend('tensorflow', options);
+}
+
+/**
  * Chooses and activates a tfjs backend (see the module comment for the order `auto` follows) and
  * returns what is really in use. Throws CascadeError BACKEND_UNAVAILABLE when an explicitly named
  * backend cannot be loaded; the message lists every attempt and the hint says how to fix it.

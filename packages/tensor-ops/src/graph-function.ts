@@ -275,37 +275,23 @@ function attrProto(attr: OpAttr, binding: Binding): ProtoMessage {
     value.setShape(shapeProto(attr.value as number[]));
     return value;
   }
+  // The AttrValue field of each attribute type: set<Field> for one value, ListValue.add<Field> for a list.
+  const fields: [number, string][] = [
+    [binding.TF_ATTR_INT, 'I'],
+    [binding.TF_ATTR_FLOAT, 'F'],
+    [binding.TF_ATTR_BOOL, 'B'],
+    [binding.TF_ATTR_TYPE, 'Type'],
+    [binding.TF_ATTR_STRING, 'S'],
+  ];
+  const field = fields.find(([type]) => type === attr.type)?.[1];
+  if (!field) throw new CascadeError('INTERNAL', `graph function: attribute ${attr.name} of type ${attr.type} is not supported`);
+  const encode = (v: unknown) => (field === 'S' ? new TextEncoder().encode(String(v)) : v);
   if (Array.isArray(attr.value)) {
     const list = new (pb.AttrValue as unknown as { ListValue: new () => ProtoMessage }).ListValue();
-    for (const v of attr.value) {
-      if (attr.type === binding.TF_ATTR_INT) list.addI(v);
-      else if (attr.type === binding.TF_ATTR_FLOAT) list.addF(v);
-      else if (attr.type === binding.TF_ATTR_TYPE) list.addType(v);
-      else if (attr.type === binding.TF_ATTR_BOOL) list.addB(v);
-      else if (attr.type === binding.TF_ATTR_STRING) list.addS(new TextEncoder().encode(String(v)));
-      else throw new CascadeError('INTERNAL', `graph function: list attribute ${attr.name} of type ${attr.type} is not supported`);
-    }
+    for (const v of attr.value) list[`add${field}`](encode(v));
     value.setList(list);
-    return value;
-  }
-  switch (attr.type) {
-    case binding.TF_ATTR_INT:
-      value.setI(attr.value as number);
-      break;
-    case binding.TF_ATTR_FLOAT:
-      value.setF(attr.value as number);
-      break;
-    case binding.TF_ATTR_BOOL:
-      value.setB(attr.value as boolean);
-      break;
-    case binding.TF_ATTR_TYPE:
-      value.setType(attr.value as number);
-      break;
-    case binding.TF_ATTR_STRING:
-      value.setS(new TextEncoder().encode(String(attr.value)));
-      break;
-    default:
-      throw new CascadeError('INTERNAL', `graph function: attribute ${attr.name} of type ${attr.type} is not supported`);
+  } else {
+    value[`set${field}`](encode(attr.value));
   }
   return value;
 }

@@ -5,6 +5,7 @@
 export { tf } from './tf.js';
 export {
   initBackend,
+  initTensorflowIfInstalled,
   currentBackend,
   findSharedLibrary,
   BACKEND_PREFERENCES,

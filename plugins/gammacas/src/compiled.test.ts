@@ -8,19 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, silentLogger, type TrainContext } from '@cascade-lab/core';
-import { currentBackend, initBackend, tf } from '@cascade-lab/tensor-ops';
+import { currentBackend, initBackend, initTensorflowIfInstalled, tf } from '@cascade-lab/tensor-ops';
 import { gammaCasHyperparameters, gammaCasPlugin, type GammaCasHyperparameters } from './index.js';
 import { gridSize } from './plugin.js';
 import { syntheticDataset } from './synthetic.test-util.js';
 
-let tensorflow = true;
-try {
-  await initBackend('tensorflow');
-} catch (e) {
-  if (!/tfjs-node: not installed/.test(String((e as Error).message))) throw e;
-  tensorflow = false;
-  process.stdout.write('gammacas compiled tests skipped: @tensorflow/tfjs-node is not installed (run tools/native-backend/setup.sh)\n');
-}
+const tensorflow = (await initTensorflowIfInstalled()) !== null;
+if (!tensorflow) process.stdout.write('gammacas compiled tests skipped: @tensorflow/tfjs-node is not installed (run tools/native-backend/setup.sh)\n');
 const onTensorflow = tensorflow ? it : it.skip;
 const work = mkdtempSync(join(tmpdir(), 'gammacas-compiled-'));
 afterAll(async () => {

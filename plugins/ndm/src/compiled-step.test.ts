@@ -3,7 +3,7 @@
  * the shape grid, and the fused Adam update as one graph, against the same computation run eagerly.
  */
 import { Rng } from '@cascade-lab/core';
-import { initBackend } from '@cascade-lab/tensor-ops';
+import { initBackend, initTensorflowIfInstalled } from '@cascade-lab/tensor-ops';
 import { ManualGradients, manualLossAndGradients, paddedLength, paddedRows } from './manual-gradients.js';
 import { batchOf, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
 import { Adam } from './optimizer.js';
@@ -12,14 +12,8 @@ import { tf } from './tf.js';
 import type { NdmHyperparameters } from './hyperparameters.js';
 import { architectureOf, initialWeights } from './weights.js';
 
-let tensorflow = true;
-try {
-  await initBackend('tensorflow');
-} catch (e) {
-  if (!/tfjs-node: not installed/.test(String((e as Error).message))) throw e;
-  tensorflow = false;
-  process.stdout.write('compiled-step tests skipped: @tensorflow/tfjs-node is not installed (run tools/native-backend/setup.sh)\n');
-}
+const tensorflow = (await initTensorflowIfInstalled()) !== null;
+if (!tensorflow) process.stdout.write('compiled-step tests skipped: @tensorflow/tfjs-node is not installed (run tools/native-backend/setup.sh)\n');
 const onTensorflow = tensorflow ? it : it.skip;
 afterAll(() => initBackend('cpu'));
 
