@@ -57,6 +57,11 @@ describe('GraphFunction', () => {
       disposeAll([...xs, ...reference, ...got]);
     }
     expect(f.stats).toMatchObject({ compiled: 1, loaded: 1, graphCalls: 2, eagerCalls: 1 });
+    // One call eagerly on request: no graph run, nothing compiled.
+    const xs = inputs(4);
+    disposeAll(f.call(xs, '', { eager: true }));
+    disposeAll(xs);
+    expect(f.stats).toMatchObject({ compiled: 1, graphCalls: 2, eagerCalls: 2 });
     f.dispose();
   });
 

@@ -442,10 +442,11 @@ export class GraphFunction {
 
   /**
    * Runs the function on `inputs`. `key` must distinguish calls whose inputs have the same shapes
-   * and dtypes but whose function body differs (a different number of chunks, a flag).
+   * and dtypes but whose function body differs (a different number of chunks, a flag). `eager`
+   * runs this call eagerly (a body that reads values on the host this time).
    */
-  call(inputs: Tensor[], key = ''): Tensor[] {
-    const backend = !this.options.eager && graphFunctionsEnabled() ? nodeBackend() : null;
+  call(inputs: Tensor[], key = '', options: { eager?: boolean } = {}): Tensor[] {
+    const backend = !this.options.eager && !options.eager && graphFunctionsEnabled() ? nodeBackend() : null;
     if (!backend) {
       this.counters.eagerCalls++;
       return tf.tidy(() => this.fn(inputs));

@@ -67,6 +67,8 @@ describe('GammaCas compiled on tensorflow', () => {
     ['full', {}],
     ['counts-only, plain LSTM', { variant: 'counts-only', cell: 'lstm' }],
     ['no-news with a text learning rate', { variant: 'no-news', textLearningRate: 0.01 }],
+    // The closed form reads values on the host: its loss and prediction run eagerly, Adam compiled.
+    ['counts-only, closed-form integrator', { variant: 'counts-only', integrator: 'closed-form' }],
   ];
   onTensorflow.each(variants)('trains and predicts as the eager run does: %s', async (_, overrides) => {
     const hp = small(overrides);

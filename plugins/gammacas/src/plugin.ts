@@ -68,8 +68,9 @@ function range(start: number, end: number): number[] {
 }
 
 /**
- * Mean loss and its parts over a packed set, without gradients. Pass `compiled` (from
- * `compiledLossParts`) to run each batch as a compiled TensorFlow graph.
+ * Mean loss and its parts over a packed set, without gradients, each batch a compiled TensorFlow
+ * graph where graph functions run (pass `compiled`, from `compiledLossParts`, to keep the graphs
+ * between calls).
  */
 export function evaluateLoss(
   net: GammaCasNetwork,
@@ -82,43 +83,50 @@ export function evaluateLoss(
   let loss = 0;
   let mape = 0;
   let mse = 0;
-  const graphs = compiled !== undefined && graphFunctionsEnabled() && settings.integrator !== 'closed-form';
-  for (const [start, end] of batchRanges(data.size, hp.batchSize)) {
-    const rows = selectRows(data, range(start, end));
-    const b = batchTensors(rows, graphs ? { uniqueNewsRows: gridSize } : {});
-    const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
-    const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
-    let values: tf.Tensor;
-    try {
-      const inputs = [b.sequence, targets, mask, ...packBatch(b)];
-      values = compiled && graphs ? compiled.call(inputs)[0] : tf.tidy(() => lossPartsBody(net, hp, horizons, settings)(inputs)[0]);
-    } finally {
-      disposeBatch(b);
-      targets.dispose();
-      mask.dispose();
+  const closedForm = settings.integrator === 'closed-form';
+  const graphs = graphFunctionsEnabled() && !closedForm;
+  const fn = compiled ?? compiledLossParts(net, hp, horizons, settings);
+  try {
+    for (const [start, end] of batchRanges(data.size, hp.batchSize)) {
+      const rows = selectRows(data, range(start, end));
+      const b = batchTensors(rows, graphs ? { uniqueNewsRows: gridSize } : {});
+      const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
+      const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
+      let values: tf.Tensor;
+      try {
+        // The closed form evaluates the incomplete gamma function on the host: eager.
+        [values] = fn.call([b.sequence, targets, mask, ...packBatch(b)], '', { eager: closedForm });
+      } finally {
+        disposeBatch(b);
+        targets.dispose();
+        mask.dispose();
+      }
+      const [l, a, s] = values.dataSync();
+      values.dispose();
+      const w = rows.size / data.size;
+      loss += l * w;
+      mape += a * w;
+      mse += s * w;
     }
-    const [l, a, s] = values.dataSync();
-    values.dispose();
-    const w = rows.size / data.size;
-    loss += l * w;
-    mape += a * w;
-    mse += s * w;
+  } finally {
+    if (!compiled) fn.dispose();
   }
   return { loss, mape, mse };
 }
 
-/** [sequence, targets, mask, text?, news...] -> [[loss, mape, mse]]: the loss and its parts of a batch. */
-function lossPartsBody(net: GammaCasNetwork, hp: GammaCasHyperparameters, horizons: number[], settings: IntegratorSettings): (inputs: tf.Tensor[]) => tf.Tensor[] {
-  return (inputs) => {
-    const [sequence, targets, mask, ...rest] = inputs;
-    const r = net.loss(unpackBatch(sequence, rest), targets as tf.Tensor2D, mask as tf.Tensor2D, horizons, hp.zeta, settings);
-    return [tf.stack([r.loss, r.mape, r.mse])];
-  };
-}
-
-/** `evaluateLoss`'s batches as a compiled TensorFlow graph (the caller disposes it). */
+/**
+ * `evaluateLoss`'s batches as a compiled TensorFlow graph (the caller disposes it):
+ * [sequence, targets, mask, text?, news...] -> [[loss, mape, mse]].
+ */
 export function compiledLossParts(net: GammaCasNetwork, hp: GammaCasHyperparameters, horizons: number[], settings: IntegratorSettings): GraphFunction {
-  return new GraphFunction(lossPartsBody(net, hp, horizons, settings), { name: 'gammacas validation loss', captureExternal: true });
+  return new GraphFunction(
+    (inputs) => {
+      const [sequence, targets, mask, ...rest] = inputs;
+      const r = net.loss(unpackBatch(sequence, rest), targets as tf.Tensor2D, mask as tf.Tensor2D, horizons, hp.zeta, settings);
+      return [tf.stack([r.loss, r.mape, r.mse])];
+    },
+    { name: 'gammacas validation loss', captureExternal: true },
+  );
 }
 
 /** A trained GammaCas: predicts sizes at any list of horizons from one set of weights. */
@@ -137,7 +145,7 @@ export class GammaCasModel implements MacroscopicModel {
    * list (tensorflow backend, integrators other than the host-side closed form): [sequence, text?,
    * news...] -> [sizes, A, gamma, lambda, mu?, word attention?, news attention?].
    */
-  private readonly forwardBody = (inputs: tf.Tensor[]): tf.Tensor[] => {
+  private readonly compiledForward = new GraphFunction((inputs) => {
     const [sequence, ...rest] = inputs;
     const out = this.network.forward(unpackBatch(sequence, rest));
     const rows = sequence.shape[0];
@@ -145,8 +153,7 @@ export class GammaCasModel implements MacroscopicModel {
     const sizes = horizons.length > 0 ? integrateSizes(out.amplitude, out.gamma, out.lambda, horizons, this.integrator) : tf.zeros([rows, 0]);
     const extra: (tf.Tensor | undefined)[] = [out.mu, out.wordAttention, out.newsAttention];
     return [sizes, out.amplitude, out.gamma, out.lambda, ...extra.filter((t): t is tf.Tensor => t !== undefined)];
-  };
-  private readonly compiledForward = new GraphFunction(this.forwardBody, { name: 'gammacas prediction', captureExternal: true });
+  }, { name: 'gammacas prediction', captureExternal: true });
   private forwardHorizons: number[] = [];
 
   get architecture(): GammaCasArchitecture {
@@ -175,8 +182,7 @@ export class GammaCasModel implements MacroscopicModel {
       let outputs: tf.Tensor[];
       try {
         this.forwardHorizons = horizonsHours;
-        const inputs = [b.sequence, ...packBatch(b)];
-        outputs = compiled ? this.compiledForward.call(inputs, `${JSON.stringify(this.integrator)}|${horizonsHours.join(',')}`) : tf.tidy(() => this.forwardBody(inputs));
+        outputs = this.compiledForward.call([b.sequence, ...packBatch(b)], `${JSON.stringify(this.integrator)}|${horizonsHours.join(',')}`, { eager: !compiled });
       } finally {
         disposeBatch(b);
       }
@@ -330,7 +336,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
       const { value, grads } = tf.variableGrads(() => network.loss(b, targets as tf.Tensor2D, mask as tf.Tensor2D, horizons, hp.zeta, settings).loss as tf.Scalar, variables);
       return [value, ...variables.map((v) => grads[v.name])];
     },
-    // The closed form evaluates the incomplete gamma function on the host: not a graph.
+    // The closed form evaluates the incomplete gamma function on the host: eager.
     { name: 'gammacas training step', captureExternal: true, eager: hp.integrator === 'closed-form' },
   );
   const compiled = graphFunctionsEnabled() && hp.integrator !== 'closed-form';
