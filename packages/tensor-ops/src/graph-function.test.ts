@@ -37,6 +37,17 @@ function disposeAll(ts: tf.Tensor[]): void {
   for (const t of ts) t.dispose();
 }
 
+/** Calls `f` on fresh inputs of `rows` rows and expects what `mixed` gives eagerly (values, dtypes, shapes). */
+function expectCallMatchesEager(f: GraphFunction, seed: number, rows = 4): void {
+  const xs = inputs(seed, rows);
+  const reference = mixed(xs);
+  const got = f.call(xs);
+  expectClose(values(got), values(reference));
+  expect(got.map((t) => t.dtype)).toEqual(reference.map((t) => t.dtype));
+  expect(got.map((t) => t.shape)).toEqual(reference.map((t) => t.shape));
+  disposeAll([...xs, ...reference, ...got]);
+}
+
 describe('GraphFunction', () => {
   afterEach(async () => {
     delete process.env.CASCADE_GRAPH_FUNCTIONS;
@@ -47,15 +58,7 @@ describe('GraphFunction', () => {
     await initBackend('tensorflow');
     expect(graphFunctionsEnabled()).toBe(true);
     const f = new GraphFunction(mixed, { name: 'mixed' });
-    for (const seed of [1, 2, 3]) {
-      const xs = inputs(seed);
-      const reference = mixed(xs);
-      const got = f.call(xs);
-      expectClose(values(got), values(reference));
-      expect(got.map((t) => t.dtype)).toEqual(reference.map((t) => t.dtype));
-      expect(got.map((t) => t.shape)).toEqual(reference.map((t) => t.shape));
-      disposeAll([...xs, ...reference, ...got]);
-    }
+    for (const seed of [1, 2, 3]) expectCallMatchesEager(f, seed);
     expect(f.stats).toMatchObject({ compiled: 1, loaded: 1, graphCalls: 2, eagerCalls: 1 });
     // One call eagerly on request: no graph run, nothing compiled.
     const xs = inputs(4);
@@ -68,13 +71,7 @@ describe('GraphFunction', () => {
   onTensorflow('compiles once per input signature and per key', async () => {
     await initBackend('tensorflow');
     const f = new GraphFunction(mixed, { name: 'mixed' });
-    for (const rows of [4, 6, 4, 6]) {
-      const xs = inputs(rows, rows);
-      const reference = mixed(xs);
-      const got = f.call(xs);
-      expectClose(values(got), values(reference));
-      disposeAll([...xs, ...reference, ...got]);
-    }
+    for (const rows of [4, 6, 4, 6]) expectCallMatchesEager(f, rows, rows);
     expect(f.stats).toMatchObject({ compiled: 2, graphCalls: 2 });
     const xs = inputs(9);
     disposeAll(f.call(xs, 'other'));
@@ -86,13 +83,7 @@ describe('GraphFunction', () => {
   onTensorflow('unloads the least recently used graph beyond maxGraphs and stays correct', async () => {
     await initBackend('tensorflow');
     const f = new GraphFunction(mixed, { name: 'mixed', maxGraphs: 1 });
-    for (const rows of [4, 6, 4]) {
-      const xs = inputs(rows, rows);
-      const reference = mixed(xs);
-      const got = f.call(xs);
-      expectClose(values(got), values(reference));
-      disposeAll([...xs, ...reference, ...got]);
-    }
+    for (const rows of [4, 6, 4]) expectCallMatchesEager(f, rows, rows);
     expect(f.stats).toMatchObject({ compiled: 3, loaded: 1 });
     f.dispose();
     expect(f.stats.loaded).toBe(0);
@@ -178,11 +169,7 @@ describe('GraphFunction', () => {
     await initBackend('wasm');
     expect(graphFunctionsEnabled()).toBe(false);
     const f = new GraphFunction(mixed, { name: 'mixed' });
-    const xs = inputs(2);
-    const reference = mixed(xs);
-    const got = f.call(xs);
-    expectClose(values(got), values(reference));
+    expectCallMatchesEager(f, 2);
     expect(f.stats).toMatchObject({ compiled: 0, eagerCalls: 1 });
-    disposeAll([...xs, ...reference, ...got]);
   });
 });
