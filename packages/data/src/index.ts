@@ -120,6 +120,7 @@ export {
   type WindowedPart,
   type ResolvedWindow,
 } from './windowing.js';
+export { datasetOffer, configuredFormat } from './offer.js';
 export { weiboCascadeGraph, deepCasCascadeGraph, cascadeGraphUpTo, deepCasWindowed } from './cascade-graph.js';
 export { toCsr, neighbours, degree, degrees, hasEdge, transpose, edgeCount, sampleNonEdges, type CsrGraph, type CsrOptions } from './graph.js';
 

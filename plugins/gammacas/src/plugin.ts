@@ -460,6 +460,8 @@ export const gammaCasPlugin: MacroscopicPlugin<GammaCasHyperparameters> = {
   description: 'GammaCas: a follower-gated LSTM, root text and news attention give the parameters of A t^gamma e^(-lambda t), integrated to any horizon',
   reference: 'Dutta, Mittal, Das, Chakrabarti, Chakraborty: Incomplete Gamma Integrals for Deep Cascade Prediction using Content, Network, and Exogenous Signals (2021), §3',
   hyperparameters: gammaCasHyperparameters,
+  // Binned counts always; the root text (and news) unless counts-only. Follower counts are used when present (0 otherwise).
+  dataNeeds: (hp) => (hp.variant === 'counts-only' ? ['eventTimes'] : ['eventTimes', 'text']),
   train,
   load,
 };

@@ -8,6 +8,7 @@ import type { BackendInfo, InferenceContext, MacroscopicModel, MicroscopicModel,
 import { quietProgress } from '../progress.js';
 import { Rng } from '../rng.js';
 import { executionSettings } from '../execution.js';
+import { DATA_NEEDS, dataNeedsOf, dataOfferOf, describeMissingNeeds, missingDataNeeds, restrictToNeeds, type DataNeed } from '../data-needs.js';
 import { tinyMacroscopicDataset, tinyMicroscopicDataset } from './datasets.js';
 
 /** A contract check that failed: the message says what the plugin did and what the contract asks. */
@@ -68,7 +69,13 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
     throw new ConformanceError(plugin.name, message);
   };
   const micro = plugin.task === 'microscopic';
-  const data = options.dataset ?? (micro ? tinyMicroscopicDataset() : tinyMacroscopicDataset());
+  const fixture = options.dataset ?? (micro ? tinyMicroscopicDataset() : tinyMacroscopicDataset());
+  // Train and predict on the fixture without what the plugin did not declare: an undeclared read fails here.
+  const declared = (): readonly DataNeed[] => {
+    const parsed = plugin.hyperparameters.safeParse(options.hyperparameters ?? {});
+    return parsed.success ? dataNeedsOf(plugin, parsed.data) : [];
+  };
+  const data = restrictToNeeds(fixture, declared());
   const seed = options.seed ?? 7;
   const simulations = options.simulations ?? 20;
   const dirs: string[] = [];
@@ -151,6 +158,16 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
         if (undescribed.length) fail(`every hyperparameter needs .describe(...) (shown by \`cascade plugins\`): ${undescribed.join(', ')}`);
         const unknown = plugin.hyperparameters.safeParse({ __notAKnob: 1 });
         if (unknown.success) fail('the hyperparameters schema must reject unknown keys (use z.strictObject or .strict()) so that typos in configs are caught');
+      },
+    },
+    {
+      name: 'declares data needs that its fixture data meets (and trains without what it did not declare)',
+      run: async () => {
+        const needs = declared();
+        const unknown = needs.filter((n) => !(DATA_NEEDS as readonly string[]).includes(n));
+        if (unknown.length) fail(`dataNeeds ${JSON.stringify(unknown)} are not data needs; known: ${DATA_NEEDS.join(', ')}`);
+        const missing = missingDataNeeds(needs, dataOfferOf(fixture));
+        if (missing.length) fail(`declares dataNeeds the test dataset ${fixture.name} does not meet: ${describeMissingNeeds(missing)}; pass a \`dataset\` that has them`);
       },
     },
     {

@@ -222,6 +222,29 @@ describe('the conformance kit catches broken plugins', () => {
     await expectCheckFails({ ...goodMacro, train: async () => new Short(0) }, /well-formed sizes/, /sizes for each of the 8 cascades, got 7/);
   });
 
+  it('data needs: declared needs the fixture lacks, unknown names, and undeclared reads', async () => {
+    await expectCheckFails({ ...goodMicro, dataNeeds: ['socialGraph'] }, /data needs/, /declares dataNeeds the test dataset tiny-micro does not meet: socialGraph/);
+    await expectCheckFails({ ...goodMicro, dataNeeds: ['graph' as never] }, /data needs/, /dataNeeds \["graph"\] are not data needs/);
+    // Needs as a function of the hyperparameters.
+    await expectCheckFails({ ...goodMacro, dataNeeds: (hp) => (hp.shrink > 0.5 ? ['cascadeGraph'] : []) }, /data needs/, /cascadeGraph/, { hyperparameters: { shrink: 0.9 } });
+    // A model that reads the root text without declaring `text` trains on a fixture without text and fails.
+    const reader: typeof goodMacro = {
+      ...goodMacro,
+      train: async (d, hp, ctx) => {
+        if (!d.train.every((c) => c.textTokens)) throw new Error('no text');
+        return goodMacro.train(d, hp, ctx);
+      },
+    };
+    await expectCheckFails(reader, /same seed/, /training on the tiny dataset tiny-macro failed: Error: no text/);
+    // Declared, it passes.
+    const suite = conformanceChecks({ ...reader, dataNeeds: ['text', 'eventTimes'] });
+    try {
+      for (const c of suite.checks.filter((x) => /data needs|same seed/.test(x.name))) await c.run();
+    } finally {
+      suite.dispose();
+    }
+  });
+
   it('load: an empty folder must be refused', async () => {
     await expectCheckFails({ ...goodMacro, load: async () => new ToyMacro(1) }, /empty folder|without a saved model/, /load\(\) of an empty folder succeeded/);
   });
