@@ -9,6 +9,8 @@ import {
   type MacroscopicModel,
   type MacroscopicPlugin,
   type SizePredictions,
+  loadingModel,
+  ModelLoadError,
   type PredictContext,
   type TrainContext,
   type WindowedCascade,
@@ -434,17 +436,17 @@ async function load(dir: string, _context: InferenceContext): Promise<GammaCasMo
   try {
     manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
   } catch (e) {
-    throw new CascadeError('DATA_NOT_FOUND', `no saved GammaCas model in ${dir}: cannot read ${manifestPath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ModelLoadError(manifestPath, `no saved GammaCas model here (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const meta = manifest.metadata;
   if (!meta || meta.format !== SAVE_FORMAT || meta.version !== SAVE_VERSION || !meta.architecture || !meta.hyperparameters) {
-    throw new CascadeError('DATA_FORMAT', `${manifestPath} is not a GammaCas model (format ${SAVE_FORMAT} version ${SAVE_VERSION})`);
+    throw new ModelLoadError(manifestPath, `not a GammaCas model (format ${SAVE_FORMAT} version ${SAVE_VERSION})`);
   }
   const hp = gammaCasHyperparameters.parse(meta.hyperparameters);
   // Initial values are overwritten by the checkpoint; the seed only fills them meanwhile.
   const network = new GammaCasNetwork({ ...meta.architecture, retweetUnit: meta.architecture.retweetUnit ?? 1 }, Rng.fromSeed('gammacas-load'), { logMean: [0, 0], logStd: [1, 1] });
   try {
-    await loadCheckpointInto(manifestPath, network.allWeights());
+    await loadingModel(manifestPath, () => loadCheckpointInto(manifestPath, network.allWeights()));
   } catch (e) {
     network.dispose();
     throw e;

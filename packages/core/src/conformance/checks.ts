@@ -229,14 +229,33 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
         let loaded: Model | undefined;
         try {
           loaded = await plugin.load(empty, await inference());
-        } catch {
-          return;
+        } catch (e) {
+          if ((e as { code?: unknown }).code === 'MODEL_LOAD') return;
+          return fail(`load() of an empty folder must throw a ModelLoadError (code MODEL_LOAD, the code of every failed load; see loadModelJson and loadingModel), got ${(e as { code?: unknown }).code ?? 'no code'}: ${(e as Error).message}`);
         }
         models.push(loaded);
-        fail('load() of an empty folder succeeded: it must throw (e.g. CascadeError MODEL naming the missing file)');
+        fail('load() of an empty folder succeeded: it must throw a ModelLoadError (code MODEL_LOAD) naming the missing file');
       },
     },
   ];
+  if (plugin.fitting === 'none') {
+    checks.push({
+      name: 'a model with nothing to fit predicts the same whatever the training cascades',
+      run: async () => {
+        const ctx = await context(seed);
+        const other = { ...data, train: data.train.slice(0, 1), validation: [] } as typeof data;
+        let model: Model;
+        try {
+          model = plugin.task === 'microscopic' ? await plugin.train(other as MicroscopicDataset, hyperparameters(), ctx) : await plugin.train(other as MacroscopicDataset, hyperparameters(), ctx);
+        } catch (e) {
+          return fail(`declares fitting: 'none' but training on one cascade failed: ${(e as Error).message}`);
+        }
+        models.push(model);
+        const diff = compareOutputs(await outputs(await trained()), await outputs(model));
+        if (diff) fail(`declares fitting: 'none' but predicts differently after training on other cascades (${diff}): it reads the training data`);
+      },
+    });
+  }
   if (options.numTensors) {
     const count = options.numTensors;
     checks.push({

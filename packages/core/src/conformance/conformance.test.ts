@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { CascadeError } from '../errors.js';
+import { ModelLoadError } from '../errors.js';
+import { nothingToFit } from '../model-files.js';
 import { RESERVED_USERS, type MacroscopicDataset, type MicroscopicDataset, type WindowedCascade } from '../data-types.js';
 import { simulationRequestStream, type MacroscopicModel, type MacroscopicPlugin, type MicroscopicModel, type MicroscopicPlugin, type SimulationRequest, type SimulationResult } from '../plugin.js';
 import type { Rng } from '../rng.js';
@@ -56,7 +57,7 @@ const goodMicro: MicroscopicPlugin<z.output<typeof microSchema>> = {
   },
   async load(dir) {
     const file = join(dir, 'toy.json');
-    if (!existsSync(file)) throw new CascadeError('MODEL', `${file} not found`);
+    if (!existsSync(file)) throw new ModelLoadError(file, 'not found');
     return new ToyMicro(JSON.parse(readFileSync(file, 'utf8')));
   },
 };
@@ -94,13 +95,25 @@ const goodMacro: MacroscopicPlugin<z.output<typeof macroSchema>> = {
   },
   async load(dir) {
     const file = join(dir, 'toy.json');
-    if (!existsSync(file)) throw new CascadeError('MODEL', `${file} not found`);
+    if (!existsSync(file)) throw new ModelLoadError(file, 'not found');
     return new ToyMacro(JSON.parse(readFileSync(file, 'utf8')).growth);
   },
 };
 
 describePluginConformance(goodMicro);
 describePluginConformance(goodMacro);
+
+// ---- a model with nothing to fit: size(h) = observed * (1 + growth log2(h / 6)), growth a hyperparameter ----
+
+const fixedSchema = z.strictObject({ growth: z.number().min(0).default(0.5).describe('growth per doubling of the horizon') });
+const fixedMacro: MacroscopicPlugin<z.output<typeof fixedSchema>> = {
+  name: 'toy-fixed',
+  task: 'macroscopic',
+  description: 'Toy closed-form growth model with nothing to fit, for the conformance kit tests.',
+  hyperparameters: fixedSchema,
+  ...nothingToFit({ format: 'cascade-lab/toy-fixed', hyperparameters: fixedSchema, create: (hp) => new ToyMacro(hp.growth) }),
+};
+describePluginConformance(fixedMacro);
 
 /** Runs the check whose name matches, expecting it to fail with a message matching `message`. */
 async function expectCheckFails(plugin: MicroscopicPlugin<never> | MacroscopicPlugin<never> | typeof goodMicro | typeof goodMacro, check: RegExp, message: RegExp, options: ConformanceOptions = {}): Promise<void> {
@@ -245,8 +258,17 @@ describe('the conformance kit catches broken plugins', () => {
     }
   });
 
-  it('load: an empty folder must be refused', async () => {
+  it('load: an empty folder must be refused, with the one load error code', async () => {
     await expectCheckFails({ ...goodMacro, load: async () => new ToyMacro(1) }, /empty folder|without a saved model/, /load\(\) of an empty folder succeeded/);
+    await expectCheckFails(
+      { ...goodMacro, load: async () => { throw new Error('nothing'); } },
+      /without a saved model/,
+      /must throw a ModelLoadError \(code MODEL_LOAD.*got no code: nothing/,
+    );
+  });
+
+  it('nothing to fit: a model that reads the training data anyway is caught', async () => {
+    await expectCheckFails({ ...goodMacro, fitting: 'none' }, /nothing to fit/, /predicts differently after training on other cascades/);
   });
 
   it('tensor leak: train + predict + dispose must return the count to where it was', async () => {
