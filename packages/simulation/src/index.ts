@@ -13,7 +13,7 @@ export type {
 // Engines as InfectionSimulators, and the worker pool
 export { IndependentCascadeSimulator, ContinuousTimeSimulator, SequentialSampler } from './simulators.js';
 export type { SimulatorOptions, SequentialSamplerOptions } from './simulators.js';
-export { SimulationPool } from './pool.js';
+export { SimulationPool, simulationPoolFor } from './pool.js';
 export type { SimulationPoolOptions } from './pool.js';
 export type { NextUserModelModule } from './tasks.js';
 
