@@ -12,7 +12,7 @@ import {
   type TrainContext,
   type WindowedCascade,
 } from '@cascade-lab/core';
-import { CompiledAdam, GraphFunction, graphFunctionsEnabled, loadCheckpointInto, saveCheckpoint, tf } from '@cascade-lab/tensor-ops';
+import { CompiledAdam, GraphFunction, graphFunctionsEnabled, loadCheckpointInto, saveCheckpoint, shapeGrid, tf } from '@cascade-lab/tensor-ops';
 import { gammaCasHyperparameters, type GammaCasHyperparameters } from './hyperparameters.js';
 import { logFeatureStatistics, packCascades, selectRows, type PackedCascades } from './inputs.js';
 import { GammaCasNetwork, batchTensors, disposeBatch, integrateSizes, type BatchTensors, type GammaCasArchitecture, type IntegratorSettings } from './model.js';
@@ -22,6 +22,12 @@ import { loadWordVectors } from './word-vectors.js';
 export const CHECKPOINT_FILE = 'gammacas.json';
 const SAVE_FORMAT = 'gammacas-model';
 const SAVE_VERSION = 1;
+
+/**
+ * Unique news rows are padded onto tensor-ops' shape grid, four sizes per doubling (at most 25%
+ * above the count; counts up to 8 as they are), so that compiled graphs see few distinct shapes.
+ */
+const newsRowsGrid = shapeGrid({ stepsPerDoubling: 4 });
 
 interface SavedMetadata {
   format: typeof SAVE_FORMAT;
@@ -89,7 +95,7 @@ export function evaluateLoss(
   try {
     for (const [start, end] of batchRanges(data.size, hp.batchSize)) {
       const rows = selectRows(data, range(start, end));
-      const b = batchTensors(rows, graphs ? { uniqueNewsRows: gridSize } : {});
+      const b = batchTensors(rows, graphs ? { uniqueNewsRows: newsRowsGrid } : {});
       const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
       const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
       let values: tf.Tensor;
@@ -178,7 +184,7 @@ export class GammaCasModel implements MacroscopicModel {
     for (const [start, end] of batchRanges(packed.size, this.hyperparameters.batchSize)) {
       throwIfCancelled(signal);
       const rows = selectRows(packed, range(start, end));
-      const b = batchTensors(rows, compiled ? { uniqueNewsRows: gridSize } : {});
+      const b = batchTensors(rows, compiled ? { uniqueNewsRows: newsRowsGrid } : {});
       let outputs: tf.Tensor[];
       try {
         this.forwardHorizons = horizonsHours;
@@ -360,7 +366,7 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
         for (let bi = 0; bi < batches; bi++) {
           throwIfCancelled(ctx.signal);
           const rows = selectRows(trainSet, order.slice(bi * hp.batchSize, (bi + 1) * hp.batchSize));
-          const b = batchTensors(rows, compiled ? { uniqueNewsRows: gridSize } : {});
+          const b = batchTensors(rows, compiled ? { uniqueNewsRows: newsRowsGrid } : {});
           const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
           const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
           let value: number;
@@ -473,14 +479,4 @@ function unpackBatch(sequence: tf.Tensor, rest: tf.Tensor[]): BatchTensors {
   if (rest.length >= 1) b.text = rest[0] as tf.Tensor2D;
   if (rest.length === 4) b.news = { unique: rest[1] as tf.Tensor2D, index: rest[2] as tf.Tensor1D, present: rest[3] as tf.Tensor2D };
   return b;
-}
-
-/**
- * A size on a grid of four steps per doubling (at most 25% above n; n itself up to 8), so that
- * compiled graphs see few distinct shapes.
- */
-export function gridSize(n: number): number {
-  if (n <= 8) return n;
-  const step = 2 ** (Math.floor(Math.log2(n)) - 2);
-  return Math.ceil(n / step) * step;
 }

@@ -58,7 +58,8 @@ function expectClose(a: ReturnType<typeof result>, b: ReturnType<typeof result>)
 }
 
 describe('shape grid', () => {
-  it('pads lengths and row counts up to the grid, and never down', () => {
+  it('pads lengths and row counts up to the grid, and never down (tensor-ops\' gridSize tests the grid itself)', () => {
+    // The grid NDM's compiled steps used before the shared helper, by hand.
     expect([1, 8, 9, 16, 17, 33, 65, 129, 200].map(paddedLength)).toEqual([1, 8, 10, 16, 20, 40, 80, 160, 224]);
     expect([1, 5, 7, 13, 32, 33].map(paddedRows)).toEqual([1, 6, 8, 16, 32, 48]);
     for (let n = 1; n < 300; n++) {
