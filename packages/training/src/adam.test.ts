@@ -152,4 +152,25 @@ describe('Adam', () => {
     got.flat().forEach((x, k) => expect(Math.abs(x - values.flat()[k])).toBeLessThan(1e-6));
     expect(Math.abs(got[0][0] - 1)).toBeGreaterThan(0.01);
   });
+
+  (backends.includes('tensorflow') ? it : it.skip)('on tensorflow: the compiled update with a schedule equals the eager one (the rate is an input, not frozen)', async () => {
+    await initBackend('tensorflow');
+    const run = (graphs: boolean): number[][] => {
+      if (!graphs) process.env.CASCADE_GRAPH_FUNCTIONS = 'off';
+      try {
+        const adam = new Adam({ beta1: 0.9, beta2: 0.98, epsilon: 1e-9, learningRate: (step) => 0.01 * step });
+        const out = train(EVERY_STEP, (v, g) => adam.applyGradients(v, g));
+        adam.dispose();
+        return out;
+      } finally {
+        delete process.env.CASCADE_GRAPH_FUNCTIONS;
+      }
+    };
+    const before = tf.memory().numTensors;
+    const compiled = run(true);
+    expect(tf.memory().numTensors).toBe(before);
+    // Were the rate frozen into the graph at its first (eager, traced) call, later steps would use
+    // 0.01 instead of 0.02 ... 0.05 and the values would differ.
+    expect(compiled).toEqual(run(false));
+  });
 });
