@@ -88,4 +88,3 @@ export {
 } from './checkpoint.js';
 export { GraphFunction, graphFunctionsEnabled, type GraphFunctionOptions, type GraphFunctionStats } from './graph-function.js';
 export { gridSize, shapeGrid, type ShapeGridOptions } from './shape-grid.js';
-export { CompiledAdam, type CompiledAdamOptions } from './adam.js';

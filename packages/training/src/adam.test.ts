@@ -1,15 +1,14 @@
-import { initBackend, tf, type BackendName } from '@cascade-lab/tensor-ops';
+import { initBackend, initTensorflowIfInstalled, tf, type BackendName } from '@cascade-lab/tensor-ops';
 import { Adam, constantSchedule, noamSchedule } from './adam.js';
 
-/** The backends this machine runs: cpu always; tensorflow (compiled graphs) where tfjs-node loads. */
+/**
+ * The backends compared with tf.train.adam: cpu, wasm (always installed), and tensorflow (compiled
+ * graphs) when tfjs-node is installed; an installed but broken tfjs-node fails here.
+ */
 async function availableBackends(): Promise<BackendName[]> {
-  const out: BackendName[] = ['cpu'];
-  try {
-    await initBackend('tensorflow');
-    out.push('tensorflow');
-  } catch {
-    // tfjs-node absent: the compiled path is not testable here.
-  }
+  const out: BackendName[] = ['cpu', 'wasm'];
+  await initBackend('wasm');
+  if ((await initTensorflowIfInstalled()) !== null) out.push('tensorflow');
   await initBackend('cpu');
   return out;
 }

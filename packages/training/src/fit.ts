@@ -117,6 +117,8 @@ export interface FitOptions<B, S = unknown> {
   scope?: string;
   /** What to tell the user when the loss is not finite (e.g. "lower learningRate"). */
   nonFiniteHint?: string;
+  /** Level of the one log line per epoch (default info; debug for models with hundreds of short epochs). */
+  epochLogLevel?: 'info' | 'debug';
   /** Work between two yields to the event loop (default 20 ms). */
   yieldEveryMs?: number;
   /** Called after each epoch's monitors and metrics, before the stopping decision. */
@@ -255,7 +257,7 @@ export async function fit<B, S = unknown>(options: FitOptions<B, S>): Promise<Fi
       history.push(report);
       if (context.logger) {
         const parts = Object.entries(validation).slice(0, 4).map(([k, v]) => `${k} ${v.toFixed(4)}`);
-        context.logger.info(`${name}${options.scope ? ` ${options.scope}` : ''} epoch ${epoch}/${epochs}: train loss ${loss.toFixed(4)} (${epochSeconds.toFixed(1)} s)${parts.length > 0 ? `, validation ${parts.join(', ')}` : ''}`);
+        context.logger[options.epochLogLevel ?? 'info'](`${name}${options.scope ? ` ${options.scope}` : ''} epoch ${epoch}/${epochs}: train loss ${loss.toFixed(4)} (${epochSeconds.toFixed(1)} s)${parts.length > 0 ? `, validation ${parts.join(', ')}` : ''}`);
       }
       await options.onEpoch?.(report);
       const evaluatedNow = selected !== null && selected !== undefined && validation[selected.name] !== undefined;

@@ -36,7 +36,7 @@ async function trainAndPredict(hp: GammaCasHyperparameters, graphs: boolean): Pr
       backend: currentBackend()!,
       progress: { start: () => ({ tick() {}, status() {}, done() {} }) },
       logger: silentLogger,
-      metrics: { logMetric: (key, value) => (key === 'train_loss' || key === 'validation_loss' ? losses.push(value) : undefined) },
+      metrics: { logMetric: (key, value) => (key === 'train.loss' || key === 'validation.loss' ? losses.push(value) : undefined) },
       signal: new AbortController().signal,
       workDir: work,
     };
