@@ -10,7 +10,6 @@ export { ndmHyperparameters, defaultHyperparameters, ndmExecution, DEFAULT_SIMUL
 export { NdmNetwork, MASKED_LOGIT, batchOf, type SequenceBatch } from './model.js';
 export { NdmSimulator } from './simulator.js';
 export { deepWalk, type DeepWalkOptions } from './deepwalk.js';
-export { noamSchedule, constantSchedule } from './optimizer.js';
 export { architectureOf, initialWeights, windowProjectionNorms, type NdmArchitecture, type NdmWeights } from './weights.js';
 export { installWasmBatchMatMul } from './wasm-matmul.js';
 export { ManualGradients, manualLossAndGradients, manualGradientsSupported, type LossAndGradients, type ManualGradientsOptions } from './manual-gradients.js';
