@@ -136,6 +136,29 @@ interface PluginBase<Hp> {
    * yields the paper's defaults.
    */
   readonly hyperparameters: z.ZodType<Hp>;
+  /**
+   * Metric keys the plugin logs itself beyond the project's metric catalogue (`@cascade-lab/metrics`):
+   * `model.<name>` summary numbers (from `summaryMetrics`, which the runner logs under `model.`) and
+   * curves of its own under `train.` / `validation.`. The conformance kit of
+   * `@cascade-lab/evaluation/testing` fails a plugin that logs a key that is neither here nor in the
+   * catalogue.
+   */
+  readonly metrics?: readonly PluginMetricDeclaration[];
+}
+
+/**
+ * One key a plugin declares (the shape of `MetricDeclaration` in `@cascade-lab/metrics`, which
+ * checks it: key style, phase, unit, no clash with the project's keys). Placeholders `<n>`, `<k>`,
+ * `<hours>`, `<name>` are allowed in the key and the label.
+ */
+export interface PluginMetricDeclaration {
+  /** e.g. `model.windowProjection<n>SqFrobenius`, `train.tokensPerSecond`. */
+  key: string;
+  label: string;
+  /** One of the catalogue's units: fraction, percent, correlation, count, seconds, perSecond, epoch, flag, loss, squaredLog, rate, value. */
+  unit: string;
+  direction: 'higher' | 'lower' | 'none';
+  description: string;
 }
 
 export interface MicroscopicPlugin<Hp = unknown> extends PluginBase<Hp> {

@@ -87,6 +87,7 @@ describe('metric catalogue', () => {
     expect(bad('model.best_epoch')).toThrow(/does not follow the key style/);
     expect(bad('train.loss')).toThrow(/already a project metric/);
     expect(bad('validation.macroF1')).toThrow(/already a project metric/);
+    expect(() => METRIC_CATALOGUE.withPluginMetrics('p', [{ key: 'model.x', label: 'x', unit: 'furlongs', direction: 'none', description: 'x' }])).toThrow(/unit "furlongs"/);
     expect(() => new MetricCatalogue([PROJECT_METRICS[0], PROJECT_METRICS[0]])).toThrow(/defined twice/);
   });
 

@@ -37,7 +37,8 @@ export type MetricDirection = 'higher' | 'lower' | 'none';
  * training objective, nats per target unless the plugin says otherwise), `squaredLog` (squared
  * log-error), `rate`, `value` (anything else, say what in the description).
  */
-export type MetricUnit = 'fraction' | 'percent' | 'correlation' | 'count' | 'seconds' | 'perSecond' | 'epoch' | 'flag' | 'loss' | 'squaredLog' | 'rate' | 'value';
+export const METRIC_UNITS = ['fraction', 'percent', 'correlation', 'count', 'seconds', 'perSecond', 'epoch', 'flag', 'loss', 'squaredLog', 'rate', 'value'] as const;
+export type MetricUnit = (typeof METRIC_UNITS)[number];
 
 /** The task a metric belongs to; `any` for both (losses, timings). */
 export type MetricTask = 'microscopic' | 'macroscopic' | 'any';
@@ -59,12 +60,15 @@ export interface MetricInfo {
   plugin?: string;
 }
 
-/** What a plugin declares for a key it logs itself. */
+/**
+ * What a plugin declares for a key it logs itself (a plugin's `metrics` field, typed in core as
+ * `PluginMetricDeclaration`; the unit is checked against {@link METRIC_UNITS} here).
+ */
 export interface MetricDeclaration {
   /** `model.<name>` (a summary number), or `train.<name>` / `validation.<name>` (a curve of its own); placeholders allowed. */
   key: string;
   label: string;
-  unit: MetricUnit;
+  unit: MetricUnit | string;
   direction: MetricDirection;
   description: string;
   /** Default: the plugin's task. */
@@ -291,9 +295,11 @@ export class MetricCatalogue {
       const phase = d.key.split('.')[0];
       if (!PLUGIN_PHASES.has(phase)) throw new RangeError(`plugin ${plugin}: metric "${d.key}" must start with model., train. or validation. (test. and evaluation. keys belong to the shared protocols)`);
       if (!isWellFormedMetricKey(exampleKey(d.key))) throw new RangeError(`plugin ${plugin}: metric "${d.key}" does not follow the key style (<phase>.<lowerCamelCase segments>, e.g. model.windowNorm)`);
+      if (!(METRIC_UNITS as readonly string[]).includes(d.unit)) throw new RangeError(`plugin ${plugin}: metric "${d.key}" has unit "${d.unit}"; use one of ${METRIC_UNITS.join(', ')}`);
+      if (!['higher', 'lower', 'none'].includes(d.direction)) throw new RangeError(`plugin ${plugin}: metric "${d.key}" has direction "${d.direction}"; use higher, lower or none`);
       const example = exampleKey(d.key);
       if (this.has(example) || this.has(d.key)) throw new RangeError(`plugin ${plugin}: metric "${d.key}" is already a project metric; log it under that key instead of declaring it`);
-      return { key: d.key, label: d.label, unit: d.unit, direction: d.direction, description: d.description, task: d.task ?? pluginTask, plugin };
+      return { key: d.key, label: d.label, unit: d.unit as MetricUnit, direction: d.direction, description: d.description, task: d.task ?? pluginTask, plugin };
     });
     return new MetricCatalogue([...this.entries, ...added]);
   }
@@ -303,7 +309,7 @@ export class MetricCatalogue {
     const out: { key: string; reason: string }[] = [];
     for (const key of new Set(keys)) {
       if (this.has(key)) continue;
-      out.push({ key, reason: isWellFormedMetricKey(key) ? 'not in the metric catalogue (declare it in the plugin\'s `metrics`)' : 'does not follow the key style <phase>.<lowerCamelCase segments> (phase: train, validation, test, model, evaluation)' });
+      out.push({ key, reason: isWellFormedMetricKey(key) ? 'is not in the metric catalogue (declare it in the plugin\'s `metrics`)' : 'does not follow the key style <phase>.<lowerCamelCase segments> (phase: train, validation, test, model, evaluation)' });
     }
     return out;
   }

@@ -9,6 +9,7 @@ export type { MapeOptions, MsleOptions, SizePredictionMetrics, SizePredictionOpt
 export {
   METRIC_CATALOGUE,
   METRIC_PHASES,
+  METRIC_UNITS,
   PROJECT_METRICS,
   MetricCatalogue,
   metricInfo,

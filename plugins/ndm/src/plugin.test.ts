@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CascadeError, Rng, type SocialGraph } from '@cascade-lab/core';
 import { ndmHyperparameters } from './hyperparameters.js';
-import { ndmPlugin, NdmModel, socialLinkPrediction } from './plugin.js';
+import { scoreEdgeSets } from '@cascade-lab/evaluation';
+import { ndmEdgeScores, ndmPlugin, NdmModel } from './plugin.js';
 import { chainDataset, smallHyperparameters, trainContext, useBackend } from './testing.test-util.js';
 import { architectureOf, initialWeights } from './weights.js';
 
@@ -111,9 +112,11 @@ describe('NDM+SN', () => {
       for (let e = d / 2; e < d; e++) trainedMoved += Math.abs(model.weights.embedding[u * d + e] - untrained.embedding[u * d + e]);
     }
     expect(trainedMoved).toBeGreaterThan(0);
-    const summary = model.summaryMetrics();
-    expect(summary.link_prediction_users).toBe(10);
-    expect(summary.link_prediction_accuracy_embedding).toBeGreaterThanOrEqual(0);
+    // social link prediction is scored by the evaluation package from the model's edge scores
+    const links = scoreEdgeSets(model.edgeScores(), graph);
+    expect(links.users).toBe(10);
+    expect(links.sets.map((x) => x.name)).toEqual(['embedding', 'attention']);
+    for (const x of links.sets) expect(x.closestUserAccuracy).toBeGreaterThanOrEqual(0);
     model.dispose();
     again.dispose();
   });
@@ -127,7 +130,8 @@ describe('NDM+SN', () => {
     const twins: SocialGraph = { directed: false, numNodes: 6, edges: Int32Array.from([2, 3, 4, 5]) };
     const crossed: SocialGraph = { directed: false, numNodes: 6, edges: Int32Array.from([2, 4, 3, 5]) };
     const q = new Float32Array(6 * 4);
-    expect(socialLinkPrediction(arch, w, twins, q).link_prediction_accuracy_embedding).toBe(1);
-    expect(socialLinkPrediction(arch, w, crossed, q).link_prediction_accuracy_embedding).toBe(0);
+    const scores = ndmEdgeScores(arch, w, q);
+    expect(scoreEdgeSets(scores, twins).sets[0]).toMatchObject({ name: 'embedding', closestUserAccuracy: 1 });
+    expect(scoreEdgeSets(scores, crossed).sets[0]).toMatchObject({ name: 'embedding', closestUserAccuracy: 0 });
   });
 });

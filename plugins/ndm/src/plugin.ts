@@ -13,7 +13,6 @@ import {
   type SocialGraph,
   type TrainContext,
 } from '@cascade-lab/core';
-import { closestUsers, linkPredictionAccuracy } from '@cascade-lab/metrics';
 import { loadCheckpoint, saveCheckpoint } from '@cascade-lab/tensor-ops';
 import { deepWalk } from './deepwalk.js';
 import { ndmHyperparameters, type NdmHyperparameters } from './hyperparameters.js';
@@ -29,25 +28,21 @@ const METADATA_FORMAT = 'cascade-lab/ndm';
 const METADATA_VERSION = 1;
 
 /**
- * Social link prediction (NDM paper §5.4): for every user with at least one edge, the most closely
- * related other user by (a) the inner product of learned embeddings and (b) the attention score
- * emb(u) M_i emb(v)^T averaged over heads; the accuracy is how often that user is a neighbour.
+ * Edge scores for social link prediction (NDM paper §5.4): for every pair of real users, (a)
+ * `embedding`: the inner product of their learned embeddings, and (b) `attention`: the attention
+ * score emb(u) M_i emb(v)^T averaged over heads. Dense `numUsers x numUsers`, reserved rows and
+ * columns 0. `@cascade-lab/evaluation` scores them against the dataset's social graph (how often
+ * each user's highest-scored other user is a neighbour, plus AUC and precision@|E|).
  */
-export function socialLinkPrediction(a: NdmArchitecture, w: NdmWeights, graph: SocialGraph, queryScores: Float32Array): Record<string, number> {
+export function ndmEdgeScores(a: NdmArchitecture, w: NdmWeights, queryScores: Float32Array): { name: string; numNodes: number; dense: Float32Array }[] {
   const U = a.numUsers;
   const d = a.dimension;
   const h = a.heads;
-  if (graph.numNodes !== U) throw new CascadeError('DATA_FORMAT', `social graph has ${graph.numNodes} nodes but the vocabulary ${U} users`);
-  const hasEdge = new Uint8Array(U);
-  for (const x of graph.edges) hasEdge[x] = 1;
-  const users: number[] = [];
-  for (let u = RESERVED_USERS; u < U; u++) if (hasEdge[u]) users.push(u);
-  if (users.length === 0) return {};
   const inner = new Float32Array(U * U);
   const attention = new Float32Array(U * U);
   // Mean over heads of emb(u) M_i emb(v)^T = (mean_i emb(u) M_i) emb(v)^T.
   const query = new Float64Array(d);
-  for (const u of users) {
+  for (let u = RESERVED_USERS; u < U; u++) {
     query.fill(0);
     for (let i = 0; i < h; i++) for (let e = 0; e < d; e++) query[e] += queryScores[(u * h + i) * d + e] / h;
     for (let v = RESERVED_USERS; v < U; v++) {
@@ -61,12 +56,10 @@ export function socialLinkPrediction(a: NdmArchitecture, w: NdmWeights, graph: S
       attention[u * U + v] = q;
     }
   }
-  const options = { users, direction: graph.directed ? ('out' as const) : ('either' as const) };
-  return {
-    link_prediction_accuracy_embedding: linkPredictionAccuracy(closestUsers(inner, U), graph, options),
-    link_prediction_accuracy_attention: linkPredictionAccuracy(closestUsers(attention, U), graph, options),
-    link_prediction_users: users.length,
-  };
+  return [
+    { name: 'embedding', numNodes: U, dense: inner },
+    { name: 'attention', numNodes: U, dense: attention },
+  ];
 }
 
 /** A trained NDM: the simulator for the evaluation protocol, next-user scores and its weights. */
@@ -116,6 +109,11 @@ export class NdmModel implements MicroscopicModel {
 
   summaryMetrics(): Record<string, number> {
     return { ...this.summary, ...windowProjectionNorms(this.architecture, this.weights) };
+  }
+
+  /** Embedding and attention scores of every user pair (NDM §5.4), scored by the evaluation package. */
+  edgeScores(): { name: string; numNodes: number; dense: Float32Array }[] {
+    return ndmEdgeScores(this.architecture, this.weights, this.simulator.tables.queryScores);
   }
 
   async save(dir: string): Promise<void> {
@@ -244,9 +242,7 @@ export async function trainNdm(data: MicroscopicDataset, hp: NdmHyperparameters,
     summary.best_validation_loss = result.bestValidation.loss;
     for (const [k, v] of Object.entries(result.bestValidation.ranking)) summary[`best_validation_${metricKey(k)}`] = v;
   }
-  const model = new NdmModel(architecture, hp, weights, summary);
-  if (data.graph) Object.assign(summary, socialLinkPrediction(architecture, weights, data.graph, model.simulator.tables.queryScores));
-  return model;
+  return new NdmModel(architecture, hp, weights, summary);
 }
 
 export const ndmPlugin: MicroscopicPlugin<NdmHyperparameters> = {
