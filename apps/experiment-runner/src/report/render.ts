@@ -3,11 +3,17 @@ import {
   formatCell,
   formatImprovement,
   key,
-  lowerIsBetter,
+  metricDirectionOf,
   methodLabel,
   metricLabel,
   type ReportTable,
 } from './table.js';
+
+/** ↓ when lower is better, ↑ when higher is, nothing when the catalogue gives no direction. */
+function arrow(metric: string): string {
+  const d = metricDirectionOf(metric);
+  return d === 'lower' ? ' ↓' : d === 'higher' ? ' ↑' : '';
+}
 
 export interface GridCell {
   text: string;
@@ -52,7 +58,7 @@ export function toGrid(t: ReportTable): Grid {
     return { header, rows, groupStarts };
   }
   const many = t.datasets.length > 1;
-  const header = [...(many ? ['Dataset'] : []), 'Method', ...t.metrics.map((m) => `${metricLabel(m)} ${lowerIsBetter(m) ? '↓' : '↑'}`)];
+  const header = [...(many ? ['Dataset'] : []), 'Method', ...t.metrics.map((m) => `${metricLabel(m)}${arrow(m)}`)];
   for (const d of t.datasets) {
     groupStarts.add(rows.length);
     for (const m of t.methods) {
