@@ -8,7 +8,8 @@ import { localRunSource, SWEEP_TAGS, type RunRecord } from './runs.js';
 import { buildTable, formatCell, formatImprovement, key, lowerIsBetter, metricDirectionOf, metricLabel, relativeImprovement, summarize } from './table.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../..');
-const referenceFile = resolve(repoRoot, '../shared/reference/ndm-paper-tables.json');
+// The reference folder sits beside the data folder (../shared/{data,reference}); worktrees set CASCADE_DATA_DIR.
+const referenceFile = resolve(repoRoot, process.env.CASCADE_DATA_DIR ?? '../shared/data', '../reference/ndm-paper-tables.json');
 
 /** Logs one finished run in a local store, the way `cascade run` tags it. */
 async function logRun(tracker: LocalTracker, experiment: string, name: string, tags: Record<string, string>, params: Record<string, unknown>, metrics: Record<string, number>): Promise<void> {
