@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CascadeError, type MacroscopicDataset, type MacroscopicModel, type MacroscopicPlugin, type PluginMetricDeclaration, type WindowedCascade } from '@cascade-lab/core';
+import { ModelLoadError, type MacroscopicDataset, type MacroscopicModel, type MacroscopicPlugin, type PluginMetricDeclaration, type WindowedCascade } from '@cascade-lab/core';
 import { tinyMacroscopicDataset } from '@cascade-lab/core/testing';
 import { z } from 'zod';
 import { checkPluginMetricKeys, loggedKeys, metricKeyProblems, pluginCatalogue } from './conformance.js';
@@ -50,7 +50,7 @@ function toy(name: string, trainKeys: string[], summary: Record<string, number>,
     },
     async load(dir) {
       const file = join(dir, 'growth.json');
-      if (!existsSync(file)) throw new CascadeError('MODEL', `${file} not found`);
+      if (!existsSync(file)) throw new ModelLoadError(file, 'not found');
       return new Growth(JSON.parse(readFileSync(file, 'utf8')).growth, summary);
     },
   };

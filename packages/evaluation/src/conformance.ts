@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryLogger, quietProgress, Rng, type BackendInfo, type MacroscopicDataset, type MicroscopicDataset, type ModelPlugin, type TrainContext } from '@cascade-lab/core';
+import { executionSettings, MemoryLogger, quietProgress, Rng, type BackendInfo, type MacroscopicDataset, type MicroscopicDataset, type ModelPlugin, type TrainContext } from '@cascade-lab/core';
 import { METRIC_CATALOGUE, type MetricCatalogue } from '@cascade-lab/metrics';
 
 /** The project's catalogue extended by the keys the plugin declares (`plugin.metrics`); throws when a declaration is invalid. */
@@ -62,6 +62,7 @@ export async function checkPluginMetricKeys(plugin: ModelPlugin, options: Metric
     metrics: { logMetric: (key) => void keys.add(key) },
     signal: new AbortController().signal,
     workDir,
+    execution: executionSettings({ workers: 1 }),
   };
   const hp = plugin.hyperparameters.parse(options.hyperparameters ?? {});
   try {

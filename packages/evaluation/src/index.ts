@@ -15,8 +15,8 @@ export { evaluateMacroscopic, scoreSizePredictions } from './macroscopic.js';
 export type { MacroscopicEvaluation, MacroscopicEvaluationOptions, HorizonEvaluation, MacroscopicCascadeRow } from './macroscopic.js';
 
 // Edge scores against a ground-truth graph (network recovery, NDM §5.4 link prediction)
-export { evaluateEdgeScores, scoreEdgeSets, hasEdgeScores } from './network.js';
-export type { EdgeScores, EdgeScoring, EdgeScoreEvaluation, NetworkEvaluation } from './network.js';
+export { evaluateEdgeScores, scoreEdgeSets, hasEdgeScores, edgeScoreMatrix, DEFAULT_EDGE_SCORES_NAME } from './network.js';
+export type { EdgeScoring, EdgeScoreEvaluation, NetworkEvaluation } from './network.js';
 
 // Results under the metric catalogue's keys
 export { microscopicMetricValues, rankingMetricValues, macroscopicMetricValues, macroscopicSeries, networkMetricValues } from './keys.js';

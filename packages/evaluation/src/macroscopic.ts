@@ -11,7 +11,7 @@
  * metrics package). NaN or -Infinity predictions are a failed fit: counted as invalid, left out.
  * Targets past the data's end are NaN and skipped (counted).
  */
-import { quietProgress, throwIfCancelled, type MacroscopicModel, type ProgressReporter, type WindowedCascade } from '@cascade-lab/core';
+import { executionSettings, quietProgress, Rng, throwIfCancelled, type ExecutionSettings, type MacroscopicModel, type ProgressReporter, type WindowedCascade } from '@cascade-lab/core';
 import { geometricBoundaries, sizePredictionMetrics, stepwiseKendallTau, type SizePredictionMetrics } from '@cascade-lab/metrics';
 
 export interface MacroscopicEvaluationOptions {
@@ -19,6 +19,10 @@ export interface MacroscopicEvaluationOptions {
   stepwiseBoundaries?: number[];
   /** Error an infinite prediction counts with in `mapeCapped` (default `INFINITE_APE_CAP`, 10^4). */
   infiniteErrorCap?: number;
+  /** The generator `predict` receives (sampling models, random walks); default `Rng.fromSeed(0)`. */
+  rng?: Rng;
+  /** Workers and batch rows for `predict` (default: `executionSettings()`, every core). */
+  execution?: ExecutionSettings;
   progress?: ProgressReporter;
   signal?: AbortSignal;
 }
@@ -103,7 +107,12 @@ export async function evaluateMacroscopic(model: MacroscopicModel, cascades: rea
   const task = (options.progress ?? quietProgress).start('predicting sizes', cascades.length);
   let predicted;
   try {
-    predicted = await model.predict([...cascades], [...horizonsHours], options.signal);
+    predicted = await model.predict([...cascades], [...horizonsHours], {
+      rng: options.rng ?? Rng.fromSeed(0),
+      progress: options.progress ?? quietProgress,
+      signal: options.signal ?? new AbortController().signal,
+      execution: options.execution ?? executionSettings(),
+    });
     task.tick(cascades.length);
   } finally {
     task.done();

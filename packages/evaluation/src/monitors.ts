@@ -6,7 +6,7 @@
  */
 import { quietProgress, Rng, type Cascade, type MacroscopicModel, type MicroscopicModel, type ProgressReporter, type WindowedCascade } from '@cascade-lab/core';
 import { macroscopicMetricValues, microscopicMetricValues, rankingMetricValues } from './keys.js';
-import { evaluateMacroscopic } from './macroscopic.js';
+import { evaluateMacroscopic, type MacroscopicEvaluationOptions } from './macroscopic.js';
 import { evaluateMicroscopic, evaluateNextUserRanking } from './microscopic.js';
 
 export interface SimulatedF1Options {
@@ -53,7 +53,7 @@ export async function sizeErrorMetrics(
   model: MacroscopicModel,
   cascades: readonly WindowedCascade[],
   horizonsHours: readonly number[],
-  options: { stepwiseBoundaries?: number[]; infiniteErrorCap?: number; signal?: AbortSignal } = {},
+  options: MacroscopicEvaluationOptions = {},
 ): Promise<Record<string, number>> {
   return macroscopicMetricValues(await evaluateMacroscopic(model, cascades, horizonsHours, options), 'validation');
 }

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng, quietProgress, type MicroscopicDataset, type MicroscopicModel, type SocialGraph } from '@cascade-lab/core';
+import { Rng, quietProgress, type EdgeScores, type MicroscopicDataset, type MicroscopicModel, type SocialGraph } from '@cascade-lab/core';
 import { readMicroscopicSource } from '@cascade-lab/data';
 import { METRIC_CATALOGUE } from '@cascade-lab/metrics';
 import { networkMetricValues } from './keys.js';
-import { evaluateEdgeScores, hasEdgeScores, scoreEdgeSets, type EdgeScores } from './network.js';
+import { evaluateEdgeScores, hasEdgeScores, scoreEdgeSets } from './network.js';
 import { runMicroscopicProtocol } from './protocols.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -16,39 +16,50 @@ const referenceDir = path.resolve(dataDir, '../reference');
 const graph: SocialGraph = { directed: true, numNodes: 6, edges: Int32Array.from([2, 3, 3, 4, 5, 2]) };
 
 describe('edge scores against a ground-truth graph', () => {
-  it('gives precision@|E|, AUC and closest-user accuracy per score set (hand)', () => {
-    const n = 6;
-    const dense = new Float64Array(n * n);
-    // closest users: 2 -> 3 (edge 2->3: hit), 3 -> 4 (hit), 4 -> 2 (no edge 4->2: miss), 5 -> 2 (hit)
-    dense[2 * n + 3] = 0.9;
-    dense[3 * n + 4] = 0.8;
-    dense[4 * n + 2] = 0.7;
-    dense[5 * n + 2] = 0.6;
-    const ev = scoreEdgeSets([{ name: 'embedding', numNodes: n, dense }], graph);
-    // 12 ordered pairs, 3 true edges. The top 3 scores 0.9, 0.8, 0.7 hold 2 true edges: precision 2/3.
-    // AUC: positives 0.9, 0.8, 0.6 against negatives 0.7 and eight 0s: (9 + 9 + 8) / 27 = 26/27
-    expect(ev.sets[0].precisionAtTrueEdges).toBeCloseTo(2 / 3, 15);
-    expect(ev.sets[0].auc).toBeCloseTo(26 / 27, 15);
-    // users with an edge: 2, 3, 4, 5 (all four); 3 of 4 closest users are followers
-    expect(ev.sets[0].closestUserAccuracy).toBe(0.75);
-    expect(ev).toMatchObject({ trueEdges: 3, users: 4 });
-    // the same scores, sparse, give the same numbers
-    const sparse: EdgeScores = { name: 'rates', numNodes: n, sources: [2, 3, 4, 5], targets: [3, 4, 2, 2], scores: [0.9, 0.8, 0.7, 0.6] };
-    const ev2 = scoreEdgeSets([sparse], graph);
-    expect(ev2.sets[0]).toEqual({ ...ev.sets[0], name: 'rates' });
+  const set = (name: string, pairs: [number, number, number][], directed = true): EdgeScores => ({
+    name,
+    directed,
+    sources: Int32Array.from(pairs, (p) => p[0]),
+    targets: Int32Array.from(pairs, (p) => p[1]),
+    scores: Float64Array.from(pairs, (p) => p[2]),
   });
 
-  it('counts a sparse row with nothing above the unlisted score as no guess', () => {
-    const ev = scoreEdgeSets([{ name: 'rates', numNodes: 6, sources: [2], targets: [3], scores: [1] }], graph);
+  it('gives precision@|E|, AUC and closest-user accuracy per score set (hand)', () => {
+    // closest users: 2 -> 3 (edge 2->3: hit), 3 -> 4 (hit), 4 -> 2 (no edge 4->2: miss), 5 -> 2 (hit)
+    const ev = scoreEdgeSets([set('rates', [[2, 3, 0.9], [3, 4, 0.8], [4, 2, 0.7], [5, 2, 0.6]])], graph);
+    // 12 ordered pairs, 3 true edges; the 8 unlisted pairs score lowest (a tie).
+    // The top 3 scores 0.9, 0.8, 0.7 hold 2 true edges: precision 2/3.
+    // AUC: positives 0.9, 0.8, 0.6 against negatives 0.7 and eight unlisted: (9 + 9 + 8) / 27 = 26/27
+    expect(ev.sets[0]).toEqual({ name: 'rates', precisionAtTrueEdges: expect.closeTo(2 / 3, 15), auc: expect.closeTo(26 / 27, 15), closestUserAccuracy: 0.75 });
+    // users with an edge: 2, 3, 4, 5 (all four); 3 of 4 closest users are followers
+    expect(ev).toMatchObject({ trueEdges: 3, users: 4 });
+  });
+
+  it('reads an undirected set both ways and an unnamed set as "edges"', () => {
+    // symmetric scores listed once: {2,3} 0.9, {4,5} 0.5
+    const ev = scoreEdgeSets([{ ...set('x', [[2, 3, 0.9], [4, 5, 0.5]], false), name: undefined }], graph);
+    // ordered pairs: (2,3) 0.9 +, (3,2) 0.9 -, (4,5) 0.5 -, (5,4) 0.5 -, 8 unlisted (3->4 + and 5->2 + among them).
+    // precision@3: the 0.9 pair {+,-} then one of the 0.5 pair {-,-}: 1/3.
+    // AUC: (2,3) beats 0.5 x 2 and the 6 unlisted negatives, ties (3,2): 8.5; the two unlisted positives
+    // tie the 6 unlisted negatives: 3 each. (8.5 + 3 + 3) / (3 x 9) = 14.5/27
+    expect(ev.sets[0]).toMatchObject({ name: 'edges', precisionAtTrueEdges: expect.closeTo(1 / 3, 15), auc: expect.closeTo(14.5 / 27, 15) });
+    // closest: 2 -> 3 (hit), 3 -> 2 (no edge 3->2: miss), 4 -> 5 (miss), 5 -> 4 (miss): 1/4
+    expect(ev.sets[0].closestUserAccuracy).toBe(0.25);
+  });
+
+  it('counts a user that lists no pair as naming nobody', () => {
+    const ev = scoreEdgeSets([set('rates', [[2, 3, 1]])], graph);
     // only user 2 names a closest user (3, a hit): 1 of 4
     expect(ev.sets[0].closestUserAccuracy).toBe(0.25);
   });
 
-  it('checks names', () => {
-    const s = { numNodes: 6, dense: new Float64Array(36) };
+  it('checks names and shapes', () => {
+    const s = set('a', [[2, 3, 1]]);
     expect(() => scoreEdgeSets([{ ...s, name: 'link_scores' }], graph)).toThrow(/lowerCamelCase/);
-    expect(() => scoreEdgeSets([{ ...s, name: 'a' }, { ...s, name: 'a' }], graph)).toThrow(/twice/);
+    expect(() => scoreEdgeSets([s, s], graph)).toThrow(/twice/);
     expect(() => scoreEdgeSets([], graph)).toThrow(/no edge scores/);
+    expect(() => scoreEdgeSets([{ ...s, scores: new Float64Array(2) }], graph)).toThrow(/1 sources, 1 targets and 2 scores/);
+    expect(() => scoreEdgeSets([set('a', [[2, 3, 1], [2, 3, 2]])], graph)).toThrow(/listed twice/);
   });
 
   it('reproduces the NetRate reference recovery on the SNAP InfoPath example (reference file)', async () => {
@@ -70,7 +81,7 @@ describe('edge scores against a ground-truth graph', () => {
       targets.push(src.users.indexOf(b)!);
       scores.push(rate);
     }
-    const model = { edgeScores: () => [{ name: 'rates', numNodes: src.users.size, sources, targets, scores }] };
+    const model = { edgeScores: async (): Promise<EdgeScores> => ({ name: 'rates', directed: true, sources: Int32Array.from(sources), targets: Int32Array.from(targets), scores: Float64Array.from(scores) }) };
     expect(hasEdgeScores(model)).toBe(true);
     const ev = await evaluateEdgeScores(model, truth);
     expect(ev.trueEdges).toBe(57);
@@ -83,10 +94,10 @@ describe('edge scores against a ground-truth graph', () => {
 
   it('is part of the runner\'s microscopic protocol when the model has edge scores and the dataset a graph', async () => {
     const n = 6;
-    const model: MicroscopicModel & { edgeScores(): EdgeScores[] } = {
+    const model: MicroscopicModel = {
       // every simulation infects user 3 then stops
       simulate: async (requests) => requests.map((r) => ({ simulations: r.simulations, budget: r.budget, sequences: Int32Array.from({ length: r.simulations * r.budget }, (_, i) => (i % r.budget === 0 ? 3 : -1)) })),
-      edgeScores: () => [{ name: 'rates', numNodes: n, sources: [2, 3, 4, 5], targets: [3, 4, 2, 2], scores: [0.9, 0.8, 0.7, 0.6] }],
+      edgeScores: async () => set('rates', [[2, 3, 0.9], [3, 4, 0.8], [4, 2, 0.7], [5, 2, 0.6]]),
       save: async () => undefined,
       dispose: () => undefined,
     };

@@ -8,23 +8,16 @@
  *   scores highest a neighbour (`linkPredictionAccuracy`; a directed graph wants the edge u -> v,
  *   "v follows u", an undirected one either)?
  *
- * The capability type: contract v2 puts it in `@cascade-lab/core` (branch contract-data). Until that
- * type is merged, {@link EdgeScores} and {@link EdgeScoring} here are the minimal local definitions
- * this package needs; a model that returns this shape satisfies both.
+ * The capability is `MicroscopicModel.edgeScores()` of `@cascade-lab/core` (contract v2): sparse
+ * scored pairs, pairs a model leaves out counting as the lowest score (below every listed one); an
+ * undirected set lists each pair once and is read both ways; a model with several notions of
+ * closeness returns several sets, each with a `name`.
  */
-import { RESERVED_USERS, type SocialGraph } from '@cascade-lab/core';
+import { RESERVED_USERS, type EdgeScores, type MicroscopicModel, type SocialGraph } from '@cascade-lab/core';
 import { closestUsers, edgeRecovery, linkPredictionAccuracy, type EdgeScoreMatrix } from '@cascade-lab/metrics';
 
-/**
- * One set of edge scores of a model: `name` is a lowerCamelCase word (`rates`, `embedding`,
- * `attention`) and becomes the `<name>` of the logged keys `test.network.<name>.*`.
- */
-export type EdgeScores = EdgeScoreMatrix & { name: string };
-
-/** The capability: a model that scores every ordered pair of users. */
-export interface EdgeScoring {
-  edgeScores(): EdgeScores[] | Promise<EdgeScores[]>;
-}
+/** The capability, as a type guard can see it. */
+export type EdgeScoring = Required<Pick<MicroscopicModel, 'edgeScores'>>;
 
 /** True when the model offers `edgeScores()`. */
 export function hasEdgeScores(model: object): model is EdgeScoring {
@@ -49,12 +42,40 @@ export interface NetworkEvaluation {
   seconds: number;
 }
 
+/** The name a set without one gets. */
+export const DEFAULT_EDGE_SCORES_NAME = 'edges';
+
 const NAME = /^[a-z][A-Za-z0-9]*$/;
 
 /**
- * The highest-scored other user of every user (-1: none). Dense scores: `closestUsers` (ties to the
- * smaller index). Sparse scores: the best listed pair when it scores above `unlistedScore`, else -1
- * (the model names nobody in particular; counted as a miss).
+ * The model's pairs as a score matrix over `numNodes` nodes: an undirected set is read both ways;
+ * unlisted pairs score -Infinity (the contract's "lowest score").
+ */
+export function edgeScoreMatrix(s: EdgeScores, numNodes: number): EdgeScoreMatrix & { sources: Int32Array; targets: Int32Array; scores: Float64Array } {
+  if (s.sources.length !== s.targets.length || s.sources.length !== s.scores.length) {
+    throw new RangeError(`edge scores: ${s.sources.length} sources, ${s.targets.length} targets and ${s.scores.length} scores`);
+  }
+  if (s.directed) return { numNodes, sources: s.sources, targets: s.targets, scores: s.scores, unlistedScore: -Infinity };
+  const n = s.sources.length;
+  const sources = new Int32Array(2 * n);
+  const targets = new Int32Array(2 * n);
+  const scores = new Float64Array(2 * n);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    sources[k] = s.sources[i];
+    targets[k] = s.targets[i];
+    scores[k++] = s.scores[i];
+    if (s.sources[i] === s.targets[i]) continue;
+    sources[k] = s.targets[i];
+    targets[k] = s.sources[i];
+    scores[k++] = s.scores[i];
+  }
+  return { numNodes, sources: sources.subarray(0, k), targets: targets.subarray(0, k), scores: scores.subarray(0, k), unlistedScore: -Infinity };
+}
+
+/**
+ * The highest-scored other user of every user (-1: none): the best listed pair above the unlisted
+ * score, ties to the smaller index (as `closestUsers` of the metrics package does for dense scores).
  */
 function closestOf(s: EdgeScoreMatrix): Int32Array {
   if ('dense' in s) return closestUsers(s.dense, s.numNodes);
@@ -73,7 +94,7 @@ function closestOf(s: EdgeScoreMatrix): Int32Array {
   return out;
 }
 
-/** Scores every set of `edgeScores` against `graph`. Throws a RangeError for malformed scores. */
+/** Scores every set against `graph`. Throws a RangeError for malformed or duplicated sets. */
 export function scoreEdgeSets(sets: readonly EdgeScores[], graph: SocialGraph): NetworkEvaluation {
   const started = performance.now();
   if (sets.length === 0) throw new RangeError('scoreEdgeSets: the model returned no edge scores');
@@ -84,18 +105,21 @@ export function scoreEdgeSets(sets: readonly EdgeScores[], graph: SocialGraph): 
   const direction = graph.directed ? ('out' as const) : ('either' as const);
   let trueEdges = 0;
   const seen = new Set<string>();
-  const out = sets.map((s): EdgeScoreEvaluation => {
-    if (!NAME.test(s.name)) throw new RangeError(`edge scores "${s.name}": the name must be a lowerCamelCase word (it becomes test.network.<name>.*)`);
-    if (seen.has(s.name)) throw new RangeError(`edge scores "${s.name}" are returned twice`);
-    seen.add(s.name);
-    const r = edgeRecovery(s, graph);
+  const out = sets.map((set): EdgeScoreEvaluation => {
+    const name = set.name ?? DEFAULT_EDGE_SCORES_NAME;
+    if (!NAME.test(name)) throw new RangeError(`edge scores "${name}": the name must be a lowerCamelCase word (it becomes test.network.<name>.*)`);
+    if (seen.has(name)) throw new RangeError(`edge scores "${name}" are returned twice`);
+    seen.add(name);
+    const matrix = edgeScoreMatrix(set, graph.numNodes);
+    const r = edgeRecovery(matrix, graph);
     trueEdges = r.trueEdges;
-    return { name: s.name, precisionAtTrueEdges: r.precisionAtTrueEdges, auc: r.auc, closestUserAccuracy: linkPredictionAccuracy(closestOf(s), graph, { users, direction }) };
+    return { name, precisionAtTrueEdges: r.precisionAtTrueEdges, auc: r.auc, closestUserAccuracy: linkPredictionAccuracy(closestOf(matrix), graph, { users, direction }) };
   });
   return { sets: out, trueEdges, users: users.length, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Asks the model for its edge scores and scores them against `graph`. */
+/** Asks the model for its edge scores (its own candidates) and scores them against `graph`. */
 export async function evaluateEdgeScores(model: EdgeScoring, graph: SocialGraph): Promise<NetworkEvaluation> {
-  return scoreEdgeSets(await model.edgeScores(), graph);
+  const got = await model.edgeScores();
+  return scoreEdgeSets(Array.isArray(got) ? got : [got], graph);
 }

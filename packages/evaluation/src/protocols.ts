@@ -3,7 +3,7 @@
  * test split of a dataset in, flat metrics under catalogue keys, per-cascade rows, curves and a
  * console summary out. Model selection on a validation split uses monitors.ts instead.
  */
-import type { MacroscopicDataset, MacroscopicModel, MicroscopicDataset, MicroscopicModel, ProgressReporter, Rng, UserVocabulary } from '@cascade-lab/core';
+import type { ExecutionSettings, MacroscopicDataset, MacroscopicModel, MicroscopicDataset, MicroscopicModel, ProgressReporter, Rng, UserVocabulary } from '@cascade-lab/core';
 import { macroscopicMetricValues, macroscopicSeries, microscopicMetricValues, networkMetricValues, rankingMetricValues } from './keys.js';
 import { evaluateMacroscopic } from './macroscopic.js';
 import { DEFAULT_RANKING_KS, evaluateMicroscopic, evaluateNextUserRanking } from './microscopic.js';
@@ -26,10 +26,12 @@ export interface ProtocolSettings {
 }
 
 export interface ProtocolContext {
-  /** The evaluation's generator: simulations draw from `rng.derive('simulation')`. */
+  /** The evaluation's generator: simulations draw from `rng.derive('simulation')`, `predict` from `rng.derive('predict')`. */
   rng: Rng;
   progress: ProgressReporter;
   signal: AbortSignal;
+  /** Workers and batch rows (the config's `execution` section), passed to `predict`. */
+  execution?: ExecutionSettings;
 }
 
 /** What a protocol run produces. */
@@ -124,6 +126,8 @@ export async function runMacroscopicProtocol(model: MacroscopicModel, data: Macr
   const ev = await evaluateMacroscopic(model, test, data.horizonsHours, {
     stepwiseBoundaries: settings.stepwiseBoundaries,
     infiniteErrorCap: settings.infiniteErrorCap,
+    rng: ctx.rng.derive('predict'),
+    execution: ctx.execution,
     progress: ctx.progress,
     signal: ctx.signal,
   });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CascadeError, Rng, type SocialGraph } from '@cascade-lab/core';
+import { Rng, type SocialGraph } from '@cascade-lab/core';
 import { ndmHyperparameters } from './hyperparameters.js';
 import { scoreEdgeSets } from '@cascade-lab/evaluation';
 import { ndmEdgeScores, ndmPlugin, NdmModel } from './plugin.js';
@@ -77,7 +77,7 @@ describe('ndm plugin', () => {
   });
 
   it('fails to load a folder without a model', async () => {
-    await expect(ndmPlugin.load(dir, trainContext())).rejects.toThrow(CascadeError);
+    await expect(ndmPlugin.load(dir, trainContext())).rejects.toMatchObject({ code: 'MODEL_LOAD', message: expect.stringMatching(/ndm\.json: /) });
   });
 
   it('retrain-all trains the final model on training + validation cascades for the best epoch count', async () => {
@@ -113,7 +113,7 @@ describe('NDM+SN', () => {
     }
     expect(trainedMoved).toBeGreaterThan(0);
     // social link prediction is scored by the evaluation package from the model's edge scores
-    const links = scoreEdgeSets(model.edgeScores(), graph);
+    const links = scoreEdgeSets(await model.edgeScores(), graph);
     expect(links.users).toBe(10);
     expect(links.sets.map((x) => x.name)).toEqual(['embedding', 'attention']);
     for (const x of links.sets) expect(x.closestUserAccuracy).toBeGreaterThanOrEqual(0);

@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import {
   CascadeError,
   DataFormatError,
+  loadingModel,
   RESERVED_USERS,
+  type EdgeScores,
   type InferenceContext,
   type MicroscopicDataset,
   type MicroscopicModel,
@@ -10,7 +12,6 @@ import {
   type Rng,
   type SimulationRequest,
   type SimulationResult,
-  type SocialGraph,
   type TrainContext,
 } from '@cascade-lab/core';
 import { loadCheckpoint, saveCheckpoint } from '@cascade-lab/tensor-ops';
@@ -28,38 +29,46 @@ const METADATA_FORMAT = 'cascade-lab/ndm';
 const METADATA_VERSION = 1;
 
 /**
- * Edge scores for social link prediction (NDM paper §5.4): for every pair of real users, (a)
- * `embedding`: the inner product of their learned embeddings, and (b) `attention`: the attention
- * score emb(u) M_i emb(v)^T averaged over heads. Dense `numUsers x numUsers`, reserved rows and
- * columns 0. `@cascade-lab/evaluation` scores them against the dataset's social graph (how often
+ * Edge scores for social link prediction (NDM paper §5.4) over every pair of real users: (a)
+ * `embedding`, the inner product of their learned embeddings (symmetric: each pair once,
+ * undirected), and (b) `attention`, the attention score emb(u) M_i emb(v)^T averaged over heads
+ * (directed). `@cascade-lab/evaluation` scores them against the dataset's social graph (how often
  * each user's highest-scored other user is a neighbour, plus AUC and precision@|E|).
  */
-export function ndmEdgeScores(a: NdmArchitecture, w: NdmWeights, queryScores: Float32Array): { name: string; numNodes: number; dense: Float32Array }[] {
+export function ndmEdgeScores(a: NdmArchitecture, w: NdmWeights, queryScores: Float32Array): EdgeScores[] {
   const U = a.numUsers;
   const d = a.dimension;
   const h = a.heads;
-  const inner = new Float32Array(U * U);
-  const attention = new Float32Array(U * U);
+  const real = Math.max(0, U - RESERVED_USERS);
+  const pairs = real * (real - 1);
+  const embedding = { name: 'embedding', directed: false, sources: new Int32Array(pairs / 2), targets: new Int32Array(pairs / 2), scores: new Float64Array(pairs / 2) };
+  const attention = { name: 'attention', directed: true, sources: new Int32Array(pairs), targets: new Int32Array(pairs), scores: new Float64Array(pairs) };
   // Mean over heads of emb(u) M_i emb(v)^T = (mean_i emb(u) M_i) emb(v)^T.
   const query = new Float64Array(d);
+  let ke = 0;
+  let ka = 0;
   for (let u = RESERVED_USERS; u < U; u++) {
     query.fill(0);
     for (let i = 0; i < h; i++) for (let e = 0; e < d; e++) query[e] += queryScores[(u * h + i) * d + e] / h;
     for (let v = RESERVED_USERS; v < U; v++) {
+      if (v === u) continue;
       let s = 0;
       let q = 0;
       for (let e = 0; e < d; e++) {
         s += w.embedding[u * d + e] * w.embedding[v * d + e];
         q += query[e] * w.embedding[v * d + e];
       }
-      inner[u * U + v] = s;
-      attention[u * U + v] = q;
+      if (u < v) {
+        embedding.sources[ke] = u;
+        embedding.targets[ke] = v;
+        embedding.scores[ke++] = s;
+      }
+      attention.sources[ka] = u;
+      attention.targets[ka] = v;
+      attention.scores[ka++] = q;
     }
   }
-  return [
-    { name: 'embedding', numNodes: U, dense: inner },
-    { name: 'attention', numNodes: U, dense: attention },
-  ];
+  return [embedding, attention];
 }
 
 /** A trained NDM: the simulator for the evaluation protocol, next-user scores and its weights. */
@@ -112,7 +121,7 @@ export class NdmModel implements MicroscopicModel {
   }
 
   /** Embedding and attention scores of every user pair (NDM §5.4), scored by the evaluation package. */
-  edgeScores(): { name: string; numNodes: number; dense: Float32Array }[] {
+  async edgeScores(): Promise<EdgeScores[]> {
     return ndmEdgeScores(this.architecture, this.weights, this.simulator.tables.queryScores);
   }
 
@@ -142,6 +151,10 @@ export class NdmModel implements MicroscopicModel {
 /** Reads a model written by {@link NdmModel.save}. */
 export async function loadNdmModel(dir: string): Promise<NdmModel> {
   const file = join(dir, CHECKPOINT_FILE);
+  return loadingModel(file, () => readNdmModel(file));
+}
+
+async function readNdmModel(file: string): Promise<NdmModel> {
   const { tensors, metadata } = await loadCheckpoint(file);
   try {
     if (!metadata || metadata.format !== METADATA_FORMAT || metadata.version !== METADATA_VERSION) {

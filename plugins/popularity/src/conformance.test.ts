@@ -1,5 +1,7 @@
 import { describePluginConformance } from '@cascade-lab/evaluation/testing';
-import { popularityPlugin } from './plugin.js';
+import { popularityPlugin } from './index.js';
 
-// The contract checks of core's kit plus the metric-key check (train.usersSeen is declared by the plugin).
-describePluginConformance(popularityPlugin);
+// The plugin contract (core's conformance kit) on its tiny microscopic dataset, plus the metric-key
+// check (train.usersSeen is declared by the plugin); popularity is a parameter-only model saved
+// through core's model.json helper.
+describePluginConformance(popularityPlugin, { hyperparameters: { smoothing: 0.5 } });

@@ -46,7 +46,7 @@ describe('runExperiment (popularity baseline on Irvine, local store)', () => {
     expect(first.metrics['test.hitsAt10']).toBeGreaterThan(0);
     // every key the run logged is in the metric catalogue (or declared by the plugin): no warning
     expect(first.logged.filter((l) => l.level === 'warn' && /metric catalogue|key style/.test(l.message))).toEqual([]);
-    for (const f of ['config.yaml', 'metrics.json', 'predictions.jsonl', 'model/popularity.json', 'run.json']) expect(existsSync(join(first.outputDir, f))).toBe(true);
+    for (const f of ['config.yaml', 'metrics.json', 'predictions.jsonl', 'model/model.json', 'run.json']) expect(existsSync(join(first.outputDir, f))).toBe(true);
     expect(readFileSync(join(first.outputDir, 'predictions.jsonl'), 'utf8').trim().split('\n')).toHaveLength(20);
 
     const local = new LocalStore(store);
