@@ -41,6 +41,15 @@ describe('metric catalogue', () => {
     expect(METRIC_CATALOGUE.has('validation.h24.infinitePredictions')).toBe(false);
   });
 
+  it('knows scoped training stages (train.<scope>.<name>) by their unscoped entry, plugin keys included', () => {
+    expect(metricInfo('train.retrain.loss')).toMatchObject({ label: 'training loss (retrain)', direction: 'lower', pattern: 'train.<scope>.loss' });
+    expect(metricInfo('train.retrain.bestEpoch').direction).toBe('none');
+    expect(METRIC_CATALOGUE.has('train.retrain.foo')).toBe(false);
+    expect(METRIC_CATALOGUE.has('test.retrain.macroF1')).toBe(false);
+    const c = METRIC_CATALOGUE.withPluginMetrics('ndm', [{ key: 'train.tokensPerSecond', label: 'tokens / s', unit: 'perSecond', direction: 'higher', description: 'x' }]);
+    expect(c.info('train.retrain.tokensPerSecond').label).toBe('tokens / s (retrain)');
+  });
+
   it('compares by direction; NaN is never better; direction-less keys refuse', () => {
     expect(isBetter('test.macroF1', 0.3, 0.2)).toBe(true);
     expect(isBetter('test.macroF1', 0.2, 0.2)).toBe(false);

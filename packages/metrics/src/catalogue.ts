@@ -18,6 +18,9 @@
  * training loop that selects models on that protocol metric on the validation split (issue 15's
  * simulated-F1 monitor logs `validation.macroF1`); it has the same unit and direction.
  *
+ * Training stages: `train.<scope>.<name>` (the training loop's `scope`, e.g. `train.retrain.loss`)
+ * has the entry of `train.<name>`.
+ *
  * Plugins: a plugin declares the keys it logs itself (`model.<name>`, or a `train.` /
  * `validation.` curve of its own) as {@link MetricDeclaration}s; `catalogue.withPluginMetrics(plugin,
  * declarations)` returns the catalogue extended by them, after checking that each key has the style
@@ -231,10 +234,21 @@ export class MetricCatalogue {
     }
   }
 
-  /** The entry of a concrete key (validation twins of monitor metrics included), or undefined. */
+  /**
+   * The entry of a concrete key, or undefined. Besides the entries themselves it knows the
+   * validation twins of monitor metrics (`validation.macroF1`) and scoped training stages: a `train.`
+   * key with one more segment after the phase (`train.retrain.loss`, the training loop's `scope`
+   * for a second stage such as NDM's retraining on all training cascades) has the entry of the key
+   * without it (`train.loss`), labelled with the scope.
+   */
   lookup(key: string): ResolvedMetric | undefined {
     const direct = this.resolve(key);
     if (direct) return direct;
+    const scoped = /^train\.([a-z][A-Za-z0-9]*)\.(.+)$/.exec(key);
+    if (scoped) {
+      const unscoped = this.resolve(`train.${scoped[2]}`);
+      if (unscoped) return { ...unscoped, key, pattern: `train.<scope>.${unscoped.pattern.slice('train.'.length)}`, label: `${unscoped.label} (${scoped[1]})` };
+    }
     if (key.startsWith('validation.')) {
       const twin = this.resolve(`test.${key.slice('validation.'.length)}`);
       if (twin?.monitor) return { ...twin, key, pattern: `validation.${twin.pattern.slice('test.'.length)}`, label: `validation ${twin.label}`, monitor: false };
