@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Rng, type SocialGraph } from '@cascade-lab/core';
 import { ndmHyperparameters } from './hyperparameters.js';
 import { scoreEdgeSets } from '@cascade-lab/evaluation';
+import { closestUsers, linkPredictionAccuracy } from '@cascade-lab/metrics';
 import { ndmEdgeScores, ndmPlugin, NdmModel } from './plugin.js';
 import { chainDataset, smallHyperparameters, trainContext, useBackend } from './testing.test-util.js';
 import { architectureOf, initialWeights } from './weights.js';
@@ -133,5 +134,39 @@ describe('NDM+SN', () => {
     const scores = ndmEdgeScores(arch, w, q);
     expect(scoreEdgeSets(scores, twins).sets[0]).toMatchObject({ name: 'embedding', closestUserAccuracy: 1 });
     expect(scoreEdgeSets(scores, crossed).sets[0]).toMatchObject({ name: 'embedding', closestUserAccuracy: 0 });
+  });
+
+  it('link prediction through edgeScores equals the NDM §5.4 computation on dense score matrices (random weights and graph)', () => {
+    // The definition the plugin computed itself before contract v2: dense U x U inner products and
+    // mean-over-heads attention scores, closestUsers, linkPredictionAccuracy over users with an edge.
+    const hp = smallHyperparameters({ dimension: 8, heads: 2 });
+    const U = 14;
+    const arch = architectureOf(hp, U);
+    const rng = Rng.fromSeed(3);
+    const w = initialWeights(arch, rng.derive('w'));
+    const q = Float32Array.from({ length: U * arch.heads * arch.dimension }, () => rng.uniform(-1, 1));
+    const edges: number[] = [];
+    for (let u = 2; u < U; u++) for (let v = 2; v < U; v++) if (u !== v && rng.next() < 0.2) edges.push(u, v);
+    for (const directed of [true, false]) {
+      const g: SocialGraph = { directed, numNodes: U, edges: Int32Array.from(edges) };
+      const inner = new Float64Array(U * U);
+      const attention = new Float64Array(U * U);
+      const d = arch.dimension;
+      for (let u = 2; u < U; u++)
+        for (let v = 2; v < U; v++) {
+          for (let e = 0; e < d; e++) {
+            inner[u * U + v] += w.embedding[u * d + e] * w.embedding[v * d + e];
+            let query = 0;
+            for (let i = 0; i < arch.heads; i++) query += q[(u * arch.heads + i) * d + e] / arch.heads;
+            attention[u * U + v] += query * w.embedding[v * d + e];
+          }
+        }
+      const users = [...new Set(edges)].sort((a, b) => a - b);
+      const options = { users, direction: directed ? ('out' as const) : ('either' as const) };
+      const got = scoreEdgeSets(ndmEdgeScores(arch, w, q), g);
+      expect(got.users).toBe(users.length);
+      expect(got.sets[0].closestUserAccuracy).toBe(linkPredictionAccuracy(closestUsers(inner, U), g, options));
+      expect(got.sets[1].closestUserAccuracy).toBe(linkPredictionAccuracy(closestUsers(attention, U), g, options));
+    }
   });
 });
