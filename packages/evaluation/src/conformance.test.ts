@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ModelLoadError, type MacroscopicDataset, type MacroscopicModel, type MacroscopicPlugin, type PluginMetricDeclaration, type WindowedCascade } from '@cascade-lab/core';
 import { tinyMacroscopicDataset } from '@cascade-lab/core/testing';
 import { z } from 'zod';
-import { checkPluginMetricKeys, loggedKeys, metricKeyProblems, pluginCatalogue } from './conformance.js';
+import { catalogueOfPlugins, checkPluginMetricKeys, loggedKeys, metricKeyProblems, pluginCatalogue } from './conformance.js';
 import { describePluginConformance } from './testing.js';
 
 const schema = z.strictObject({ shrink: z.number().min(0).max(1).default(0).describe('shrinks the fitted growth towards 0') });
@@ -77,6 +77,14 @@ describe('the metric-key check', () => {
     expect(await checkPluginMetricKeys(good, { dataset })).toEqual([]);
     expect(pluginCatalogue(good).info('model.growthRate')).toMatchObject({ plugin: 'toy-growth', task: 'macroscopic' });
   });
+  it('joins several plugins\' declarations for a report, the first of a repeated key kept, invalid ones skipped', () => {
+    const other = toy('other', [], {}, [{ ...growthRate, label: 'another label' }, { ...growthRate, key: 'model.decay' }, { ...growthRate, key: 'test.bad' }]);
+    const c = catalogueOfPlugins([good, other]);
+    expect(c.info('model.growthRate')).toMatchObject({ plugin: 'toy-growth', label: 'growth per doubling' });
+    expect(c.info('model.decay').plugin).toBe('other');
+    expect(c.has('test.bad')).toBe(false);
+  });
+
   it('collects the keys a run would log', () => {
     expect(loggedKeys(['train.loss', 'train.loss'], { parameters: 3 })).toEqual(['train.loss', 'model.parameters']);
     expect(metricKeyProblems(good, ['model.parameters', 'model.growthRate', 'test.macroF1'])).toEqual([]);

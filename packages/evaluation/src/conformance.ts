@@ -16,6 +16,24 @@ export function pluginCatalogue(plugin: Pick<ModelPlugin, 'name' | 'task' | 'met
 }
 
 /**
+ * The catalogue extended by the declarations of several plugins (a report over runs of many
+ * models). Lenient where the conformance kit is strict: a declaration that is invalid, or that an
+ * earlier plugin already made, is skipped (the first plugin's entry stays).
+ */
+export function catalogueOfPlugins(plugins: readonly Pick<ModelPlugin, 'name' | 'task' | 'metrics'>[], base: MetricCatalogue = METRIC_CATALOGUE): MetricCatalogue {
+  let catalogue = base;
+  for (const plugin of plugins)
+    for (const declaration of plugin.metrics ?? []) {
+      try {
+        catalogue = catalogue.withPluginMetrics(plugin.name, [declaration], plugin.task);
+      } catch {
+        // invalid or already declared: the conformance kit reports the first; the second keeps the earlier entry
+      }
+    }
+  return catalogue;
+}
+
+/**
  * The keys a trained model's run would log: what `train` logged through `context.metrics`, and the
  * model's `summaryMetrics()` under `model.` (as the runner logs them).
  */

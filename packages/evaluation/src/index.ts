@@ -29,7 +29,7 @@ export { simulatedF1, nextUserRankingMetrics, sizeErrorMetrics } from './monitor
 export type { SimulatedF1Options } from './monitors.js';
 
 // The metric-key check of the conformance kit (the Jest wrapper is `@cascade-lab/evaluation/testing`)
-export { pluginCatalogue, metricKeyProblems, loggedKeys, checkPluginMetricKeys } from './conformance.js';
+export { pluginCatalogue, catalogueOfPlugins, metricKeyProblems, loggedKeys, checkPluginMetricKeys } from './conformance.js';
 export type { MetricKeyCheckOptions } from './conformance.js';
 
 export { INFINITE_APE_CAP } from '@cascade-lab/metrics';

@@ -10,8 +10,8 @@ import {
 } from './table.js';
 
 /** ↓ when lower is better, ↑ when higher is, nothing when the catalogue gives no direction. */
-function arrow(metric: string): string {
-  const d = metricDirectionOf(metric);
+function arrow(t: ReportTable, metric: string): string {
+  const d = metricDirectionOf(metric, t.catalogue);
   return d === 'lower' ? ' ↓' : d === 'higher' ? ' ↑' : '';
 }
 
@@ -48,7 +48,7 @@ export function toGrid(t: ReportTable): Grid {
       groupStarts.add(rows.length);
       t.datasets.forEach((d, i) => {
         rows.push([
-          { text: i === 0 ? metricLabel(metric) : '', header: true },
+          { text: i === 0 ? metricLabel(metric, t.catalogue) : '', header: true },
           { text: datasetLabel(d), header: true },
           ...t.methods.map((m) => ({ text: formatCell(t.cells.get(key(m, d, metric)), t.digits), best: isBest(t, m, d, metric) })),
           ...(t.ours !== undefined ? [{ text: formatImprovement(t.improvements.get(key('', d, metric))) }] : []),
@@ -58,7 +58,7 @@ export function toGrid(t: ReportTable): Grid {
     return { header, rows, groupStarts };
   }
   const many = t.datasets.length > 1;
-  const header = [...(many ? ['Dataset'] : []), 'Method', ...t.metrics.map((m) => `${metricLabel(m)}${arrow(m)}`)];
+  const header = [...(many ? ['Dataset'] : []), 'Method', ...t.metrics.map((m) => `${metricLabel(m, t.catalogue)}${arrow(t, m)}`)];
   for (const d of t.datasets) {
     groupStarts.add(rows.length);
     for (const m of t.methods) {

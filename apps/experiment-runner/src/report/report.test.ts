@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { METRIC_CATALOGUE } from '@cascade-lab/metrics';
 import { LocalTracker } from '@cascade-lab/tracking';
 import { selectRuns, writeReport } from './report.js';
 import { localRunSource, SWEEP_TAGS, type RunRecord } from './runs.js';
@@ -108,6 +109,11 @@ describe('report keys: the metric catalogue and runs logged before the key style
     const t = buildTable(runs, { metrics: ['model.lossless', 'test.cascades'] });
     expect(t.best.size).toBe(0);
     expect(t.warnings.join('\n')).toMatch(/the metric catalogue does not know model.lossless: no best method/);
+    // with the plugin's declaration (as `cascade report` passes every registered plugin's) the direction is known
+    const catalogue = METRIC_CATALOGUE.withPluginMetrics('m', [{ key: 'model.lossless', label: 'lossless share', unit: 'fraction', direction: 'higher', description: 'x' }]);
+    const t2 = buildTable(runs, { metrics: ['model.lossless'], catalogue });
+    expect(t2.best.get(key('', 'd', 'model.lossless'))).toEqual(['m1']);
+    expect(metricLabel('model.lossless', catalogue)).toBe('lossless share');
   });
 });
 

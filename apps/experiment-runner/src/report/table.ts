@@ -1,5 +1,5 @@
 import { CascadeError } from '@cascade-lab/core';
-import { canonicalMetricKey, METRIC_CATALOGUE, metricDirection, type MetricDirection } from '@cascade-lab/metrics';
+import { canonicalMetricKey, METRIC_CATALOGUE, type MetricCatalogue, type MetricDirection } from '@cascade-lab/metrics';
 import { SWEEP_TAGS, type RunRecord } from './runs.js';
 
 /** How runs are grouped into the table's methods (rows of the default layout, columns of the paper's). */
@@ -27,6 +27,8 @@ export interface TableOptions {
   labels?: Record<string, string>;
   /** Decimals of means and standard deviations (default 3, as in the NDM paper). */
   digits?: number;
+  /** Directions and labels (default: the project's catalogue; `cascade report` adds every registered plugin's declared keys). */
+  catalogue?: MetricCatalogue;
 }
 
 /** Mean and sample standard deviation (n - 1 in the denominator) of one metric over seeds. */
@@ -56,6 +58,8 @@ export interface ReportTable {
   /** Runs used, per method and dataset. */
   runs: Map<string, RunRecord[]>;
   warnings: string[];
+  /** Where directions and labels come from. */
+  catalogue: MetricCatalogue;
 }
 
 export const key = (method: string, dataset: string, metric: string): string => `${method}\u0000${dataset}\u0000${metric}`;
@@ -65,18 +69,18 @@ export const key = (method: string, dataset: string, metric: string): string => 
  * for a key the catalogue does not know (a plugin's own key): the report then marks no best method
  * and no improvement for it, and says so, rather than guess.
  */
-export function metricDirectionOf(metric: string): MetricDirection | undefined {
-  return metricDirection(canonicalMetricKey(metric));
+export function metricDirectionOf(metric: string, catalogue: MetricCatalogue = METRIC_CATALOGUE): MetricDirection | undefined {
+  return catalogue.lookup(canonicalMetricKey(metric))?.direction;
 }
 
 /** True for metrics where smaller is better (errors, losses, durations), by the catalogue. */
-export function lowerIsBetter(metric: string): boolean {
-  return metricDirectionOf(metric) === 'lower';
+export function lowerIsBetter(metric: string, catalogue: MetricCatalogue = METRIC_CATALOGUE): boolean {
+  return metricDirectionOf(metric, catalogue) === 'lower';
 }
 
 /** Readable metric names, in the papers' words (the catalogue's labels; the key without `test.` when unknown). */
-export function metricLabel(metric: string): string {
-  return METRIC_CATALOGUE.lookup(canonicalMetricKey(metric))?.label ?? metric.replace(/^test\./, '');
+export function metricLabel(metric: string, catalogue: MetricCatalogue = METRIC_CATALOGUE): string {
+  return catalogue.lookup(canonicalMetricKey(metric))?.label ?? metric.replace(/^test\./, '');
 }
 
 /**
@@ -145,6 +149,7 @@ const PER_RUN_PARAM = /^(seed|name|description|tracking\..*)$/;
  */
 export function buildTable(runs: RunRecord[], options: TableOptions = {}): ReportTable {
   const warnings: string[] = [];
+  const catalogue = options.catalogue ?? METRIC_CATALOGUE;
   const finished = runs.filter((r) => r.status === 'FINISHED').map((r) => ({ ...r, metrics: canonicalMetrics(r.metrics) }));
   if (finished.length === 0) throw new CascadeError('USAGE', 'no FINISHED runs to report on', { hint: 'check the experiment name, the parent run id or the sweep name' });
   const by: Exclude<GroupBy, 'auto'> = options.by && options.by !== 'auto' ? options.by : finished.some((r) => r.tags[SWEEP_TAGS.trialLabel]) ? 'trial' : 'model';
@@ -207,7 +212,7 @@ export function buildTable(runs: RunRecord[], options: TableOptions = {}): Repor
   const improvements = new Map<string, number>();
   for (const d of datasets)
     for (const metric of metrics) {
-      const direction = metricDirectionOf(metric);
+      const direction = metricDirectionOf(metric, catalogue);
       if (direction !== 'higher' && direction !== 'lower') continue;
       const lower = direction === 'lower';
       const scored = methods.map((m) => [m, cells.get(key(m, d, metric))?.mean] as const).filter((x): x is readonly [string, number] => x[1] !== undefined && Number.isFinite(x[1]));
@@ -224,11 +229,11 @@ export function buildTable(runs: RunRecord[], options: TableOptions = {}): Repor
         }
       }
     }
-  const undirected = metrics.filter((m) => metricDirectionOf(m) === undefined);
+  const undirected = metrics.filter((m) => metricDirectionOf(m, catalogue) === undefined);
   if (undirected.length) warnings.push(`the metric catalogue does not know ${undirected.join(', ')}: no best method or improvement marked for them`);
   const runsByGroup = new Map<string, RunRecord[]>();
   for (const [k, g] of groups) runsByGroup.set(k, g);
-  return { layout: options.layout ?? 'rows', methods, datasets, metrics, cells, improvements, ours, baselines, best, labels: options.labels ?? {}, digits: options.digits ?? 3, runs: runsByGroup, warnings };
+  return { layout: options.layout ?? 'rows', methods, datasets, metrics, cells, improvements, ours, baselines, best, labels: options.labels ?? {}, digits: options.digits ?? 3, runs: runsByGroup, warnings, catalogue };
 }
 
 /** The hours of a horizon segment's number (`24`, `1p5` = 1.5). */
