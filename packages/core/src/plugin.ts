@@ -126,6 +126,12 @@ export interface EdgeScores {
   scores: Float64Array;
   /** Whether (u, v) and (v, u) are different edges (inferred transmission networks: yes). */
   directed: boolean;
+  /**
+   * What the scores are, a lowerCamelCase word (`rates`, `embedding`, `attention`): the `<name>` of
+   * the logged keys `test.network.<name>.*`. Default `edges`; needed when a model returns several
+   * sets (NDM scores users by embedding similarity and by attention, §5.4).
+   */
+  name?: string;
 }
 
 /** A trained microscopic model. */
@@ -139,9 +145,10 @@ export interface MicroscopicModel extends InfectionSimulator {
   /**
    * Optional: the network the model inferred or learned, as scored candidate edges. Without
    * `candidates` the model returns its own candidates (e.g. every pair with a positive rate; pairs
-   * it leaves out count as the lowest score); with them, one score per given pair, in order.
+   * it leaves out count as the lowest score); with them, one score per given pair, in order. Several
+   * named sets (an array) when the model has more than one notion of closeness.
    */
-  edgeScores?(candidates?: { sources: Int32Array; targets: Int32Array }): Promise<EdgeScores>;
+  edgeScores?(candidates?: { sources: Int32Array; targets: Int32Array }): Promise<EdgeScores | EdgeScores[]>;
   /** Extra numbers the model wants logged at the end (e.g. NDM's window-projection norms). */
   summaryMetrics?(): Record<string, number>;
   /** Writes everything needed by the plugin's `load` into `dir`. */
@@ -197,6 +204,29 @@ interface PluginBase<Hp> {
    * The conformance kit checks that training on other data predicts the same.
    */
   readonly fitting?: 'data' | 'none';
+  /**
+   * Metric keys the plugin logs itself beyond the project's metric catalogue (`@cascade-lab/metrics`):
+   * `model.<name>` summary numbers (from `summaryMetrics`, which the runner logs under `model.`) and
+   * curves of its own under `train.` / `validation.`. The conformance kit of
+   * `@cascade-lab/evaluation/testing` fails a plugin that logs a key that is neither here nor in the
+   * catalogue.
+   */
+  readonly metrics?: readonly PluginMetricDeclaration[];
+}
+
+/**
+ * One key a plugin declares (the shape of `MetricDeclaration` in `@cascade-lab/metrics`, which
+ * checks it: key style, phase, unit, no clash with the project's keys). Placeholders `<n>`, `<k>`,
+ * `<hours>`, `<name>` are allowed in the key and the label.
+ */
+export interface PluginMetricDeclaration {
+  /** e.g. `model.windowProjection<n>SqFrobenius`, `train.tokensPerSecond`. */
+  key: string;
+  label: string;
+  /** One of the catalogue's units: fraction, percent, correlation, count, seconds, perSecond, epoch, flag, loss, squaredLog, rate, value. */
+  unit: string;
+  direction: 'higher' | 'lower' | 'none';
+  description: string;
 }
 
 export interface MicroscopicPlugin<Hp = unknown> extends PluginBase<Hp> {

@@ -1,4 +1,4 @@
-import { MAPE_AUTHORS_CODE, mape, msle, sizePredictionMetrics } from './size-errors.js';
+import { INFINITE_APE_CAP, MAPE_AUTHORS_CODE, mape, msle, sizePredictionMetrics } from './size-errors.js';
 
 const t = [10, 20, 5, 100, 1];
 const p = [12, 15, 0, 250, 1];
@@ -54,6 +54,16 @@ describe('sizePredictionMetrics (the paper policy for non-finite predictions)', 
     expect(m.msle).toBeCloseTo(0.7835754367625277, 14);
     expect(m.mapeWithInfinite).toBe(Infinity);
   });
+  it('counts an infinite prediction with the documented cap in mapeCapped', () => {
+    // hand: the 5 finite errors sum to 7.116666...; the infinite one counts 1e4 (INFINITE_APE_CAP); 6 valid
+    expect(INFINITE_APE_CAP).toBe(1e4);
+    expect(m.mapeCapped).toBeCloseTo((2 / 3 + 0.2 + 5 + 0.25 + 1 + 1e4) / 6, 10);
+    // another cap: (7.116666... + 100) / 6
+    expect(sizePredictionMetrics(targets, preds, { infiniteErrorCap: 100 }).mapeCapped).toBeCloseTo((2 / 3 + 0.2 + 5 + 0.25 + 1 + 100) / 6, 12);
+    // no infinite prediction: equal to mape
+    expect(sizePredictionMetrics([3, 10], [5, 8]).mapeCapped).toBeCloseTo((2 / 3 + 0.2) / 2, 15);
+    expect(() => sizePredictionMetrics([1], [1], { infiniteErrorCap: Infinity })).toThrow(/finite non-negative/);
+  });
   it('ranks the infinite prediction in the correlations', () => {
     // scipy.stats.kendalltau([3,10,50,200,1000,7],[5,8,300,150,2000,np.inf]).statistic -> 0.3333333333333333
     expect(m.kendallTau).toBeCloseTo(1 / 3, 14);
@@ -65,5 +75,6 @@ describe('sizePredictionMetrics (the paper policy for non-finite predictions)', 
     expect(all.mape).toBeNaN();
     expect(all.mapeWithInfinite).toBe(Infinity);
     expect(all.infinitePredictions).toBe(2);
+    expect(all.mapeCapped).toBe(1e4);
   });
 });

@@ -62,6 +62,19 @@ export function msle(targets: ArrayLike<number>, predictions: ArrayLike<number>,
   return sum / targets.length;
 }
 
+/**
+ * The absolute percentage error an infinite prediction counts with in `mapeCapped`: 10^4, i.e. as
+ * if the model had overshot by a factor of about 10^4, the top of the range the GammaCas paper gives
+ * for the generative baselines' overestimates (10^3-10^4 on over 20% of cascades, §5, Table 2
+ * discussion). A finite prediction's error is never capped.
+ */
+export const INFINITE_APE_CAP = 1e4;
+
+export interface SizePredictionOptions {
+  /** Absolute percentage error (a fraction) an infinite prediction counts with in `mapeCapped` (default {@link INFINITE_APE_CAP}). */
+  infiniteErrorCap?: number;
+}
+
 /** Everything the macroscopic protocol reports for one horizon. */
 export interface SizePredictionMetrics {
   /** Cascades whose target is known (NaN targets, i.e. past the data's end, are left out). */
@@ -78,6 +91,8 @@ export interface SizePredictionMetrics {
   mapePercent: number;
   /** MAPE (fraction) over all valid predictions: Infinity as soon as one prediction is infinite. */
   mapeWithInfinite: number;
+  /** MAPE (fraction) over all valid predictions, an infinite one counted with error `infiniteErrorCap`. */
+  mapeCapped: number;
   /** MSLE (natural log) over the finite predictions. */
   msle: number;
   /** Kendall's tau-b over all valid predictions (+Infinity ranks above every finite size). */
@@ -94,14 +109,17 @@ export interface SizePredictionMetrics {
  * and (2) an infinite prediction, which would make any mean infinite, cannot have been part of the
  * reported MAPE: MAPE and MSLE are therefore over the finite predictions, and the number of infinite
  * ones is reported next to them (`infinitePredictions`, to be shown with the MAPE), never silently
- * dropped; `mapeWithInfinite` gives the strict value. Rank correlations need no exclusion: an
+ * dropped; `mapeWithInfinite` gives the strict value, and `mapeCapped` counts each infinite
+ * prediction with the error `options.infiniteErrorCap` ({@link INFINITE_APE_CAP} by default). Rank correlations need no exclusion: an
  * infinite size ranks above all finite ones (ties among infinities), as scipy ranks it.
  * NaN and -Infinity predictions are a model failure: they are counted in `invalidPredictions` and
  * left out of everything. Targets that are NaN (horizon past the data) are skipped and counted.
  * When no finite prediction is left, the error metrics are NaN.
  */
-export function sizePredictionMetrics(targets: ArrayLike<number>, predictions: ArrayLike<number>): SizePredictionMetrics {
+export function sizePredictionMetrics(targets: ArrayLike<number>, predictions: ArrayLike<number>, options: SizePredictionOptions = {}): SizePredictionMetrics {
   checkSameLength('sizePredictionMetrics', targets, predictions);
+  const cap = options.infiniteErrorCap ?? INFINITE_APE_CAP;
+  if (!(cap >= 0) || !Number.isFinite(cap)) throw new RangeError(`sizePredictionMetrics: infiniteErrorCap must be a finite non-negative number, got ${cap}`);
   const validT: number[] = [];
   const validP: number[] = [];
   const finiteT: number[] = [];
@@ -130,6 +148,9 @@ export function sizePredictionMetrics(targets: ArrayLike<number>, predictions: A
     }
   }
   const anyFinite = finiteT.length > 0;
+  // Finite errors in full, each infinite prediction with the cap.
+  const finiteMape = anyFinite ? mape(finiteT, finiteP, MAPE_FRACTION) : 0;
+  const mapeCapped = validT.length > 0 ? (finiteMape * finiteT.length + cap * infinitePredictions) / validT.length : NaN;
   return {
     evaluated: validT.length + invalidPredictions,
     missingTargets,
@@ -138,6 +159,7 @@ export function sizePredictionMetrics(targets: ArrayLike<number>, predictions: A
     mape: anyFinite ? mape(finiteT, finiteP, MAPE_FRACTION) : NaN,
     mapePercent: anyFinite ? mape(finiteT, finiteP, MAPE_AUTHORS_CODE) : NaN,
     mapeWithInfinite: validT.length > 0 ? mape(validT, validP, MAPE_FRACTION) : NaN,
+    mapeCapped,
     msle: anyFinite ? msle(finiteT, finiteP) : NaN,
     kendallTau: kendallTau(validT, validP),
     spearmanRho: spearmanRho(validT, validP),

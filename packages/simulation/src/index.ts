@@ -1,14 +1,4 @@
-// Evaluation harness (NDM §5.3 protocol)
-export { evaluateMicroscopic, evaluateNextUserRanking } from './evaluate.js';
-export type {
-  MicroscopicEvaluation,
-  MicroscopicEvaluationOptions,
-  CascadeEvaluation,
-  StageEvaluation,
-  InfectionProbabilities,
-  NextUserRankingOptions,
-  NextUserRankingEvaluation,
-} from './evaluate.js';
+// The evaluation protocols (NDM §5.3 harness included) are in @cascade-lab/evaluation.
 
 // Engines as InfectionSimulators, and the worker pool
 export { IndependentCascadeSimulator, ContinuousTimeSimulator, SequentialSampler } from './simulators.js';

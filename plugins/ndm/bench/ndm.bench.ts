@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, type TrainContext } from '@cascade-lab/core';
 import { loadMicroscopicDataset, padCascades, planBatches } from '@cascade-lab/data';
-import { evaluateMicroscopic } from '@cascade-lab/simulation';
+import { evaluateMicroscopic } from '@cascade-lab/evaluation';
 import { graphFunctionsEnabled, initBackend, tf, type BackendName } from '@cascade-lab/tensor-ops';
 import { fit } from '@cascade-lab/training';
 // The plugin's own sources (the benchmark drives internal pieces: one epoch, one step).

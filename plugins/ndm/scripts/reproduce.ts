@@ -15,7 +15,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConsoleLogger, Rng, type TrainContext } from '@cascade-lab/core';
 import { loadMicroscopicDataset } from '@cascade-lab/data';
-import { evaluateMicroscopic } from '@cascade-lab/simulation';
+import { evaluateMicroscopic } from '@cascade-lab/evaluation';
 import { initBackend, type BackendPreference } from '@cascade-lab/tensor-ops';
 import { ndmHyperparameters, ndmPlugin } from '../src/index.js';
 

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, type SocialGraph } from '@cascade-lab/core';
 import { ndmHyperparameters } from './hyperparameters.js';
-import { ndmPlugin, NdmModel, socialLinkPrediction } from './plugin.js';
+import { scoreEdgeSets } from '@cascade-lab/evaluation';
+import { closestUsers, linkPredictionAccuracy } from '@cascade-lab/metrics';
+import { ndmEdgeScores, ndmPlugin, NdmModel } from './plugin.js';
 import { chainDataset, smallHyperparameters, trainContext, useBackend } from './testing.test-util.js';
 import { architectureOf, initialWeights } from './weights.js';
 
@@ -115,9 +117,11 @@ describe('NDM+SN', () => {
       for (let e = d / 2; e < d; e++) trainedMoved += Math.abs(model.weights.embedding[u * d + e] - untrained.embedding[u * d + e]);
     }
     expect(trainedMoved).toBeGreaterThan(0);
-    const summary = model.summaryMetrics();
-    expect(summary.linkPredictionUsers).toBe(10);
-    expect(summary.linkPredictionAccuracyEmbedding).toBeGreaterThanOrEqual(0);
+    // social link prediction is scored by the evaluation package from the model's edge scores
+    const links = scoreEdgeSets(await model.edgeScores(), graph);
+    expect(links.users).toBe(10);
+    expect(links.sets.map((x) => x.name)).toEqual(['embedding', 'attention']);
+    for (const x of links.sets) expect(x.closestUserAccuracy).toBeGreaterThanOrEqual(0);
     model.dispose();
     again.dispose();
   });
@@ -131,7 +135,42 @@ describe('NDM+SN', () => {
     const twins: SocialGraph = { directed: false, numNodes: 6, edges: Int32Array.from([2, 3, 4, 5]) };
     const crossed: SocialGraph = { directed: false, numNodes: 6, edges: Int32Array.from([2, 4, 3, 5]) };
     const q = new Float32Array(6 * 4);
-    expect(socialLinkPrediction(arch, w, twins, q).linkPredictionAccuracyEmbedding).toBe(1);
-    expect(socialLinkPrediction(arch, w, crossed, q).linkPredictionAccuracyEmbedding).toBe(0);
+    const scores = ndmEdgeScores(arch, w, q);
+    expect(scoreEdgeSets(scores, twins).sets[0]).toMatchObject({ name: 'embedding', closestUserAccuracy: 1 });
+    expect(scoreEdgeSets(scores, crossed).sets[0]).toMatchObject({ name: 'embedding', closestUserAccuracy: 0 });
+  });
+
+  it('link prediction through edgeScores equals the NDM §5.4 computation on dense score matrices (random weights and graph)', () => {
+    // The definition the plugin computed itself before contract v2: dense U x U inner products and
+    // mean-over-heads attention scores, closestUsers, linkPredictionAccuracy over users with an edge.
+    const hp = smallHyperparameters({ dimension: 8, heads: 2 });
+    const U = 14;
+    const arch = architectureOf(hp, U);
+    const rng = Rng.fromSeed(3);
+    const w = initialWeights(arch, rng.derive('w'));
+    const q = Float32Array.from({ length: U * arch.heads * arch.dimension }, () => rng.uniform(-1, 1));
+    const edges: number[] = [];
+    for (let u = 2; u < U; u++) for (let v = 2; v < U; v++) if (u !== v && rng.next() < 0.2) edges.push(u, v);
+    for (const directed of [true, false]) {
+      const g: SocialGraph = { directed, numNodes: U, edges: Int32Array.from(edges) };
+      const inner = new Float64Array(U * U);
+      const attention = new Float64Array(U * U);
+      const d = arch.dimension;
+      for (let u = 2; u < U; u++)
+        for (let v = 2; v < U; v++) {
+          for (let e = 0; e < d; e++) {
+            inner[u * U + v] += w.embedding[u * d + e] * w.embedding[v * d + e];
+            let query = 0;
+            for (let i = 0; i < arch.heads; i++) query += q[(u * arch.heads + i) * d + e] / arch.heads;
+            attention[u * U + v] += query * w.embedding[v * d + e];
+          }
+        }
+      const users = [...new Set(edges)].sort((a, b) => a - b);
+      const options = { users, direction: directed ? ('out' as const) : ('either' as const) };
+      const got = scoreEdgeSets(ndmEdgeScores(arch, w, q), g);
+      expect(got.users).toBe(users.length);
+      expect(got.sets[0].closestUserAccuracy).toBe(linkPredictionAccuracy(closestUsers(inner, U), g, options));
+      expect(got.sets[1].closestUserAccuracy).toBe(linkPredictionAccuracy(closestUsers(attention, U), g, options));
+    }
   });
 });

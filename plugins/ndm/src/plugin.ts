@@ -4,6 +4,7 @@ import {
   DataFormatError,
   loadingModel,
   RESERVED_USERS,
+  type EdgeScores,
   type ExecutionSettings,
   type InferenceContext,
   type MicroscopicDataset,
@@ -12,10 +13,8 @@ import {
   type Rng,
   type SimulationRequest,
   type SimulationResult,
-  type SocialGraph,
   type TrainContext,
 } from '@cascade-lab/core';
-import { closestUsers, linkPredictionAccuracy } from '@cascade-lab/metrics';
 import { loadCheckpoint, saveCheckpoint } from '@cascade-lab/tensor-ops';
 import { deepWalk } from './deepwalk.js';
 import { FORMER_HYPERPARAMETERS, ndmExecution, ndmHyperparameters, type NdmHyperparameters } from './hyperparameters.js';
@@ -31,44 +30,46 @@ const METADATA_FORMAT = 'cascade-lab/ndm';
 const METADATA_VERSION = 1;
 
 /**
- * Social link prediction (NDM paper §5.4): for every user with at least one edge, the most closely
- * related other user by (a) the inner product of learned embeddings and (b) the attention score
- * emb(u) M_i emb(v)^T averaged over heads; the accuracy is how often that user is a neighbour.
+ * Edge scores for social link prediction (NDM paper §5.4) over every pair of real users: (a)
+ * `embedding`, the inner product of their learned embeddings (symmetric: each pair once,
+ * undirected), and (b) `attention`, the attention score emb(u) M_i emb(v)^T averaged over heads
+ * (directed). `@cascade-lab/evaluation` scores them against the dataset's social graph (how often
+ * each user's highest-scored other user is a neighbour, plus AUC and precision@|E|).
  */
-export function socialLinkPrediction(a: NdmArchitecture, w: NdmWeights, graph: SocialGraph, queryScores: Float32Array): Record<string, number> {
+export function ndmEdgeScores(a: NdmArchitecture, w: NdmWeights, queryScores: Float32Array): EdgeScores[] {
   const U = a.numUsers;
   const d = a.dimension;
   const h = a.heads;
-  if (graph.numNodes !== U) throw new CascadeError('DATA_FORMAT', `social graph has ${graph.numNodes} nodes but the vocabulary ${U} users`);
-  const hasEdge = new Uint8Array(U);
-  for (const x of graph.edges) hasEdge[x] = 1;
-  const users: number[] = [];
-  for (let u = RESERVED_USERS; u < U; u++) if (hasEdge[u]) users.push(u);
-  if (users.length === 0) return {};
-  const inner = new Float32Array(U * U);
-  const attention = new Float32Array(U * U);
+  const real = Math.max(0, U - RESERVED_USERS);
+  const pairs = real * (real - 1);
+  const embedding = { name: 'embedding', directed: false, sources: new Int32Array(pairs / 2), targets: new Int32Array(pairs / 2), scores: new Float64Array(pairs / 2) };
+  const attention = { name: 'attention', directed: true, sources: new Int32Array(pairs), targets: new Int32Array(pairs), scores: new Float64Array(pairs) };
   // Mean over heads of emb(u) M_i emb(v)^T = (mean_i emb(u) M_i) emb(v)^T.
   const query = new Float64Array(d);
-  for (const u of users) {
+  let ke = 0;
+  let ka = 0;
+  for (let u = RESERVED_USERS; u < U; u++) {
     query.fill(0);
     for (let i = 0; i < h; i++) for (let e = 0; e < d; e++) query[e] += queryScores[(u * h + i) * d + e] / h;
     for (let v = RESERVED_USERS; v < U; v++) {
+      if (v === u) continue;
       let s = 0;
       let q = 0;
       for (let e = 0; e < d; e++) {
         s += w.embedding[u * d + e] * w.embedding[v * d + e];
         q += query[e] * w.embedding[v * d + e];
       }
-      inner[u * U + v] = s;
-      attention[u * U + v] = q;
+      if (u < v) {
+        embedding.sources[ke] = u;
+        embedding.targets[ke] = v;
+        embedding.scores[ke++] = s;
+      }
+      attention.sources[ka] = u;
+      attention.targets[ka] = v;
+      attention.scores[ka++] = q;
     }
   }
-  const options = { users, direction: graph.directed ? ('out' as const) : ('either' as const) };
-  return {
-    linkPredictionAccuracyEmbedding: linkPredictionAccuracy(closestUsers(inner, U), graph, options),
-    linkPredictionAccuracyAttention: linkPredictionAccuracy(closestUsers(attention, U), graph, options),
-    linkPredictionUsers: users.length,
-  };
+  return [embedding, attention];
 }
 
 /** A trained NDM: the simulator for the evaluation protocol, next-user scores and its weights. */
@@ -120,6 +121,11 @@ export class NdmModel implements MicroscopicModel {
 
   summaryMetrics(): Record<string, number> {
     return { ...this.summary, ...windowProjectionNorms(this.architecture, this.weights) };
+  }
+
+  /** Embedding and attention scores of every user pair (NDM §5.4), scored by the evaluation package. */
+  async edgeScores(): Promise<EdgeScores[]> {
+    return ndmEdgeScores(this.architecture, this.weights, this.simulator.tables.queryScores);
   }
 
   async save(dir: string): Promise<void> {
@@ -247,7 +253,6 @@ export async function trainNdm(data: MicroscopicDataset, hp: NdmHyperparameters,
   // validation.*); the summary holds facts about the model itself (logged as model.<key>).
   const summary: Record<string, number> = {};
   const model = new NdmModel(architecture, hp, weights, summary, context.execution);
-  if (data.graph) Object.assign(summary, socialLinkPrediction(architecture, weights, data.graph, model.simulator.tables.queryScores));
   return model;
 }
 

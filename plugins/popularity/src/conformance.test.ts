@@ -1,6 +1,7 @@
-import { describePluginConformance } from '@cascade-lab/core/testing';
+import { describePluginConformance } from '@cascade-lab/evaluation/testing';
 import { popularityPlugin } from './index.js';
 
-// The plugin contract (core's conformance kit) on its tiny microscopic dataset; popularity is a
-// parameter-only model saved through core's model.json helper.
+// The plugin contract (core's conformance kit) on its tiny microscopic dataset, plus the metric-key
+// check (train.usersSeen is declared by the plugin); popularity is a parameter-only model saved
+// through core's model.json helper.
 describePluginConformance(popularityPlugin, { hyperparameters: { smoothing: 0.5 } });

@@ -59,6 +59,7 @@ export const popularityPlugin: MicroscopicPlugin<PopularityHyperparameters> = {
   task: 'microscopic',
   description: 'Most-popular-next-user baseline: samples users by their infection frequency in training; a floor for learned models.',
   hyperparameters: popularityHyperparameters,
+  metrics: [{ key: 'train.usersSeen', label: 'users with a weight', unit: 'count', direction: 'none', description: 'Users the baseline can sample: infected in training, or every user when smoothing > 0.' }],
 
   async train(data: MicroscopicDataset, hp: PopularityHyperparameters, context) {
     const task = context.progress.start('counting infections', 1);

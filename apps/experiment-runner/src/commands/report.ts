@@ -1,10 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
-import { CascadeError } from '@cascade-lab/core';
+import { CascadeError, createContainer, PluginRegistry } from '@cascade-lab/core';
+import { catalogueOfPlugins } from '@cascade-lab/evaluation';
 import { createTracker } from '@cascade-lab/tracking';
 import { loggerFor, type GlobalOptions } from '../global-options.js';
 import { writeReport, selectRuns } from '../report/report.js';
 import { localRunSource, runSourceFor, type RunSource } from '../report/runs.js';
 import type { GroupBy, Layout } from '../report/table.js';
+import { pluginModules } from '../plugin-modules.js';
 
 interface ReportArgs extends GlobalOptions {
   experiment?: string;
@@ -81,6 +83,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         order: list(args.order),
         labels,
         digits: args.digits,
+        // directions and labels of the plugins' own keys (model.*) too
+        catalogue: catalogueOfPlugins(createContainer(pluginModules).get(PluginRegistry).list()),
         title: args.title,
         outDir: args.out,
         logger,

@@ -32,7 +32,9 @@ describe('runExperiment (popularity baseline on Irvine, local store)', () => {
   async function runOnce(storeDir: string) {
     const tracker = new LocalTracker({ root: storeDir });
     const exp = loadExperiment(config, registry);
-    return runExperiment(exp, { logger: new MemoryLogger(), progress: quietProgress, tracker, signal: new AbortController().signal });
+    const logger = new MemoryLogger();
+    const outcome = await runExperiment(exp, { logger, progress: quietProgress, tracker, signal: new AbortController().signal });
+    return { ...outcome, logged: logger.lines };
   }
 
   it('trains, evaluates with the shared protocol, logs and writes artifacts; a seed reproduces the numbers', async () => {
@@ -41,7 +43,9 @@ describe('runExperiment (popularity baseline on Irvine, local store)', () => {
     expect(first.metrics['test.cascades']).toBe(20);
     expect(first.metrics['test.macroF1']).toBeGreaterThan(0);
     expect(first.metrics['test.macroF1']).toBeLessThan(1);
-    expect(first.metrics['test.hits_at_10']).toBeGreaterThan(0);
+    expect(first.metrics['test.hitsAt10']).toBeGreaterThan(0);
+    // every key the run logged is in the metric catalogue (or declared by the plugin): no warning
+    expect(first.logged.filter((l) => l.level === 'warn' && /metric catalogue|key style/.test(l.message))).toEqual([]);
     for (const f of ['config.yaml', 'metrics.json', 'predictions.jsonl', 'model/model.json', 'run.json']) expect(existsSync(join(first.outputDir, f))).toBe(true);
     expect(readFileSync(join(first.outputDir, 'predictions.jsonl'), 'utf8').trim().split('\n')).toHaveLength(20);
 

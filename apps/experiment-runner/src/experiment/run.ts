@@ -11,6 +11,7 @@ import {
 } from '@cascade-lab/core';
 import { loadMacroscopicDataset, loadMicroscopicDataset, type LoadedMacroscopicDataset, type LoadedMicroscopicDataset } from '@cascade-lab/data';
 import { initBackend, type BackendSelection } from '@cascade-lab/tensor-ops';
+import { metricKeyProblems } from '@cascade-lab/evaluation';
 import { createTracker, withRun, type TrackedRun, type Tracker } from '@cascade-lab/tracking';
 import { stringify } from 'yaml';
 import { metricPanelsSpec, predictedVsActualSpec, renderPng } from '../plots.js';
@@ -143,6 +144,10 @@ export async function evaluateAndRecord(input: RecordInput): Promise<{ metrics: 
   const metrics = { ...outcome.metrics, ...modelMetrics };
   run.logMetrics(metrics);
   for (const p of outcome.series) run.logMetric(p.key, p.value, p.step);
+  // Keys outside the metric catalogue (and the plugin's declarations) are logged, but said: the
+  // report cannot tell their direction and the conformance kit fails such a plugin.
+  const problems = metricKeyProblems(exp.plugin, [...Object.keys(metrics), ...(input.history?.points.map((p) => p.series) ?? [])]);
+  if (problems.length) logger.warn(`plugin ${exp.plugin.name}: ${problems.join('; ')}`);
   await writeArtifacts(outputDir, metrics, outcome, input.history, `${exp.plugin.name} on ${data.name}`, logger);
   await run.logArtifacts(outputDir);
   return { metrics, summary: outcome.summary };
@@ -181,7 +186,7 @@ async function writeArtifacts(outputDir: string, metrics: Record<string, number>
     const curves = history?.curves() ?? [];
     if (curves.length > 0) writeFileSync(join(outputDir, 'learning-curve.png'), await renderPng(metricPanelsSpec(curves, `${title}: learning curves`)));
     if (outcome.series.length > 0) {
-      const points = outcome.series.map((p) => ({ series: p.key.replace(/^test\./, '').replace(/_by_horizon$/, ''), step: p.step, value: p.value }));
+      const points = outcome.series.map((p) => ({ series: p.key.replace(/^test\./, '').replace(/ByHorizon$/, ''), step: p.step, value: p.value }));
       writeFileSync(join(outputDir, 'metrics-by-horizon.png'), await renderPng(metricPanelsSpec(points, `${title}: metrics by horizon`, 'horizon (hours)')));
     }
     if (outcome.sizePoints?.length) writeFileSync(join(outputDir, 'predicted-vs-actual.png'), await renderPng(predictedVsActualSpec(outcome.sizePoints, `${title}: predicted vs actual size`)));

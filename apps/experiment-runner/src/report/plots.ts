@@ -1,6 +1,7 @@
 import type { VegaLiteSpec } from '../plots.js';
 import { SWEEP_TAGS, type RunRecord } from './runs.js';
-import { metricLabel, summarize } from './table.js';
+import type { MetricCatalogue } from '@cascade-lab/metrics';
+import { canonicalMetrics, metricLabel, summarize } from './table.js';
 
 /** One point of a sensitivity plot: a metric's mean ± std over seeds at one value of a parameter. */
 export interface SensitivityPoint {
@@ -53,8 +54,9 @@ function mostCommon(values: string[]): string {
  * vary one hyperparameter, keep the others at the base setting). The values come from the runs'
  * logged params, so the base trial contributes its (default) value too.
  */
-export function sensitivitySeries(runs: RunRecord[], metrics: string[]): SensitivitySeries[] {
-  const finished = runs.filter((r) => r.status === 'FINISHED');
+export function sensitivitySeries(runs: RunRecord[], metrics: string[], catalogue?: MetricCatalogue): SensitivitySeries[] {
+  // Metrics under today's keys, as the table reads them (runs logged before the key style included).
+  const finished = runs.filter((r) => r.status === 'FINISHED').map((r) => ({ ...r, metrics: canonicalMetrics(r.metrics) }));
   const params = sweptParameters(finished).filter((p) => finished.every((r) => r.params[p] !== undefined));
   const series: SensitivitySeries[] = [];
   for (const p of params) {
@@ -71,7 +73,7 @@ export function sensitivitySeries(runs: RunRecord[], metrics: string[]): Sensiti
         const xs = slice.filter((r) => r.params[p] === value).map((r) => r.metrics[metric]).filter((v): v is number => v !== undefined && Number.isFinite(v));
         if (!xs.length) return;
         const c = summarize(xs);
-        points.push({ value, order, metric: metricLabel(metric), mean: c.mean, low: c.mean - (c.std ?? 0), high: c.mean + (c.std ?? 0), n: c.n });
+        points.push({ value, order, metric: metricLabel(metric, catalogue), mean: c.mean, low: c.mean - (c.std ?? 0), high: c.mean + (c.std ?? 0), n: c.n });
       });
     if (points.length) series.push({ parameter: p, heldAt, points });
   }

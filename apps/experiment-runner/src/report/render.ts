@@ -3,11 +3,17 @@ import {
   formatCell,
   formatImprovement,
   key,
-  lowerIsBetter,
+  metricDirectionOf,
   methodLabel,
   metricLabel,
   type ReportTable,
 } from './table.js';
+
+/** ↓ when lower is better, ↑ when higher is, nothing when the catalogue gives no direction. */
+function arrow(t: ReportTable, metric: string): string {
+  const d = metricDirectionOf(metric, t.catalogue);
+  return d === 'lower' ? ' ↓' : d === 'higher' ? ' ↑' : '';
+}
 
 export interface GridCell {
   text: string;
@@ -42,7 +48,7 @@ export function toGrid(t: ReportTable): Grid {
       groupStarts.add(rows.length);
       t.datasets.forEach((d, i) => {
         rows.push([
-          { text: i === 0 ? metricLabel(metric) : '', header: true },
+          { text: i === 0 ? metricLabel(metric, t.catalogue) : '', header: true },
           { text: datasetLabel(d), header: true },
           ...t.methods.map((m) => ({ text: formatCell(t.cells.get(key(m, d, metric)), t.digits), best: isBest(t, m, d, metric) })),
           ...(t.ours !== undefined ? [{ text: formatImprovement(t.improvements.get(key('', d, metric))) }] : []),
@@ -52,7 +58,7 @@ export function toGrid(t: ReportTable): Grid {
     return { header, rows, groupStarts };
   }
   const many = t.datasets.length > 1;
-  const header = [...(many ? ['Dataset'] : []), 'Method', ...t.metrics.map((m) => `${metricLabel(m)} ${lowerIsBetter(m) ? '↓' : '↑'}`)];
+  const header = [...(many ? ['Dataset'] : []), 'Method', ...t.metrics.map((m) => `${metricLabel(m, t.catalogue)}${arrow(t, m)}`)];
   for (const d of t.datasets) {
     groupStarts.add(rows.length);
     for (const m of t.methods) {

@@ -2,13 +2,15 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { METRIC_CATALOGUE } from '@cascade-lab/metrics';
 import { LocalTracker } from '@cascade-lab/tracking';
 import { selectRuns, writeReport } from './report.js';
 import { localRunSource, SWEEP_TAGS, type RunRecord } from './runs.js';
-import { buildTable, formatCell, formatImprovement, key, relativeImprovement, summarize } from './table.js';
+import { buildTable, formatCell, formatImprovement, key, lowerIsBetter, metricDirectionOf, metricLabel, relativeImprovement, summarize } from './table.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../..');
-const referenceFile = resolve(repoRoot, '../shared/reference/ndm-paper-tables.json');
+// The reference folder sits beside the data folder (../shared/{data,reference}); worktrees set CASCADE_DATA_DIR.
+const referenceFile = resolve(repoRoot, process.env.CASCADE_DATA_DIR ?? '../shared/data', '../reference/ndm-paper-tables.json');
 
 /** Logs one finished run in a local store, the way `cascade run` tags it. */
 async function logRun(tracker: LocalTracker, experiment: string, name: string, tags: Record<string, string>, params: Record<string, unknown>, metrics: Record<string, number>): Promise<void> {
@@ -73,6 +75,45 @@ describe('report statistics', () => {
     expect(t.cells.get(key('m', 'd', 'test.macroF1'))?.values).toEqual([0.3, 0.5]);
     expect(t.warnings.join('\n')).toMatch(/1 run\(s\) repeat the config/);
     expect(t.warnings.join('\n')).toMatch(/m on d: its runs differ in more than the seed \(model.hyperparameters.a\)/);
+  });
+});
+
+describe('report keys: the metric catalogue and runs logged before the key style', () => {
+  it('reads old keys (test.hits_at_10) under today\'s (test.hitsAt10) from a run store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cascade-report-keys-'));
+    const tracker = new LocalTracker({ root: join(dir, 'runs') });
+    const tags = (m: string) => ({ 'cascade.model': m, 'cascade.dataset': 'irvine', 'cascade.task': 'microscopic' });
+    // a run from before contract v2 and one from after, same metric under its two spellings
+    await logRun(tracker, 'keys', 'old', tags('old'), { model: { name: 'old' }, seed: 1 }, { 'test.macroF1': 0.1, 'test.hits_at_10': 0.2, 'test.map_at_10': 0.05 });
+    await logRun(tracker, 'keys', 'new', tags('new'), { model: { name: 'new' }, seed: 1 }, { 'test.macroF1': 0.2, 'test.hitsAt10': 0.3, 'test.mapAt10': 0.07 });
+    const { runs } = await selectRuns(localRunSource(join(dir, 'runs')), { experiment: 'keys' });
+    for (const metrics of [['test.hitsAt10', 'test.mapAt10'], ['test.hits_at_10', 'test.map_at_10']]) {
+      const t = buildTable(runs, { metrics });
+      expect(t.metrics).toEqual(['test.hitsAt10', 'test.mapAt10']);
+      expect(t.cells.get(key('old', 'irvine', 'test.hitsAt10'))?.mean).toBe(0.2);
+      expect(t.cells.get(key('new', 'irvine', 'test.hitsAt10'))?.mean).toBe(0.3);
+      expect(t.best.get(key('', 'irvine', 'test.mapAt10'))).toEqual(['new']);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('takes directions and labels from the catalogue, and marks no best for a key it does not know', () => {
+    expect(lowerIsBetter('test.h24.msle')).toBe(true);
+    expect(lowerIsBetter('test.h24.stepwiseTau')).toBe(false);
+    expect(lowerIsBetter('evaluation.seconds')).toBe(true);
+    // a regex on the spelling said "lower" for anything containing "loss"; the catalogue does not know this key
+    expect(metricDirectionOf('model.lossless')).toBeUndefined();
+    expect(metricLabel('test.h48.mapeCapped')).toBe('MAPE (inf capped) 48 h');
+    expect(metricLabel('test.hits_at_10')).toBe('hits@10');
+    const runs = [0.1, 0.2].map((v, i) => record({ tags: { 'cascade.model': `m${i}`, 'cascade.dataset': 'd' }, metrics: { 'model.lossless': v, 'test.cascades': 10 } }));
+    const t = buildTable(runs, { metrics: ['model.lossless', 'test.cascades'] });
+    expect(t.best.size).toBe(0);
+    expect(t.warnings.join('\n')).toMatch(/the metric catalogue does not know model.lossless: no best method/);
+    // with the plugin's declaration (as `cascade report` passes every registered plugin's) the direction is known
+    const catalogue = METRIC_CATALOGUE.withPluginMetrics('m', [{ key: 'model.lossless', label: 'lossless share', unit: 'fraction', direction: 'higher', description: 'x' }]);
+    const t2 = buildTable(runs, { metrics: ['model.lossless'], catalogue });
+    expect(t2.best.get(key('', 'd', 'model.lossless'))).toEqual(['m1']);
+    expect(metricLabel('model.lossless', catalogue)).toBe('lossless share');
   });
 });
 

@@ -87,7 +87,7 @@ export async function writeReport(selected: SelectedRuns, options: ReportOptions
   const out = resolve(options.outDir);
   mkdirSync(join(out, 'plots'), { recursive: true });
   const plots: HtmlSection[] = [];
-  const series = sensitivitySeries(selected.runs, table.metrics);
+  const series = sensitivitySeries(selected.runs, table.metrics, table.catalogue);
   for (const s of series) {
     const dataset = table.datasets.length === 1 ? ` on ${datasetLabel(table.datasets[0])}` : '';
     const spec = sensitivitySpec(s, `${s.parameter.split('.').pop()}${dataset}`);

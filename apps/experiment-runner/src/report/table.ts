@@ -1,4 +1,5 @@
 import { CascadeError } from '@cascade-lab/core';
+import { canonicalMetricKey, METRIC_CATALOGUE, type MetricCatalogue, type MetricDirection } from '@cascade-lab/metrics';
 import { SWEEP_TAGS, type RunRecord } from './runs.js';
 
 /** How runs are grouped into the table's methods (rows of the default layout, columns of the paper's). */
@@ -26,6 +27,8 @@ export interface TableOptions {
   labels?: Record<string, string>;
   /** Decimals of means and standard deviations (default 3, as in the NDM paper). */
   digits?: number;
+  /** Directions and labels (default: the project's catalogue; `cascade report` adds every registered plugin's declared keys). */
+  catalogue?: MetricCatalogue;
 }
 
 /** Mean and sample standard deviation (n - 1 in the denominator) of one metric over seeds. */
@@ -55,34 +58,43 @@ export interface ReportTable {
   /** Runs used, per method and dataset. */
   runs: Map<string, RunRecord[]>;
   warnings: string[];
+  /** Where directions and labels come from. */
+  catalogue: MetricCatalogue;
 }
 
 export const key = (method: string, dataset: string, metric: string): string => `${method}\u0000${dataset}\u0000${metric}`;
 
-/** True for metrics where smaller is better (errors, losses, durations). */
-export function lowerIsBetter(metric: string): boolean {
-  return /(mape|msle|loss|nll|seconds|infinitePredictions|missingTargets)/i.test(metric);
+/**
+ * Which way is better for a metric, from the metric catalogue (`@cascade-lab/metrics`); undefined
+ * for a key the catalogue does not know (a plugin's own key): the report then marks no best method
+ * and no improvement for it, and says so, rather than guess.
+ */
+export function metricDirectionOf(metric: string, catalogue: MetricCatalogue = METRIC_CATALOGUE): MetricDirection | undefined {
+  return catalogue.lookup(canonicalMetricKey(metric))?.direction;
 }
 
-/** Readable metric names, in the papers' words. */
-export function metricLabel(metric: string): string {
-  const named: Record<string, string> = {
-    'test.macroF1': 'Macro-F1',
-    'test.microF1': 'Micro-F1',
-    'test.earlyMacroF1': 'Macro-F1 (early)',
-    'test.earlyMicroF1': 'Micro-F1 (early)',
-    'test.microPrecision': 'Micro precision',
-    'test.microRecall': 'Micro recall',
-  };
-  if (named[metric]) return named[metric];
-  const rank = /^test\.(hits|map)_at_(\d+)$/.exec(metric);
-  if (rank) return `${rank[1] === 'map' ? 'MAP' : 'hits'}@${rank[2]}`;
-  const horizon = /^test\.h([0-9.]+)\.(\w+)$/.exec(metric);
-  if (horizon) {
-    const names: Record<string, string> = { mape: 'MAPE', mapePercent: 'MAPE %', kendallTau: 'Kendall τ', spearmanRho: 'Spearman ρ', stepwiseTau: 'step-wise τ', msle: 'MSLE' };
-    return `${names[horizon[2]] ?? horizon[2]} ${horizon[1]} h`;
+/** True for metrics where smaller is better (errors, losses, durations), by the catalogue. */
+export function lowerIsBetter(metric: string, catalogue: MetricCatalogue = METRIC_CATALOGUE): boolean {
+  return metricDirectionOf(metric, catalogue) === 'lower';
+}
+
+/** Readable metric names, in the papers' words (the catalogue's labels; the key without `test.` when unknown). */
+export function metricLabel(metric: string, catalogue: MetricCatalogue = METRIC_CATALOGUE): string {
+  return catalogue.lookup(canonicalMetricKey(metric))?.label ?? metric.replace(/^test\./, '');
+}
+
+/**
+ * A run's metrics under today's keys: keys logged before the key style (`test.hits_at_10`,
+ * `test.mape_by_horizon`, `train_loss`, ...) are read under their new names (`test.hitsAt10`, ...),
+ * so that `cascade report` puts old and new runs in one table. A run that has both keeps the new.
+ */
+export function canonicalMetrics(metrics: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(metrics)) {
+    const c = canonicalMetricKey(k);
+    if (c === k || !(c in metrics)) out[c] = v;
   }
-  return metric.replace(/^test\./, '');
+  return out;
 }
 
 export function datasetLabel(name: string): string {
@@ -124,7 +136,7 @@ export function defaultMetrics(runs: RunRecord[]): string[] {
   const present = new Set(runs.flatMap((r) => Object.keys(r.metrics)));
   const micro = ['test.macroF1', 'test.microF1', 'test.earlyMacroF1', 'test.earlyMicroF1'].filter((m) => present.has(m));
   if (micro.length) return micro;
-  const horizons = [...new Set([...present].map((k) => /^test\.h([0-9.]+)\.mape$/.exec(k)?.[1]).filter((h): h is string => h !== undefined))].sort((a, b) => Number(a) - Number(b));
+  const horizons = [...new Set([...present].map((k) => /^test\.h([0-9p]+)\.mape$/.exec(k)?.[1]).filter((h): h is string => h !== undefined))].sort((a, b) => hoursOf(a) - hoursOf(b));
   return horizons.flatMap((h) => ['mape', 'kendallTau', 'spearmanRho'].map((m) => `test.h${h}.${m}`)).filter((k) => present.has(k));
 }
 
@@ -137,7 +149,8 @@ const PER_RUN_PARAM = /^(seed|name|description|tracking\..*)$/;
  */
 export function buildTable(runs: RunRecord[], options: TableOptions = {}): ReportTable {
   const warnings: string[] = [];
-  const finished = runs.filter((r) => r.status === 'FINISHED');
+  const catalogue = options.catalogue ?? METRIC_CATALOGUE;
+  const finished = runs.filter((r) => r.status === 'FINISHED').map((r) => ({ ...r, metrics: canonicalMetrics(r.metrics) }));
   if (finished.length === 0) throw new CascadeError('USAGE', 'no FINISHED runs to report on', { hint: 'check the experiment name, the parent run id or the sweep name' });
   const by: Exclude<GroupBy, 'auto'> = options.by && options.by !== 'auto' ? options.by : finished.some((r) => r.tags[SWEEP_TAGS.trialLabel]) ? 'trial' : 'model';
 
@@ -152,7 +165,7 @@ export function buildTable(runs: RunRecord[], options: TableOptions = {}): Repor
   const available = new Set(unique.flatMap((r) => Object.keys(r.metrics)));
   const requested = options.metrics?.length ? options.metrics : defaultMetrics(unique);
   const metrics: string[] = [];
-  for (const pattern of requested) {
+  for (const pattern of requested.map(canonicalMetricKey)) {
     const re = globToRegExp(pattern);
     const matched = [...available].filter((m) => re.test(m)).sort(horizonAware);
     if (matched.length === 0) warnings.push(`no run has a metric matching ${pattern}`);
@@ -199,7 +212,9 @@ export function buildTable(runs: RunRecord[], options: TableOptions = {}): Repor
   const improvements = new Map<string, number>();
   for (const d of datasets)
     for (const metric of metrics) {
-      const lower = lowerIsBetter(metric);
+      const direction = metricDirectionOf(metric, catalogue);
+      if (direction !== 'higher' && direction !== 'lower') continue;
+      const lower = direction === 'lower';
       const scored = methods.map((m) => [m, cells.get(key(m, d, metric))?.mean] as const).filter((x): x is readonly [string, number] => x[1] !== undefined && Number.isFinite(x[1]));
       if (scored.length) {
         const top = lower ? Math.min(...scored.map((s) => s[1])) : Math.max(...scored.map((s) => s[1]));
@@ -214,16 +229,23 @@ export function buildTable(runs: RunRecord[], options: TableOptions = {}): Repor
         }
       }
     }
+  const undirected = metrics.filter((m) => metricDirectionOf(m, catalogue) === undefined);
+  if (undirected.length) warnings.push(`the metric catalogue does not know ${undirected.join(', ')}: no best method or improvement marked for them`);
   const runsByGroup = new Map<string, RunRecord[]>();
   for (const [k, g] of groups) runsByGroup.set(k, g);
-  return { layout: options.layout ?? 'rows', methods, datasets, metrics, cells, improvements, ours, baselines, best, labels: options.labels ?? {}, digits: options.digits ?? 3, runs: runsByGroup, warnings };
+  return { layout: options.layout ?? 'rows', methods, datasets, metrics, cells, improvements, ours, baselines, best, labels: options.labels ?? {}, digits: options.digits ?? 3, runs: runsByGroup, warnings, catalogue };
+}
+
+/** The hours of a horizon segment's number (`24`, `1p5` = 1.5). */
+function hoursOf(segment: string): number {
+  return Number(segment.replace('p', '.'));
 }
 
 /** Orders `test.h12.x` before `test.h120.x` by the horizon's number. */
 function horizonAware(a: string, b: string): number {
-  const ha = /^test\.h([0-9.]+)\./.exec(a);
-  const hb = /^test\.h([0-9.]+)\./.exec(b);
-  if (ha && hb && ha[1] !== hb[1]) return Number(ha[1]) - Number(hb[1]);
+  const ha = /^test\.h([0-9p]+)\./.exec(a);
+  const hb = /^test\.h([0-9p]+)\./.exec(b);
+  if (ha && hb && ha[1] !== hb[1]) return hoursOf(ha[1]) - hoursOf(hb[1]);
   return a.localeCompare(b);
 }
 

@@ -196,7 +196,7 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
               }
               display.trialEnded(describe(sweep.trials[index]), slot, outcome);
               const done = rows.filter((r) => r.state === 'FINISHED').length;
-              parent.logMetrics({ 'trials.finished': done + skipped, 'trials.failed': rows.filter((r) => r.state === 'FAILED').length }, done + skipped);
+              parent.logMetrics({ 'evaluation.trialsFinished': done + skipped, 'evaluation.trialsFailed': rows.filter((r) => r.state === 'FAILED').length }, done + skipped);
               void uploads.push();
             },
           },

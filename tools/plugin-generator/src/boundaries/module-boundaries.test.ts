@@ -42,12 +42,18 @@ describe('the boundary scan', () => {
     writeFileSync(join(root, 'package.json'), JSON.stringify({ devDependencies: { 'fast-check': '1' } }));
     project('packages/core', { name: '@w/core', exports: { '.': {}, './testing': {} } }, { 'src/index.ts': "export const x = 1;\n", 'test/helper.ts': 'export {};\n' });
     project('plugins/a', { name: '@w/a', dependencies: { '@w/core': '0' } }, { 'src/index.ts': "export const a = 1;\n" });
+    // a package's own testing entry may build on core's kit; its other files may not
+    project('packages/kit', { name: '@w/kit', dependencies: { '@w/core': '0' }, exports: { '.': {}, './testing': { default: './dist/testing.js' } } }, {
+      'src/testing.ts': "import { kit } from '@w/core/testing';\n",
+      'src/index.ts': "import { kit } from '@w/core/testing';\n",
+    });
     project('plugins/b', { name: '@w/b', dependencies: { '@w/core': '0', '@w/a': '0' } }, {
       'src/index.ts': ["import { a } from '@w/a';", "import { x } from '@w/core/src/internal.js';", "import { kit } from '@w/core/testing';", "import { h } from '../../../packages/core/test/helper.js';", "import yaml from 'yaml';", "import fc from 'fast-check';", "import { readFileSync } from 'node:fs';"].join('\n'),
       'src/x.test.ts': "import fc from 'fast-check';\nimport { kit } from '@w/core/testing';\n",
     });
     const found = scanBoundaries(root).map((v) => `${v.file}:${v.line} ${v.rule}`);
     expect(found).toEqual([
+      'packages/kit/src/index.ts:1 @w/core/testing (the conformance kit) is for test code only',
       'plugins/b/src/index.ts:1 a plugin imports packages only, not plugins/a',
       'plugins/b/src/index.ts:2 ./src/internal.js is not an export of @w/core (its internals): use its public entry',
       'plugins/b/src/index.ts:3 @w/core/testing (the conformance kit) is for test code only',

@@ -6,7 +6,9 @@
  * - Relative imports stay inside their project (no `../../packages/x/src/...`, no other project's
  *   `test/` or internals).
  * - A workspace package is imported by name, at its main entry or at a subpath its package.json
- *   exports; `@cascade-lab/core/testing` (the conformance kit) only from test code.
+ *   exports; `@cascade-lab/core/testing` (the conformance kit) only from test code, or from another
+ *   package's own testing entry (its `./testing` export, e.g. `@cascade-lab/evaluation/testing`,
+ *   which adds the metric-key check to core's kit).
  * - Plugins import packages only: never another plugin, an app or a tool. Packages import
  *   packages only.
  * - Every imported package (workspace or npm) is declared in the importing project's package.json
@@ -25,6 +27,8 @@ export interface Project {
   name: string;
   exports: string[];
   declared: Set<string>;
+  /** Source files of the project's own `./testing` export (a test kit: it may import other kits). */
+  kitSources: Set<string>;
 }
 
 export interface Violation {
@@ -49,7 +53,11 @@ export function listProjects(root: string): Project[] {
       if (!existsSync(pkgFile)) continue;
       const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
       const declared = new Set<string>([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.devDependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
-      out.push({ dir: `${group}/${name}`, group, name: pkg.name, exports: Object.keys(pkg.exports ?? { '.': '' }), declared });
+      const testing = pkg.exports?.['./testing'];
+      const target = typeof testing === 'string' ? testing : testing?.default;
+      const kitSources = new Set<string>();
+      if (typeof target === 'string' && target.startsWith('./dist/')) kitSources.add(resolve(g, name, 'src', target.slice('./dist/'.length).replace(/\.js$/, '.ts')));
+      out.push({ dir: `${group}/${name}`, group, name: pkg.name, exports: Object.keys(pkg.exports ?? { '.': '' }), declared, kitSources });
     }
   }
   return out;
@@ -143,6 +151,7 @@ export function scanBoundaries(root: string): Violation[] {
     for (const file of sourceFiles(projectRoot)) {
       const rel = relative(root, file).split(sep).join('/');
       const test = isTestFile(file);
+      const kit = project.kitSources.has(file);
       // Tests, benchmarks and files at the project root (worker bootstraps) may use the root's dev tooling.
       const devTool = test || rel.startsWith(`${project.dir}/bench/`) || dirname(file) === projectRoot;
       for (const { specifier, line } of importsOf(readFileSync(file, 'utf8'))) {
@@ -159,7 +168,7 @@ export function scanBoundaries(root: string): Violation[] {
         if (target) {
           const sub = specifier.length > name.length ? `.${specifier.slice(name.length)}` : '.';
           if (!target.exports.includes(sub)) add(`${sub} is not an export of ${name} (its internals): use its public entry`);
-          if (sub === './testing' && !test) add(`${specifier} (the conformance kit) is for test code only`);
+          if (sub === './testing' && !test && !kit) add(`${specifier} (the conformance kit) is for test code only`);
           if (project.group === 'plugins' && target.group !== 'packages') add(`a plugin imports packages only, not ${target.dir}`);
           if (project.group === 'packages' && target.group !== 'packages') add(`a package imports packages only, not ${target.dir}`);
         }

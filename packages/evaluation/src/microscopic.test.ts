@@ -2,12 +2,26 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, type Cascade, type InfectionSimulator, type ProgressReporter, type SimulationRequest, type SimulationResult } from '@cascade-lab/core';
 import { loadMicroscopicDataset } from '@cascade-lab/data';
-import { evaluateMicroscopic, evaluateNextUserRanking } from './evaluate.js';
-import { transmissionGraph } from './graph.js';
-import { SimulationPool } from './pool.js';
-import { createPopularityModel, popularityCounts } from './popularity.js';
-import { IndependentCascadeSimulator, SequentialSampler } from './simulators.js';
-import { createCategoricalModel } from './test-models.test-util.js';
+import { createPopularityModel, IndependentCascadeSimulator, popularityCounts, SequentialSampler, SimulationPool, transmissionGraph, type NextUserModel } from '@cascade-lab/simulation';
+import { METRIC_CATALOGUE } from '@cascade-lab/metrics';
+import { microscopicMetricValues, rankingMetricValues } from './keys.js';
+import { evaluateMicroscopic, evaluateNextUserRanking } from './microscopic.js';
+import { nextUserRankingMetrics, simulatedF1 } from './monitors.js';
+
+/** Every real user equally likely at every step (reserved indices 0 and 1 never). */
+function uniformNextUser(numUsers: number): NextUserModel<number> {
+  const row = Float64Array.from({ length: numUsers }, (_, u) => (u < 2 ? 0 : 1));
+  return {
+    numUsers,
+    scoreKind: 'probabilities',
+    start: (_seeds, batch) => batch,
+    next(batch) {
+      const out = new Float64Array(batch * numUsers);
+      for (let b = 0; b < batch; b++) out.set(row, b * numUsers);
+      return out;
+    },
+  };
+}
 
 const cascade = (id: string, users: number[]): Cascade => ({ id, events: users.map((user, i) => ({ user, time: i })) });
 
@@ -126,7 +140,7 @@ describe('evaluateMicroscopic on Memetracker (real data)', () => {
     const counts = popularityCounts([...data.train, ...data.validation], n);
     const opts = { rng: Rng.fromSeed(7), simulations: 100 };
     const popular = await evaluateMicroscopic(new SequentialSampler(createPopularityModel({ numUsers: n, counts })), test, opts);
-    const uniform = await evaluateMicroscopic(new SequentialSampler(createCategoricalModel({ weights: Array.from({ length: n }, (_, u) => (u < 2 ? 0 : 1)) })), test, opts);
+    const uniform = await evaluateMicroscopic(new SequentialSampler(uniformNextUser(n)), test, opts);
     expect(popular.cascades).toHaveLength(200);
     // A uniform guess over ~500 users hits about |G|/500 of its predictions: its F1 is near 0.01.
     expect(uniform.macroF1).toBeLessThan(0.03);
@@ -160,5 +174,49 @@ describe('evaluateNextUserRanking', () => {
     await expect(evaluateNextUserRanking({}, [cascade('a', [2, 3])])).rejects.toMatchObject({ code: 'USAGE' });
     const short = { nextUserScores: async () => [] };
     await expect(evaluateNextUserRanking(short, [cascade('a', [2, 3])])).rejects.toThrow(/0 rows for cascade a of 2 users/);
+  });
+});
+
+describe('microscopic results under catalogue keys', () => {
+  it('names test metrics, ranking cut-offs and validation monitors as the catalogue does', async () => {
+    const r = await evaluateMicroscopic(fixed([[3, 4]]), [cascade('a', [2, 3]), cascade('b', [2, 3, 4, 5, 6]), cascade('single', [7])], { rng: Rng.fromSeed(1), simulations: 1 });
+    const test = microscopicMetricValues(r);
+    // from the hand example above: Macro-F1 (1 + 2/3)/2, Micro-F1 3/4
+    expect(test['test.macroF1']).toBeCloseTo((1 + 2 / 3) / 2, 15);
+    expect(test['test.microF1']).toBeCloseTo(3 / 4, 15);
+    expect(test['test.skippedCascades']).toBe(1);
+    expect(test['test.cascades']).toBe(2);
+    expect(METRIC_CATALOGUE.unknownKeys(Object.keys(test))).toEqual([]);
+    const validation = microscopicMetricValues(r, 'validation');
+    expect(validation['validation.macroF1']).toBe(test['test.macroF1']);
+    // counts are not monitors
+    expect(validation['validation.cascades']).toBeUndefined();
+    expect(METRIC_CATALOGUE.unknownKeys(Object.keys(validation))).toEqual([]);
+  });
+
+  it('keys hits@k and MAP@k as hitsAt<k> / mapAt<k>', async () => {
+    const model = { async nextUserScores(users: number[]) { return users.slice(0, -1).map(() => Float32Array.from([-Infinity, -Infinity, 1, 3, 2])); } };
+    // cascade 2,3: user 3 ranks 1; cascade 2,4: user 4 ranks 2
+    const r = await evaluateNextUserRanking(model, [cascade('a', [2, 3]), cascade('b', [2, 4])], { ks: [1, 10] });
+    expect(r.byK).toEqual([{ k: 1, hits: 0.5, map: 0.5 }, { k: 10, hits: 1, map: 0.75 }]);
+    expect(rankingMetricValues(r)).toEqual({ 'test.hitsAt1': 0.5, 'test.mapAt1': 0.5, 'test.hitsAt10': 1, 'test.mapAt10': 0.75 });
+    expect(await nextUserRankingMetrics(model, [cascade('a', [2, 3]), cascade('b', [2, 4])], [10])).toEqual({ 'validation.hitsAt10': 1, 'validation.mapAt10': 0.75 });
+  });
+
+  it('gives a validation monitor its own seed and simulation count, the same numbers at every call', async () => {
+    const rng = Rng.fromSeed('graph');
+    const src: number[] = [], dst: number[] = [], w: number[] = [];
+    for (let u = 2; u < 30; u++) for (let v = 2; v < 30; v++) if (u !== v && rng.next() < 0.15) { src.push(u); dst.push(v); w.push(0.3); }
+    const sim = new IndependentCascadeSimulator(transmissionGraph(30, src, dst, w));
+    const validation = Array.from({ length: 6 }, (_, i) => cascade(`v${i}`, [2 + i, 10, 11, 12]));
+    const a = await simulatedF1(sim, validation, { simulations: 50, seed: 11 });
+    const b = await simulatedF1(sim, validation, { simulations: 50, seed: 11 });
+    expect(a).toEqual(b);
+    // the monitor is the protocol run with Rng.fromSeed(seed) (its 'simulation' stream)
+    const direct = await evaluateMicroscopic(sim, validation, { rng: Rng.fromSeed(11).derive('simulation'), simulations: 50 });
+    expect(a['validation.macroF1']).toBe(direct.macroF1);
+    expect(Object.keys(a).sort()).toEqual(['validation.earlyMacroF1', 'validation.earlyMicroF1', 'validation.earlyMicroPrecision', 'validation.earlyMicroRecall', 'validation.macroF1', 'validation.microF1', 'validation.microPrecision', 'validation.microRecall']);
+    const other = await simulatedF1(sim, validation, { simulations: 50, seed: 12 });
+    expect(other['validation.macroF1']).not.toBe(a['validation.macroF1']);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The microscopic evaluation protocol (NDM paper §5.3, the setting of Embedded IC), the one place
- * it is implemented; a plugin is only ever asked to simulate.
+ * it is implemented; a plugin is only ever asked to simulate. (Moved here from
+ * `@cascade-lab/simulation`, which keeps the engines, by contract v2.)
  *
  * For each test cascade c = (u_0, u_1, ..., u_m):
  * - G_c = the distinct users infected after u_0, in order (u_0 excluded); a cascade with an empty
@@ -38,6 +39,8 @@ import {
   diffusionCounts,
   macroF1,
   microPrecisionRecallF1,
+  hitsAtK,
+  mapAtK,
   rankingMetrics,
   targetRank,
   type DiffusionCounts,
@@ -287,6 +290,9 @@ export async function evaluateMicroscopic(model: InfectionSimulator, testCascade
   };
 }
 
+/** Cut-offs of hits@k and MAP@k when none are given (as in the NDM reference check). */
+export const DEFAULT_RANKING_KS: readonly number[] = [1, 10, 50, 100];
+
 export interface NextUserRankingOptions {
   /** Cut-offs of hits@k and MAP@k (default 1, 10, 50, 100 as in the NDM reference check). */
   ks?: readonly number[];
@@ -295,8 +301,10 @@ export interface NextUserRankingOptions {
 }
 
 export interface NextUserRankingEvaluation {
-  /** `hits@k` and `map@k` for every k. */
+  /** `hits@k` and `map@k` for every k (display names; the logged keys are `test.hitsAt<k>`, see keys.ts). */
   metrics: Record<string, number>;
+  /** hits@k and MAP@k per k, in the order of `ks`. */
+  byK: { k: number; hits: number; map: number }[];
   /** Rank of every true next user (1-based, ties against it), cascade by cascade. */
   ranks: Int32Array;
 }
@@ -339,5 +347,6 @@ export async function evaluateNextUserRanking(
     task.done();
   }
   if (ranks.length === 0) throw new RangeError('evaluateNextUserRanking: no test cascade has two users');
-  return { metrics: rankingMetrics(ranks, options.ks), ranks: Int32Array.from(ranks) };
+  const ks = options.ks ?? DEFAULT_RANKING_KS;
+  return { metrics: rankingMetrics(ranks, ks), byK: ks.map((k) => ({ k, hits: hitsAtK(ranks, k), map: mapAtK(ranks, k) })), ranks: Int32Array.from(ranks) };
 }

@@ -3,14 +3,15 @@
  * simulations per test cascade) and prints Macro/Micro-F1 and the time it took.
  *
  *   npx tsc -b tsconfig.build.json      # the example imports the built packages
- *   node --import tsx packages/simulation/examples/memetracker-popularity.ts [dataDir] [--workers N]
+ *   node --import tsx packages/evaluation/examples/memetracker-popularity.ts [dataDir] [--workers N]
  *
  * dataDir defaults to $CASCADE_DATA_DIR/micro/memetracker, else ../shared/data/micro/memetracker.
  */
 import path from 'node:path';
 import { Rng, TerminalProgress } from '@cascade-lab/core';
 import { loadMicroscopicDataset } from '@cascade-lab/data';
-import { evaluateMicroscopic, popularityCounts, popularityModelModule, SequentialSampler, SimulationPool } from '@cascade-lab/simulation';
+import { evaluateMicroscopic } from '@cascade-lab/evaluation';
+import { popularityCounts, popularityModelModule, SequentialSampler, SimulationPool } from '@cascade-lab/simulation';
 
 const args = process.argv.slice(2);
 const workersAt = args.indexOf('--workers');
