@@ -1,95 +1,113 @@
-import { throwIfCancelled, type MacroscopicDataset, type MacroscopicPlugin, type TrainContext, type WindowedCascade } from '@cascade-lab/core';
-import { tf } from '@cascade-lab/tensor-ops';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CascadeError, throwIfCancelled, type MacroscopicModel, type MacroscopicPlugin, type SizePredictions, type WindowedCascade } from '@cascade-lab/core';
 import { z } from 'zod';
-import { SeismicModel, features, FEATURES, type SeismicWeights } from './model.js';
+import { predictFinalReshares, type SeismicOptions, type Shares } from './model.js';
 
-/** Every knob with its default and a description (`cascade plugins` prints them). */
+/** Every knob with its default (the paper's and the CRAN package's) and a description (`cascade plugins` prints them). */
 export const seismicHyperparameters = z.strictObject({
-  learningRate: z.number().positive().default(0.05).describe('Adam step size'),
-  epochs: z.number().int().positive().default(300).describe('full-batch Adam steps over the training cascades'),
-  l2: z.number().min(0).default(0.001).describe('L2 penalty on the feature weights'),
+  nStar: z.number().positive().default(100).describe("n*: mean follower count of a future resharer in the branching formula (paper Sec. 4.3: 100)"),
+  maxWindowSeconds: z.number().positive().default(7200).describe('widest triangular estimation window, seconds (R package max.window)'),
+  minWindowSeconds: z.number().positive().default(300).describe('narrowest triangular estimation window, seconds (R package min.window)'),
+  minCount: z.number().int().min(1).default(5).describe('fewest reshares in the window before it widens to the last minCount + 1 posts (R package min.count)'),
+  kernelTheta: z.number().positive().lt(1).default(0.2314843).describe('memory kernel: power-law tail exponent theta (paper Sec. 3.1, measured on Twitter)'),
+  kernelCutoffSeconds: z.number().positive().default(300).describe('memory kernel: s0, end of the constant part, seconds'),
+  kernelC: z.number().positive().default(0.0006265725).describe('memory kernel: constant density c before s0, per second'),
 });
 export type SeismicHyperparameters = z.output<typeof seismicHyperparameters>;
 
-/** Training arrays: standardised features, ln S_obs, ln(max(h, T)/T) and ln S(h) with a mask for unknown sizes. */
-function designMatrix(cascades: WindowedCascade[], horizonsHours: number[], windowHours: number, mean: number[], std: number[]) {
-  const n = cascades.length;
-  const H = horizonsHours.length;
-  const x = new Float32Array(n * FEATURES.length);
-  const logObserved = new Float32Array(n * H);
-  const logTime = new Float32Array(n * H);
-  const target = new Float32Array(n * H);
-  const mask = new Float32Array(n * H);
-  cascades.forEach((c, i) => {
-    features(c).forEach((v, j) => (x[i * FEATURES.length + j] = (v - mean[j]) / std[j]));
-    horizonsHours.forEach((h, k) => {
-      const known = Number.isFinite(c.targets[k]) && c.targets[k] > 0;
-      logObserved[i * H + k] = Math.log(c.observedSize);
-      logTime[i * H + k] = Math.log(Math.max(h, windowHours) / windowHours);
-      target[i * H + k] = known ? Math.log(c.targets[k]) : 0;
-      mask[i * H + k] = known ? 1 : 0;
-    });
+export const FORMAT = 'cascade-lab/seismic@2';
+const FILE = 'seismic.json';
+
+export function seismicOptions(hp: SeismicHyperparameters): SeismicOptions {
+  return {
+    kernel: { theta: hp.kernelTheta, cutoffSeconds: hp.kernelCutoffSeconds, c: hp.kernelC },
+    maxWindowSeconds: hp.maxWindowSeconds,
+    minWindowSeconds: hp.minWindowSeconds,
+    minCount: hp.minCount,
+    nStar: hp.nStar,
+  };
+}
+
+/** The root (time 0, its followers) and the window's retweets: the posts SEISMIC works on. */
+export function windowShares(c: WindowedCascade): Shares {
+  const n = c.windowEvents.length;
+  const times = new Float64Array(n + 1);
+  const followers = new Float64Array(n + 1);
+  followers[0] = c.rootFollowers;
+  c.windowEvents.forEach((e, i) => {
+    times[i + 1] = e.time;
+    followers[i + 1] = e.followers;
   });
-  return { x, logObserved, logTime, target, mask, n, H };
+  return { times, followers };
 }
 
 /**
- * Fits w and b of the log-linear growth model (model.ts) by full-batch Adam on the mean squared
- * error of ln S(h) at the dataset's horizons (unknown sizes masked out), plus an L2 penalty on w.
+ * SEISMIC needs no training: each cascade's infectiousness is estimated at the end of its
+ * observation window T from its own retweets, and its size at any horizon after T is the predicted
+ * final size 1 + R_inf (the root included; the model predicts no time course). At horizons inside
+ * the window the size is the observed count. What it keeps is its settings and T.
  */
-export async function fitSeismic(data: MacroscopicDataset, hp: SeismicHyperparameters, context: TrainContext): Promise<SeismicModel> {
-  const windowHours = data.observationWindowSeconds / 3600;
-  const rows = data.train.map(features);
-  const mean = FEATURES.map((_, j) => rows.reduce((a, r) => a + r[j], 0) / Math.max(1, rows.length));
-  const std = FEATURES.map((_, j) => Math.sqrt(rows.reduce((a, r) => a + (r[j] - mean[j]) ** 2, 0) / Math.max(1, rows.length)) || 1);
-  const d = designMatrix(data.train, data.horizonsHours, windowHours, mean, std);
+export class SeismicModel implements MacroscopicModel {
+  constructor(
+    readonly hyperparameters: SeismicHyperparameters,
+    readonly observationWindowSeconds: number,
+  ) {}
 
-  const X = tf.tensor2d(d.x, [d.n, FEATURES.length]);
-  const logObserved = tf.tensor2d(d.logObserved, [d.n, d.H]);
-  const logTime = tf.tensor2d(d.logTime, [d.n, d.H]);
-  const target = tf.tensor2d(d.target, [d.n, d.H]);
-  const mask = tf.tensor2d(d.mask, [d.n, d.H]);
-  const known = Math.max(1, d.mask.reduce((a, m) => a + m, 0));
-  // Small random initial weights from the run's seeded stream (reproducible).
-  const init = context.rng.derive('init');
-  // tf.tidy frees the initial values; the variables it returns live until the `finally` below.
-  const w = tf.tidy(() => tf.variable(tf.tensor2d(FEATURES.map(() => init.normal(0, 0.01)), [FEATURES.length, 1]), true, 'seismic/w'));
-  const b = tf.tidy(() => tf.variable(tf.scalar(0), true, 'seismic/b'));
-  const optimizer = tf.train.adam(hp.learningRate);
-  const task = context.progress.start('seismic training', hp.epochs);
-  try {
-    for (let epoch = 1; epoch <= hp.epochs; epoch++) {
-      throwIfCancelled(context.signal);
-      const cost = optimizer.minimize(() => {
-        const beta = tf.softplus(tf.add(tf.matMul(X, w), b)); // [n, 1]
-        const predicted = tf.add(logObserved, tf.mul(beta, logTime)); // [n, H]
-        const squared = tf.mul(tf.square(tf.sub(predicted, target)), mask);
-        return tf.add(tf.div(tf.sum(squared), known), tf.mul(hp.l2, tf.sum(tf.square(w)))) as tf.Scalar;
-      }, true);
-      const value = (await cost!.data())[0];
-      cost!.dispose();
-      context.metrics.logMetric('train.loss', value, epoch);
-      task.tick(1, `loss ${value.toFixed(4)}`);
+  async predict(cascades: WindowedCascade[], horizonsHours: number[], signal?: AbortSignal): Promise<SizePredictions> {
+    const options = seismicOptions(this.hyperparameters);
+    const T = this.observationWindowSeconds;
+    const sizes: Float64Array[] = [];
+    const details: Record<string, number>[] = [];
+    for (const c of cascades) {
+      throwIfCancelled(signal);
+      const shares = windowShares(c);
+      const p = predictFinalReshares(shares, T, options);
+      sizes.push(
+        Float64Array.from(horizonsHours, (h) => {
+          const seconds = h * 3600;
+          if (seconds >= T) return 1 + p.finalReshares;
+          let k = 0;
+          while (k < c.windowEvents.length && c.windowEvents[k].time <= seconds) k++;
+          return 1 + k;
+        }),
+      );
+      details.push({ infectiousness: p.infectiousness, infectiousnessLow: p.low, infectiousnessUp: p.up, windowSeconds: p.windowSeconds, finalSize: 1 + p.finalReshares });
     }
-    const weights: SeismicWeights = { weights: Array.from(await w.data()), bias: (await b.data())[0], featureMean: mean, featureStd: std, windowHours };
-    return new SeismicModel(weights);
-  } finally {
-    task.done();
-    optimizer.dispose();
-    tf.dispose([X, logObserved, logTime, target, mask, w, b]);
+    return { sizes, details };
   }
+
+  async save(dir: string): Promise<void> {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, FILE), JSON.stringify({ format: FORMAT, observationWindowSeconds: this.observationWindowSeconds, hyperparameters: this.hyperparameters }, null, 2) + '\n');
+  }
+
+  static load(dir: string): SeismicModel {
+    const file = join(dir, FILE);
+    let saved: { format?: string; observationWindowSeconds?: unknown; hyperparameters?: unknown };
+    try {
+      saved = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new CascadeError('MODEL', `cannot read ${file}: ${(e as Error).message}`);
+    }
+    const hp = seismicHyperparameters.safeParse(saved.hyperparameters);
+    if (saved.format !== FORMAT || typeof saved.observationWindowSeconds !== 'number' || !hp.success)
+      throw new CascadeError('MODEL', `${file} is not a saved seismic model (format ${String(saved.format)}, expected ${FORMAT})`);
+    return new SeismicModel(hp.data, saved.observationWindowSeconds);
+  }
+
+  dispose(): void {}
 }
 
 export const seismicPlugin: MacroscopicPlugin<SeismicHyperparameters> = {
   name: 'seismic',
   task: 'macroscopic',
-  description: "SEISMIC (Zhao et al., KDD 2015): self-exciting point-process estimate of a cascade's infectiousness from its observed reshares and follower counts; final size by the branching formula.",
+  description: "SEISMIC (Zhao et al., KDD 2015): a cascade's infectiousness estimated from its own reshares and follower counts with a power-law memory kernel; final size by the branching formula. Nothing to train.",
+  reference: 'Zhao, Erdogdu, He, Rajaraman, Leskovec. SEISMIC: A Self-Exciting Point Process Model for Predicting Tweet Popularity. KDD 2015',
   hyperparameters: seismicHyperparameters,
 
-  async train(data, hp, context) {
-    const model = await fitSeismic(data, hp, context);
-    context.logger.info(`seismic: weights ${model.params.weights.map((v) => v.toFixed(3)).join(', ')}, bias ${model.params.bias.toFixed(3)}`);
-    return model;
+  async train(data, hp) {
+    return new SeismicModel(hp, data.observationWindowSeconds);
   },
 
   async load(dir: string) {
