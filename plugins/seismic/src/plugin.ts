@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CascadeError, throwIfCancelled, type MacroscopicModel, type MacroscopicPlugin, type SizePredictions, type WindowedCascade } from '@cascade-lab/core';
+import { CascadeError, throwIfCancelled, type MacroscopicModel, type MacroscopicPlugin, type PredictContext, type SizePredictions, type WindowedCascade } from '@cascade-lab/core';
 import { z } from 'zod';
 import { predictFinalReshares, type SeismicOptions, type Shares } from './model.js';
 
@@ -13,6 +13,10 @@ export const seismicHyperparameters = z.strictObject({
   kernelTheta: z.number().positive().lt(1).default(0.2314843).describe('memory kernel: power-law tail exponent theta (paper Sec. 3.1, measured on Twitter)'),
   kernelCutoffSeconds: z.number().positive().default(300).describe('memory kernel: s0, end of the constant part, seconds'),
   kernelC: z.number().positive().default(0.0006265725).describe('memory kernel: constant density c before s0, per second'),
+  exposure: z
+    .enum(['followers', 'unit'])
+    .default('followers')
+    .describe("n_i of each post: its follower count (the paper), or 1 for data without follower counts (Weibo sample), which then also sets n* = 1"),
 });
 export type SeismicHyperparameters = z.output<typeof seismicHyperparameters>;
 
@@ -25,19 +29,22 @@ export function seismicOptions(hp: SeismicHyperparameters): SeismicOptions {
     maxWindowSeconds: hp.maxWindowSeconds,
     minWindowSeconds: hp.minWindowSeconds,
     minCount: hp.minCount,
-    nStar: hp.nStar,
+    nStar: hp.exposure === 'unit' ? 1 : hp.nStar,
   };
 }
 
-/** The root (time 0, its followers) and the window's retweets: the posts SEISMIC works on. */
-export function windowShares(c: WindowedCascade): Shares {
+/**
+ * The root (time 0, its followers) and the window's retweets: the posts SEISMIC works on. With
+ * `exposure: 'unit'` every post counts as one unit of exposure instead of its follower count.
+ */
+export function windowShares(c: WindowedCascade, exposure: SeismicHyperparameters['exposure'] = 'followers'): Shares {
   const n = c.windowEvents.length;
   const times = new Float64Array(n + 1);
-  const followers = new Float64Array(n + 1);
-  followers[0] = c.rootFollowers;
+  const followers = new Float64Array(n + 1).fill(1);
+  if (exposure === 'followers') followers[0] = c.rootFollowers;
   c.windowEvents.forEach((e, i) => {
     times[i + 1] = e.time;
-    followers[i + 1] = e.followers;
+    if (exposure === 'followers') followers[i + 1] = e.followers;
   });
   return { times, followers };
 }
@@ -54,14 +61,14 @@ export class SeismicModel implements MacroscopicModel {
     readonly observationWindowSeconds: number,
   ) {}
 
-  async predict(cascades: WindowedCascade[], horizonsHours: number[], signal?: AbortSignal): Promise<SizePredictions> {
+  async predict(cascades: WindowedCascade[], horizonsHours: number[], context?: PredictContext): Promise<SizePredictions> {
     const options = seismicOptions(this.hyperparameters);
     const T = this.observationWindowSeconds;
     const sizes: Float64Array[] = [];
     const details: Record<string, number>[] = [];
     for (const c of cascades) {
-      throwIfCancelled(signal);
-      const shares = windowShares(c);
+      throwIfCancelled(context?.signal);
+      const shares = windowShares(c, this.hyperparameters.exposure);
       const p = predictFinalReshares(shares, T, options);
       sizes.push(
         Float64Array.from(horizonsHours, (h) => {
@@ -105,6 +112,9 @@ export const seismicPlugin: MacroscopicPlugin<SeismicHyperparameters> = {
   description: "SEISMIC (Zhao et al., KDD 2015): a cascade's infectiousness estimated from its own reshares and follower counts with a power-law memory kernel; final size by the branching formula. Nothing to train.",
   reference: 'Zhao, Erdogdu, He, Rajaraman, Leskovec. SEISMIC: A Self-Exciting Point Process Model for Predicting Tweet Popularity. KDD 2015',
   hyperparameters: seismicHyperparameters,
+  dataNeeds: ['eventTimes'],
+  // Nothing learnt from the training cascades: only the dataset's window length is kept.
+  fitting: 'none',
 
   async train(data, hp) {
     return new SeismicModel(hp, data.observationWindowSeconds);
