@@ -1,93 +1,242 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CascadeError, type MacroscopicModel, type SizePredictions, type WindowedCascade } from '@cascade-lab/core';
+/**
+ * Univariate Hawkes process with an exponential kernel, the generative baseline of the GammaCas
+ * paper (Sec. 5.2), fitted by maximum likelihood to one cascade at a time. The root post (t_0 = 0)
+ * is the only immigrant; every post, the root included, raises the rate of later reshares by
+ *
+ *     lambda(t) = sum_{t_j < t} K theta e^{-theta (t - t_j)},                                  (1)
+ *
+ * K the branching factor (expected direct reshares per post) and theta the decay rate. On the
+ * observation window [0, T] with posts t_0 = 0 <= t_1 <= ... <= t_{n-1} <= T the log-likelihood is
+ *
+ *     l(K, theta) = sum_{i >= 1} log lambda(t_i) - K sum_{i >= 0} (1 - e^{-theta (T - t_i)}).   (2)
+ *
+ * Posts at the same time count as earlier for each other (lambda at a tie includes the tied posts:
+ * the O(n) recursion's convention, and the reference's).
+ *
+ * Fitting. For fixed theta, (2) is m log K - K C(theta) + const with m = n - 1 reshares and
+ * C(theta) = sum_i (1 - e^{-theta (T - t_i)}), so the best K is m / C(theta) in closed form and the
+ * fit is a one-dimensional search over theta of the profile likelihood
+ *
+ *     lp(theta) = m log(m / C) - m + m log theta - theta t_{n-1} + sum_{i=0}^{n-2} log Q_i,   (3)
+ *
+ * with the recursion Q_0 = 1, Q_i = 1 + e^{-theta (t_i - t_{i-1})} Q_{i-1} (Q_i = sum_{j <= i}
+ * e^{-theta (t_i - t_j)}): log lambda(t_i) = log K theta + log Q_{i-1} - theta (t_i - t_{i-1}), and the
+ * differences telescope. Its derivative uses P_i = sum_{j <= i} (t_i - t_j) e^{-theta (t_i - t_j)} =
+ * e^{-theta dt} (P_{i-1} + dt Q_{i-1}) (dQ_i / dtheta = -P_i). The search: lp on a grid in log theta,
+ * then every local maximum on it refined by a bracketing root search on dlp / dlog theta; the global
+ * best wins. A 1-D profile searched on a grid cannot stop in a poor local optimum the way a 2-D local
+ * optimiser from few starts can.
+ *
+ * Prediction (expected size, from the conditional mean of (1) given the history up to T): the rate
+ * just after T is theta A1 with A1 = K sum_i e^{-theta (T - t_i)}, and it decays at theta (1 - K), so
+ *
+ *     E N(T + D) = N(T) + A1 (1 - e^{-theta (1 - K) D}) / (1 - K)     (= N(T) + A1 theta D at K = 1),
+ *     E N(inf)   = N(T) + A1 / (1 - K)  for K < 1, infinite for K >= 1 (supercritical).
+ *
+ * Times in any unit (the plugin uses hours, as the reference does); theta is per that unit.
+ */
 
-/** Version tag of the saved file; `load` refuses anything else. */
-export const FORMAT = 'cascade-lab/hawkes@1';
-const FILE = 'hawkes.json';
+/** Posts of one cascade: times sorted, times[0] = 0 the root, all <= the observation end. */
+export type PostTimes = ArrayLike<number>;
 
-/** Names of the window features, in the order of `features()`. */
-export const FEATURES = ['log observed size', 'log root followers', 'log retweets in the last quarter of the window'] as const;
-
-/** Features of a cascade's observation window (before standardisation). */
-export function features(c: WindowedCascade): number[] {
-  const bins = c.counts.length;
-  let recent = 0;
-  for (let b = Math.floor((3 * bins) / 4); b < bins; b++) recent += c.counts[b];
-  return [Math.log1p(c.observedSize), Math.log1p(c.rootFollowers), Math.log1p(recent)];
+/** The log-likelihood (2) computed directly, for reporting and tests (O(n), accurate for any theta). */
+export function hawkesLogLikelihood(times: PostTimes, T: number, K: number, theta: number): number {
+  const n = times.length;
+  let sum = 0;
+  let r = 0; // R_i = sum_{j < i} e^{-theta (t_i - t_j)} (ties included)
+  for (let i = 1; i < n; i++) {
+    r = Math.exp(-theta * (times[i] - times[i - 1])) * (1 + r);
+    sum += Math.log(K * theta * r);
+  }
+  let compensator = 0;
+  for (let i = 0; i < n; i++) compensator += -Math.expm1(-theta * (T - times[i]));
+  return sum - K * compensator;
 }
 
-export const softplus = (z: number): number => (z > 30 ? z : Math.log1p(Math.exp(z)));
+export interface ProfilePoint {
+  /** lp(theta) of (3). */
+  value: number;
+  /** d lp / d log theta. */
+  slope: number;
+  /** The best K at this theta: m / C(theta). */
+  K: number;
+}
 
-export interface HawkesWeights {
-  /** w: one weight per standardised feature. */
-  weights: number[];
-  bias: number;
-  /** Training mean and standard deviation of each feature (standardisation). */
-  featureMean: number[];
-  featureStd: number[];
-  /** T: the observation window in hours. */
-  windowHours: number;
+/** The profile log-likelihood (3) and its slope in log theta, O(n): one exp and one log per post. */
+export function profileLogLikelihood(times: PostTimes, T: number, theta: number): ProfilePoint {
+  const n = times.length;
+  const m = n - 1;
+  let q = 1;
+  let p = 0;
+  let logQSum = 0; // sum_{i=0}^{n-2} log Q_i
+  let ratioSum = 0; // sum_{i=0}^{n-2} P_i / Q_i
+  for (let i = 1; i < n; i++) {
+    logQSum += Math.log(q);
+    ratioSum += p / q;
+    const dt = times[i] - times[i - 1];
+    const e = Math.exp(-theta * dt);
+    p = e * (p + dt * q);
+    q = 1 + e * q;
+  }
+  const tLast = times[n - 1];
+  const tau = T - tLast;
+  const eTau = Math.exp(-theta * tau);
+  // C = sum_i (1 - e^{-theta (T - t_i)}) = n - e^{-theta tau} Q_{n-1}; C' = e^{-theta tau} (tau Q + P).
+  const c = n - eTau * q;
+  const dc = eTau * (tau * q + p);
+  const value = m * Math.log(m / c) - m + m * Math.log(theta) - theta * tLast + logQSum;
+  const derivative = -(m * dc) / c + m / theta - tLast - ratioSum;
+  return { value, slope: theta * derivative, K: m / c };
+}
+
+export interface HawkesFitOptions {
+  /** Grid of log theta: from thetaMin to thetaMax (per time unit) in steps of gridStep. */
+  thetaMin: number;
+  thetaMax: number;
+  gridStep: number;
+  /** Stop refining when the bracket in log theta is this narrow. */
+  tolerance: number;
+}
+
+/** theta from 1e-2 to 1e6 per observation window, in steps of e^0.25 (75 points over 6 h). */
+export function defaultFitOptions(T: number): HawkesFitOptions {
+  return { thetaMin: 1e-2 / T, thetaMax: 1e6 / T, gridStep: 0.25, tolerance: 1e-10 };
+}
+
+export interface HawkesFit {
+  K: number;
+  theta: number;
+  /** (2) at (K, theta). */
+  logLikelihood: number;
+  /** Profile evaluations spent (each one pass over the posts). */
+  evaluations: number;
+  /** True when the best theta lies on the grid's edge (the likelihood still rising beyond it). */
+  atBoundary: boolean;
 }
 
 /**
- * Log-linear growth: after the observation window T, the log size grows linearly in log time,
- *
- *     ln S(h) = ln S_obs + beta(x) ln(h / T)      (h >= T; S(h) = S_obs before),
- *
- * i.e. S(h) = S_obs (h / T)^beta(x), with a growth exponent beta(x) = softplus(w . x + b) >= 0 from
- * the standardised window features x (FEATURES). Szabo and Huberman (2010) found log popularity at
- * a later time linear in log popularity at an early one; here the slope also depends on the window.
- * Sizes never shrink with the horizon and are defined at any horizon, not only the training ones.
+ * Maximum-likelihood (K, theta) of one cascade. No reshare (n = 1): K = 0 (nothing follows), theta
+ * undefined and reported as 0.
  */
-export class HawkesModel implements MacroscopicModel {
-  constructor(readonly params: HawkesWeights) {}
-
-  /** beta(x) of a cascade. */
-  growthExponent(c: WindowedCascade): number {
-    const { weights, bias, featureMean, featureStd } = this.params;
-    const x = features(c);
-    let z = bias;
-    for (let i = 0; i < x.length; i++) z += weights[i] * ((x[i] - featureMean[i]) / featureStd[i]);
-    return softplus(z);
+export function fitHawkes(times: PostTimes, T: number, options: HawkesFitOptions = defaultFitOptions(T)): HawkesFit {
+  const n = times.length;
+  if (n < 2) return { K: 0, theta: 0, logLikelihood: 0, evaluations: 0, atBoundary: false };
+  let evaluations = 0;
+  const at = (u: number): ProfilePoint => {
+    evaluations++;
+    return profileLogLikelihood(times, T, Math.exp(u));
+  };
+  const lo = Math.log(options.thetaMin);
+  const steps = Math.max(2, Math.ceil((Math.log(options.thetaMax) - lo) / options.gridStep));
+  const us: number[] = [];
+  const points: ProfilePoint[] = [];
+  for (let k = 0; k <= steps; k++) {
+    const u = lo + k * options.gridStep;
+    us.push(u);
+    points.push(at(u));
   }
-
-  async predict(cascades: WindowedCascade[], horizonsHours: number[]): Promise<SizePredictions> {
-    const T = this.params.windowHours;
-    const sizes = cascades.map((c) => {
-      const beta = this.growthExponent(c);
-      return Float64Array.from(horizonsHours, (h) => c.observedSize * Math.pow(Math.max(h, T) / T, beta));
-    });
-    return { sizes, details: cascades.map((c) => ({ growthExponent: this.growthExponent(c) })) };
-  }
-
-  summaryMetrics(): Record<string, number> {
-    return Object.fromEntries([...this.params.weights.map((w, i) => [`weight.${i}`, w]), ['bias', this.params.bias]]);
-  }
-
-  async save(dir: string): Promise<void> {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, FILE), JSON.stringify({ format: FORMAT, features: FEATURES, ...this.params }, null, 2) + '\n');
-  }
-
-  static load(dir: string): HawkesModel {
-    const file = join(dir, FILE);
-    let saved: Partial<HawkesWeights> & { format?: string };
-    try {
-      saved = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new CascadeError('MODEL', `cannot read ${file}: ${(e as Error).message}`);
+  const value = (k: number) => (Number.isFinite(points[k].value) ? points[k].value : -Infinity);
+  let bestK = 0;
+  for (let k = 1; k <= steps; k++) if (value(k) > value(bestK)) bestK = k;
+  let bestU = us[bestK];
+  let best = points[bestK];
+  for (let k = 0; k <= steps; k++) {
+    const left = k > 0 ? value(k - 1) : -Infinity;
+    const right = k < steps ? value(k + 1) : -Infinity;
+    if (value(k) === -Infinity || value(k) < left || value(k) < right) continue;
+    // Still rising past the grid's edge: keep the edge (atBoundary below says so).
+    if ((k === 0 && points[k].slope < 0) || (k === steps && points[k].slope > 0)) continue;
+    const [u, point] = refine(at, us[Math.max(0, k - 1)], us[Math.min(steps, k + 1)], options.tolerance);
+    if (point.value > best.value) {
+      best = point;
+      bestU = u;
     }
-    const ok =
-      saved.format === FORMAT &&
-      [saved.weights, saved.featureMean, saved.featureStd].every((a) => Array.isArray(a) && a.length === FEATURES.length) &&
-      typeof saved.bias === 'number' &&
-      typeof saved.windowHours === 'number';
-    if (!ok) throw new CascadeError('MODEL', `${file} is not a saved hawkes model (format ${String(saved.format)}, expected ${FORMAT})`);
-    const { weights, bias, featureMean, featureStd, windowHours } = saved as HawkesWeights;
-    return new HawkesModel({ weights, bias, featureMean, featureStd, windowHours });
   }
+  const atBoundary = (bestU === us[0] && best.slope < 0) || (bestU === us[steps] && best.slope > 0);
+  const theta = Math.exp(bestU);
+  return { K: best.K, theta, logLikelihood: hawkesLogLikelihood(times, T, best.K, theta), evaluations, atBoundary };
+}
 
-  /** The model keeps plain numbers: its tensors live only while it trains. */
-  dispose(): void {}
+/**
+ * The maximum of lp on [a, b] (log theta): a root of the slope by regula falsi with the Illinois
+ * modification when the slope changes sign on the bracket, else golden-section search on the value.
+ */
+function refine(at: (u: number) => ProfilePoint, a: number, b: number, tolerance: number): [number, ProfilePoint] {
+  let pa = at(a);
+  let pb = at(b);
+  if (pa.slope > 0 && pb.slope < 0) {
+    let best: [number, ProfilePoint] = pa.value > pb.value ? [a, pa] : [b, pb];
+    let side = 0;
+    for (let iter = 0; iter < 100 && b - a > tolerance; iter++) {
+      const u = (a * pb.slope - b * pa.slope) / (pb.slope - pa.slope);
+      const pu = at(u);
+      if (pu.value > best[1].value) best = [u, pu];
+      if (pu.slope === 0) return [u, pu];
+      if (pu.slope > 0) {
+        a = u;
+        pa = pu;
+        if (side === -1) pb = { ...pb, slope: pb.slope / 2 };
+        side = -1;
+      } else {
+        b = u;
+        pb = pu;
+        if (side === 1) pa = { ...pa, slope: pa.slope / 2 };
+        side = 1;
+      }
+    }
+    return best;
+  }
+  // No sign change (a flat or kinked profile): golden-section search on the value.
+  const g = (Math.sqrt(5) - 1) / 2;
+  let x1 = b - g * (b - a);
+  let x2 = a + g * (b - a);
+  let p1 = at(x1);
+  let p2 = at(x2);
+  for (let iter = 0; iter < 200 && b - a > tolerance; iter++) {
+    if (p1.value >= p2.value) {
+      b = x2;
+      x2 = x1;
+      p2 = p1;
+      x1 = b - g * (b - a);
+      p1 = at(x1);
+    } else {
+      a = x1;
+      x1 = x2;
+      p1 = p2;
+      x2 = a + g * (b - a);
+      p2 = at(x2);
+    }
+  }
+  const candidates: [number, ProfilePoint][] = [
+    [x1, p1],
+    [x2, p2],
+    [a, pa],
+    [b, pb],
+  ];
+  return candidates.reduce((m, c) => (c[1].value > m[1].value ? c : m));
+}
+
+/** A1 = K sum_i e^{-theta (T - t_i)}: the expected direct offspring still to come from the posts so far. */
+export function pendingOffspring(times: PostTimes, T: number, K: number, theta: number): number {
+  let s = 0;
+  for (let i = 0; i < times.length; i++) s += Math.exp(-theta * (T - times[i]));
+  return K * s;
+}
+
+/**
+ * Expected size (posts, root included) at time T + D given the posts up to T, in closed form:
+ * N(T) + A1 (1 - e^{-theta (1 - K) D}) / (1 - K), written as N(T) + A1 theta D (1 - e^{-x}) / x with
+ * x = theta (1 - K) D so that K = 1 is its continuous limit. Grows without bound in D when K >= 1.
+ */
+export function expectedSizeAfter(observed: number, pending: number, K: number, theta: number, D: number): number {
+  if (!(D > 0) || pending === 0) return observed;
+  const x = theta * (1 - K) * D;
+  const factor = x === 0 ? 1 : -Math.expm1(-x) / x;
+  return observed + pending * theta * D * factor;
+}
+
+/** Expected final size N(T) + A1 / (1 - K); Infinity when K >= 1 (and the cascade has pending offspring). */
+export function expectedFinalSize(observed: number, pending: number, K: number): number {
+  if (pending === 0) return observed;
+  return K >= 1 ? Infinity : observed + pending / (1 - K);
 }
