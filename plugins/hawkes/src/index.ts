@@ -1,8 +1,20 @@
 import { pluginModule } from '@cascade-lab/core';
 import { hawkesPlugin } from './plugin.js';
 
-export { hawkesPlugin, hawkesHyperparameters, type HawkesHyperparameters } from './plugin.js';
-export { HawkesModel } from './model.js';
+export { hawkesPlugin, hawkesHyperparameters, fitCascade, postTimesHours, HawkesModel, type HawkesHyperparameters } from './plugin.js';
+export {
+  defaultFitOptions,
+  expectedFinalSize,
+  expectedSizeAfter,
+  fitHawkes,
+  hawkesLogLikelihood,
+  pendingOffspring,
+  profileLogLikelihood,
+  type HawkesFit,
+  type HawkesFitOptions,
+  type PostTimes,
+  type ProfilePoint,
+} from './model.js';
 
 /** The inversify module the runner loads (apps/experiment-runner/src/plugin-modules.ts). */
 export const hawkesModule = pluginModule(hawkesPlugin);

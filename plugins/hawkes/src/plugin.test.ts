@@ -1,49 +1,44 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describePluginConformance, tinyMacroscopicDataset } from '@cascade-lab/core/testing';
-import { MemoryLogger, quietProgress, Rng, type MacroscopicDataset, type TrainContext } from '@cascade-lab/core';
-import { initBackend, tf } from '@cascade-lab/tensor-ops';
-import { HawkesModel } from './model.js';
-import { hawkesPlugin } from './plugin.js';
+import { windowCascade } from '@cascade-lab/data';
+import { hawkesHyperparameters, hawkesPlugin, HawkesModel } from './plugin.js';
+import { readMacroCascade, readReference } from './reference.test-util.js';
 
-// The plugin contract: schema, reproducible training, save/load, well-formed sizes, no tensor leak
-// (packages/core/src/conformance).
-describePluginConformance(hawkesPlugin, {
-  hyperparameters: { epochs: 50 },
-  setup: () => initBackend('cpu'),
-  numTensors: () => tf.memory().numTensors,
-});
+// The plugin contract: schema, reproducible "training", save/load, well-formed sizes (Infinity allowed).
+describePluginConformance(hawkesPlugin, {});
 
-const context = async (): Promise<TrainContext> => ({
-  rng: Rng.fromSeed(1),
-  backend: await initBackend('cpu'),
-  progress: quietProgress,
-  logger: new MemoryLogger(),
-  metrics: { logMetric: () => undefined },
-  signal: new AbortController().signal,
-  workDir: mkdtempSync(join(tmpdir(), 'hawkes-')),
-});
+const defaults = hawkesHyperparameters.parse({});
 
-describe('hawkes: log-linear growth', () => {
-  const one = tinyMacroscopicDataset().test[0];
+describe('hawkes plugin', () => {
+  interface Row {
+    file: string;
+    K: number;
+    theta: number;
+    predicted: Record<string, number>;
+    final: number | null;
+  }
+  const reference = readReference<{ horizonsHours: number[]; cascades: Row[] }>('hawkes-tideh-reference.json');
 
-  it('S(h) = S_obs (h / T)^beta, flat before the window ends (hand-computed)', async () => {
-    // w = 0 and b = ln(e - 1): beta = softplus(b) = 1, so S(12 h) = S_obs * 12 / 6 = 2 S_obs.
-    const model = new HawkesModel({ weights: [0, 0, 0], bias: Math.log(Math.E - 1), featureMean: [0, 0, 0], featureStd: [1, 1, 1], windowHours: 6 });
-    const { sizes } = await model.predict([one], [3, 12, 24]);
-    expect(sizes[0][0]).toBeCloseTo(one.observedSize, 9);
-    expect(sizes[0][1]).toBeCloseTo(2 * one.observedSize, 9);
-    expect(sizes[0][2]).toBeCloseTo(4 * one.observedSize, 9);
+  it('fits and predicts through the windowed cascades as the reference does (RT1 supercritical, RT4 not)', async () => {
+    const model = new HawkesModel(defaults, 21600);
+    const final = new HawkesModel({ ...defaults, prediction: 'final' }, 21600);
+    for (const file of ['RT1.txt', 'RT4.txt']) {
+      const row = reference.cascades.find((r) => r.file === file)!;
+      const c = windowCascade(readMacroCascade(`tideh-rt/${file}`), { observationWindowSeconds: 21600, horizonsHours: [12] });
+      const { sizes, details } = await model.predict([c], reference.horizonsHours);
+      // Our fit agrees with the reference's to ~1e-7 in theta (the optimum is flat there), so the
+      // predictions agree to ~1e-5 (the 1e-9 check at the reference's parameters is in model.test.ts).
+      expect(Math.abs((details![0].theta as number) / row.theta - 1)).toBeLessThan(1e-5);
+      reference.horizonsHours.forEach((h, k) => expect(Math.abs(sizes[0][k] / row.predicted[h.toFixed(1)] - 1)).toBeLessThan(1e-4));
+      const finals = (await final.predict([c], [12, 168])).sizes[0];
+      if (row.final === null) expect(Array.from(finals)).toEqual([Infinity, Infinity]);
+      else for (const v of finals) expect(Math.abs(v / row.final - 1)).toBeLessThan(1e-4);
+    }
   });
 
-  it('recovers a known growth exponent from data that follows the model', async () => {
-    // Every cascade grows with beta = 0.5: S(h) = S_obs sqrt(h / 6). The least-squares optimum is
-    // w = 0, b = ln(e^0.5 - 1), i.e. an exponent of 0.5 for every cascade.
-    const base = tinyMacroscopicDataset();
-    const exact = (c: MacroscopicDataset['train'][number]) => ({ ...c, targets: Float64Array.from(base.horizonsHours, (h) => c.observedSize * Math.sqrt(h / 6)) });
-    const data: MacroscopicDataset = { ...base, train: base.train.map(exact), validation: base.validation.map(exact), test: base.test.map(exact) };
-    const model = (await hawkesPlugin.train(data, { learningRate: 0.05, epochs: 400, l2: 0 }, await context())) as HawkesModel;
-    for (const c of data.test) expect(model.growthExponent(c)).toBeCloseTo(0.5, 2);
+  it('inside the window the size is the observed count (hand-made cascade)', async () => {
+    const base = tinyMacroscopicDataset().test[0];
+    const c = { ...base, windowEvents: [600, 1200, 1800, 7200].map((time) => ({ time, followers: 10 })), observedSize: 5 };
+    const { sizes } = await new HawkesModel(defaults, 21600).predict([c], [0.25, 0.5, 1.5, 2]);
+    expect(Array.from(sizes[0])).toEqual([2, 4, 4, 5]);
   });
 });

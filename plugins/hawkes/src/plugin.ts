@@ -1,95 +1,113 @@
-import { throwIfCancelled, type MacroscopicDataset, type MacroscopicPlugin, type TrainContext, type WindowedCascade } from '@cascade-lab/core';
-import { tf } from '@cascade-lab/tensor-ops';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CascadeError, throwIfCancelled, type MacroscopicModel, type MacroscopicPlugin, type PredictContext, type SizePredictions, type WindowedCascade } from '@cascade-lab/core';
 import { z } from 'zod';
-import { HawkesModel, features, FEATURES, type HawkesWeights } from './model.js';
+import { expectedFinalSize, expectedSizeAfter, fitHawkes, pendingOffspring, type HawkesFit } from './model.js';
 
 /** Every knob with its default and a description (`cascade plugins` prints them). */
 export const hawkesHyperparameters = z.strictObject({
-  learningRate: z.number().positive().default(0.05).describe('Adam step size'),
-  epochs: z.number().int().positive().default(300).describe('full-batch Adam steps over the training cascades'),
-  l2: z.number().min(0).default(0.001).describe('L2 penalty on the feature weights'),
+  prediction: z
+    .enum(['expected', 'final'])
+    .default('expected')
+    .describe("size at a horizon past the window: the expected size at that time (closed form), or the expected final size at every horizon (Infinity when K >= 1)"),
+  gridStep: z.number().positive().max(1).default(0.25).describe('spacing of the likelihood grid in ln theta before refinement (smaller: slower, safer against narrow optima)'),
+  thetaMinPerWindow: z.number().positive().default(1e-2).describe('smallest decay rate searched, in units of 1 / observation window'),
+  thetaMaxPerWindow: z.number().positive().default(1e6).describe('largest decay rate searched, in units of 1 / observation window'),
 });
 export type HawkesHyperparameters = z.output<typeof hawkesHyperparameters>;
 
-/** Training arrays: standardised features, ln S_obs, ln(max(h, T)/T) and ln S(h) with a mask for unknown sizes. */
-function designMatrix(cascades: WindowedCascade[], horizonsHours: number[], windowHours: number, mean: number[], std: number[]) {
-  const n = cascades.length;
-  const H = horizonsHours.length;
-  const x = new Float32Array(n * FEATURES.length);
-  const logObserved = new Float32Array(n * H);
-  const logTime = new Float32Array(n * H);
-  const target = new Float32Array(n * H);
-  const mask = new Float32Array(n * H);
-  cascades.forEach((c, i) => {
-    features(c).forEach((v, j) => (x[i * FEATURES.length + j] = (v - mean[j]) / std[j]));
-    horizonsHours.forEach((h, k) => {
-      const known = Number.isFinite(c.targets[k]) && c.targets[k] > 0;
-      logObserved[i * H + k] = Math.log(c.observedSize);
-      logTime[i * H + k] = Math.log(Math.max(h, windowHours) / windowHours);
-      target[i * H + k] = known ? Math.log(c.targets[k]) : 0;
-      mask[i * H + k] = known ? 1 : 0;
-    });
-  });
-  return { x, logObserved, logTime, target, mask, n, H };
+export const FORMAT = 'cascade-lab/hawkes@2';
+const FILE = 'hawkes.json';
+
+/** The root (0) and the window's retweets, in hours: the time unit of the fits (theta per hour). */
+export function postTimesHours(c: WindowedCascade): Float64Array {
+  const times = new Float64Array(c.windowEvents.length + 1);
+  c.windowEvents.forEach((e, i) => (times[i + 1] = e.time / 3600));
+  return times;
+}
+
+/** Fits one cascade observed for T hours (see model.ts). */
+export function fitCascade(c: WindowedCascade, T: number, hp: HawkesHyperparameters): HawkesFit {
+  return fitHawkes(postTimesHours(c), T, { thetaMin: hp.thetaMinPerWindow / T, thetaMax: hp.thetaMaxPerWindow / T, gridStep: hp.gridStep, tolerance: 1e-10 });
 }
 
 /**
- * Fits w and b of the log-linear growth model (model.ts) by full-batch Adam on the mean squared
- * error of ln S(h) at the dataset's horizons (unknown sizes masked out), plus an L2 penalty on w.
+ * Nothing is learnt across cascades: `predict` fits K and theta to each cascade's own window by
+ * maximum likelihood and returns the closed-form expected size at each horizon (model.ts). Inside
+ * the window the size is the observed count. What the model keeps is its settings and the window
+ * length T.
  */
-export async function fitHawkes(data: MacroscopicDataset, hp: HawkesHyperparameters, context: TrainContext): Promise<HawkesModel> {
-  const windowHours = data.observationWindowSeconds / 3600;
-  const rows = data.train.map(features);
-  const mean = FEATURES.map((_, j) => rows.reduce((a, r) => a + r[j], 0) / Math.max(1, rows.length));
-  const std = FEATURES.map((_, j) => Math.sqrt(rows.reduce((a, r) => a + (r[j] - mean[j]) ** 2, 0) / Math.max(1, rows.length)) || 1);
-  const d = designMatrix(data.train, data.horizonsHours, windowHours, mean, std);
+export class HawkesModel implements MacroscopicModel {
+  constructor(
+    readonly hyperparameters: HawkesHyperparameters,
+    readonly observationWindowSeconds: number,
+  ) {}
 
-  const X = tf.tensor2d(d.x, [d.n, FEATURES.length]);
-  const logObserved = tf.tensor2d(d.logObserved, [d.n, d.H]);
-  const logTime = tf.tensor2d(d.logTime, [d.n, d.H]);
-  const target = tf.tensor2d(d.target, [d.n, d.H]);
-  const mask = tf.tensor2d(d.mask, [d.n, d.H]);
-  const known = Math.max(1, d.mask.reduce((a, m) => a + m, 0));
-  // Small random initial weights from the run's seeded stream (reproducible).
-  const init = context.rng.derive('init');
-  // tf.tidy frees the initial values; the variables it returns live until the `finally` below.
-  const w = tf.tidy(() => tf.variable(tf.tensor2d(FEATURES.map(() => init.normal(0, 0.01)), [FEATURES.length, 1]), true, 'hawkes/w'));
-  const b = tf.tidy(() => tf.variable(tf.scalar(0), true, 'hawkes/b'));
-  const optimizer = tf.train.adam(hp.learningRate);
-  const task = context.progress.start('hawkes training', hp.epochs);
-  try {
-    for (let epoch = 1; epoch <= hp.epochs; epoch++) {
-      throwIfCancelled(context.signal);
-      const cost = optimizer.minimize(() => {
-        const beta = tf.softplus(tf.add(tf.matMul(X, w), b)); // [n, 1]
-        const predicted = tf.add(logObserved, tf.mul(beta, logTime)); // [n, H]
-        const squared = tf.mul(tf.square(tf.sub(predicted, target)), mask);
-        return tf.add(tf.div(tf.sum(squared), known), tf.mul(hp.l2, tf.sum(tf.square(w)))) as tf.Scalar;
-      }, true);
-      const value = (await cost!.data())[0];
-      cost!.dispose();
-      context.metrics.logMetric('train.loss', value, epoch);
-      task.tick(1, `loss ${value.toFixed(4)}`);
+  async predict(cascades: WindowedCascade[], horizonsHours: number[], context?: PredictContext): Promise<SizePredictions> {
+    const T = this.observationWindowSeconds / 3600;
+    const task = context?.progress.start('hawkes fits', cascades.length);
+    const sizes: Float64Array[] = [];
+    const details: Record<string, number>[] = [];
+    try {
+      for (const c of cascades) {
+        throwIfCancelled(context?.signal);
+        const times = postTimesHours(c);
+        const fit = fitCascade(c, T, this.hyperparameters);
+        const observed = times.length;
+        const pending = pendingOffspring(times, T, fit.K, fit.theta);
+        const final = expectedFinalSize(observed, pending, fit.K);
+        sizes.push(
+          Float64Array.from(horizonsHours, (h) => {
+            if (h >= T) return this.hyperparameters.prediction === 'final' ? final : expectedSizeAfter(observed, pending, fit.K, fit.theta, h - T);
+            let k = 1;
+            while (k < times.length && times[k] <= h) k++;
+            return k;
+          }),
+        );
+        details.push({ K: fit.K, theta: fit.theta, logLikelihood: fit.logLikelihood, finalSize: final, thetaAtSearchEdge: fit.atBoundary ? 1 : 0 });
+        task?.tick(1);
+      }
+    } finally {
+      task?.done();
     }
-    const weights: HawkesWeights = { weights: Array.from(await w.data()), bias: (await b.data())[0], featureMean: mean, featureStd: std, windowHours };
-    return new HawkesModel(weights);
-  } finally {
-    task.done();
-    optimizer.dispose();
-    tf.dispose([X, logObserved, logTime, target, mask, w, b]);
+    return { sizes, details };
   }
+
+  async save(dir: string): Promise<void> {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, FILE), JSON.stringify({ format: FORMAT, observationWindowSeconds: this.observationWindowSeconds, hyperparameters: this.hyperparameters }, null, 2) + '\n');
+  }
+
+  static load(dir: string): HawkesModel {
+    const file = join(dir, FILE);
+    let saved: { format?: string; observationWindowSeconds?: unknown; hyperparameters?: unknown };
+    try {
+      saved = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new CascadeError('MODEL', `cannot read ${file}: ${(e as Error).message}`);
+    }
+    const hp = hawkesHyperparameters.safeParse(saved.hyperparameters);
+    if (saved.format !== FORMAT || typeof saved.observationWindowSeconds !== 'number' || !hp.success)
+      throw new CascadeError('MODEL', `${file} is not a saved hawkes model (format ${String(saved.format)}, expected ${FORMAT})`);
+    return new HawkesModel(hp.data, saved.observationWindowSeconds);
+  }
+
+  dispose(): void {}
 }
 
 export const hawkesPlugin: MacroscopicPlugin<HawkesHyperparameters> = {
   name: 'hawkes',
   task: 'macroscopic',
-  description: "Univariate Hawkes process with an exponential kernel fitted by maximum likelihood per cascade (the GammaCas paper's baseline); expected size at every horizon in closed form.",
+  description: "Univariate exponential-kernel Hawkes process fitted by maximum likelihood to each cascade's window (the GammaCas paper's baseline); expected size at every horizon in closed form, infinite final size when K >= 1.",
+  reference: 'Dutta et al., GammaCas (the Hawkes baseline); Hawkes, Biometrika 1971',
   hyperparameters: hawkesHyperparameters,
+  dataNeeds: ['eventTimes'],
+  // Each cascade is fitted on its own window at prediction time: nothing is learnt from the training split.
+  fitting: 'none',
 
-  async train(data, hp, context) {
-    const model = await fitHawkes(data, hp, context);
-    context.logger.info(`hawkes: weights ${model.params.weights.map((v) => v.toFixed(3)).join(', ')}, bias ${model.params.bias.toFixed(3)}`);
-    return model;
+  async train(data, hp) {
+    if (!(hp.thetaMaxPerWindow > hp.thetaMinPerWindow)) throw new CascadeError('CONFIG_INVALID', `model.hyperparameters.thetaMaxPerWindow (${hp.thetaMaxPerWindow}) must exceed thetaMinPerWindow (${hp.thetaMinPerWindow})`);
+    return new HawkesModel(hp, data.observationWindowSeconds);
   },
 
   async load(dir: string) {
