@@ -40,6 +40,16 @@ describe('hawkes likelihood (hand-computed)', () => {
     }
   });
 
+  it('every reshare at the root\'s second: the likelihood rises with theta to the search edge, which is reported', () => {
+    // lp(theta) = m log(m / C) - m + m log theta + sum log Q_i with t_last = 0 grows like m log theta.
+    const fit = fitHawkes([0, 0, 0, 0], 6);
+    expect(fit.atBoundary).toBe(true);
+    expect(fit.theta / (1e6 / 6)).toBeCloseTo(1, 12); // defaultFitOptions(6).thetaMax
+    // K = m / C with C = n (1 - e^{-theta T}) = 4: K = 3 / 4; nothing is left to come.
+    expect(fit.K).toBeCloseTo(0.75, 12);
+    expect(pendingOffspring([0, 0, 0, 0], 6, fit.K, fit.theta)).toBe(0);
+  });
+
   it('no reshare: K = 0 and the size stays the observed one', () => {
     const fit = fitHawkes([0], 6);
     expect(fit.K).toBe(0);

@@ -90,7 +90,7 @@ export function profileLogLikelihood(times: PostTimes, T: number, theta: number)
 }
 
 export interface HawkesFitOptions {
-  /** Grid of log theta: from thetaMin to thetaMax (per time unit) in steps of gridStep. */
+  /** Grid of log theta: from thetaMin to thetaMax (per time unit) in equal steps of at most gridStep. */
   thetaMin: number;
   thetaMax: number;
   gridStep: number;
@@ -127,11 +127,13 @@ export function fitHawkes(times: PostTimes, T: number, options: HawkesFitOptions
     return profileLogLikelihood(times, T, Math.exp(u));
   };
   const lo = Math.log(options.thetaMin);
-  const steps = Math.max(2, Math.ceil((Math.log(options.thetaMax) - lo) / options.gridStep));
+  const hi = Math.log(options.thetaMax);
+  // Equal steps of at most gridStep from thetaMin to exactly thetaMax.
+  const steps = Math.max(2, Math.ceil((hi - lo) / options.gridStep));
   const us: number[] = [];
   const points: ProfilePoint[] = [];
   for (let k = 0; k <= steps; k++) {
-    const u = lo + k * options.gridStep;
+    const u = k === steps ? hi : lo + (k * (hi - lo)) / steps;
     us.push(u);
     points.push(at(u));
   }

@@ -71,6 +71,33 @@ describe('seismic memory kernel', () => {
     }
   });
 
+  it('a post without reshares: infectiousness 0, final size 0 reshares', () => {
+    const got = predictFinalReshares({ times: [0], followers: [1000] }, 21600);
+    expect(got.infectiousness).toBe(0);
+    expect(got.observedReshares).toBe(0);
+    expect(got.finalReshares).toBe(0);
+  });
+
+  it('a tiny cascade by hand: constant kernel part, window widened to the last posts', () => {
+    // Root (100 followers) at 0, reshares at 100 s and 200 s (10 followers each), estimated at p = 400:
+    // w = clamp(200, 300, 7200) = 300 holds 2 posts (< 5), so w = 400 - t_root = 400.
+    // Numerator: K(100) + K(200) = (1 - 300/400) + (1 - 200/400) = 0.75.
+    // Exposure: n_i c int_{t_i}^{400} (1 - (400 - t)/400) dt = n_i c (400^2 - t_i^2) / 800 (all within
+    // s0 = 300 s of their post? no: the root's kernel turns to a power law at 300 s, so integrate
+    // piecewise). The root: c [int_0^300 t/400 dt] + c int_300^400 (t/300)^-1.2314843 t/400 dt.
+    const c = TWITTER_MEMORY_KERNEL.c;
+    const th = TWITTER_MEMORY_KERNEL.theta;
+    // int_300^400 (t/300)^-(1+th) t dt = 300^(1+th) (400^(1-th) - 300^(1-th)) / (1 - th)
+    const rootTail = (Math.pow(300, 1 + th) * (Math.pow(400, 1 - th) - Math.pow(300, 1 - th))) / (1 - th);
+    const root = 100 * ((c * (300 * 300)) / 2 / 400 + (c * rootTail) / 400);
+    const share = (t: number) => 10 * ((c * (400 * 400 - t * t)) / 800);
+    const expected = 0.75 / (root + share(100) + share(200));
+    const got = infectiousnessAt({ times: [0, 100, 200], followers: [100, 10, 10] }, 400);
+    expect(got.windowSeconds).toBe(400);
+    expect(got.sharesInWindow).toBe(2);
+    expect(relErr(got.infectiousness, expected)).toBeLessThan(1e-12);
+  });
+
   it('chi-square quantiles match scipy', () => {
     // scipy.stats.chi2.ppf(q, k), scipy 1.17.1
     const expected: [number, number, number][] = [

@@ -9,7 +9,7 @@ export const seismicHyperparameters = z.strictObject({
   nStar: z.number().positive().default(100).describe("n*: mean follower count of a future resharer in the branching formula (paper Sec. 4.3: 100)"),
   maxWindowSeconds: z.number().positive().default(7200).describe('widest triangular estimation window, seconds (R package max.window)'),
   minWindowSeconds: z.number().positive().default(300).describe('narrowest triangular estimation window, seconds (R package min.window)'),
-  minCount: z.number().int().min(1).default(5).describe('fewest reshares in the window before it widens to the last minCount + 1 posts (R package min.count)'),
+  minCount: z.number().int().min(1).default(5).describe('fewest posts (the root counts) in the window before it widens back to the last minCount + 1 posts (R package min.count)'),
   kernelTheta: z.number().positive().lt(1).default(0.2314843).describe('memory kernel: power-law tail exponent theta (paper Sec. 3.1, measured on Twitter)'),
   kernelCutoffSeconds: z.number().positive().default(300).describe('memory kernel: s0, end of the constant part, seconds'),
   kernelC: z.number().positive().default(0.0006265725).describe('memory kernel: constant density c before s0, per second'),
