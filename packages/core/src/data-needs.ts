@@ -5,9 +5,57 @@
  * fixture data holds.
  */
 import type { MacroscopicDataset, MicroscopicDataset } from './data-types.js';
+import type { ModelPlugin } from './plugin.js';
 
 export const DATA_NEEDS = ['socialGraph', 'eventTimes', 'followerCounts', 'text', 'cascadeGraph', 'validationSplit'] as const;
 export type DataNeed = (typeof DATA_NEEDS)[number];
+
+/** The needs a plugin declares for these (parsed) hyperparameters. */
+export function dataNeedsOf(plugin: Pick<ModelPlugin, 'dataNeeds'>, hyperparameters: unknown): readonly DataNeed[] {
+  const d = plugin.dataNeeds;
+  return typeof d === 'function' ? d(hyperparameters) : (d ?? []);
+}
+
+/**
+ * The dataset with every part a plugin did not declare removed (the conformance kit trains on it,
+ * so an undeclared read fails there, not on a user's dataset): the social graph, text, cascade
+ * graphs, follower counts (zeroed, as formats without them read), and event times (the windowed
+ * bins and events of macroscopic cascades, as in the DeepCas format). Microscopic event times and
+ * validation splits are kept.
+ */
+export function restrictToNeeds<D extends MicroscopicDataset | MacroscopicDataset>(data: D, needs: readonly DataNeed[]): D {
+  const has = new Set(needs);
+  if ('users' in data) {
+    if (has.has('socialGraph') || data.graph === undefined) return data;
+    const { graph: _graph, ...rest } = data;
+    return rest as D;
+  }
+  const cascade = (c: MacroscopicDataset['train'][number]) => {
+    const out = { ...c };
+    if (!has.has('text')) {
+      delete out.textTokens;
+      delete out.newsTokens;
+    }
+    if (!has.has('cascadeGraph')) delete out.cascadeGraph;
+    if (!has.has('followerCounts')) {
+      out.rootFollowers = 0;
+      out.followerSums = new Float32Array(c.followerSums.length);
+      out.windowEvents = c.windowEvents.map((e) => ({ ...e, followers: 0 }));
+    }
+    if (!has.has('eventTimes')) {
+      out.counts = new Float32Array(0);
+      out.followerSums = new Float32Array(0);
+      out.windowEvents = [];
+    }
+    return out;
+  };
+  const out: MacroscopicDataset = { ...data, train: data.train.map(cascade), validation: data.validation.map(cascade), test: data.test.map(cascade) };
+  if (!has.has('text')) {
+    out.vocabularySize = 0;
+    delete out.words;
+  }
+  return out as D;
+}
 
 /** One line per need, for messages and `cascade plugins`. */
 export const DATA_NEED_DESCRIPTIONS: Record<DataNeed, string> = {

@@ -185,9 +185,11 @@ interface PluginBase<Hp> {
   /**
    * What the model reads from a dataset beyond the task's basics (see `DATA_NEEDS`). `cascade
    * validate` and `cascade run` refuse a dataset that lacks one, naming the config line; the
-   * conformance kit checks the declaration against the fixture data.
+   * conformance kit checks the declaration against the fixture data, and trains on that data with
+   * everything undeclared removed. A function when the needs depend on the hyperparameters
+   * (GammaCas' counts-only variant reads no text).
    */
-  readonly dataNeeds?: readonly DataNeed[];
+  readonly dataNeeds?: readonly DataNeed[] | ((hyperparameters: Hp) => readonly DataNeed[]);
   /**
    * `data` (default): `train` learns from the training cascades. `none`: the model is defined by its
    * hyperparameters alone (SEISMIC, per-cascade fits); `train` must not read the training

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   CascadeError,
   DataFormatError,
+  loadingModel,
   RESERVED_USERS,
   type InferenceContext,
   type MicroscopicDataset,
@@ -144,6 +145,10 @@ export class NdmModel implements MicroscopicModel {
 /** Reads a model written by {@link NdmModel.save}. */
 export async function loadNdmModel(dir: string): Promise<NdmModel> {
   const file = join(dir, CHECKPOINT_FILE);
+  return loadingModel(file, () => readNdmModel(file));
+}
+
+async function readNdmModel(file: string): Promise<NdmModel> {
   const { tensors, metadata } = await loadCheckpoint(file);
   try {
     if (!metadata || metadata.format !== METADATA_FORMAT || metadata.version !== METADATA_VERSION) {

@@ -1,5 +1,5 @@
-import { ConfigError, configHash, executionConfigSchema, executionSettings, loadConfig, type ExecutionSettings, PluginRegistry, zodIssuesToConfigIssues, type LoadedConfig, type ModelPlugin } from '@cascade-lab/core';
-import { datasetConfigSchema } from '@cascade-lab/data';
+import { ConfigError, configHash, dataNeedsOf, describeMissingNeeds, missingDataNeeds, executionConfigSchema, executionSettings, loadConfig, type ExecutionSettings, PluginRegistry, zodIssuesToConfigIssues, type LoadedConfig, type ModelPlugin } from '@cascade-lab/core';
+import { configuredFormat, datasetConfigSchema, datasetOffer, FORMATS } from '@cascade-lab/data';
 import { z } from 'zod';
 
 /** The `evaluation` section: the shared protocols' knobs (NDM §5.3; GammaCas §4). */
@@ -94,8 +94,30 @@ export function loadExperiment(file: string, registry: PluginRegistry, overrides
     );
   }
   const hyperparameters = parsed.data as Record<string, unknown>;
+  checkDataFitsPlugin(file, config, plugin, hyperparameters, loaded);
   const resolved: ExperimentConfig = { ...config, model: { name: config.model.name, hyperparameters } };
   return { file, config, plugin, hyperparameters, resolved, hash: experimentHash(resolved), loaded };
+}
+
+/**
+ * Before any work: the dataset's task is the plugin's, and it offers every kind of data the plugin
+ * declares in `dataNeeds` (from its format and registry entry, see `datasetOffer`). Problems point
+ * at the dataset's `name` or `path` line.
+ */
+function checkDataFitsPlugin(file: string, config: ExperimentConfig, plugin: ModelPlugin, hyperparameters: unknown, loaded: LoadedConfig<ExperimentConfig>): void {
+  const key = config.dataset.name !== undefined ? 'name' : 'path';
+  const where = { keyPath: `dataset.${key}`, ...loaded.locate(['dataset', key]) };
+  const format = configuredFormat(config.dataset);
+  const label = `dataset ${config.dataset.name ?? config.dataset.path} (${format} format)`;
+  if (FORMATS[format].task !== plugin.task) {
+    throw new ConfigError(file, [{ ...where, message: `${label} is ${FORMATS[format].task}, but model ${plugin.name} is ${plugin.task}` }]);
+  }
+  const missing = missingDataNeeds(dataNeedsOf(plugin, hyperparameters), datasetOffer(config.dataset));
+  if (missing.length > 0) {
+    throw new ConfigError(file, [{ ...where, message: `model ${plugin.name} needs ${describeMissingNeeds(missing)}, which ${label} does not offer` }], {
+      hint: 'choose a dataset that has it (`cascade datasets list`), or a model that does without',
+    });
+  }
 }
 
 /**
