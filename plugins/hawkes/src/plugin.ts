@@ -1,6 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CascadeError, throwIfCancelled, type MacroscopicModel, type MacroscopicPlugin, type PredictContext, type SizePredictions, type WindowedCascade } from '@cascade-lab/core';
+import { CascadeError, loadModelJson, saveModelJson, throwIfCancelled, type ModelJsonFormat, type MacroscopicModel, type MacroscopicPlugin, type PredictContext, type SizePredictions, type WindowedCascade } from '@cascade-lab/core';
 import { z } from 'zod';
 import { expectedFinalSize, expectedSizeAfter, fitHawkes, pendingOffspring, type HawkesFit } from './model.js';
 
@@ -16,8 +14,16 @@ export const hawkesHyperparameters = z.strictObject({
 });
 export type HawkesHyperparameters = z.output<typeof hawkesHyperparameters>;
 
-export const FORMAT = 'cascade-lab/hawkes@2';
-const FILE = 'hawkes.json';
+/**
+ * The saved model (core's model.json): the settings and the dataset's window length T, nothing
+ * fitted. (core's `nothingToFit` would save the settings alone, but its models are built without the
+ * dataset, and this one needs T: the windowed cascades do not carry it.)
+ */
+export const MODEL_FORMAT: ModelJsonFormat<{ observationWindowSeconds: number; hyperparameters: HawkesHyperparameters }> = {
+  format: 'cascade-lab/hawkes',
+  version: 1,
+  schema: z.strictObject({ observationWindowSeconds: z.number().positive(), hyperparameters: hawkesHyperparameters }),
+};
 
 /** The root (0) and the window's retweets, in hours: the time unit of the fits (theta per hour). */
 export function postTimesHours(c: WindowedCascade): Float64Array {
@@ -74,22 +80,13 @@ export class HawkesModel implements MacroscopicModel {
   }
 
   async save(dir: string): Promise<void> {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, FILE), JSON.stringify({ format: FORMAT, observationWindowSeconds: this.observationWindowSeconds, hyperparameters: this.hyperparameters }, null, 2) + '\n');
+    await saveModelJson(dir, MODEL_FORMAT, { observationWindowSeconds: this.observationWindowSeconds, hyperparameters: this.hyperparameters });
   }
 
-  static load(dir: string): HawkesModel {
-    const file = join(dir, FILE);
-    let saved: { format?: string; observationWindowSeconds?: unknown; hyperparameters?: unknown };
-    try {
-      saved = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new CascadeError('MODEL', `cannot read ${file}: ${(e as Error).message}`);
-    }
-    const hp = hawkesHyperparameters.safeParse(saved.hyperparameters);
-    if (saved.format !== FORMAT || typeof saved.observationWindowSeconds !== 'number' || !hp.success)
-      throw new CascadeError('MODEL', `${file} is not a saved hawkes model (format ${String(saved.format)}, expected ${FORMAT})`);
-    return new HawkesModel(hp.data, saved.observationWindowSeconds);
+  /** Reads what `save` wrote; a ModelLoadError (MODEL_LOAD) when the folder holds no such model. */
+  static async load(dir: string): Promise<HawkesModel> {
+    const { parameters } = await loadModelJson(dir, MODEL_FORMAT);
+    return new HawkesModel(parameters.hyperparameters, parameters.observationWindowSeconds);
   }
 
   dispose(): void {}

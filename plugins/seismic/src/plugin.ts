@@ -1,6 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CascadeError, throwIfCancelled, type MacroscopicModel, type MacroscopicPlugin, type PredictContext, type SizePredictions, type WindowedCascade } from '@cascade-lab/core';
+import { loadModelJson, saveModelJson, throwIfCancelled, type ModelJsonFormat, type MacroscopicModel, type MacroscopicPlugin, type PredictContext, type SizePredictions, type WindowedCascade } from '@cascade-lab/core';
 import { z } from 'zod';
 import { predictFinalReshares, type SeismicOptions, type Shares } from './model.js';
 
@@ -20,8 +18,16 @@ export const seismicHyperparameters = z.strictObject({
 });
 export type SeismicHyperparameters = z.output<typeof seismicHyperparameters>;
 
-export const FORMAT = 'cascade-lab/seismic@2';
-const FILE = 'seismic.json';
+/**
+ * The saved model (core's model.json): the settings and the dataset's window length T, nothing
+ * fitted. (core's `nothingToFit` would save the settings alone, but its models are built without the
+ * dataset, and this one needs T: the windowed cascades do not carry it.)
+ */
+export const MODEL_FORMAT: ModelJsonFormat<{ observationWindowSeconds: number; hyperparameters: SeismicHyperparameters }> = {
+  format: 'cascade-lab/seismic',
+  version: 1,
+  schema: z.strictObject({ observationWindowSeconds: z.number().positive(), hyperparameters: seismicHyperparameters }),
+};
 
 export function seismicOptions(hp: SeismicHyperparameters): SeismicOptions {
   return {
@@ -85,22 +91,13 @@ export class SeismicModel implements MacroscopicModel {
   }
 
   async save(dir: string): Promise<void> {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, FILE), JSON.stringify({ format: FORMAT, observationWindowSeconds: this.observationWindowSeconds, hyperparameters: this.hyperparameters }, null, 2) + '\n');
+    await saveModelJson(dir, MODEL_FORMAT, { observationWindowSeconds: this.observationWindowSeconds, hyperparameters: this.hyperparameters });
   }
 
-  static load(dir: string): SeismicModel {
-    const file = join(dir, FILE);
-    let saved: { format?: string; observationWindowSeconds?: unknown; hyperparameters?: unknown };
-    try {
-      saved = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new CascadeError('MODEL', `cannot read ${file}: ${(e as Error).message}`);
-    }
-    const hp = seismicHyperparameters.safeParse(saved.hyperparameters);
-    if (saved.format !== FORMAT || typeof saved.observationWindowSeconds !== 'number' || !hp.success)
-      throw new CascadeError('MODEL', `${file} is not a saved seismic model (format ${String(saved.format)}, expected ${FORMAT})`);
-    return new SeismicModel(hp.data, saved.observationWindowSeconds);
+  /** Reads what `save` wrote; a ModelLoadError (MODEL_LOAD) when the folder holds no such model. */
+  static async load(dir: string): Promise<SeismicModel> {
+    const { parameters } = await loadModelJson(dir, MODEL_FORMAT);
+    return new SeismicModel(parameters.hyperparameters, parameters.observationWindowSeconds);
   }
 
   dispose(): void {}
@@ -112,7 +109,8 @@ export const seismicPlugin: MacroscopicPlugin<SeismicHyperparameters> = {
   description: "SEISMIC (Zhao et al., KDD 2015): a cascade's infectiousness estimated from its own reshares and follower counts with a power-law memory kernel; final size by the branching formula. Nothing to train.",
   reference: 'Zhao, Erdogdu, He, Rajaraman, Leskovec. SEISMIC: A Self-Exciting Point Process Model for Predicting Tweet Popularity. KDD 2015',
   hyperparameters: seismicHyperparameters,
-  dataNeeds: ['eventTimes'],
+  // Follower counts are the exposure n_i, unless every post counts as one.
+  dataNeeds: (hp) => (hp.exposure === 'followers' ? ['eventTimes', 'followerCounts'] : ['eventTimes']),
   // Nothing learnt from the training cascades: only the dataset's window length is kept.
   fitting: 'none',
 
