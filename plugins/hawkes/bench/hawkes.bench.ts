@@ -2,7 +2,7 @@
  * hawkes speed: fit-and-predict milliseconds per cascade on the 100 TiDeH retweet cascades observed
  * for 6 h (the issue 18 target: under 50 ms for a cascade of a few thousand events).
  *
- *   npm run bench -- hawkes [--repeats 5]
+ *   npm run bench -- hawkes [--repeats 5] [--marks followers]
  *
  * Each cascade is predicted alone (`predict([c], horizons)`: the fit, A1 and the closed-form sizes)
  * `--repeats` times after one warm-up pass over all cascades; the median of the repeats is its time.
@@ -18,13 +18,14 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 ? process.argv[i + 1] : fallback;
 };
 const repeats = Number(arg('repeats', '5'));
+const marks = arg('marks', 'none');
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 const dir = join(process.env.CASCADE_DATA_DIR ?? resolve(root, '../shared/data'), 'macro', 'tideh-rt');
 const horizons = [12, 24, 48, 72, 120, 168];
 const cascades = readdirSync(dir)
   .filter((f) => /^RT\d+\.txt$/.test(f))
   .map((f) => windowCascade(parseTideh(readFileSync(join(dir, f), 'utf8'), f).cascade, { observationWindowSeconds: 21600, horizonsHours: horizons }));
-const model = new HawkesModel(hawkesHyperparameters.parse({}), 21600);
+const model = new HawkesModel(hawkesHyperparameters.parse({ marks }), 21600);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -43,7 +44,7 @@ for (const c of cascades) {
 }
 const ms = rows.map((r) => r.ms);
 const big = rows.filter((r) => r.events >= 2000 && r.events <= 5000);
-console.log(`hawkes fit + predict on tideh-rt (6 h observed, ${cascades.length} cascades, median of ${repeats} runs each), node ${process.version}`);
+console.log(`hawkes (marks: ${marks}) fit + predict on tideh-rt (6 h observed, ${cascades.length} cascades, median of ${repeats} runs each), node ${process.version}`);
 console.log('| cascades | events in window (median / max) | ms per cascade: mean | median | max | mean at 2,000-5,000 events |');
 console.log('|---|---|---|---|---|---|');
 console.log(

@@ -1,4 +1,4 @@
-import { expectedFinalSize, expectedSizeAfter, fitHawkes, hawkesLogLikelihood, pendingOffspring, profileLogLikelihood } from './model.js';
+import { expectedFinalSize, expectedSizeAfter, fitHawkes, fitMarkedHawkes, hawkesLogLikelihood, markWeights, meanMarkWeight, pendingOffspring, profileLogLikelihood, defaultFitOptions } from './model.js';
 import { readMacroCascade, readReference } from './reference.test-util.js';
 
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
@@ -56,6 +56,49 @@ describe('hawkes likelihood (hand-computed)', () => {
     const pending = pendingOffspring([0], 6, fit.K, fit.theta);
     expect(expectedSizeAfter(1, pending, fit.K, fit.theta, 100)).toBe(1);
     expect(expectedFinalSize(1, pending, fit.K)).toBe(1);
+  });
+});
+
+describe('hawkes with follower marks (option)', () => {
+  const times = [0, 0.01, 0.05, 0.05, 0.3, 0.31, 0.9, 1.7, 2.5, 4, 5.9];
+  const followers = [5000, 0, 30, 120, 7, 2000, 1, 45, 300, 12, 80];
+
+  it('weighted likelihood by hand: times [0, 1], T = 2, w = [4, 1], K = 0.5, theta = 1', () => {
+    // log(K theta w_0 e^-1) - K (4 (1 - e^-2) + (1 - e^-1)) (python3 math): -2.352242532381108.
+    expect(hawkesLogLikelihood([0, 1], 2, 0.5, 1, [4, 1])).toBeCloseTo(-2.352242532381108, 14);
+  });
+
+  it('unit weights give the unmarked model; weights max(f, 1)^beta; E w = (alpha - 1) / (alpha - 1 - beta)', () => {
+    expect(hawkesLogLikelihood(times, 6, 0.9, 3, new Float64Array(times.length).fill(1))).toBe(hawkesLogLikelihood(times, 6, 0.9, 3));
+    expect(Array.from(markWeights([0, 1, 16], 0.5))).toEqual([1, 1, 4]);
+    // 1.016 / 0.516 (python3): 1.9689922480620154
+    expect(meanMarkWeight(2.016, 0.5)).toBeCloseTo(1.9689922480620154, 14);
+    expect(meanMarkWeight(2.016, 1.016)).toBe(Infinity);
+  });
+
+  it('the weighted profile equals the weighted likelihood at its K, and its slope the finite difference', () => {
+    const w = markWeights(followers, 0.4);
+    for (const theta of [0.05, 0.7, 3, 40]) {
+      const p = profileLogLikelihood(times, 6, theta, w);
+      expect(relErr(p.value, hawkesLogLikelihood(times, 6, p.K, theta, w))).toBeLessThan(1e-11);
+      const h = 1e-5;
+      const fd = (profileLogLikelihood(times, 6, theta * Math.exp(h), w).value - profileLogLikelihood(times, 6, theta * Math.exp(-h), w).value) / (2 * h);
+      expect(Math.abs(p.slope - fd)).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
+    }
+  });
+
+  it('a fitted beta is a maximum over beta too (refitting K and theta at beta +- 0.02 does worse)', () => {
+    // Followers for which the likelihood peaks inside [0, 0.95 (alpha - 1)] (near beta = 0.4 on a
+    // scan of 0, 0.2, ..., 2); with the followers above it keeps rising with beta (the fit takes the edge).
+    const interior = [50, 400, 3, 10, 700, 5, 1, 45, 20, 12, 3];
+    const options = defaultFitOptions(6);
+    const fit = fitMarkedHawkes(times, interior, 6, options, { betaMax: 0.95 * 1.016 });
+    expect(fit.beta).toBeGreaterThan(0.2);
+    expect(fit.beta).toBeLessThan(0.6);
+    for (const d of [-0.02, 0.02]) expect(fitMarkedHawkes(times, interior, 6, options, { beta: fit.beta + d, betaMax: 1 }).logLikelihood).toBeLessThan(fit.logLikelihood);
+    expect(fitMarkedHawkes(times, followers, 6, options, { betaMax: 0.95 * 1.016 }).beta).toBeCloseTo(0.95 * 1.016, 3);
+    // beta = 0 is the unmarked fit.
+    expect(fitMarkedHawkes(times, interior, 6, options, { beta: 0, betaMax: 1 }).logLikelihood).toBeCloseTo(fitHawkes(times, 6).logLikelihood, 9);
   });
 });
 

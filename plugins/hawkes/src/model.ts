@@ -33,23 +33,46 @@
  *     E N(T + D) = N(T) + A1 (1 - e^{-theta (1 - K) D}) / (1 - K)     (= N(T) + A1 theta D at K = 1),
  *     E N(inf)   = N(T) + A1 / (1 - K)  for K < 1, infinite for K >= 1 (supercritical).
  *
+ * Marks (an option beyond the paper, MODELS.md): post j's bump is scaled by w_j = m_j^beta, m_j its
+ * follower count (at least m_min = 1), as SEISMIC scales exposure by followers. Every formula above
+ * holds with the sums weighted by w (Q_i = w_i + e^{-theta dt} Q_{i-1}, C = sum_i w_i (1 - ...),
+ * A1 = K sum_i w_i e^{-theta (T - t_i)}), and a future post's expected weight under power-law
+ * follower counts (density ~ m^-alpha, m >= 1) is E w = (alpha - 1) / (alpha - 1 - beta), so the
+ * branching factor is n* = K E w and it replaces K in the prediction formulas. Without weights
+ * every w_j = 1 and n* = K.
+ *
  * Times in any unit (the plugin uses hours, as the reference does); theta is per that unit.
  */
 
 /** Posts of one cascade: times sorted, times[0] = 0 the root, all <= the observation end. */
 export type PostTimes = ArrayLike<number>;
 
+/** Mark weights w_j, index-aligned with the post times; absent: every w_j = 1 (the unmarked model). */
+export type MarkWeights = ArrayLike<number> | undefined;
+
+const weightAt = (weights: MarkWeights, i: number): number => (weights === undefined ? 1 : weights[i]);
+
+/** w_j = max(followers_j, 1)^beta: the mark weights of a marked fit. */
+export function markWeights(followers: ArrayLike<number>, beta: number): Float64Array {
+  return Float64Array.from(followers, (f) => Math.pow(Math.max(f, 1), beta));
+}
+
+/** E w = (alpha - 1) / (alpha - 1 - beta) for power-law marks m >= 1 of exponent alpha; Infinity when beta >= alpha - 1. */
+export function meanMarkWeight(alpha: number, beta: number): number {
+  return beta < alpha - 1 ? (alpha - 1) / (alpha - 1 - beta) : Infinity;
+}
+
 /** The log-likelihood (2) computed directly, for reporting and tests (O(n), accurate for any theta). */
-export function hawkesLogLikelihood(times: PostTimes, T: number, K: number, theta: number): number {
+export function hawkesLogLikelihood(times: PostTimes, T: number, K: number, theta: number, weights?: MarkWeights): number {
   const n = times.length;
   let sum = 0;
-  let r = 0; // R_i = sum_{j < i} e^{-theta (t_i - t_j)} (ties included)
+  let r = 0; // R_i = sum_{j < i} w_j e^{-theta (t_i - t_j)} (ties included)
   for (let i = 1; i < n; i++) {
-    r = Math.exp(-theta * (times[i] - times[i - 1])) * (1 + r);
+    r = Math.exp(-theta * (times[i] - times[i - 1])) * (weightAt(weights, i - 1) + r);
     sum += Math.log(K * theta * r);
   }
   let compensator = 0;
-  for (let i = 0; i < n; i++) compensator += -Math.expm1(-theta * (T - times[i]));
+  for (let i = 0; i < n; i++) compensator += -weightAt(weights, i) * Math.expm1(-theta * (T - times[i]));
   return sum - K * compensator;
 }
 
@@ -63,10 +86,11 @@ export interface ProfilePoint {
 }
 
 /** The profile log-likelihood (3) and its slope in log theta, O(n): one exp and one log per post. */
-export function profileLogLikelihood(times: PostTimes, T: number, theta: number): ProfilePoint {
+export function profileLogLikelihood(times: PostTimes, T: number, theta: number, weights?: MarkWeights): ProfilePoint {
   const n = times.length;
   const m = n - 1;
-  let q = 1;
+  let total = weightAt(weights, 0);
+  let q = total;
   let p = 0;
   let logQSum = 0; // sum_{i=0}^{n-2} log Q_i
   let ratioSum = 0; // sum_{i=0}^{n-2} P_i / Q_i
@@ -76,13 +100,15 @@ export function profileLogLikelihood(times: PostTimes, T: number, theta: number)
     const dt = times[i] - times[i - 1];
     const e = Math.exp(-theta * dt);
     p = e * (p + dt * q);
-    q = 1 + e * q;
+    const w = weightAt(weights, i);
+    q = w + e * q;
+    total += w;
   }
   const tLast = times[n - 1];
   const tau = T - tLast;
   const eTau = Math.exp(-theta * tau);
-  // C = sum_i (1 - e^{-theta (T - t_i)}) = n - e^{-theta tau} Q_{n-1}; C' = e^{-theta tau} (tau Q + P).
-  const c = n - eTau * q;
+  // C = sum_i w_i (1 - e^{-theta (T - t_i)}) = sum_i w_i - e^{-theta tau} Q_{n-1}; C' = e^{-theta tau} (tau Q + P).
+  const c = total - eTau * q;
   const dc = eTau * (tau * q + p);
   const value = m * Math.log(m / c) - m + m * Math.log(theta) - theta * tLast + logQSum;
   const derivative = -(m * dc) / c + m / theta - tLast - ratioSum;
@@ -118,13 +144,13 @@ export interface HawkesFit {
  * Maximum-likelihood (K, theta) of one cascade. No reshare (n = 1): K = 0 (nothing follows), theta
  * undefined and reported as 0.
  */
-export function fitHawkes(times: PostTimes, T: number, options: HawkesFitOptions = defaultFitOptions(T)): HawkesFit {
+export function fitHawkes(times: PostTimes, T: number, options: HawkesFitOptions = defaultFitOptions(T), weights?: MarkWeights): HawkesFit {
   const n = times.length;
   if (n < 2) return { K: 0, theta: 0, logLikelihood: 0, evaluations: 0, atBoundary: false };
   let evaluations = 0;
   const at = (u: number): ProfilePoint => {
     evaluations++;
-    return profileLogLikelihood(times, T, Math.exp(u));
+    return profileLogLikelihood(times, T, Math.exp(u), weights);
   };
   const lo = Math.log(options.thetaMin);
   const hi = Math.log(options.thetaMax);
@@ -156,7 +182,45 @@ export function fitHawkes(times: PostTimes, T: number, options: HawkesFitOptions
   }
   const atBoundary = (bestU === us[0] && best.slope < 0) || (bestU === us[steps] && best.slope > 0);
   const theta = Math.exp(bestU);
-  return { K: best.K, theta, logLikelihood: hawkesLogLikelihood(times, T, best.K, theta), evaluations, atBoundary };
+  return { K: best.K, theta, logLikelihood: hawkesLogLikelihood(times, T, best.K, theta, weights), evaluations, atBoundary };
+}
+
+export interface MarkedHawkesFit extends HawkesFit {
+  /** beta: the mark exponent (fitted, or as given). */
+  beta: number;
+}
+
+/**
+ * Maximum likelihood over (K, theta, beta) with marks w_j = max(followers_j, 1)^beta: the (K, theta)
+ * fit above for each beta, beta on a grid of `betaSteps` + 1 points over [0, betaMax], then
+ * golden-section search in the best grid point's neighbourhood. `beta` given: only (K, theta).
+ */
+export function fitMarkedHawkes(times: PostTimes, followers: ArrayLike<number>, T: number, options: HawkesFitOptions, marks: { beta?: number; betaMax: number; betaSteps?: number }): MarkedHawkesFit {
+  const fitAt = (beta: number): MarkedHawkesFit => ({ ...fitHawkes(times, T, options, markWeights(followers, beta)), beta });
+  if (marks.beta !== undefined) return fitAt(marks.beta);
+  const steps = marks.betaSteps ?? 6;
+  const grid = Array.from({ length: steps + 1 }, (_, k) => fitAt((k * marks.betaMax) / steps));
+  let k = 0;
+  for (let j = 1; j <= steps; j++) if (grid[j].logLikelihood > grid[k].logLikelihood) k = j;
+  let best = grid[k];
+  let a = grid[Math.max(0, k - 1)].beta;
+  let b = grid[Math.min(steps, k + 1)].beta;
+  const g = (Math.sqrt(5) - 1) / 2;
+  let x1 = fitAt(b - g * (b - a));
+  let x2 = fitAt(a + g * (b - a));
+  while (b - a > 1e-4 * Math.max(1, marks.betaMax)) {
+    if (x1.logLikelihood >= x2.logLikelihood) {
+      b = x2.beta;
+      x2 = x1;
+      x1 = fitAt(b - g * (b - a));
+    } else {
+      a = x1.beta;
+      x1 = x2;
+      x2 = fitAt(a + g * (b - a));
+    }
+  }
+  for (const f of [x1, x2]) if (f.logLikelihood > best.logLikelihood) best = f;
+  return best;
 }
 
 /**
@@ -218,10 +282,10 @@ function refine(at: (u: number) => ProfilePoint, a: number, b: number, tolerance
   return candidates.reduce((m, c) => (c[1].value > m[1].value ? c : m));
 }
 
-/** A1 = K sum_i e^{-theta (T - t_i)}: the expected direct offspring still to come from the posts so far. */
-export function pendingOffspring(times: PostTimes, T: number, K: number, theta: number): number {
+/** A1 = K sum_i w_i e^{-theta (T - t_i)}: the expected direct offspring still to come from the posts so far. */
+export function pendingOffspring(times: PostTimes, T: number, K: number, theta: number, weights?: MarkWeights): number {
   let s = 0;
-  for (let i = 0; i < times.length; i++) s += Math.exp(-theta * (T - times[i]));
+  for (let i = 0; i < times.length; i++) s += weightAt(weights, i) * Math.exp(-theta * (T - times[i]));
   return K * s;
 }
 
@@ -229,6 +293,7 @@ export function pendingOffspring(times: PostTimes, T: number, K: number, theta: 
  * Expected size (posts, root included) at time T + D given the posts up to T, in closed form:
  * N(T) + A1 (1 - e^{-theta (1 - K) D}) / (1 - K), written as N(T) + A1 theta D (1 - e^{-x}) / x with
  * x = theta (1 - K) D so that K = 1 is its continuous limit. Grows without bound in D when K >= 1.
+ * With marks, pass the branching factor n* = K E w as K.
  */
 export function expectedSizeAfter(observed: number, pending: number, K: number, theta: number, D: number): number {
   if (!(D > 0) || pending === 0) return observed;
@@ -237,7 +302,7 @@ export function expectedSizeAfter(observed: number, pending: number, K: number, 
   return observed + pending * theta * D * factor;
 }
 
-/** Expected final size N(T) + A1 / (1 - K); Infinity when K >= 1 (and the cascade has pending offspring). */
+/** Expected final size N(T) + A1 / (1 - K); Infinity when K >= 1 (and the cascade has pending offspring). With marks, K = n*. */
 export function expectedFinalSize(observed: number, pending: number, K: number): number {
   if (pending === 0) return observed;
   return K >= 1 ? Infinity : observed + pending / (1 - K);

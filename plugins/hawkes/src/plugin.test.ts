@@ -35,6 +35,22 @@ describe('hawkes plugin', () => {
     }
   });
 
+  it('with follower marks: beta fitted, n* = K E w, sizes from the weighted formulas (TiDeH RT4)', async () => {
+    const c = windowCascade(readMacroCascade('tideh-rt/RT4.txt'), { observationWindowSeconds: 21600, horizonsHours: [12] });
+    const hp = hawkesHyperparameters.parse({ marks: 'followers' });
+    const { sizes, details } = await new HawkesModel(hp, 21600).predict([c], [12, 24, 1e6]);
+    const d = details![0] as Record<string, number>;
+    expect(d.beta).toBeGreaterThanOrEqual(0);
+    expect(d.beta).toBeLessThanOrEqual(0.95 * 1.016);
+    expect(d.branching).toBeCloseTo(d.K * (1.016 / (1.016 - d.beta)), 12);
+    // The marked likelihood is at least the unmarked one (beta = 0 is inside the search).
+    const unmarked = (await new HawkesModel(defaults, 21600).predict([c], [12])).details![0] as Record<string, number>;
+    expect(d.logLikelihood).toBeGreaterThanOrEqual(unmarked.logLikelihood - 1e-9 * Math.abs(unmarked.logLikelihood));
+    expect(sizes[0][1]).toBeGreaterThanOrEqual(sizes[0][0]);
+    if (d.branching < 1) expect(Math.abs(sizes[0][2] / d.finalSize - 1)).toBeLessThan(1e-9);
+    else expect(d.finalSize).toBe(Infinity);
+  });
+
   it('inside the window the size is the observed count (hand-made cascade)', async () => {
     const base = tinyMacroscopicDataset().test[0];
     const c = { ...base, windowEvents: [600, 1200, 1800, 7200].map((time) => ({ time, followers: 10 })), observedSize: 5 };

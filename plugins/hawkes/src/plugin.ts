@@ -1,6 +1,6 @@
 import { CascadeError, loadModelJson, saveModelJson, throwIfCancelled, type ModelJsonFormat, type MacroscopicModel, type MacroscopicPlugin, type PredictContext, type SizePredictions, type WindowedCascade } from '@cascade-lab/core';
 import { z } from 'zod';
-import { expectedFinalSize, expectedSizeAfter, fitHawkes, pendingOffspring, type HawkesFit } from './model.js';
+import { expectedFinalSize, expectedSizeAfter, fitHawkes, fitMarkedHawkes, markWeights, meanMarkWeight, pendingOffspring, type MarkedHawkesFit } from './model.js';
 
 /** Every knob with its default and a description (`cascade plugins` prints them). */
 export const hawkesHyperparameters = z.strictObject({
@@ -11,6 +11,15 @@ export const hawkesHyperparameters = z.strictObject({
   gridStep: z.number().positive().max(1).default(0.25).describe('spacing of the likelihood grid in ln theta before refinement (smaller: slower, safer against narrow optima)'),
   thetaMinPerWindow: z.number().positive().default(1e-2).describe('smallest decay rate searched, in units of 1 / observation window'),
   thetaMaxPerWindow: z.number().positive().default(1e6).describe('largest decay rate searched, in units of 1 / observation window'),
+  marks: z
+    .enum(['none', 'followers'])
+    .default('none')
+    .describe("'followers': each post's bump scaled by max(followers, 1)^beta (not in the paper; MODELS.md), n* = K (alpha - 1) / (alpha - 1 - beta)"),
+  markExponent: z
+    .union([z.number().min(0), z.literal('fit')])
+    .default('fit')
+    .describe("beta with marks: a number, or 'fit' (maximum likelihood in [0, 0.95 (alpha - 1)])"),
+  markAlpha: z.number().gt(1).default(2.016).describe('power-law exponent of follower counts, for the expected mark of future posts (MODELS.md: 2.016)'),
 });
 export type HawkesHyperparameters = z.output<typeof hawkesHyperparameters>;
 
@@ -32,9 +41,30 @@ export function postTimesHours(c: WindowedCascade): Float64Array {
   return times;
 }
 
-/** Fits one cascade observed for T hours (see model.ts). */
-export function fitCascade(c: WindowedCascade, T: number, hp: HawkesHyperparameters): HawkesFit {
-  return fitHawkes(postTimesHours(c), T, { thetaMin: hp.thetaMinPerWindow / T, thetaMax: hp.thetaMaxPerWindow / T, gridStep: hp.gridStep, tolerance: 1e-10 });
+/** Follower counts of the root and the window's retweets, index-aligned with `postTimesHours`. */
+export function postFollowers(c: WindowedCascade): Float64Array {
+  return Float64Array.from([c.rootFollowers, ...c.windowEvents.map((e) => e.followers)]);
+}
+
+export interface CascadeFit extends MarkedHawkesFit {
+  /** n*: K, or K E w with marks. */
+  branching: number;
+  /** Mark weights of the posts (undefined: unmarked). */
+  weights?: Float64Array;
+}
+
+/** Fits one cascade observed for T hours (see model.ts); beta = 0 without marks. */
+export function fitCascade(c: WindowedCascade, T: number, hp: HawkesHyperparameters): CascadeFit {
+  const times = postTimesHours(c);
+  const options = { thetaMin: hp.thetaMinPerWindow / T, thetaMax: hp.thetaMaxPerWindow / T, gridStep: hp.gridStep, tolerance: 1e-10 };
+  if (hp.marks === 'none') {
+    const fit = fitHawkes(times, T, options);
+    return { ...fit, beta: 0, branching: fit.K };
+  }
+  const followers = postFollowers(c);
+  const betaMax = 0.95 * (hp.markAlpha - 1);
+  const fit = fitMarkedHawkes(times, followers, T, options, { beta: hp.markExponent === 'fit' ? undefined : hp.markExponent, betaMax });
+  return { ...fit, branching: fit.K * meanMarkWeight(hp.markAlpha, fit.beta), weights: markWeights(followers, fit.beta) };
 }
 
 /**
@@ -60,17 +90,18 @@ export class HawkesModel implements MacroscopicModel {
         const times = postTimesHours(c);
         const fit = fitCascade(c, T, this.hyperparameters);
         const observed = times.length;
-        const pending = pendingOffspring(times, T, fit.K, fit.theta);
-        const final = expectedFinalSize(observed, pending, fit.K);
+        const pending = pendingOffspring(times, T, fit.K, fit.theta, fit.weights);
+        const final = expectedFinalSize(observed, pending, fit.branching);
         sizes.push(
           Float64Array.from(horizonsHours, (h) => {
-            if (h >= T) return this.hyperparameters.prediction === 'final' ? final : expectedSizeAfter(observed, pending, fit.K, fit.theta, h - T);
+            if (h >= T) return this.hyperparameters.prediction === 'final' ? final : expectedSizeAfter(observed, pending, fit.branching, fit.theta, h - T);
             let k = 1;
             while (k < times.length && times[k] <= h) k++;
             return k;
           }),
         );
-        details.push({ K: fit.K, theta: fit.theta, logLikelihood: fit.logLikelihood, finalSize: final, thetaAtSearchEdge: fit.atBoundary ? 1 : 0 });
+        const marked: Record<string, number> = this.hyperparameters.marks === 'none' ? {} : { beta: fit.beta, branching: fit.branching };
+        details.push({ K: fit.K, theta: fit.theta, ...marked, logLikelihood: fit.logLikelihood, finalSize: final, thetaAtSearchEdge: fit.atBoundary ? 1 : 0 });
         task?.tick(1);
       }
     } finally {
@@ -98,11 +129,13 @@ export const hawkesPlugin: MacroscopicPlugin<HawkesHyperparameters> = {
   description: "Univariate exponential-kernel Hawkes process fitted by maximum likelihood to each cascade's window (the GammaCas paper's baseline); expected size at every horizon in closed form, infinite final size when K >= 1.",
   reference: 'Dutta et al., GammaCas (the Hawkes baseline); Hawkes, Biometrika 1971',
   hyperparameters: hawkesHyperparameters,
-  dataNeeds: ['eventTimes'],
+  dataNeeds: (hp) => (hp.marks === 'followers' ? ['eventTimes', 'followerCounts'] : ['eventTimes']),
   // Each cascade is fitted on its own window at prediction time: nothing is learnt from the training split.
   fitting: 'none',
 
   async train(data, hp) {
+    if (hp.marks === 'followers' && hp.markExponent !== 'fit' && !(hp.markExponent < hp.markAlpha - 1))
+      throw new CascadeError('CONFIG_INVALID', `model.hyperparameters.markExponent (${hp.markExponent}) must be below markAlpha - 1 (${hp.markAlpha - 1}): the expected mark of a future post is infinite otherwise`);
     if (!(hp.thetaMaxPerWindow > hp.thetaMinPerWindow)) throw new CascadeError('CONFIG_INVALID', `model.hyperparameters.thetaMaxPerWindow (${hp.thetaMaxPerWindow}) must exceed thetaMinPerWindow (${hp.thetaMinPerWindow})`);
     return new HawkesModel(hp, data.observationWindowSeconds);
   },

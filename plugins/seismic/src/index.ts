@@ -1,7 +1,7 @@
 import { pluginModule } from '@cascade-lab/core';
 import { seismicPlugin } from './plugin.js';
 
-export { seismicPlugin, seismicHyperparameters, seismicOptions, windowShares, SeismicModel, type SeismicHyperparameters } from './plugin.js';
+export { seismicPlugin, seismicHyperparameters, seismicOptions, windowShares, SeismicModel, MODEL_FORMAT, type SeismicHyperparameters } from './plugin.js';
 export {
   DEFAULT_SEISMIC_OPTIONS,
   TWITTER_MEMORY_KERNEL,
