@@ -1,7 +1,7 @@
 import { pluginModule } from '@cascade-lab/core';
 import { hawkesPlugin } from './plugin.js';
 
-export { hawkesPlugin, hawkesHyperparameters, fitCascade, postTimesHours, postFollowers, HawkesModel, MODEL_FORMAT, type CascadeFit, type HawkesHyperparameters } from './plugin.js';
+export { hawkesPlugin, hawkesHyperparameters, fitCascade, futureMarkWeight, postTimesHours, postFollowers, HawkesModel, MODEL_FORMAT, type CascadeFit, type HawkesHyperparameters } from './plugin.js';
 export {
   defaultFitOptions,
   expectedFinalSize,

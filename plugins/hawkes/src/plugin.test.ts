@@ -1,6 +1,6 @@
 import { describePluginConformance, tinyMacroscopicDataset } from '@cascade-lab/core/testing';
 import { windowCascade } from '@cascade-lab/data';
-import { hawkesHyperparameters, hawkesPlugin, HawkesModel } from './plugin.js';
+import { futureMarkWeight, hawkesHyperparameters, hawkesPlugin, HawkesModel } from './plugin.js';
 import { readMacroCascade, readReference } from './reference.test-util.js';
 
 // The plugin contract: schema, reproducible "training", save/load, well-formed sizes (Infinity allowed).
@@ -49,6 +49,15 @@ describe('hawkes plugin', () => {
     expect(sizes[0][1]).toBeGreaterThanOrEqual(sizes[0][0]);
     if (d.branching < 1) expect(Math.abs(sizes[0][2] / d.finalSize - 1)).toBeLessThan(1e-9);
     else expect(d.finalSize).toBe(Infinity);
+  });
+
+  it("futureMarks 'observed': E w is the mean weight of the observed retweets (hand-made weights)", () => {
+    const hp = hawkesHyperparameters.parse({ marks: 'followers', futureMarks: 'observed' });
+    // The root's weight (index 0) is left out: (2 + 4) / 2.
+    expect(futureMarkWeight(hp, 0.5, [100, 2, 4])).toBe(3);
+    expect(futureMarkWeight(hp, 0.5, [100])).toBe(1);
+    // 1.016 / 0.516 (python3): the power-law mean.
+    expect(futureMarkWeight(hawkesHyperparameters.parse({ marks: 'followers' }), 0.5, [100, 2, 4])).toBeCloseTo(1.9689922480620154, 14);
   });
 
   it('inside the window the size is the observed count (hand-made cascade)', async () => {

@@ -20,6 +20,10 @@ export const hawkesHyperparameters = z.strictObject({
     .default('fit')
     .describe("beta with marks: a number, or 'fit' (maximum likelihood in [0, 0.95 (alpha - 1)])"),
   markAlpha: z.number().gt(1).default(2.016).describe('power-law exponent of follower counts, for the expected mark of future posts (MODELS.md: 2.016)'),
+  futureMarks: z
+    .enum(['power-law', 'observed'])
+    .default('power-law')
+    .describe("expected mark weight E w of future posts: from power-law follower counts (markAlpha, m >= 1; MODELS.md), or the mean weight of the cascade's observed retweets"),
 });
 export type HawkesHyperparameters = z.output<typeof hawkesHyperparameters>;
 
@@ -64,7 +68,16 @@ export function fitCascade(c: WindowedCascade, T: number, hp: HawkesHyperparamet
   const followers = postFollowers(c);
   const betaMax = 0.95 * (hp.markAlpha - 1);
   const fit = fitMarkedHawkes(times, followers, T, options, { beta: hp.markExponent === 'fit' ? undefined : hp.markExponent, betaMax });
-  return { ...fit, branching: fit.K * meanMarkWeight(hp.markAlpha, fit.beta), weights: markWeights(followers, fit.beta) };
+  const weights = markWeights(followers, fit.beta);
+  return { ...fit, branching: fit.K * futureMarkWeight(hp, fit.beta, weights), weights };
+}
+
+/** E w of a future post: the power-law mean (alpha - 1) / (alpha - 1 - beta), or the mean over the observed retweets (1 when there are none). */
+export function futureMarkWeight(hp: HawkesHyperparameters, beta: number, weights: ArrayLike<number>): number {
+  if (hp.futureMarks === 'power-law') return meanMarkWeight(hp.markAlpha, beta);
+  let sum = 0;
+  for (let i = 1; i < weights.length; i++) sum += weights[i];
+  return weights.length > 1 ? sum / (weights.length - 1) : 1;
 }
 
 /**
