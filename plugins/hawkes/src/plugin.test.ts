@@ -1,5 +1,6 @@
 import { describePluginConformance, tinyMacroscopicDataset } from '@cascade-lab/core/testing';
 import { windowCascade } from '@cascade-lab/data';
+import type { TrainContext } from '@cascade-lab/core';
 import { futureMarkWeight, hawkesHyperparameters, hawkesPlugin, HawkesModel } from './plugin.js';
 import { readMacroCascade, readReference } from './reference.test-util.js';
 
@@ -58,6 +59,13 @@ describe('hawkes plugin', () => {
     expect(futureMarkWeight(hp, 0.5, [100])).toBe(1);
     // 1.016 / 0.516 (python3): the power-law mean.
     expect(futureMarkWeight(hawkesHyperparameters.parse({ marks: 'followers' }), 0.5, [100, 2, 4])).toBeCloseTo(1.9689922480620154, 14);
+  });
+
+  it('refuses a fixed mark exponent at or above alpha - 1 (E w would be infinite) and an empty theta range', async () => {
+    const data = tinyMacroscopicDataset();
+    const context = {} as TrainContext; // train reads nothing from it
+    await expect(hawkesPlugin.train(data, hawkesHyperparameters.parse({ marks: 'followers', markExponent: 1.016 }), context)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    await expect(hawkesPlugin.train(data, hawkesHyperparameters.parse({ thetaMinPerWindow: 10, thetaMaxPerWindow: 1 }), context)).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 
   it('inside the window the size is the observed count (hand-made cascade)', async () => {
