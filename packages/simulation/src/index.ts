@@ -13,7 +13,7 @@ export type {
 // Engines as InfectionSimulators, and the worker pool
 export { IndependentCascadeSimulator, ContinuousTimeSimulator, SequentialSampler } from './simulators.js';
 export type { SimulatorOptions, SequentialSamplerOptions } from './simulators.js';
-export { SimulationPool } from './pool.js';
+export { SimulationPool, simulationPoolFor } from './pool.js';
 export type { SimulationPoolOptions } from './pool.js';
 export type { NextUserModelModule } from './tasks.js';
 
@@ -26,6 +26,7 @@ export type { ContinuousTimeNetwork, DelayDistribution } from './continuous-time
 export { sampleSequences, defaultMaxBatch } from './sequential.js';
 export type { NextUserModel, ScoreKind, EndUserPolicy, SequentialSamplingOptions } from './sequential.js';
 export { simulationStream } from './streams.js';
+export { PrefixSharingSampler, drawFromWeights, type PrefixStepper, type PrefixSharingOptions } from './prefix-sharing.js';
 
 // Baseline next-user model
 export { createPopularityModel, popularityCounts, popularityModelModule } from './popularity.js';

@@ -87,6 +87,21 @@ describe('loadExperiment', () => {
     expect(e.message).toMatch(/tideh-rt \(tideh format\) is macroscopic, but model ndm is microscopic/);
   });
 
+  it('keeps execution settings out of the config hash, and refuses them where they used to be (file:line)', () => {
+    const plain = loadExperiment(write('exec0.yaml', base), registry);
+    const exec = loadExperiment(write('exec1.yaml', base + 'execution:\n  workers: 3\n  batchRows: 512\n  gradients: tape\n'), registry);
+    expect(exec.hash).toBe(plain.hash);
+    expect(exec.config.execution).toEqual({ workers: 3, batchRows: 512, gradients: 'tape' });
+    const moved = configError(write('moved.yaml', base + '  hyperparameters:\n    simulationBatchRows: 64\n    gradients: tape\nevaluation:\n  workers: 2\n'));
+    expect(moved.issues.map((i) => [i.keyPath, i.line])).toEqual([
+      ['evaluation.workers', 10],
+      ['model.hyperparameters.simulationBatchRows', 7],
+      ['model.hyperparameters.gradients', 8],
+    ]);
+    expect(moved.message).toMatch(/moved\.yaml:7:\d+: model\.hyperparameters\.simulationBatchRows: moved to execution\.batchRows/);
+    expect(configError(write('exec-bad.yaml', base + 'execution:\n  worker: 3\n')).issues[0]).toMatchObject({ keyPath: 'execution.worker', line: 7 });
+  });
+
   it('points at an unknown model name with the known ones', () => {
     const e = configError(write('unknown.yaml', base.replace('name: ndm', 'name: nmd')));
     expect(e.issues[0]).toMatchObject({ keyPath: 'model.name', line: 5 });

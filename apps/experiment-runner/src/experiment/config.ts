@@ -1,4 +1,4 @@
-import { ConfigError, configHash, dataNeedsOf, describeMissingNeeds, missingDataNeeds, executionConfigSchema, executionSettings, loadConfig, type ExecutionSettings, PluginRegistry, zodIssuesToConfigIssues, type LoadedConfig, type ModelPlugin } from '@cascade-lab/core';
+import { ConfigError, configHash, dataNeedsOf, type ConfigIssue, describeMissingNeeds, missingDataNeeds, executionConfigSchema, executionSettings, loadConfig, type ExecutionSettings, PluginRegistry, zodIssuesToConfigIssues, type LoadedConfig, type ModelPlugin } from '@cascade-lab/core';
 import { configuredFormat, datasetConfigSchema, datasetOffer, FORMATS } from '@cascade-lab/data';
 import { z } from 'zod';
 
@@ -9,7 +9,7 @@ export const evaluationSchema = z
     earlyStageUsers: z.number().int().positive().default(5).describe('users scored in the early-stage F1 (microscopic)'),
     rankingK: z.array(z.number().int().positive()).default([1, 10, 50, 100]).describe('k of hits@k / MAP@k for next-user ranking'),
     maxTestCascades: z.number().int().positive().optional().describe('evaluate only the first N test cascades (quick runs)'),
-    workers: z.number().int().positive().optional().describe('worker threads for simulation engines that support them'),
+    workers: z.number().int().positive().optional().describe('moved to execution.workers (refused here, with the line)'),
     stepwiseBoundaries: z.array(z.number().positive()).optional().describe('size-range boundaries of the step-wise tau (default: doubling ranges from the smallest observed size)'),
   })
   .default({ simulations: 1000, earlyStageUsers: 5, rankingK: [1, 10, 50, 100] });
@@ -85,6 +85,7 @@ export function loadExperiment(file: string, registry: PluginRegistry, overrides
     });
   }
   const plugin = registry.get(config.model.name);
+  checkMovedToExecution(file, config, plugin, loaded);
   const parsed = plugin.hyperparameters.safeParse(config.model.hyperparameters);
   if (!parsed.success) {
     const prefix = ['model', 'hyperparameters'];
@@ -97,6 +98,30 @@ export function loadExperiment(file: string, registry: PluginRegistry, overrides
   checkDataFitsPlugin(file, config, plugin, hyperparameters, loaded);
   const resolved: ExperimentConfig = { ...config, model: { name: config.model.name, hyperparameters } };
   return { file, config, plugin, hyperparameters, resolved, hash: experimentHash(resolved), loaded };
+}
+
+/**
+ * Settings that were once hyperparameters or evaluation knobs and are execution settings now (they
+ * say how to compute, not what, and stay out of the config hash): a config that still has them is
+ * refused at their line, with where they went.
+ */
+export const MOVED_TO_EXECUTION: Readonly<Record<string, string>> = {
+  'evaluation.workers': 'execution.workers',
+  'model.hyperparameters.simulationBatchRows': 'execution.batchRows',
+  'model.hyperparameters.gradients': 'execution.gradients',
+};
+
+function checkMovedToExecution(file: string, config: ExperimentConfig, plugin: ModelPlugin, loaded: LoadedConfig<ExperimentConfig>): void {
+  const issues: ConfigIssue[] = [];
+  const at = (path: string[]) => loaded.locate(path);
+  if (config.evaluation.workers !== undefined) issues.push({ keyPath: 'evaluation.workers', message: 'moved to execution.workers (execution settings are not part of the config hash)', ...at(['evaluation', 'workers']) });
+  for (const [key, value] of Object.entries(config.model.hyperparameters)) {
+    const target = MOVED_TO_EXECUTION[`model.hyperparameters.${key}`];
+    // Only where the plugin no longer takes the key as a hyperparameter.
+    if (target === undefined || plugin.hyperparameters.safeParse({ [key]: value }).success) continue;
+    issues.push({ keyPath: `model.hyperparameters.${key}`, message: `moved to ${target} (execution settings are not hyperparameters and not part of the config hash)`, ...at(['model', 'hyperparameters', key]) });
+  }
+  if (issues.length > 0) throw new ConfigError(file, issues, { hint: 'put them under the `execution` section (workers, batchRows, gradients)' });
 }
 
 /**
