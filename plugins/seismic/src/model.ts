@@ -15,7 +15,7 @@
  *
  * Float64 pure functions; times in seconds since the root post, which is share 0 at time 0.
  */
-import { regularizedLowerGammaF64 } from '@cascade-lab/tensor-ops';
+import { regularizedLowerGammaF64 } from '@cascade-lab/core';
 
 /** Memory kernel phi (Sec. 3.1): constant c up to s0, then a power law with exponent -(1 + theta). */
 export interface MemoryKernel {
