@@ -1,0 +1,8 @@
+import { pluginModule } from '@cascade-lab/core';
+import { infopathPlugin } from './plugin.js';
+
+export { infopathPlugin, infopathHyperparameters, type InfopathHyperparameters } from './plugin.js';
+export { InfopathModel } from './model.js';
+
+/** The inversify module the runner loads (apps/experiment-runner/src/plugin-modules.ts). */
+export const infopathModule = pluginModule(infopathPlugin);
