@@ -226,6 +226,37 @@ export interface EdgeRecovery {
 }
 
 /**
+ * A set of ordered pairs (keys u * n + v): a bit set when n^2 bits fit in 64 MiB (n up to about
+ * 23,000 users), else a Set.
+ */
+class PairSet {
+  private readonly bits?: Uint32Array;
+  private readonly set?: Set<number>;
+  size = 0;
+  constructor(n: number) {
+    if (n * n <= 2 ** 29) this.bits = new Uint32Array(Math.ceil((n * n) / 32));
+    else this.set = new Set<number>();
+  }
+  /** Adds a pair; false when it was there already. */
+  add(key: number): boolean {
+    if (this.bits) {
+      const w = Math.floor(key / 32);
+      const bit = 1 << key % 32;
+      if (this.bits[w] & bit) return false;
+      this.bits[w] |= bit;
+    } else {
+      if (this.set!.has(key)) return false;
+      this.set!.add(key);
+    }
+    this.size++;
+    return true;
+  }
+  has(key: number): boolean {
+    return this.bits ? (this.bits[Math.floor(key / 32)] & (1 << key % 32)) !== 0 : this.set!.has(key);
+  }
+}
+
+/**
  * Network recovery (NetRate, ICML 2011 §5; InfoPath, WSDM 2013 §5): how well edge scores find the
  * edges of a ground-truth graph, over all ordered pairs (u, v), u != v, of the chosen users. A
  * directed graph's edge a -> b makes the pair (a, b) positive; an undirected one makes both (a, b)
@@ -243,7 +274,7 @@ export function edgeRecovery(scores: EdgeScoreMatrix, graph: SocialGraph, option
   }
   let m = 0;
   for (let u = 0; u < n; u++) m += member[u];
-  const truth = new Set<number>();
+  const truth = new PairSet(n);
   for (let e = 0; e + 1 < graph.edges.length; e += 2) {
     const a = graph.edges[e];
     const b = graph.edges[e + 1];
@@ -274,11 +305,12 @@ export function edgeRecovery(scores: EdgeScoreMatrix, graph: SocialGraph, option
   } else {
     checkSameLength('edgeRecovery', scores.sources, scores.targets, 'sources', 'targets');
     checkSameLength('edgeRecovery', scores.sources, scores.scores, 'sources', 'scores');
-    // Typed arrays and a sorted copy of the pair keys (for duplicates) rather than a Set: a model
-    // may list every pair of a few thousand users (millions of entries).
+    // Typed arrays and a bit set of the pairs rather than JS arrays and a Set: a model may list every
+    // pair of a few thousand users (millions of entries).
     const m = scores.sources.length;
     const keys = new Float64Array(m);
     const isTrue = new Uint8Array(m);
+    const listed = new PairSet(n);
     let kept = 0;
     let listedPositives = 0;
     for (let i = 0; i < m; i++) {
@@ -289,16 +321,14 @@ export function edgeRecovery(scores: EdgeScoreMatrix, graph: SocialGraph, option
         keys[i] = -1;
         continue;
       }
-      keys[i] = edgeKey(u, v, n);
-      if (truth.has(keys[i])) {
+      const key = edgeKey(u, v, n);
+      if (!listed.add(key)) throw new RangeError(`edgeRecovery: pair ${u} -> ${v} is listed twice`);
+      keys[i] = key;
+      if (truth.has(key)) {
         isTrue[i] = 1;
         listedPositives++;
       }
       kept++;
-    }
-    const sorted = keys.slice().sort();
-    for (let i = 1; i < m; i++) {
-      if (sorted[i] >= 0 && sorted[i] === sorted[i - 1]) throw new RangeError(`edgeRecovery: pair ${Math.floor(sorted[i] / n)} -> ${sorted[i] % n} is listed twice`);
     }
     const pos = new Float64Array(listedPositives);
     const neg = new Float64Array(kept - listedPositives);
