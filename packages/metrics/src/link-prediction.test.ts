@@ -71,6 +71,13 @@ describe('edge recovery against a ground-truth graph', () => {
     expect(edgeRecovery({ numNodes: 5, dense }, truth)).toEqual(want);
     expect(edgeRecovery(sparse, truth)).toEqual(want);
   });
+  it('gives the same numbers for a graph too large for the pair bit set (a Set instead)', () => {
+    // 30,000 nodes: 9e8 pairs exceed the 2^29-bit set; the same users 2, 3, 4 and scores as above
+    const big: SocialGraph = { ...truth, numNodes: 30_000 };
+    expect(edgeRecovery({ ...sparse, numNodes: 30_000 }, big, { users: [2, 3, 4] })).toEqual({ precisionAtTrueEdges: 0.5, auc: 0.625, trueEdges: 2, pairs: 6 });
+    expect(() => edgeRecovery({ numNodes: 30_000, sources: [2, 2], targets: [3, 3], scores: [1, 1] }, big, { users: [2, 3, 4] })).toThrow(/listed twice/);
+  });
+
   it('counts an undirected edge both ways', () => {
     // positives (2,3)=0.9, (3,2)=0.5, (4,2)=0, (2,4)=0; negatives (3,4)=0, (4,3)=0.2.
     // AUC: 2 + 2 + 0.5 + 0.5 = 5 of 8. precision@4: 0.9, 0.5, 0.2 (-), then 1 of the tie group {+, +, -} at 0: (2 + 2/3) / 4

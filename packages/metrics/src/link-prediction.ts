@@ -84,9 +84,11 @@ export function closestUsers(closeness: ArrayLike<number>, numUsers: number): In
  * positives/negatives whose score is `values[i]`; values are decreasing.
  */
 interface ScoreGroups {
-  values: number[];
-  pos: number[];
-  neg: number[];
+  values: Float64Array;
+  pos: Float64Array;
+  neg: Float64Array;
+  /** Number of groups (the arrays' first `length` entries). */
+  length: number;
   positives: number;
   negatives: number;
 }
@@ -96,19 +98,24 @@ function groupScores(positive: Float64Array, negative: Float64Array, extra?: { s
   if (extra && Number.isNaN(extra.score)) throw new RangeError('edge scores: the score of unlisted pairs is NaN');
   positive.sort();
   negative.sort();
-  const g: ScoreGroups = { values: [], pos: [], neg: [], positives: positive.length + (extra?.positives ?? 0), negatives: negative.length + (extra?.negatives ?? 0) };
+  const size = positive.length + negative.length + 1;
+  const g: ScoreGroups = { values: new Float64Array(size), pos: new Float64Array(size), neg: new Float64Array(size), length: 0, positives: positive.length + (extra?.positives ?? 0), negatives: negative.length + (extra?.negatives ?? 0) };
   let i = positive.length - 1;
   let j = negative.length - 1;
   let extraLeft = extra !== undefined && extra.positives + extra.negatives > 0;
+  // Merge the two descending runs (and the unlisted group) into groups of equal score.
   while (i >= 0 || j >= 0 || extraLeft) {
     let v = -Infinity;
     let any = false;
-    for (const c of [i >= 0 ? positive[i] : undefined, j >= 0 ? negative[j] : undefined, extraLeft ? extra!.score : undefined]) {
-      if (c !== undefined && (!any || c > v)) {
-        v = c;
-        any = true;
-      }
+    if (i >= 0) {
+      v = positive[i];
+      any = true;
     }
+    if (j >= 0 && (!any || negative[j] > v)) {
+      v = negative[j];
+      any = true;
+    }
+    if (extraLeft && (!any || extra!.score > v)) v = extra!.score;
     let p = 0;
     let n = 0;
     while (i >= 0 && positive[i] === v) {
@@ -124,9 +131,10 @@ function groupScores(positive: Float64Array, negative: Float64Array, extra?: { s
       n += extra!.negatives;
       extraLeft = false;
     }
-    g.values.push(v);
-    g.pos.push(p);
-    g.neg.push(n);
+    g.values[g.length] = v;
+    g.pos[g.length] = p;
+    g.neg[g.length] = n;
+    g.length++;
   }
   return g;
 }
@@ -136,7 +144,7 @@ function groupAuc(g: ScoreGroups): number {
   if (g.positives === 0 || g.negatives === 0) throw new RangeError(`AUC needs positives and negatives (got ${g.positives} and ${g.negatives})`);
   let negBelow = 0;
   let sum = 0;
-  for (let k = g.values.length - 1; k >= 0; k--) {
+  for (let k = g.length - 1; k >= 0; k--) {
     sum += g.pos[k] * (negBelow + 0.5 * g.neg[k]);
     negBelow += g.neg[k];
   }
@@ -153,7 +161,7 @@ function groupPrecisionAtK(g: ScoreGroups, k: number): number {
   if (k > g.positives + g.negatives) throw new RangeError(`precisionAtK: k = ${k} exceeds the ${g.positives + g.negatives} scored items`);
   let taken = 0;
   let hits = 0;
-  for (let i = 0; i < g.values.length && taken < k; i++) {
+  for (let i = 0; i < g.length && taken < k; i++) {
     const c = g.pos[i] + g.neg[i];
     if (taken + c <= k) {
       hits += g.pos[i];
@@ -218,6 +226,37 @@ export interface EdgeRecovery {
 }
 
 /**
+ * A set of ordered pairs (keys u * n + v): a bit set when n^2 bits fit in 64 MiB (n up to about
+ * 23,000 users), else a Set.
+ */
+class PairSet {
+  private readonly bits?: Uint32Array;
+  private readonly set?: Set<number>;
+  size = 0;
+  constructor(n: number) {
+    if (n * n <= 2 ** 29) this.bits = new Uint32Array(Math.ceil((n * n) / 32));
+    else this.set = new Set<number>();
+  }
+  /** Adds a pair; false when it was there already. */
+  add(key: number): boolean {
+    if (this.bits) {
+      const w = Math.floor(key / 32);
+      const bit = 1 << key % 32;
+      if (this.bits[w] & bit) return false;
+      this.bits[w] |= bit;
+    } else {
+      if (this.set!.has(key)) return false;
+      this.set!.add(key);
+    }
+    this.size++;
+    return true;
+  }
+  has(key: number): boolean {
+    return this.bits ? (this.bits[Math.floor(key / 32)] & (1 << key % 32)) !== 0 : this.set!.has(key);
+  }
+}
+
+/**
  * Network recovery (NetRate, ICML 2011 §5; InfoPath, WSDM 2013 §5): how well edge scores find the
  * edges of a ground-truth graph, over all ordered pairs (u, v), u != v, of the chosen users. A
  * directed graph's edge a -> b makes the pair (a, b) positive; an undirected one makes both (a, b)
@@ -235,7 +274,7 @@ export function edgeRecovery(scores: EdgeScoreMatrix, graph: SocialGraph, option
   }
   let m = 0;
   for (let u = 0; u < n; u++) m += member[u];
-  const truth = new Set<number>();
+  const truth = new PairSet(n);
   for (let e = 0; e + 1 < graph.edges.length; e += 2) {
     const a = graph.edges[e];
     const b = graph.edges[e + 1];
@@ -266,20 +305,41 @@ export function edgeRecovery(scores: EdgeScoreMatrix, graph: SocialGraph, option
   } else {
     checkSameLength('edgeRecovery', scores.sources, scores.targets, 'sources', 'targets');
     checkSameLength('edgeRecovery', scores.sources, scores.scores, 'sources', 'scores');
-    const seen = new Set<number>();
-    const pos: number[] = [];
-    const neg: number[] = [];
-    for (let i = 0; i < scores.sources.length; i++) {
+    // Typed arrays and a bit set of the pairs rather than JS arrays and a Set: a model may list every
+    // pair of a few thousand users (millions of entries).
+    const m = scores.sources.length;
+    const keys = new Float64Array(m);
+    const isTrue = new Uint8Array(m);
+    const listed = new PairSet(n);
+    let kept = 0;
+    let listedPositives = 0;
+    for (let i = 0; i < m; i++) {
       const u = scores.sources[i];
       const v = scores.targets[i];
       if (!Number.isInteger(u) || !Number.isInteger(v) || u < 0 || v < 0 || u >= n || v >= n) throw new RangeError(`edgeRecovery: pair ${u} -> ${v} is outside the ${n} nodes`);
-      if (u === v || !member[u] || !member[v]) continue;
+      if (u === v || !member[u] || !member[v]) {
+        keys[i] = -1;
+        continue;
+      }
       const key = edgeKey(u, v, n);
-      if (seen.has(key)) throw new RangeError(`edgeRecovery: pair ${u} -> ${v} is listed twice`);
-      seen.add(key);
-      (truth.has(key) ? pos : neg).push(scores.scores[i]);
+      if (!listed.add(key)) throw new RangeError(`edgeRecovery: pair ${u} -> ${v} is listed twice`);
+      keys[i] = key;
+      if (truth.has(key)) {
+        isTrue[i] = 1;
+        listedPositives++;
+      }
+      kept++;
     }
-    groups = groupScores(Float64Array.from(pos), Float64Array.from(neg), { score: scores.unlistedScore ?? 0, positives: E - pos.length, negatives: pairs - E - neg.length });
+    const pos = new Float64Array(listedPositives);
+    const neg = new Float64Array(kept - listedPositives);
+    let p = 0;
+    let q = 0;
+    for (let i = 0; i < m; i++) {
+      if (keys[i] < 0) continue;
+      if (isTrue[i]) pos[p++] = scores.scores[i];
+      else neg[q++] = scores.scores[i];
+    }
+    groups = groupScores(pos, neg, { score: scores.unlistedScore ?? 0, positives: E - pos.length, negatives: pairs - E - neg.length });
   }
   return { precisionAtTrueEdges: groupPrecisionAtK(groups, E), auc: groupAuc(groups), trueEdges: E, pairs };
 }
