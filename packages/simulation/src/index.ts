@@ -21,7 +21,7 @@ export type { NextUserModelModule } from './tasks.js';
 export { transmissionGraph, edgeWeight } from './graph.js';
 export type { TransmissionGraph, TransmissionGraphOptions } from './graph.js';
 export { simulateIndependentCascade, IndependentCascadeScratch } from './independent-cascade.js';
-export { simulateContinuousTime, ContinuousTimeScratch, sampleDelay, DELAY_DISTRIBUTIONS } from './continuous-time.js';
+export { simulateContinuousTime, ContinuousTimeScratch, sampleDelay, unitCumulativeHazard, unitHazard, delayKindIndex, DELAY_DISTRIBUTIONS } from './continuous-time.js';
 export type { ContinuousTimeNetwork, DelayDistribution } from './continuous-time.js';
 export { sampleSequences, defaultMaxBatch } from './sequential.js';
 export type { NextUserModel, ScoreKind, EndUserPolicy, SequentialSamplingOptions } from './sequential.js';
