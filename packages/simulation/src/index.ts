@@ -14,6 +14,8 @@ export type {
 export { IndependentCascadeSimulator, ContinuousTimeSimulator, SequentialSampler } from './simulators.js';
 export type { SimulatorOptions, SequentialSamplerOptions } from './simulators.js';
 export { SimulationPool } from './pool.js';
+export { RateNetworkModel } from './rate-network-model.js';
+export type { EdgeScores, NetworkSettings, RateNetworkOptions } from './rate-network-model.js';
 export type { SimulationPoolOptions } from './pool.js';
 export type { NextUserModelModule } from './tasks.js';
 

@@ -1,8 +1,10 @@
 import { type MicroscopicDataset, type MicroscopicPlugin } from '@cascade-lab/core';
-import { DELAY_DISTRIBUTIONS } from '@cascade-lab/simulation';
+import { DELAY_DISTRIBUTIONS, RateNetworkModel } from '@cascade-lab/simulation';
 import { z } from 'zod';
 import { fitNetRate } from './fit.js';
-import { RateNetworkModel } from './model.js';
+
+/** The saved model: one JSON file, with this format tag (`load` refuses anything else). */
+export const SAVED = { format: 'cascade-lab/netrate@2', file: 'netrate.json' };
 
 /** Every knob with its default and a description (`cascade plugins` prints them). */
 export const netrateHyperparameters = z.strictObject({
@@ -48,10 +50,10 @@ export const netratePlugin: MicroscopicPlugin<NetrateHyperparameters> = {
       `netrate: ${fit.rates.length} edges with a positive rate among ${fit.candidatePairs} candidate pairs from ${fit.cascadesUsed} cascades; negative log-likelihood ${fit.negLogLikelihood.toFixed(4)}; ${seconds.toFixed(1)} s` +
         (fit.emOnlyTargets > 0 ? `; ${fit.emOnlyTargets} targets too large for Newton steps (EM only)` : ''),
     );
-    return new RateNetworkModel(data.users.size, fit.sources, fit.targets, fit.rates, { delay: hp.delay, powerLawMinDelay: hp.powerLawMinDelay, simulationHorizon: hp.simulationHorizon ?? Infinity }, summary);
+    return new RateNetworkModel(data.users.size, fit.sources, fit.targets, fit.rates, { delay: hp.delay, powerLawMinDelay: hp.powerLawMinDelay, simulationHorizon: hp.simulationHorizon ?? Infinity }, { summary, saved: SAVED });
   },
 
   async load(dir: string) {
-    return RateNetworkModel.load(dir);
+    return RateNetworkModel.load(dir, SAVED.format, SAVED.file);
   },
 };

@@ -1,11 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CascadeError, type MicroscopicModel, type Rng, type SimulationRequest, type SimulationResult } from '@cascade-lab/core';
-import { ContinuousTimeSimulator, DELAY_DISTRIBUTIONS, transmissionGraph, type DelayDistribution, type SimulationPool } from '@cascade-lab/simulation';
-
-/** Version tag of the saved file; `load` refuses anything else. */
-export const FORMAT = 'cascade-lab/netrate@2';
-const FILE = 'netrate.json';
+import { DELAY_DISTRIBUTIONS, type DelayDistribution } from './continuous-time.js';
+import { transmissionGraph } from './graph.js';
+import type { SimulationPool } from './pool.js';
+import { ContinuousTimeSimulator } from './simulators.js';
 
 /**
  * Candidate edges with a score each (contract v2's `EdgeScores`, issue 14): index-aligned arrays over
@@ -27,7 +26,20 @@ export interface NetworkSettings {
   simulationHorizon: number;
 }
 
+/** Options of a RateNetworkModel besides its rates. */
+export interface RateNetworkOptions {
+  /** Numbers `summaryMetrics` reports (e.g. the fit's negative log-likelihood). */
+  summary?: Record<string, number>;
+  /** Worker threads for the simulations. */
+  pool?: SimulationPool;
+  /** File `save` writes and the format tag it carries (`load` checks the tag): one per plugin. */
+  saved?: { format: string; file: string };
+}
+
 /**
+ * A fitted continuous-time diffusion network as a microscopic model, shared by the network inference
+ * baselines (NetRate, InfoPath), which differ only in how they fit the rates.
+ *
  * A diffusion network of transmission rates alpha_{j,i} > 0 (the edges a fit kept) that predicts by
  * continuous-time simulation from the seed (NetRate §2's generative model, the simulation package's
  * engine): the infected users come out in infection-time order, so the protocol's budget keeps the
@@ -42,9 +54,9 @@ export class RateNetworkModel implements MicroscopicModel {
     readonly targets: Int32Array,
     readonly rates: Float64Array,
     readonly settings: NetworkSettings,
-    readonly summary: Record<string, number> = {},
-    pool?: SimulationPool,
+    private readonly options: RateNetworkOptions = {},
   ) {
+    const pool = options.pool;
     const graph = transmissionGraph(numUsers, sources, targets, rates);
     this.simulator = new ContinuousTimeSimulator(
       { graph, delay: settings.delay, powerLawMinDelay: settings.powerLawMinDelay },
@@ -76,25 +88,31 @@ export class RateNetworkModel implements MicroscopicModel {
   }
 
   summaryMetrics(): Record<string, number> {
-    return { ...this.summary };
+    return { ...this.options.summary };
   }
 
-  async save(dir: string): Promise<void> {
+  /** Writes `file` in `dir`, tagged with `format`. */
+  async saveAs(dir: string, format: string, file: string): Promise<void> {
     mkdirSync(dir, { recursive: true });
     const saved = {
-      format: FORMAT,
+      format,
       numUsers: this.numUsers,
       settings: { ...this.settings, simulationHorizon: Number.isFinite(this.settings.simulationHorizon) ? this.settings.simulationHorizon : null },
-      summary: this.summary,
+      summary: this.options.summary ?? {},
       sources: Array.from(this.sources),
       targets: Array.from(this.targets),
       rates: Array.from(this.rates),
     };
-    writeFileSync(join(dir, FILE), JSON.stringify(saved) + '\n');
+    writeFileSync(join(dir, file), JSON.stringify(saved) + '\n');
   }
 
-  /** Reads a network saved by `save` (`format` names the plugin's file format). */
-  static load(dir: string, format = FORMAT, file = FILE, pool?: SimulationPool): RateNetworkModel {
+  save(dir: string): Promise<void> {
+    const { format, file } = this.options.saved ?? { format: 'cascade-lab/rate-network@1', file: 'rate-network.json' };
+    return this.saveAs(dir, format, file);
+  }
+
+  /** Reads a network saved by `saveAs(dir, format, file)`; throws CascadeError('MODEL') for anything else. */
+  static load(dir: string, format: string, file: string, pool?: SimulationPool): RateNetworkModel {
     const path = join(dir, file);
     let saved: {
       format?: string;
@@ -130,8 +148,7 @@ export class RateNetworkModel implements MicroscopicModel {
       Int32Array.from(saved.targets),
       Float64Array.from(saved.rates),
       { delay: s.delay as DelayDistribution, powerLawMinDelay: s.powerLawMinDelay, simulationHorizon: s.simulationHorizon ?? Infinity },
-      saved.summary ?? {},
-      pool,
+      { summary: saved.summary ?? {}, pool, saved: { format, file } },
     );
   }
 
