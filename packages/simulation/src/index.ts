@@ -36,6 +36,8 @@ export type { PopularityModelOptions } from './popularity.js';
 // Synthetic data with a known ground truth
 export { generateIcCascades, syntheticMicroscopicDataset, syntheticVocabulary } from './synthetic/ic-cascades.js';
 export type { SyntheticIcOptions, SyntheticIcData } from './synthetic/ic-cascades.js';
+export { generateTimeVaryingCascades, rateAt } from './synthetic/time-varying.js';
+export type { TimeVaryingOptions, TimeVaryingData, TimeVaryingEdge, RatePattern } from './synthetic/time-varying.js';
 export { generateHawkesCascade, generateHawkesCascades, hawkesBranchingFactor } from './synthetic/hawkes.js';
 export type { HawkesCascadeOptions } from './synthetic/hawkes.js';
 export { generateContentCascades, tokenNovelty, expectedSize, STREAM_EPOCH_SECONDS } from './synthetic/content-cascades.js';
