@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   TRACKING: 6,
   CANCELLED: 130,
   MODEL: 7,
+  /** A saved model that cannot be loaded (missing, unreadable, another format or version): every plugin's `load`. */
+  MODEL_LOAD: 7,
   /** A sweep ran to the end but some of its trials failed (`cascade sweep`). */
   TRIALS_FAILED: 8,
   INTERNAL: 1,
@@ -91,6 +93,20 @@ export class DataFormatError extends CascadeError {
     super('DATA_FORMAT', `${formatLocation(location)}: ${problem}`, options);
     this.location = location;
     this.problem = problem;
+  }
+}
+
+/**
+ * A saved model folder or file that `load` cannot use: missing, unreadable, of another format or an
+ * unsupported version, or inconsistent. Every plugin's `load` throws this (code MODEL_LOAD), so
+ * scripts and the runner can tell "no usable model here" from other failures.
+ */
+export class ModelLoadError extends CascadeError {
+  readonly file: string;
+
+  constructor(file: string, problem: string, options: CascadeErrorOptions = {}) {
+    super('MODEL_LOAD', `${file}: ${problem}`, options);
+    this.file = file;
   }
 }
 

@@ -13,9 +13,9 @@ export type {
 // Engines as InfectionSimulators, and the worker pool
 export { IndependentCascadeSimulator, ContinuousTimeSimulator, SequentialSampler } from './simulators.js';
 export type { SimulatorOptions, SequentialSamplerOptions } from './simulators.js';
-export { SimulationPool } from './pool.js';
-export { RateNetworkModel } from './rate-network-model.js';
-export type { EdgeScores, NetworkSettings, RateNetworkOptions } from './rate-network-model.js';
+export { SimulationPool, simulationPoolFor } from './pool.js';
+export { RateNetworkModel, rateNetworkFormat } from './rate-network-model.js';
+export type { NetworkSettings, RateNetworkOptions, SavedRateNetwork } from './rate-network-model.js';
 export type { SimulationPoolOptions } from './pool.js';
 export type { NextUserModelModule } from './tasks.js';
 

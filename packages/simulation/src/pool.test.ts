@@ -1,6 +1,6 @@
 import { Rng, type SimulationRequest } from '@cascade-lab/core';
 import { transmissionGraph } from './graph.js';
-import { SimulationPool } from './pool.js';
+import { SimulationPool, simulationPoolFor } from './pool.js';
 import { ContinuousTimeSimulator, IndependentCascadeSimulator, SequentialSampler } from './simulators.js';
 import { createMarkovModel } from './test-models.test-util.js';
 
@@ -103,5 +103,14 @@ describe('SimulationPool: results do not depend on the number of workers', () =>
     const p = new IndependentCascadeSimulator(g, { pool: pool(1), chunkSize: 1 }).simulate([{ seeds: [3], budget: 50, simulations: 2000 }], Rng.fromSeed(1), ac.signal);
     ac.abort();
     await expect(p).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+});
+
+describe('simulationPoolFor: the execution settings pick the pool', () => {
+  it('simulates in this thread for one worker and in a pool of that size otherwise (started lazily)', async () => {
+    expect(simulationPoolFor({ workers: 1 })).toBeUndefined();
+    const p = simulationPoolFor({ workers: 3 })!;
+    expect(p.size).toBe(3);
+    await p.close();
   });
 });

@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { CancelledError, CascadeError, ERROR_CODES, type ErrorCode } from '@cascade-lab/core';
+import { CancelledError, CascadeError, ERROR_CODES, type ErrorCode, type ExecutionSettings } from '@cascade-lab/core';
 import type { EngineTask, EngineTaskResult } from './tasks.js';
 
 export interface SimulationPoolOptions {
@@ -224,4 +224,14 @@ export class SimulationPool {
     }
     await Promise.all(this.slots.filter((s) => !this.exited.has(s.worker)).map((s) => s.worker.terminate()));
   }
+}
+
+/**
+ * The pool a simulator should use under these execution settings (the config's `execution.workers`,
+ * which reaches plugins through TrainContext/InferenceContext): `undefined` for one worker (simulate
+ * in this thread), else a pool of that many threads. The caller owns it and closes it on dispose.
+ * Results are the same either way: every simulation draws from its own stream.
+ */
+export function simulationPoolFor(execution: Pick<ExecutionSettings, 'workers'>, options: Omit<SimulationPoolOptions, 'workers'> = {}): SimulationPool | undefined {
+  return execution.workers > 1 ? new SimulationPool({ ...options, workers: execution.workers }) : undefined;
 }

@@ -1,15 +1,13 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CascadeError, Rng } from '@cascade-lab/core';
-import { RateNetworkModel } from './rate-network-model.js';
+import { ModelLoadError, Rng } from '@cascade-lab/core';
+import { RateNetworkModel, rateNetworkFormat } from './rate-network-model.js';
 
 const settings = { delay: 'exponential' as const, powerLawMinDelay: 1, simulationHorizon: Infinity };
+const FORMAT = rateNetworkFormat('test/net');
 // Edges 2 -> 3 (rate 2), 3 -> 4 (rate 0.5), 2 -> 5 (rate 0.1) over 6 vocabulary indices.
-const model = new RateNetworkModel(6, Int32Array.from([2, 3, 2]), Int32Array.from([3, 4, 5]), Float64Array.from([2, 0.5, 0.1]), settings, {
-  summary: { edges: 3 },
-  saved: { format: 'test/net@1', file: 'net.json' },
-});
+const model = new RateNetworkModel(6, Int32Array.from([2, 3, 2]), Int32Array.from([3, 4, 5]), Float64Array.from([2, 0.5, 0.1]), settings, { summary: { edges: 3 }, saved: FORMAT });
 
 describe('RateNetworkModel', () => {
   it('scores its own edges, or given pairs (0 for a pair it lacks)', async () => {
@@ -20,15 +18,18 @@ describe('RateNetworkModel', () => {
     expect(Array.from(given.scores)).toEqual([0.5, 0, 0.1]);
   });
 
-  it('saves and loads the same network under its format tag, and refuses another tag', async () => {
+  it('saves and loads the same network under its format tag, and refuses another tag or a broken file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rate-net-'));
     await model.save(dir);
-    const loaded = RateNetworkModel.load(dir, 'test/net@1', 'net.json');
+    const loaded = await RateNetworkModel.load(dir, FORMAT);
     expect(await loaded.edgeScores()).toEqual(await model.edgeScores());
     expect(loaded.summaryMetrics()).toEqual({ edges: 3 });
     const req = [{ seeds: [2], budget: 3, simulations: 50, label: 'a' }];
     expect((await loaded.simulate(req, Rng.fromSeed(4)))[0].sequences).toEqual((await model.simulate(req, Rng.fromSeed(4)))[0].sequences);
-    expect(() => RateNetworkModel.load(dir, 'test/other@1', 'net.json')).toThrow(CascadeError);
-    expect(() => RateNetworkModel.load(mkdtempSync(join(tmpdir(), 'empty-')), 'test/net@1', 'net.json')).toThrow(CascadeError);
+    await expect(RateNetworkModel.load(dir, rateNetworkFormat('test/other'))).rejects.toThrow(ModelLoadError);
+    await expect(RateNetworkModel.load(mkdtempSync(join(tmpdir(), 'empty-')), FORMAT)).rejects.toThrow(ModelLoadError);
+    const bad = mkdtempSync(join(tmpdir(), 'bad-'));
+    writeFileSync(join(bad, 'model.json'), JSON.stringify({ format: 'test/net', version: 1, parameters: { numUsers: 3, settings, summary: {}, sources: [2], targets: [7], rates: [1] } }));
+    await expect(RateNetworkModel.load(bad, FORMAT)).rejects.toThrow(/outside 0..2/);
   });
 });

@@ -1,21 +1,20 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CascadeError, type MicroscopicModel, type Rng, type SimulationRequest, type SimulationResult } from '@cascade-lab/core';
+import {
+  MODEL_JSON_FILE,
+  ModelLoadError,
+  loadModelJson,
+  saveModelJson,
+  type EdgeScores,
+  type MicroscopicModel,
+  type ModelJsonFormat,
+  type Rng,
+  type SimulationRequest,
+  type SimulationResult,
+} from '@cascade-lab/core';
 import { DELAY_DISTRIBUTIONS, type DelayDistribution } from './continuous-time.js';
 import { transmissionGraph } from './graph.js';
 import type { SimulationPool } from './pool.js';
 import { ContinuousTimeSimulator } from './simulators.js';
-
-/**
- * Candidate edges with a score each (contract v2's `EdgeScores`, issue 14): index-aligned arrays over
- * vocabulary indices; a transmission network is directed.
- */
-export interface EdgeScores {
-  sources: Int32Array;
-  targets: Int32Array;
-  scores: Float64Array;
-  directed: boolean;
-}
 
 /** What defines a fitted network besides its rates. */
 export interface NetworkSettings {
@@ -26,24 +25,55 @@ export interface NetworkSettings {
   simulationHorizon: number;
 }
 
+/** The saved parameters (core's `model.json`). */
+export interface SavedRateNetwork {
+  numUsers: number;
+  settings: { delay: DelayDistribution; powerLawMinDelay: number; simulationHorizon: number | null };
+  summary: Record<string, number>;
+  sources: number[];
+  targets: number[];
+  rates: number[];
+}
+
+/** What is wrong with saved parameters, or undefined when they make a network. */
+function problemOf(p: SavedRateNetwork): string | undefined {
+  if (p === null || typeof p !== 'object') return 'no parameters';
+  if (!Number.isInteger(p.numUsers) || p.numUsers < 0) return `numUsers ${String(p.numUsers)} is not a count`;
+  const s = p.settings;
+  if (!s || !DELAY_DISTRIBUTIONS.includes(s.delay)) return `unknown delay ${String(s?.delay)}`;
+  if (!(s.powerLawMinDelay > 0)) return `powerLawMinDelay ${String(s.powerLawMinDelay)} is not positive`;
+  if (s.simulationHorizon !== null && !(s.simulationHorizon > 0)) return `simulationHorizon ${String(s.simulationHorizon)} is not positive`;
+  if (!Array.isArray(p.sources) || !Array.isArray(p.targets) || !Array.isArray(p.rates)) return 'sources, targets and rates must be arrays';
+  if (p.sources.length !== p.rates.length || p.targets.length !== p.rates.length) return `${p.sources.length} sources, ${p.targets.length} targets and ${p.rates.length} rates differ in number`;
+  for (let e = 0; e < p.rates.length; e++) {
+    const [u, v, a] = [p.sources[e], p.targets[e], p.rates[e]];
+    if (!Number.isInteger(u) || !Number.isInteger(v) || u < 0 || v < 0 || u >= p.numUsers || v >= p.numUsers) return `edge ${e} (${u} -> ${v}) is outside 0..${p.numUsers - 1}`;
+    if (!(a >= 0 && Number.isFinite(a))) return `edge ${e} has rate ${a}`;
+  }
+  return undefined;
+}
+
+/** The model.json format of a plugin's network: `format` names the plugin, `version` its layout. */
+export function rateNetworkFormat(format: string, version = 1): ModelJsonFormat<SavedRateNetwork> {
+  return { format, version };
+}
+
 /** Options of a RateNetworkModel besides its rates. */
 export interface RateNetworkOptions {
   /** Numbers `summaryMetrics` reports (e.g. the fit's negative log-likelihood). */
   summary?: Record<string, number>;
-  /** Worker threads for the simulations. */
+  /** Worker threads for the simulations; the model closes it on `dispose`. */
   pool?: SimulationPool;
-  /** File `save` writes and the format tag it carries (`load` checks the tag): one per plugin. */
-  saved?: { format: string; file: string };
+  /** The format tag `save` writes (`rateNetworkFormat('cascade-lab/<plugin>')`). */
+  saved?: ModelJsonFormat<SavedRateNetwork>;
 }
 
 /**
  * A fitted continuous-time diffusion network as a microscopic model, shared by the network inference
- * baselines (NetRate, InfoPath), which differ only in how they fit the rates.
- *
- * A diffusion network of transmission rates alpha_{j,i} > 0 (the edges a fit kept) that predicts by
- * continuous-time simulation from the seed (NetRate §2's generative model, the simulation package's
- * engine): the infected users come out in infection-time order, so the protocol's budget keeps the
- * earliest ones.
+ * baselines (NetRate, InfoPath), which differ only in how they fit the rates: transmission rates
+ * alpha_{j,i} > 0 (the edges a fit kept) that predict by continuous-time simulation from the seed
+ * (NetRate §2's generative model, this package's engine). Infected users come out in infection-time
+ * order, so the protocol's budget keeps the earliest ones.
  */
 export class RateNetworkModel implements MicroscopicModel {
   readonly simulator: ContinuousTimeSimulator;
@@ -56,12 +86,8 @@ export class RateNetworkModel implements MicroscopicModel {
     readonly settings: NetworkSettings,
     private readonly options: RateNetworkOptions = {},
   ) {
-    const pool = options.pool;
     const graph = transmissionGraph(numUsers, sources, targets, rates);
-    this.simulator = new ContinuousTimeSimulator(
-      { graph, delay: settings.delay, powerLawMinDelay: settings.powerLawMinDelay },
-      { pool, horizon: settings.simulationHorizon },
-    );
+    this.simulator = new ContinuousTimeSimulator({ graph, delay: settings.delay, powerLawMinDelay: settings.powerLawMinDelay }, { pool: options.pool, horizon: settings.simulationHorizon });
   }
 
   simulate(requests: SimulationRequest[], rng: Rng, signal?: AbortSignal): Promise<SimulationResult[]> {
@@ -81,76 +107,39 @@ export class RateNetworkModel implements MicroscopicModel {
     return { sources: candidates.sources.slice(), targets: candidates.targets.slice(), scores, directed: true };
   }
 
-  /** Rate of j -> i (0 when the fit kept no such edge). */
-  rate(j: number, i: number): number {
-    for (let e = 0; e < this.rates.length; e++) if (this.sources[e] === j && this.targets[e] === i) return this.rates[e];
-    return 0;
-  }
-
   summaryMetrics(): Record<string, number> {
     return { ...this.options.summary };
   }
 
-  /** Writes `file` in `dir`, tagged with `format`. */
-  async saveAs(dir: string, format: string, file: string): Promise<void> {
-    mkdirSync(dir, { recursive: true });
-    const saved = {
-      format,
+  save(dir: string): Promise<void> {
+    const spec = this.options.saved ?? rateNetworkFormat('cascade-lab/rate-network');
+    return saveModelJson<SavedRateNetwork>(dir, spec, {
       numUsers: this.numUsers,
       settings: { ...this.settings, simulationHorizon: Number.isFinite(this.settings.simulationHorizon) ? this.settings.simulationHorizon : null },
       summary: this.options.summary ?? {},
       sources: Array.from(this.sources),
       targets: Array.from(this.targets),
       rates: Array.from(this.rates),
-    };
-    writeFileSync(join(dir, file), JSON.stringify(saved) + '\n');
+    });
   }
 
-  save(dir: string): Promise<void> {
-    const { format, file } = this.options.saved ?? { format: 'cascade-lab/rate-network@1', file: 'rate-network.json' };
-    return this.saveAs(dir, format, file);
-  }
-
-  /** Reads a network saved by `saveAs(dir, format, file)`; throws CascadeError('MODEL') for anything else. */
-  static load(dir: string, format: string, file: string, pool?: SimulationPool): RateNetworkModel {
-    const path = join(dir, file);
-    let saved: {
-      format?: string;
-      numUsers?: number;
-      settings?: { delay?: string; powerLawMinDelay?: number; simulationHorizon?: number | null };
-      summary?: Record<string, number>;
-      sources?: number[];
-      targets?: number[];
-      rates?: number[];
-    };
-    try {
-      saved = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (e) {
-      throw new CascadeError('MODEL', `cannot read ${path}: ${(e as Error).message}`);
-    }
-    const s = saved.settings;
-    if (
-      saved.format !== format ||
-      !Number.isInteger(saved.numUsers) ||
-      !s ||
-      !DELAY_DISTRIBUTIONS.includes(s.delay as DelayDistribution) ||
-      typeof s.powerLawMinDelay !== 'number' ||
-      !Array.isArray(saved.sources) ||
-      !Array.isArray(saved.targets) ||
-      !Array.isArray(saved.rates) ||
-      saved.sources.length !== saved.rates.length ||
-      saved.targets.length !== saved.rates.length
-    )
-      throw new CascadeError('MODEL', `${path} is not a saved network (format ${String(saved.format)}, expected ${format})`);
+  /** Reads a network saved under `spec`; a missing, foreign or malformed file is a ModelLoadError (MODEL_LOAD). */
+  static async load(dir: string, spec: ModelJsonFormat<SavedRateNetwork>, pool?: SimulationPool): Promise<RateNetworkModel> {
+    const { parameters: p } = await loadModelJson(dir, spec);
+    const problem = problemOf(p);
+    if (problem) throw new ModelLoadError(join(dir, spec.file ?? MODEL_JSON_FILE), `not a saved network: ${problem}`);
     return new RateNetworkModel(
-      saved.numUsers!,
-      Int32Array.from(saved.sources),
-      Int32Array.from(saved.targets),
-      Float64Array.from(saved.rates),
-      { delay: s.delay as DelayDistribution, powerLawMinDelay: s.powerLawMinDelay, simulationHorizon: s.simulationHorizon ?? Infinity },
-      { summary: saved.summary ?? {}, pool, saved: { format, file } },
+      p.numUsers,
+      Int32Array.from(p.sources),
+      Int32Array.from(p.targets),
+      Float64Array.from(p.rates),
+      { delay: p.settings.delay, powerLawMinDelay: p.settings.powerLawMinDelay, simulationHorizon: p.settings.simulationHorizon ?? Infinity },
+      { summary: p.summary, pool, saved: spec },
     );
   }
 
-  dispose(): void {}
+  dispose(): void {
+    // Idle workers do not keep the process alive; closing frees their threads now.
+    void this.options.pool?.close();
+  }
 }

@@ -284,7 +284,7 @@ describe('trained model', () => {
     expect(b.details).toEqual(a.details);
     loaded.dispose();
     await expect(gammaCasPlugin.load(join(work, 'nothing-here'), { backend: { name: 'cpu', package: '', device: 'cpu' }, logger: new MemoryLogger(), signal: new AbortController().signal })).rejects.toMatchObject({
-      code: 'DATA_NOT_FOUND',
+      code: 'MODEL_LOAD',
     });
   });
 

@@ -9,6 +9,9 @@ import {
   type MacroscopicModel,
   type MacroscopicPlugin,
   type SizePredictions,
+  loadingModel,
+  ModelLoadError,
+  type PredictContext,
   type TrainContext,
   type WindowedCascade,
 } from '@cascade-lab/core';
@@ -165,7 +168,8 @@ export class GammaCasModel implements MacroscopicModel {
    * pooled growth parameters A, gamma, lambda, the content modulation mu, the word attention of the
    * root text's tokens and the attention over its news items (GammaCas §5.4's interpretation).
    */
-  async predict(cascades: WindowedCascade[], horizonsHours: number[], signal?: AbortSignal): Promise<SizePredictions> {
+  async predict(cascades: WindowedCascade[], horizonsHours: number[], context?: PredictContext): Promise<SizePredictions> {
+    const signal = context?.signal;
     for (const h of horizonsHours) {
       if (!(h > 0) || !Number.isFinite(h)) throw new CascadeError('USAGE', `GammaCas: horizons must be finite and > 0 hours, got ${h}`);
     }
@@ -432,17 +436,17 @@ async function load(dir: string, _context: InferenceContext): Promise<GammaCasMo
   try {
     manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
   } catch (e) {
-    throw new CascadeError('DATA_NOT_FOUND', `no saved GammaCas model in ${dir}: cannot read ${manifestPath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ModelLoadError(manifestPath, `no saved GammaCas model here (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const meta = manifest.metadata;
   if (!meta || meta.format !== SAVE_FORMAT || meta.version !== SAVE_VERSION || !meta.architecture || !meta.hyperparameters) {
-    throw new CascadeError('DATA_FORMAT', `${manifestPath} is not a GammaCas model (format ${SAVE_FORMAT} version ${SAVE_VERSION})`);
+    throw new ModelLoadError(manifestPath, `not a GammaCas model (format ${SAVE_FORMAT} version ${SAVE_VERSION})`);
   }
   const hp = gammaCasHyperparameters.parse(meta.hyperparameters);
   // Initial values are overwritten by the checkpoint; the seed only fills them meanwhile.
   const network = new GammaCasNetwork({ ...meta.architecture, retweetUnit: meta.architecture.retweetUnit ?? 1 }, Rng.fromSeed('gammacas-load'), { logMean: [0, 0], logStd: [1, 1] });
   try {
-    await loadCheckpointInto(manifestPath, network.allWeights());
+    await loadingModel(manifestPath, () => loadCheckpointInto(manifestPath, network.allWeights()));
   } catch (e) {
     network.dispose();
     throw e;
@@ -458,6 +462,8 @@ export const gammaCasPlugin: MacroscopicPlugin<GammaCasHyperparameters> = {
   description: 'GammaCas: a follower-gated LSTM, root text and news attention give the parameters of A t^gamma e^(-lambda t), integrated to any horizon',
   reference: 'Dutta, Mittal, Das, Chakrabarti, Chakraborty: Incomplete Gamma Integrals for Deep Cascade Prediction using Content, Network, and Exogenous Signals (2021), §3',
   hyperparameters: gammaCasHyperparameters,
+  // Binned counts always; the root text (and news) unless counts-only. Follower counts are used when present (0 otherwise).
+  dataNeeds: (hp) => (hp.variant === 'counts-only' ? ['eventTimes'] : ['eventTimes', 'text']),
   train,
   load,
 };

@@ -83,7 +83,7 @@ function observe(cascades: readonly Cascade[], window: number | undefined): Obse
   for (const c of cascades) {
     if (c.events.length < 2) continue;
     const t0 = c.events[0].time;
-    const end = window !== undefined ? t0 + window : ((c as Cascade & { observationEnd?: number }).observationEnd ?? c.events[c.events.length - 1].time);
+    const end = window !== undefined ? t0 + window : (c.observationEnd ?? c.events[c.events.length - 1].time);
     const users: number[] = [];
     const times: number[] = [];
     const seen = new Set<number>();

@@ -1,20 +1,15 @@
 import { type MicroscopicDataset, type MicroscopicPlugin } from '@cascade-lab/core';
-import { DELAY_DISTRIBUTIONS, RateNetworkModel } from '@cascade-lab/simulation';
+import { DELAY_DISTRIBUTIONS, RateNetworkModel, rateNetworkFormat, simulationPoolFor } from '@cascade-lab/simulation';
 import { z } from 'zod';
 import { fitInfoPath, SAMPLINGS } from './fit.js';
 
-/** The saved model: one JSON file, with this format tag (`load` refuses anything else). */
-export const SAVED = { format: 'cascade-lab/infopath@2', file: 'infopath.json' };
+/** The saved model: core's model.json with this format tag and version (`load` refuses anything else). */
+export const SAVED = rateNetworkFormat('cascade-lab/infopath', 1);
 
 /** Every knob with its default and a description (`cascade plugins` prints them). */
 export const infopathHyperparameters = z.strictObject({
   delay: z.enum(DELAY_DISTRIBUTIONS).default('exponential').describe("transmission delay model: exponential (the NDM paper's choice), power-law or rayleigh"),
   powerLawMinDelay: z.number().positive().default(1).describe("delta of the power-law delay: the shortest possible delay, in the dataset's time unit"),
-  observationWindow: z
-    .number()
-    .positive()
-    .optional()
-    .describe("observe each training cascade this long after its first infection (dataset's time unit); absent: up to the cascade's last infection"),
   steps: z.number().int().positive().default(100).describe("time steps, evenly spaced over the training data's time span (one batch and gradient update each)"),
   sampling: z.enum(SAMPLINGS).default('exponential').describe('cascade sampling at each step (WSDM 2013 §4): uniform over all cascades started so far, uniform inside a recent window, or weighted by recency (exponential or Rayleigh kernel)'),
   samplingScale: z.number().positive().default(0.1).describe('window length or recency time scale of the sampling, as a fraction of the data\'s time span'),
@@ -34,6 +29,9 @@ export const infopathPlugin: MicroscopicPlugin<InfopathHyperparameters> = {
   description: 'InfoPath (Gomez-Rodriguez et al., WSDM 2013): time-varying transmission rates tracked by stochastic gradient over time windows of cascades; predicts by continuous-time simulation with the rates of the chosen time.',
   reference: 'M. Gomez-Rodriguez, J. Leskovec, B. Schölkopf. Structure and dynamics of information pathways in online media. WSDM 2013.',
   hyperparameters: infopathHyperparameters,
+  // Infection times drive the likelihood; each cascade's observation end comes from the dataset's
+  // `observation` config (undefined: its last infection).
+  dataNeeds: ['eventTimes'],
 
   async train(data: MicroscopicDataset, hp, context) {
     const cascades = hp.useValidation ? [...data.train, ...data.validation] : data.train;
@@ -41,7 +39,6 @@ export const infopathPlugin: MicroscopicPlugin<InfopathHyperparameters> = {
     const fit = fitInfoPath(cascades, data.users.size, {
       delay: hp.delay,
       powerLawMinDelay: hp.powerLawMinDelay,
-      observationWindow: hp.observationWindow,
       steps: hp.steps,
       sampling: hp.sampling,
       samplingScale: hp.samplingScale,
@@ -58,18 +55,18 @@ export const infopathPlugin: MicroscopicPlugin<InfopathHyperparameters> = {
     const at = fit.stepTimes.length > 0 ? fit.stepTimes[fit.stepTimes.length - 1] : NaN;
     context.metrics.logMetric('model.edges', fit.rates.length);
     context.metrics.logMetric('train.seconds', seconds);
-    context.logger.info(`infopath: ${fit.rates.length} edges with a positive rate after ${fit.stepTimes.length} steps over ${fit.cascadesUsed} cascades (rates of time ${at}); ${seconds.toFixed(1)} s`);
+    context.logger.info(`infopath: ${fit.rates.length} edges with a positive rate after ${fit.stepTimes.length} steps over ${fit.cascadesUsed} cascades (rates of time ${at}, per ${data.timeUnit === 'unknown' ? 'time unit' : data.timeUnit.replace(/s$/, '')}); ${seconds.toFixed(1)} s`);
     return new RateNetworkModel(
       data.users.size,
       fit.sources,
       fit.targets,
       fit.rates,
       { delay: hp.delay, powerLawMinDelay: hp.powerLawMinDelay, simulationHorizon: hp.simulationHorizon ?? Infinity },
-      { summary: { edges: fit.rates.length, steps: fit.stepTimes.length, ratesAtTime: at }, saved: SAVED },
+      { summary: { edges: fit.rates.length, steps: fit.stepTimes.length, ratesAtTime: at }, saved: SAVED, pool: simulationPoolFor(context.execution) },
     );
   },
 
-  async load(dir: string) {
-    return RateNetworkModel.load(dir, SAVED.format, SAVED.file);
+  async load(dir: string, context) {
+    return RateNetworkModel.load(dir, SAVED, simulationPoolFor(context.execution));
   },
 };

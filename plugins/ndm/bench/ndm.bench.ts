@@ -74,11 +74,12 @@ async function worker(backendName: BackendName): Promise<WorkerResult> {
   const data = await loadMicroscopicDataset({ path: resolve(dataDir, 'micro/memetracker'), format: 'ndm' }, { seed: 1 });
   // The setting of configs/experiments/ndm-memetracker.yaml: </s> weighted out, so every simulation
   // runs to its budget (the slowest case for the evaluation).
-  const hp = defaultHyperparameters({ learnEnd: false, earlyStoppingMetric: 'none', gradients: arg('gradients', 'manual') as 'manual' | 'tape' });
+  const hp = defaultHyperparameters({ learnEnd: false, earlyStoppingMetric: 'none' });
+  const gradients = arg('gradients', 'manual') as 'manual' | 'tape';
   const arch = architectureOf(hp, data.users.size);
   const weights = initialWeights(arch, Rng.fromSeed(1).derive('init'));
   const network = new NdmNetwork(arch, weights);
-  const trainer = new NdmTrainer(network, hp);
+  const trainer = new NdmTrainer(network, hp, gradients);
   const train = trainableCascades(data.train);
   const context: Pick<TrainContext, 'signal' | 'progress'> = { signal: new AbortController().signal, progress: { start: () => ({ tick() {}, status() {}, done() {} }) } };
   const epochSeconds: number[] = [];
@@ -94,7 +95,7 @@ async function worker(backendName: BackendName): Promise<WorkerResult> {
   // --bucketed-epochs epochs (default 5): the second and the last reported. The first compiles the
   // graphs of shapes not seen yet, and a compiled graph reaches its speed only after about ten runs
   // (each shape runs a few times an epoch), so the last is the steady state of a long training run.
-  const bucketedTrainer = new NdmTrainer(network, { ...hp, batchOrder: 'bucketed' });
+  const bucketedTrainer = new NdmTrainer(network, { ...hp, batchOrder: 'bucketed' }, gradients);
   const bucketedEpochs = Math.max(2, Number(arg('bucketed-epochs', '5')));
   const bucketedRuns: { targets: number; seconds: number }[] = [];
   for (let e = 1; e <= bucketedEpochs; e++) {

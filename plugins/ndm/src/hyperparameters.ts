@@ -1,3 +1,4 @@
+import type { ExecutionSettings, GradientMode } from '@cascade-lab/core';
 import { z } from 'zod';
 
 /**
@@ -32,10 +33,6 @@ export const ndmHyperparameters = z
       .enum(['random', 'bucketed'])
       .default('random')
       .describe('random: batches of random cascades as the authors\' code (each batch computed in length-sorted sub-batches: same gradient, little padding); bucketed: batches of similar-length cascades (faster, but it gives short cascades more weight per target and fits worse)'),
-    gradients: z
-      .enum(['manual', 'tape'])
-      .default('manual')
-      .describe('how training differentiates the loss: manual, a hand-written backward pass (about a third of the kernel calls per step, same result; the Finit term always uses the tape) or tape, TensorFlow.js autodiff (the reference the manual pass is tested against)'),
     learningRateSchedule: z
       .enum(['noam', 'constant'])
       .default('noam')
@@ -64,11 +61,31 @@ export const ndmHyperparameters = z
     deepWalkWindow: z.number().int().min(1).default(5).describe('DeepWalk: skip-gram context window on each side (Perozzi et al.: 5)'),
     deepWalkNegatives: z.number().int().min(1).default(5).describe('DeepWalk: negative samples per positive pair'),
     deepWalkEpochs: z.number().int().min(1).default(1).describe('DeepWalk: passes of skip-gram over the walks'),
-    simulationBatchRows: z.number().int().min(1).default(4096).describe('simulations advanced together in one batched step of the sampler (memory/speed trade-off, not a model setting)'),
   })
   .strict();
 
 export type NdmHyperparameters = z.output<typeof ndmHyperparameters>;
+
+/**
+ * How NDM runs (core's ExecutionSettings, the config's `execution` section; not hyperparameters, so
+ * not in the config hash): `gradients` manual (a hand-written backward pass, about a third of the
+ * kernel calls per step, same result; the Finit term always uses the tape) or tape (TensorFlow.js
+ * autodiff, the reference the manual pass is tested against); `batchRows`: simulations advanced
+ * together in one batched step of the sampler (memory/speed trade-off).
+ */
+export interface NdmExecution {
+  gradients: GradientMode;
+  simulationBatchRows: number;
+}
+
+export const DEFAULT_SIMULATION_BATCH_ROWS = 4096;
+
+export function ndmExecution(settings?: Partial<ExecutionSettings>): NdmExecution {
+  return { gradients: settings?.gradients ?? 'manual', simulationBatchRows: settings?.batchRows ?? DEFAULT_SIMULATION_BATCH_ROWS };
+}
+
+/** Hyperparameters saved by models trained before the execution settings left them (read, then dropped). */
+export const FORMER_HYPERPARAMETERS = ['gradients', 'simulationBatchRows'] as const;
 
 /** The paper's defaults, i.e. the schema applied to `{}`. */
 export function defaultHyperparameters(overrides: Partial<NdmHyperparameters> = {}): NdmHyperparameters {

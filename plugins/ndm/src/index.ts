@@ -6,7 +6,7 @@ import { pluginModule } from '@cascade-lab/core';
 import { ndmPlugin } from './plugin.js';
 
 export { ndmPlugin, NdmModel, trainNdm, loadNdmModel, socialLinkPrediction, CHECKPOINT_FILE } from './plugin.js';
-export { ndmHyperparameters, defaultHyperparameters, type NdmHyperparameters } from './hyperparameters.js';
+export { ndmHyperparameters, defaultHyperparameters, ndmExecution, DEFAULT_SIMULATION_BATCH_ROWS, type NdmHyperparameters, type NdmExecution } from './hyperparameters.js';
 export { NdmNetwork, MASKED_LOGIT, batchOf, type SequenceBatch } from './model.js';
 export { NdmSimulator } from './simulator.js';
 export { deepWalk, randomWalks, type DeepWalkOptions } from './deepwalk.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CascadeError, Rng, type SocialGraph } from '@cascade-lab/core';
+import { Rng, type SocialGraph } from '@cascade-lab/core';
 import { ndmHyperparameters } from './hyperparameters.js';
 import { ndmPlugin, NdmModel, socialLinkPrediction } from './plugin.js';
 import { chainDataset, smallHyperparameters, trainContext, useBackend } from './testing.test-util.js';
@@ -76,7 +76,7 @@ describe('ndm plugin', () => {
   });
 
   it('fails to load a folder without a model', async () => {
-    await expect(ndmPlugin.load(dir, trainContext())).rejects.toThrow(CascadeError);
+    await expect(ndmPlugin.load(dir, trainContext())).rejects.toMatchObject({ code: 'MODEL_LOAD', message: expect.stringMatching(/ndm\.json: /) });
   });
 
   it('retrain-all trains the final model on training + validation cascades for the best epoch count', async () => {

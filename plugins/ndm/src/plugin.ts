@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import {
   CascadeError,
   DataFormatError,
+  loadingModel,
   RESERVED_USERS,
+  type ExecutionSettings,
   type InferenceContext,
   type MicroscopicDataset,
   type MicroscopicModel,
@@ -16,7 +18,7 @@ import {
 import { closestUsers, linkPredictionAccuracy } from '@cascade-lab/metrics';
 import { loadCheckpoint, saveCheckpoint } from '@cascade-lab/tensor-ops';
 import { deepWalk } from './deepwalk.js';
-import { ndmHyperparameters, type NdmHyperparameters } from './hyperparameters.js';
+import { FORMER_HYPERPARAMETERS, ndmExecution, ndmHyperparameters, type NdmHyperparameters } from './hyperparameters.js';
 import { batchOf, MASKED_LOGIT, NdmNetwork } from './model.js';
 import { NdmSimulator } from './simulator.js';
 import { tf } from './tf.js';
@@ -79,9 +81,11 @@ export class NdmModel implements MicroscopicModel {
     readonly hyperparameters: NdmHyperparameters,
     readonly weights: NdmWeights,
     private readonly summary: Record<string, number>,
+    /** Execution settings (the config's `execution` section): the sampler's batch rows. */
+    execution?: Partial<ExecutionSettings>,
   ) {
     this.network = new NdmNetwork(architecture, weights);
-    this.simulator = new NdmSimulator(architecture, weights, hyperparameters.simulationBatchRows);
+    this.simulator = new NdmSimulator(architecture, weights, ndmExecution(execution).simulationBatchRows);
   }
 
   simulate(requests: SimulationRequest[], rng: Rng, signal?: AbortSignal): Promise<SimulationResult[]> {
@@ -142,14 +146,21 @@ export class NdmModel implements MicroscopicModel {
 }
 
 /** Reads a model written by {@link NdmModel.save}. */
-export async function loadNdmModel(dir: string): Promise<NdmModel> {
+export async function loadNdmModel(dir: string, execution?: Partial<ExecutionSettings>): Promise<NdmModel> {
   const file = join(dir, CHECKPOINT_FILE);
+  return loadingModel(file, () => readNdmModel(file, execution));
+}
+
+async function readNdmModel(file: string, execution: Partial<ExecutionSettings> | undefined): Promise<NdmModel> {
   const { tensors, metadata } = await loadCheckpoint(file);
   try {
     if (!metadata || metadata.format !== METADATA_FORMAT || metadata.version !== METADATA_VERSION) {
       throw new DataFormatError({ file }, `not an NDM model of version ${METADATA_VERSION} (metadata ${JSON.stringify(metadata?.format)} v${JSON.stringify(metadata?.version)})`);
     }
-    const hp = ndmHyperparameters.parse(metadata.hyperparameters);
+    // Models saved before the execution settings left the hyperparameters carry them: drop them.
+    const saved = { ...(metadata.hyperparameters as Record<string, unknown>) };
+    for (const k of FORMER_HYPERPARAMETERS) delete saved[k];
+    const hp = ndmHyperparameters.parse(saved);
     const architecture = metadata.architecture as NdmArchitecture;
     const expected = architectureOf(hp, architecture.numUsers);
     for (const key of Object.keys(expected) as (keyof NdmArchitecture)[]) {
@@ -166,7 +177,7 @@ export async function loadNdmModel(dir: string): Promise<NdmModel> {
       }
       weights[name] = (t.dataSync() as Float32Array).slice();
     }
-    return new NdmModel(architecture, hp, weights, (metadata.summary ?? {}) as Record<string, number>);
+    return new NdmModel(architecture, hp, weights, (metadata.summary ?? {}) as Record<string, number>, execution);
   } finally {
     for (const t of Object.values(tensors)) t.dispose();
   }
@@ -244,7 +255,7 @@ export async function trainNdm(data: MicroscopicDataset, hp: NdmHyperparameters,
     summary.best_validation_loss = result.bestValidation.loss;
     for (const [k, v] of Object.entries(result.bestValidation.ranking)) summary[`best_validation_${metricKey(k)}`] = v;
   }
-  const model = new NdmModel(architecture, hp, weights, summary);
+  const model = new NdmModel(architecture, hp, weights, summary, context.execution);
   if (data.graph) Object.assign(summary, socialLinkPrediction(architecture, weights, data.graph, model.simulator.tables.queryScores));
   return model;
 }
@@ -258,6 +269,6 @@ export const ndmPlugin: MicroscopicPlugin<NdmHyperparameters> = {
   train: trainNdm,
   async load(dir: string, _context: InferenceContext): Promise<NdmModel> {
     if (_context.backend.name === 'wasm') installWasmBatchMatMul();
-    return loadNdmModel(dir);
+    return loadNdmModel(dir, _context.execution);
   },
 };

@@ -1,7 +1,7 @@
-import { CascadeError, END_USER, throwIfCancelled, type Cascade, type Rng, type TrainContext } from '@cascade-lab/core';
+import { CascadeError, END_USER, throwIfCancelled, type Cascade, type ExecutionSettings, type GradientMode, type Rng, type TrainContext } from '@cascade-lab/core';
 import { padCascades, planBatches } from '@cascade-lab/data';
 import { rankingMetrics, targetRank } from '@cascade-lab/metrics';
-import type { NdmHyperparameters } from './hyperparameters.js';
+import { ndmExecution, type NdmHyperparameters } from './hyperparameters.js';
 import { ManualGradients, manualGradientsSupported, type LossAndGradients } from './manual-gradients.js';
 import { NdmNetwork, nextUserTargets, weightedCrossEntropySum, type SequenceBatch, type Targets } from './model.js';
 import { Adam, constantSchedule, noamSchedule } from './optimizer.js';
@@ -137,10 +137,12 @@ export class NdmTrainer {
   constructor(
     readonly network: NdmNetwork,
     readonly hp: NdmHyperparameters,
+    /** An execution setting (same result either way, see ndmExecution). */
+    readonly gradients: GradientMode = 'manual',
   ) {
     const schedule = hp.learningRateSchedule === 'noam' ? noamSchedule(hp.dimension, hp.warmupSteps) : constantSchedule(hp.learningRate);
     this.optimizer = new Adam({ beta1: hp.adamBeta1, beta2: hp.adamBeta2, epsilon: hp.adamEpsilon, schedule });
-    this.manual = hp.gradients === 'manual' && manualGradientsSupported(network.architecture) ? new ManualGradients(network) : null;
+    this.manual = gradients === 'manual' && manualGradientsSupported(network.architecture) ? new ManualGradients(network) : null;
   }
 
   /**
@@ -257,11 +259,11 @@ export function fit(
   train: readonly Cascade[],
   validation: readonly Cascade[],
   rng: Rng,
-  context: Pick<TrainContext, 'signal' | 'progress'>,
+  context: Pick<TrainContext, 'signal' | 'progress'> & { execution?: Partial<ExecutionSettings> },
   onEpoch: (report: EpochReport) => void,
   epochs = hp.maxEpochs,
 ): FitResult {
-  const trainer = new NdmTrainer(network, hp);
+  const trainer = new NdmTrainer(network, hp, ndmExecution(context.execution).gradients);
   let best: { score: number; epoch: number; weights: NdmWeights; validation: ValidationResult } | null = null;
   let tokens = 0;
   let seconds = 0;

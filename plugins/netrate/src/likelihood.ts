@@ -31,8 +31,8 @@ export interface ObservedCascade {
 export interface ObservationOptions {
   /**
    * Observe each cascade for this long after its first infection (the dataset's time unit); events
-   * after that are dropped. Undefined: up to the cascade's `observationEnd` (contract v2, read when
-   * present), or its last infection.
+   * after that are dropped. Undefined: up to the cascade's `observationEnd` (set by the data loader
+   * from the dataset's `observation` config), or its last infection.
    */
   window?: number;
 }
@@ -47,7 +47,7 @@ export function observeCascades(cascades: readonly Cascade[], options: Observati
   for (const c of cascades) {
     if (c.events.length === 0) continue;
     const t0 = c.events[0].time;
-    const end = options.window !== undefined ? t0 + options.window : ((c as Cascade & { observationEnd?: number }).observationEnd ?? c.events[c.events.length - 1].time);
+    const end = options.window !== undefined ? t0 + options.window : (c.observationEnd ?? c.events[c.events.length - 1].time);
     const users: number[] = [];
     const times: number[] = [];
     const seen = new Set<number>();

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describePluginConformance } from '@cascade-lab/core/testing';
-import { MemoryLogger, quietProgress, Rng, type Cascade, type MicroscopicDataset, type TrainContext } from '@cascade-lab/core';
+import { executionSettings, MemoryLogger, quietProgress, Rng, type Cascade, type MicroscopicDataset, type TrainContext } from '@cascade-lab/core';
 import { RateNetworkModel } from '@cascade-lab/simulation';
 import { parseInfopathCascades, parseInfopathNetwork, parseNetinfCascades, parseNetinfNetwork, snapVocabulary } from '@cascade-lab/data';
 import { fitNetRate } from './fit.js';
@@ -23,6 +23,7 @@ const context = (): TrainContext => ({
   metrics: { logMetric: () => undefined },
   signal: new AbortController().signal,
   workDir: mkdtempSync(join(tmpdir(), 'netrate-')),
+  execution: executionSettings({ workers: 1 }),
 });
 
 describe('netrate: closed-form optima of one edge', () => {
@@ -162,14 +163,14 @@ describe('netrate: the plugin', () => {
   it('trains, simulates in infection-time order and round-trips through save/load', async () => {
     // A chain 2 -> 3 -> 4 seen many times: every simulation from 2 adds 3 before 4.
     const train = Array.from({ length: 20 }, (_, k) => cascade(`c${k}`, [[2, 0], [3, 1 + (k % 3) * 0.1], [4, 2 + (k % 5) * 0.1]]));
-    const data: MicroscopicDataset = { name: 'chain', users: snapVocabulary([2, 3, 4].map((id) => ({ id, name: '' }))), train, validation: [], test: [] };
+    const data: MicroscopicDataset = { name: 'chain', timeUnit: 'unknown', users: snapVocabulary([2, 3, 4].map((id) => ({ id, name: '' }))), train, validation: [], test: [] };
     const hp = netrateHyperparameters.parse({});
     const model = (await netratePlugin.train({ ...data, users: { size: 5, indexOf: () => undefined, rawIdOf: (i) => String(i) } }, hp, context())) as RateNetworkModel;
     const [r] = await model.simulate([{ seeds: [2], budget: 2, simulations: 200, label: 'x' }], Rng.fromSeed(3));
     for (let s = 0; s < 200; s++) expect([r.sequences[2 * s], r.sequences[2 * s + 1]]).toEqual([3, 4]);
     const dir = mkdtempSync(join(tmpdir(), 'netrate-save-'));
     await model.save(dir);
-    const loaded = await netratePlugin.load(dir, { backend: { name: 'cpu', package: 'none', device: 'cpu' }, logger: new MemoryLogger(), signal: new AbortController().signal });
+    const loaded = await netratePlugin.load(dir, { backend: { name: 'cpu', package: 'none', device: 'cpu' }, logger: new MemoryLogger(), signal: new AbortController().signal, execution: executionSettings({ workers: 1 }) });
     expect(await (loaded as RateNetworkModel).edgeScores()).toEqual(await model.edgeScores());
   });
 });

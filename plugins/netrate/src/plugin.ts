@@ -1,20 +1,15 @@
 import { type MicroscopicDataset, type MicroscopicPlugin } from '@cascade-lab/core';
-import { DELAY_DISTRIBUTIONS, RateNetworkModel } from '@cascade-lab/simulation';
+import { DELAY_DISTRIBUTIONS, RateNetworkModel, rateNetworkFormat, simulationPoolFor } from '@cascade-lab/simulation';
 import { z } from 'zod';
 import { fitNetRate } from './fit.js';
 
-/** The saved model: one JSON file, with this format tag (`load` refuses anything else). */
-export const SAVED = { format: 'cascade-lab/netrate@2', file: 'netrate.json' };
+/** The saved model: core's model.json with this format tag and version (`load` refuses anything else). */
+export const SAVED = rateNetworkFormat('cascade-lab/netrate', 1);
 
 /** Every knob with its default and a description (`cascade plugins` prints them). */
 export const netrateHyperparameters = z.strictObject({
   delay: z.enum(DELAY_DISTRIBUTIONS).default('exponential').describe('transmission delay model (NetRate §2): exponential (the NDM paper\'s choice), power-law or rayleigh'),
   powerLawMinDelay: z.number().positive().default(1).describe("delta of the power-law delay: the shortest possible delay, in the dataset's time unit"),
-  observationWindow: z
-    .number()
-    .positive()
-    .optional()
-    .describe("observe each training cascade this long after its first infection (dataset's time unit; later infections are dropped and everyone not infected by then gets survival terms); absent: up to the cascade's last infection"),
   simulationHorizon: z.number().positive().optional().describe("prediction: simulations add no infection later than this after the seed (dataset's time unit); absent: only the budget stops them"),
   useValidation: z.boolean().default(true).describe('fit on the validation cascades too (maximum likelihood has nothing to tune on them)'),
   emIterations: z.number().int().min(0).default(200).describe('most minorise-maximise (EM) updates per target before the projected Newton polish'),
@@ -29,6 +24,9 @@ export const netratePlugin: MicroscopicPlugin<NetrateHyperparameters> = {
   description: 'NetRate (Gomez-Rodriguez et al., ICML 2011): maximum-likelihood pairwise transmission rates under the continuous-time independent cascade model; predicts by continuous-time simulation.',
   reference: 'M. Gomez-Rodriguez, D. Balduzzi, B. Schölkopf. Uncovering the temporal dynamics of diffusion networks. ICML 2011.',
   hyperparameters: netrateHyperparameters,
+  // Infection times drive the likelihood; each cascade's observation end comes from the dataset's
+  // `observation` config (undefined: its last infection).
+  dataNeeds: ['eventTimes'],
 
   async train(data: MicroscopicDataset, hp, context) {
     const cascades = hp.useValidation ? [...data.train, ...data.validation] : data.train;
@@ -36,7 +34,6 @@ export const netratePlugin: MicroscopicPlugin<NetrateHyperparameters> = {
     const fit = fitNetRate(cascades, data.users.size, {
       delay: hp.delay,
       powerLawMinDelay: hp.powerLawMinDelay,
-      window: hp.observationWindow,
       solver: { emIterations: hp.emIterations, newtonIterations: hp.newtonIterations, maxNewtonSize: hp.maxNewtonSize },
       progress: context.progress,
       signal: context.signal,
@@ -47,13 +44,13 @@ export const netratePlugin: MicroscopicPlugin<NetrateHyperparameters> = {
     context.metrics.logMetric('model.edges', fit.rates.length);
     context.metrics.logMetric('train.seconds', seconds);
     context.logger.info(
-      `netrate: ${fit.rates.length} edges with a positive rate among ${fit.candidatePairs} candidate pairs from ${fit.cascadesUsed} cascades; negative log-likelihood ${fit.negLogLikelihood.toFixed(4)}; ${seconds.toFixed(1)} s` +
+      `netrate: ${fit.rates.length} edges with a positive rate among ${fit.candidatePairs} candidate pairs from ${fit.cascadesUsed} cascades (rates per ${data.timeUnit === 'unknown' ? 'time unit' : data.timeUnit.replace(/s$/, '')}); negative log-likelihood ${fit.negLogLikelihood.toFixed(4)}; ${seconds.toFixed(1)} s` +
         (fit.emOnlyTargets > 0 ? `; ${fit.emOnlyTargets} targets too large for Newton steps (EM only)` : ''),
     );
-    return new RateNetworkModel(data.users.size, fit.sources, fit.targets, fit.rates, { delay: hp.delay, powerLawMinDelay: hp.powerLawMinDelay, simulationHorizon: hp.simulationHorizon ?? Infinity }, { summary, saved: SAVED });
+    return new RateNetworkModel(data.users.size, fit.sources, fit.targets, fit.rates, { delay: hp.delay, powerLawMinDelay: hp.powerLawMinDelay, simulationHorizon: hp.simulationHorizon ?? Infinity }, { summary, saved: SAVED, pool: simulationPoolFor(context.execution) });
   },
 
-  async load(dir: string) {
-    return RateNetworkModel.load(dir, SAVED.format, SAVED.file);
+  async load(dir: string, context) {
+    return RateNetworkModel.load(dir, SAVED, simulationPoolFor(context.execution));
   },
 };

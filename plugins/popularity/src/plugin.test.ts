@@ -50,6 +50,6 @@ describe('popularity plugin', () => {
   });
 
   it('refuses a folder that holds no saved model', async () => {
-    await expect(popularityPlugin.load(tmpdir(), { backend: context().backend, logger: new MemoryLogger(), signal: new AbortController().signal })).rejects.toThrow(/cannot read/);
+    await expect(popularityPlugin.load(tmpdir(), { backend: context().backend, logger: new MemoryLogger(), signal: new AbortController().signal })).rejects.toMatchObject({ code: 'MODEL_LOAD', message: expect.stringMatching(/no saved model here/) });
   });
 });

@@ -1,8 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  CascadeError,
+  loadModelJson,
   RESERVED_USERS,
+  saveModelJson,
   type MicroscopicDataset,
   type MicroscopicModel,
   type MicroscopicPlugin,
@@ -18,7 +17,8 @@ export const popularityHyperparameters = z.strictObject({
 });
 export type PopularityHyperparameters = z.output<typeof popularityHyperparameters>;
 
-const FORMAT = 'cascade-lab/popularity@1';
+/** The saved model: the next-user weights (core's parameter-only model file). */
+const SAVED = { format: 'cascade-lab/popularity', version: 1, schema: z.strictObject({ weights: z.array(z.number().min(0)) }) };
 
 /**
  * The trained baseline: next-user weights proportional to how often each user was infected (after
@@ -48,8 +48,7 @@ export class PopularityModel implements MicroscopicModel {
   }
 
   async save(dir: string): Promise<void> {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'popularity.json'), JSON.stringify({ format: FORMAT, weights: Array.from(this.weights) }) + '\n');
+    await saveModelJson(dir, SAVED, { weights: Array.from(this.weights) });
   }
 
   dispose(): void {}
@@ -73,14 +72,7 @@ export const popularityPlugin: MicroscopicPlugin<PopularityHyperparameters> = {
   },
 
   async load(dir: string) {
-    const file = join(dir, 'popularity.json');
-    let parsed: { format?: string; weights?: number[] };
-    try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new CascadeError('MODEL', `cannot read ${file}: ${(e as Error).message}`);
-    }
-    if (parsed.format !== FORMAT || !Array.isArray(parsed.weights)) throw new CascadeError('MODEL', `${file} is not a saved popularity model (format ${String(parsed.format)})`);
-    return new PopularityModel(Float64Array.from(parsed.weights));
+    const { parameters } = await loadModelJson(dir, SAVED);
+    return new PopularityModel(Float64Array.from(parameters.weights));
   },
 };

@@ -50,6 +50,58 @@ describe('loadExperiment', () => {
     expect(other.hash).not.toBe(exp.hash);
   });
 
+  it('refuses, before any work, a dataset that lacks what the plugin declares it needs (file:line of the dataset)', () => {
+    const needy = { ...plugin, name: 'needy', dataNeeds: ['socialGraph'] as const };
+    const reg = new PluginRegistry([plugin, needy]);
+    const file = write('needs.yaml', 'name: t\ndataset:\n  name: memetracker\nmodel:\n  name: needy\n');
+    let error: unknown;
+    try {
+      loadExperiment(file, reg);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues[0]).toMatchObject({ keyPath: 'dataset.name', line: 3 });
+    expect((error as ConfigError).message).toContain(`${file}:3:`);
+    expect((error as ConfigError).message).toMatch(/model needy needs socialGraph \(a social graph.*which dataset memetracker \(ndm format\) does not offer/);
+    // Christianity ships its social graph (graph.txt): accepted.
+    expect(loadExperiment(write('needs-ok.yaml', 'name: t\ndataset:\n  name: christianity\nmodel:\n  name: needy\n'), reg).plugin.name).toBe('needy');
+    // A path dataset: the line of `path`; a validation split asked for but disabled.
+    const wantsValidation = { ...plugin, name: 'early-stop', dataNeeds: ['validationSplit'] as const };
+    const reg2 = new PluginRegistry([wantsValidation]);
+    const e2 = (() => {
+      try {
+        loadExperiment(write('val.yaml', 'name: t\ndataset:\n  format: ndm\n  path: ./data\n  split:\n    validationFraction: 0\nmodel:\n  name: early-stop\n'), reg2);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(e2.issues[0]).toMatchObject({ keyPath: 'dataset.path', line: 4 });
+    expect(e2.message).toMatch(/needs validationSplit/);
+  });
+
+  it('refuses a dataset of the other task at the dataset line', () => {
+    const e = configError(write('task.yaml', base.replace('memetracker', 'tideh-rt')));
+    expect(e.issues[0]).toMatchObject({ keyPath: 'dataset.name', line: 3 });
+    expect(e.message).toMatch(/tideh-rt \(tideh format\) is macroscopic, but model ndm is microscopic/);
+  });
+
+  it('keeps execution settings out of the config hash, and refuses them where they used to be (file:line)', () => {
+    const plain = loadExperiment(write('exec0.yaml', base), registry);
+    const exec = loadExperiment(write('exec1.yaml', base + 'execution:\n  workers: 3\n  batchRows: 512\n  gradients: tape\n'), registry);
+    expect(exec.hash).toBe(plain.hash);
+    expect(exec.config.execution).toEqual({ workers: 3, batchRows: 512, gradients: 'tape' });
+    const moved = configError(write('moved.yaml', base + '  hyperparameters:\n    simulationBatchRows: 64\n    gradients: tape\nevaluation:\n  workers: 2\n'));
+    expect(moved.issues.map((i) => [i.keyPath, i.line])).toEqual([
+      ['evaluation.workers', 10],
+      ['model.hyperparameters.simulationBatchRows', 7],
+      ['model.hyperparameters.gradients', 8],
+    ]);
+    expect(moved.message).toMatch(/moved\.yaml:7:\d+: model\.hyperparameters\.simulationBatchRows: moved to execution\.batchRows/);
+    expect(configError(write('exec-bad.yaml', base + 'execution:\n  worker: 3\n')).issues[0]).toMatchObject({ keyPath: 'execution.worker', line: 7 });
+  });
+
   it('points at an unknown model name with the known ones', () => {
     const e = configError(write('unknown.yaml', base.replace('name: ndm', 'name: nmd')));
     expect(e.issues[0]).toMatchObject({ keyPath: 'model.name', line: 5 });

@@ -1,5 +1,5 @@
-import { ConfigError, configHash, loadConfig, PluginRegistry, zodIssuesToConfigIssues, type LoadedConfig, type ModelPlugin } from '@cascade-lab/core';
-import { datasetConfigSchema } from '@cascade-lab/data';
+import { ConfigError, configHash, dataNeedsOf, type ConfigIssue, describeMissingNeeds, missingDataNeeds, executionConfigSchema, executionSettings, loadConfig, type ExecutionSettings, PluginRegistry, zodIssuesToConfigIssues, type LoadedConfig, type ModelPlugin } from '@cascade-lab/core';
+import { configuredFormat, datasetConfigSchema, datasetOffer, FORMATS } from '@cascade-lab/data';
 import { z } from 'zod';
 
 /** The `evaluation` section: the shared protocols' knobs (NDM §5.3; GammaCas §4). */
@@ -9,7 +9,7 @@ export const evaluationSchema = z
     earlyStageUsers: z.number().int().positive().default(5).describe('users scored in the early-stage F1 (microscopic)'),
     rankingK: z.array(z.number().int().positive()).default([1, 10, 50, 100]).describe('k of hits@k / MAP@k for next-user ranking'),
     maxTestCascades: z.number().int().positive().optional().describe('evaluate only the first N test cascades (quick runs)'),
-    workers: z.number().int().positive().optional().describe('worker threads for simulation engines that support them'),
+    workers: z.number().int().positive().optional().describe('moved to execution.workers (refused here, with the line)'),
     stepwiseBoundaries: z.array(z.number().positive()).optional().describe('size-range boundaries of the step-wise tau (default: doubling ranges from the smallest observed size)'),
   })
   .default({ simulations: 1000, earlyStageUsers: 5, rankingK: [1, 10, 50, 100] });
@@ -37,10 +37,18 @@ export const experimentSchema = z.strictObject({
     hyperparameters: z.record(z.string(), z.unknown()).default({}).describe('validated by the plugin\'s own schema'),
   }),
   evaluation: evaluationSchema,
+  execution: executionConfigSchema.prefault({}).describe('how to run (workers, batch rows, gradient mode): not part of the config hash'),
   tracking: trackingSchema,
 });
 
 export type ExperimentConfig = z.output<typeof experimentSchema>;
+
+/**
+ * The execution settings of a config: its `execution` section, the cores by default.
+ */
+export function executionOf(config: ExperimentConfig): ExecutionSettings {
+  return executionSettings(config.execution);
+}
 
 /** A config that passed every check, with the plugin it names and its resolved hyperparameters. */
 export interface ResolvedExperiment {
@@ -77,6 +85,7 @@ export function loadExperiment(file: string, registry: PluginRegistry, overrides
     });
   }
   const plugin = registry.get(config.model.name);
+  checkMovedToExecution(file, config, plugin, loaded);
   const parsed = plugin.hyperparameters.safeParse(config.model.hyperparameters);
   if (!parsed.success) {
     const prefix = ['model', 'hyperparameters'];
@@ -86,6 +95,61 @@ export function loadExperiment(file: string, registry: PluginRegistry, overrides
     );
   }
   const hyperparameters = parsed.data as Record<string, unknown>;
+  checkDataFitsPlugin(file, config, plugin, hyperparameters, loaded);
   const resolved: ExperimentConfig = { ...config, model: { name: config.model.name, hyperparameters } };
-  return { file, config, plugin, hyperparameters, resolved, hash: configHash(resolved), loaded };
+  return { file, config, plugin, hyperparameters, resolved, hash: experimentHash(resolved), loaded };
+}
+
+/**
+ * Settings that were once hyperparameters or evaluation knobs and are execution settings now (they
+ * say how to compute, not what, and stay out of the config hash): a config that still has them is
+ * refused at their line, with where they went.
+ */
+export const MOVED_TO_EXECUTION: Readonly<Record<string, string>> = {
+  'evaluation.workers': 'execution.workers',
+  'model.hyperparameters.simulationBatchRows': 'execution.batchRows',
+  'model.hyperparameters.gradients': 'execution.gradients',
+};
+
+function checkMovedToExecution(file: string, config: ExperimentConfig, plugin: ModelPlugin, loaded: LoadedConfig<ExperimentConfig>): void {
+  const issues: ConfigIssue[] = [];
+  const at = (path: string[]) => loaded.locate(path);
+  if (config.evaluation.workers !== undefined) issues.push({ keyPath: 'evaluation.workers', message: 'moved to execution.workers (execution settings are not part of the config hash)', ...at(['evaluation', 'workers']) });
+  for (const [key, value] of Object.entries(config.model.hyperparameters)) {
+    const target = MOVED_TO_EXECUTION[`model.hyperparameters.${key}`];
+    // Only where the plugin no longer takes the key as a hyperparameter.
+    if (target === undefined || plugin.hyperparameters.safeParse({ [key]: value }).success) continue;
+    issues.push({ keyPath: `model.hyperparameters.${key}`, message: `moved to ${target} (execution settings are not hyperparameters and not part of the config hash)`, ...at(['model', 'hyperparameters', key]) });
+  }
+  if (issues.length > 0) throw new ConfigError(file, issues, { hint: 'put them under the `execution` section (workers, batchRows, gradients)' });
+}
+
+/**
+ * Before any work: the dataset's task is the plugin's, and it offers every kind of data the plugin
+ * declares in `dataNeeds` (from its format and registry entry, see `datasetOffer`). Problems point
+ * at the dataset's `name` or `path` line.
+ */
+function checkDataFitsPlugin(file: string, config: ExperimentConfig, plugin: ModelPlugin, hyperparameters: unknown, loaded: LoadedConfig<ExperimentConfig>): void {
+  const key = config.dataset.name !== undefined ? 'name' : 'path';
+  const where = { keyPath: `dataset.${key}`, ...loaded.locate(['dataset', key]) };
+  const format = configuredFormat(config.dataset);
+  const label = `dataset ${config.dataset.name ?? config.dataset.path} (${format} format)`;
+  if (FORMATS[format].task !== plugin.task) {
+    throw new ConfigError(file, [{ ...where, message: `${label} is ${FORMATS[format].task}, but model ${plugin.name} is ${plugin.task}` }]);
+  }
+  const missing = missingDataNeeds(dataNeedsOf(plugin, hyperparameters), datasetOffer(config.dataset));
+  if (missing.length > 0) {
+    throw new ConfigError(file, [{ ...where, message: `model ${plugin.name} needs ${describeMissingNeeds(missing)}, which ${label} does not offer` }], {
+      hint: 'choose a dataset that has it (`cascade datasets list`), or a model that does without',
+    });
+  }
+}
+
+/**
+ * A run's config identity: the resolved config without its execution settings, which say how to
+ * compute, not what (a sweep must not re-run a trial when only they changed).
+ */
+export function experimentHash(resolved: ExperimentConfig): string {
+  const { execution: _execution, ...identity } = resolved;
+  return configHash(identity);
 }

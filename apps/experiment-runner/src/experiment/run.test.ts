@@ -42,7 +42,7 @@ describe('runExperiment (popularity baseline on Irvine, local store)', () => {
     expect(first.metrics['test.macroF1']).toBeGreaterThan(0);
     expect(first.metrics['test.macroF1']).toBeLessThan(1);
     expect(first.metrics['test.hits_at_10']).toBeGreaterThan(0);
-    for (const f of ['config.yaml', 'metrics.json', 'predictions.jsonl', 'model/popularity.json', 'run.json']) expect(existsSync(join(first.outputDir, f))).toBe(true);
+    for (const f of ['config.yaml', 'metrics.json', 'predictions.jsonl', 'model/model.json', 'run.json']) expect(existsSync(join(first.outputDir, f))).toBe(true);
     expect(readFileSync(join(first.outputDir, 'predictions.jsonl'), 'utf8').trim().split('\n')).toHaveLength(20);
 
     const local = new LocalStore(store);

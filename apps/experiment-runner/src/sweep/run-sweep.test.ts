@@ -110,6 +110,14 @@ describe('runSweep (trial processes, local store)', () => {
     }
     expect([...finishedByHash.values()]).toEqual([1, 1, 1]);
     expect(trialRuns).toHaveLength(4);
+
+    // Only execution settings differ (how to compute, not what): same trial hashes, nothing re-runs.
+    const base = readFileSync(join(dir, 'base.yaml'), 'utf8');
+    writeFileSync(join(dir, 'base.yaml'), base + 'execution: { workers: 1, batchRows: 64, gradients: tape }\n');
+    const third = await runSweep(loadSweep(file, registry), { logger: new MemoryLogger(), display: createSweepDisplay({ mode: 'quiet' }), workers: 2 });
+    writeFileSync(join(dir, 'base.yaml'), base);
+    expect([third.skipped, third.ran]).toEqual([3, 0]);
+    expect(store.listRuns().filter((m) => store.readTags(m.runId)[SWEEP_TAGS.role] === 'trial')).toHaveLength(4);
   });
 
   it('cancelled: trial processes that do not stop in time are killed and the sweep closes their runs KILLED', async () => {

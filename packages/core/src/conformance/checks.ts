@@ -7,6 +7,8 @@ import { MemoryLogger } from '../logging.js';
 import type { BackendInfo, InferenceContext, MacroscopicModel, MicroscopicModel, ModelPlugin, SimulationRequest, SimulationResult, SizePredictions, TrainContext } from '../plugin.js';
 import { quietProgress } from '../progress.js';
 import { Rng } from '../rng.js';
+import { executionSettings } from '../execution.js';
+import { DATA_NEEDS, dataNeedsOf, dataOfferOf, describeMissingNeeds, missingDataNeeds, restrictToNeeds, type DataNeed } from '../data-needs.js';
 import { tinyMacroscopicDataset, tinyMicroscopicDataset } from './datasets.js';
 
 /** A contract check that failed: the message says what the plugin did and what the contract asks. */
@@ -67,7 +69,13 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
     throw new ConformanceError(plugin.name, message);
   };
   const micro = plugin.task === 'microscopic';
-  const data = options.dataset ?? (micro ? tinyMicroscopicDataset() : tinyMacroscopicDataset());
+  const fixture = options.dataset ?? (micro ? tinyMicroscopicDataset() : tinyMacroscopicDataset());
+  // Train and predict on the fixture without what the plugin did not declare: an undeclared read fails here.
+  const declared = (): readonly DataNeed[] => {
+    const parsed = plugin.hyperparameters.safeParse(options.hyperparameters ?? {});
+    return parsed.success ? dataNeedsOf(plugin, parsed.data) : [];
+  };
+  const data = restrictToNeeds(fixture, declared());
   const seed = options.seed ?? 7;
   const simulations = options.simulations ?? 20;
   const dirs: string[] = [];
@@ -95,10 +103,12 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
       metrics: { logMetric: (key, value) => void logged.push({ key, value }) },
       signal: new AbortController().signal,
       workDir: tempDir('work'),
+      // One worker: the kit runs inside test processes; results must not depend on the count anyway.
+      execution: executionSettings({ workers: 1 }),
       logged,
     };
   };
-  const inference = async (): Promise<InferenceContext> => ({ backend: await ready(), logger: new MemoryLogger(), signal: new AbortController().signal });
+  const inference = async (): Promise<InferenceContext> => ({ backend: await ready(), logger: new MemoryLogger(), signal: new AbortController().signal, execution: executionSettings({ workers: 1 }) });
 
   const train = async (s: number): Promise<Model> => {
     const ctx = await context(s);
@@ -116,7 +126,7 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
 
   // Requests over the test cascades: seeded with the first user, a budget of the rest (at least 1).
   const requests = (): SimulationRequest[] =>
-    (data as MicroscopicDataset).test.map((c, i) => ({ seeds: [c.events[0].user], budget: Math.max(1, c.events.length - 1), simulations, label: `cascade:${i}` }));
+    (data as MicroscopicDataset).test.map((c, i) => ({ seeds: [c.events[0].user], startTime: c.events[0].time, budget: Math.max(1, c.events.length - 1), simulations, label: `cascade:${i}` }));
 
   const outputs = async (model: Model): Promise<Outputs> => {
     if (micro) {
@@ -148,6 +158,16 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
         if (undescribed.length) fail(`every hyperparameter needs .describe(...) (shown by \`cascade plugins\`): ${undescribed.join(', ')}`);
         const unknown = plugin.hyperparameters.safeParse({ __notAKnob: 1 });
         if (unknown.success) fail('the hyperparameters schema must reject unknown keys (use z.strictObject or .strict()) so that typos in configs are caught');
+      },
+    },
+    {
+      name: 'declares data needs that its fixture data meets (and trains without what it did not declare)',
+      run: async () => {
+        const needs = declared();
+        const unknown = needs.filter((n) => !(DATA_NEEDS as readonly string[]).includes(n));
+        if (unknown.length) fail(`dataNeeds ${JSON.stringify(unknown)} are not data needs; known: ${DATA_NEEDS.join(', ')}`);
+        const missing = missingDataNeeds(needs, dataOfferOf(fixture));
+        if (missing.length) fail(`declares dataNeeds the test dataset ${fixture.name} does not meet: ${describeMissingNeeds(missing)}; pass a \`dataset\` that has them`);
       },
     },
     {
@@ -209,14 +229,33 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
         let loaded: Model | undefined;
         try {
           loaded = await plugin.load(empty, await inference());
-        } catch {
-          return;
+        } catch (e) {
+          if ((e as { code?: unknown }).code === 'MODEL_LOAD') return;
+          return fail(`load() of an empty folder must throw a ModelLoadError (code MODEL_LOAD, the code of every failed load; see loadModelJson and loadingModel), got ${(e as { code?: unknown }).code ?? 'no code'}: ${(e as Error).message}`);
         }
         models.push(loaded);
-        fail('load() of an empty folder succeeded: it must throw (e.g. CascadeError MODEL naming the missing file)');
+        fail('load() of an empty folder succeeded: it must throw a ModelLoadError (code MODEL_LOAD) naming the missing file');
       },
     },
   ];
+  if (plugin.fitting === 'none') {
+    checks.push({
+      name: 'a model with nothing to fit predicts the same whatever the training cascades',
+      run: async () => {
+        const ctx = await context(seed);
+        const other = { ...data, train: data.train.slice(0, 1), validation: [] } as typeof data;
+        let model: Model;
+        try {
+          model = plugin.task === 'microscopic' ? await plugin.train(other as MicroscopicDataset, hyperparameters(), ctx) : await plugin.train(other as MacroscopicDataset, hyperparameters(), ctx);
+        } catch (e) {
+          return fail(`declares fitting: 'none' but training on one cascade failed: ${(e as Error).message}`);
+        }
+        models.push(model);
+        const diff = compareOutputs(await outputs(await trained()), await outputs(model));
+        if (diff) fail(`declares fitting: 'none' but predicts differently after training on other cascades (${diff}): it reads the training data`);
+      },
+    });
+  }
   if (options.numTensors) {
     const count = options.numTensors;
     checks.push({

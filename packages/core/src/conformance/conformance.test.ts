@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { CascadeError } from '../errors.js';
+import { ModelLoadError } from '../errors.js';
+import { nothingToFit } from '../model-files.js';
 import { RESERVED_USERS, type MacroscopicDataset, type MicroscopicDataset, type WindowedCascade } from '../data-types.js';
 import { simulationRequestStream, type MacroscopicModel, type MacroscopicPlugin, type MicroscopicModel, type MicroscopicPlugin, type SimulationRequest, type SimulationResult } from '../plugin.js';
 import type { Rng } from '../rng.js';
@@ -56,7 +57,7 @@ const goodMicro: MicroscopicPlugin<z.output<typeof microSchema>> = {
   },
   async load(dir) {
     const file = join(dir, 'toy.json');
-    if (!existsSync(file)) throw new CascadeError('MODEL', `${file} not found`);
+    if (!existsSync(file)) throw new ModelLoadError(file, 'not found');
     return new ToyMicro(JSON.parse(readFileSync(file, 'utf8')));
   },
 };
@@ -94,13 +95,25 @@ const goodMacro: MacroscopicPlugin<z.output<typeof macroSchema>> = {
   },
   async load(dir) {
     const file = join(dir, 'toy.json');
-    if (!existsSync(file)) throw new CascadeError('MODEL', `${file} not found`);
+    if (!existsSync(file)) throw new ModelLoadError(file, 'not found');
     return new ToyMacro(JSON.parse(readFileSync(file, 'utf8')).growth);
   },
 };
 
 describePluginConformance(goodMicro);
 describePluginConformance(goodMacro);
+
+// ---- a model with nothing to fit: size(h) = observed * (1 + growth log2(h / 6)), growth a hyperparameter ----
+
+const fixedSchema = z.strictObject({ growth: z.number().min(0).default(0.5).describe('growth per doubling of the horizon') });
+const fixedMacro: MacroscopicPlugin<z.output<typeof fixedSchema>> = {
+  name: 'toy-fixed',
+  task: 'macroscopic',
+  description: 'Toy closed-form growth model with nothing to fit, for the conformance kit tests.',
+  hyperparameters: fixedSchema,
+  ...nothingToFit({ format: 'cascade-lab/toy-fixed', hyperparameters: fixedSchema, create: (hp) => new ToyMacro(hp.growth) }),
+};
+describePluginConformance(fixedMacro);
 
 /** Runs the check whose name matches, expecting it to fail with a message matching `message`. */
 async function expectCheckFails(plugin: MicroscopicPlugin<never> | MacroscopicPlugin<never> | typeof goodMicro | typeof goodMacro, check: RegExp, message: RegExp, options: ConformanceOptions = {}): Promise<void> {
@@ -222,8 +235,40 @@ describe('the conformance kit catches broken plugins', () => {
     await expectCheckFails({ ...goodMacro, train: async () => new Short(0) }, /well-formed sizes/, /sizes for each of the 8 cascades, got 7/);
   });
 
-  it('load: an empty folder must be refused', async () => {
+  it('data needs: declared needs the fixture lacks, unknown names, and undeclared reads', async () => {
+    await expectCheckFails({ ...goodMicro, dataNeeds: ['socialGraph'] }, /data needs/, /declares dataNeeds the test dataset tiny-micro does not meet: socialGraph/);
+    await expectCheckFails({ ...goodMicro, dataNeeds: ['graph' as never] }, /data needs/, /dataNeeds \["graph"\] are not data needs/);
+    // Needs as a function of the hyperparameters.
+    await expectCheckFails({ ...goodMacro, dataNeeds: (hp) => (hp.shrink > 0.5 ? ['cascadeGraph'] : []) }, /data needs/, /cascadeGraph/, { hyperparameters: { shrink: 0.9 } });
+    // A model that reads the root text without declaring `text` trains on a fixture without text and fails.
+    const reader: typeof goodMacro = {
+      ...goodMacro,
+      train: async (d, hp, ctx) => {
+        if (!d.train.every((c) => c.textTokens)) throw new Error('no text');
+        return goodMacro.train(d, hp, ctx);
+      },
+    };
+    await expectCheckFails(reader, /same seed/, /training on the tiny dataset tiny-macro failed: Error: no text/);
+    // Declared, it passes.
+    const suite = conformanceChecks({ ...reader, dataNeeds: ['text', 'eventTimes'] });
+    try {
+      for (const c of suite.checks.filter((x) => /data needs|same seed/.test(x.name))) await c.run();
+    } finally {
+      suite.dispose();
+    }
+  });
+
+  it('load: an empty folder must be refused, with the one load error code', async () => {
     await expectCheckFails({ ...goodMacro, load: async () => new ToyMacro(1) }, /empty folder|without a saved model/, /load\(\) of an empty folder succeeded/);
+    await expectCheckFails(
+      { ...goodMacro, load: async () => { throw new Error('nothing'); } },
+      /without a saved model/,
+      /must throw a ModelLoadError \(code MODEL_LOAD.*got no code: nothing/,
+    );
+  });
+
+  it('nothing to fit: a model that reads the training data anyway is caught', async () => {
+    await expectCheckFails({ ...goodMacro, fitting: 'none' }, /nothing to fit/, /predicts differently after training on other cascades/);
   });
 
   it('tensor leak: train + predict + dispose must return the count to where it was', async () => {
