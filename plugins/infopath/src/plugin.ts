@@ -53,7 +53,7 @@ export const infopathPlugin: MicroscopicPlugin<InfopathHyperparameters> = {
     });
     const seconds = (performance.now() - started) / 1000;
     const at = fit.stepTimes.length > 0 ? fit.stepTimes[fit.stepTimes.length - 1] : NaN;
-    context.metrics.logMetric('model.edges', fit.rates.length);
+    // The runner logs summaryMetrics() as model.<key> (edges, negative log-likelihood, ...).
     context.metrics.logMetric('train.seconds', seconds);
     context.logger.info(`infopath: ${fit.rates.length} edges with a positive rate after ${fit.stepTimes.length} steps over ${fit.cascadesUsed} cascades (rates of time ${at}, per ${data.timeUnit === 'unknown' ? 'time unit' : data.timeUnit.replace(/s$/, '')}); ${seconds.toFixed(1)} s`);
     return new RateNetworkModel(

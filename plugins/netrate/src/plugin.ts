@@ -40,8 +40,7 @@ export const netratePlugin: MicroscopicPlugin<NetrateHyperparameters> = {
     });
     const seconds = (performance.now() - started) / 1000;
     const summary = { negLogLikelihood: fit.negLogLikelihood, edges: fit.rates.length, candidatePairs: fit.candidatePairs, kktResidual: fit.kktResidual };
-    context.metrics.logMetric('model.negLogLikelihood', fit.negLogLikelihood);
-    context.metrics.logMetric('model.edges', fit.rates.length);
+    // The runner logs summaryMetrics() as model.<key> (edges, negative log-likelihood, ...).
     context.metrics.logMetric('train.seconds', seconds);
     context.logger.info(
       `netrate: ${fit.rates.length} edges with a positive rate among ${fit.candidatePairs} candidate pairs from ${fit.cascadesUsed} cascades (rates per ${data.timeUnit === 'unknown' ? 'time unit' : data.timeUnit.replace(/s$/, '')}); negative log-likelihood ${fit.negLogLikelihood.toFixed(4)}; ${seconds.toFixed(1)} s` +
