@@ -40,11 +40,22 @@ describe('netrate: closed-form optima of one edge', () => {
     const f = fit('exponential');
     // Target 3: f(a) = a (1 + 2 + 3) - 2 ln a, minimised at a = 2 / 6 = 1/3, f = 2 + 2 ln 3.
     // Target 4: from 2 (delay 0.5), survival of 2 -> 4 in a and b: a (0.5 + 3 + 3) - ln a: a = 1 / 6.5.
-    // Hand: f_4 = 1 + ln 6.5. Users 3 and 4 never infect anyone earlier... 3 precedes nobody; 4 precedes nobody.
+    // f_4 = 1 + ln 6.5. Users 3 and 4 precede nobody, so they have no candidates' rates out of them.
     expect(rate(f, 2, 3)).toBeCloseTo(1 / 3, 12);
     expect(rate(f, 2, 4)).toBeCloseTo(1 / 6.5, 12);
     expect(f.negLogLikelihood).toBeCloseTo(2 + 2 * Math.log(3) + 1 + Math.log(6.5), 10);
     expect(f.rates.length).toBe(2);
+  });
+
+  it("reads each cascade's observationEnd (contract v2) when no window is given", () => {
+    // The same observation as `window: 3`, carried by the cascades (as the data loader sets it).
+    const observed = cascades.map((c) => ({ ...c, observationEnd: c.events[0].time + 3 }));
+    const f = fitNetRate(observed, 5, { delay: 'exponential', powerLawMinDelay: 1 });
+    expect(rate(f, 2, 3)).toBeCloseTo(1 / 3, 12);
+    expect(f.negLogLikelihood).toBeCloseTo(fit('exponential').negLogLikelihood, 12);
+    // Without either, a cascade ends at its last infection: target 3 survives 0.5 in cascade c.
+    // f_3(a) = a (1 + 2 + 0.5) - 2 ln a: a = 2 / 3.5.
+    expect(rate(fitNetRate(cascades, 5, { delay: 'exponential', powerLawMinDelay: 1 }), 2, 3)).toBeCloseTo(2 / 3.5, 12);
   });
 
   it('Rayleigh: alpha = infections / sum of dt^2 / 2 (hand calculation)', () => {
