@@ -12,9 +12,9 @@ export const END_USER = 1;
 export const RESERVED_USERS = 2;
 
 /**
- * Unit of a dataset's timestamps. The registry knows it per dataset (Memetracker: hours, Irvine:
- * seconds; NDM paper §5.1 and the data package's PROVENANCE); `unknown` for synthetic or undocumented
- * data, whose times are still comparable within the dataset.
+ * Unit of a dataset's timestamps. The registry knows it per dataset (Memetracker: hours, its times
+ * being unix hours around 340,000 = 2008; Irvine: unix seconds); `unknown` for synthetic or
+ * undocumented data, whose times are still comparable within the dataset.
  */
 export type TimeUnit = 'seconds' | 'minutes' | 'hours' | 'days' | 'unknown';
 

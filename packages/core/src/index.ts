@@ -8,5 +8,6 @@ export * from './plugin.js';
 export * from './data-needs.js';
 export * from './execution.js';
 export * from './model-files.js';
+export * from './special-functions.js';
 export * from './container.js';
 export * from './config.js';

@@ -193,7 +193,7 @@ interface PluginBase<Hp> {
   /**
    * `data` (default): `train` learns from the training cascades. `none`: the model is defined by its
    * hyperparameters alone (SEISMIC, per-cascade fits); `train` must not read the training
-   * cascades, and `parameterOnlyModel`/`fixedModelPlugin` give save/load without a fitted file.
+   * cascades, and `nothingToFit()` (model-files.ts) gives train/save/load without a fitted file.
    * The conformance kit checks that training on other data predicts the same.
    */
   readonly fitting?: 'data' | 'none';

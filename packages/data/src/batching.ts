@@ -7,7 +7,7 @@
  * thus have similar lengths and padding stays low (see {@link BatchPlan.paddingWaste}), while the
  * batches still differ from epoch to epoch. Derive a fresh Rng per epoch (`rng.derive(epoch)`).
  */
-import { END_USER, type Cascade, type Rng, type WindowedCascade } from '@cascade-lab/core';
+import { END_USER, type Cascade, type Rng } from '@cascade-lab/core';
 import { PAD_WORD } from './vocabulary.js';
 
 export interface SequenceBatch {
@@ -142,114 +142,5 @@ export function makeSequenceBatches(cascades: readonly Cascade[], options: Seque
     return batch;
   });
   return { batches, realTokens, totalCells, paddingWaste: totalCells === 0 ? 0 : 1 - realTokens / totalCells };
-}
-
-/** Windowed cascades stacked for a macroscopic model; every array row-major. */
-export interface WindowedBatch {
-  batchSize: number;
-  numBins: number;
-  numHorizons: number;
-  /** Retweets per bin, [batchSize, numBins]. */
-  counts: Float32Array;
-  /** Followers of the retweeters per bin, [batchSize, numBins]. */
-  followerSums: Float32Array;
-  rootFollowers: Float32Array;
-  /** Size at the end of the observation window (root included), [batchSize]. */
-  observedSize: Float32Array;
-  /** Sizes at the horizons, [batchSize, numHorizons]; 0 where unknown (see targetMask). */
-  targets: Float32Array;
-  /** 1 where the target is known, 0 where the data does not reach the horizon. */
-  targetMask: Float32Array;
-  /** Root text tokens, [batchSize, textLength], {@link PAD_WORD} padded; when the cascades have text. */
-  text?: Int32Array;
-  textLength: number;
-  /** News tokens, [batchSize, newsItems, newsLength], padded; when the cascades have news. */
-  news?: Int32Array;
-  /** 1 for a real news item, [batchSize, newsItems]. */
-  newsMask?: Float32Array;
-  newsItems: number;
-  newsLength: number;
-  indices: Int32Array;
-}
-
-export interface WindowedBatchOptions {
-  batchSize: number;
-  rng?: Rng;
-  dropLast?: boolean;
-  /** Text tokens per cascade (cut or padded). Default 30 (GammaCas). */
-  textLength?: number;
-  /** Tokens per news item. Default 36 (GammaCas). */
-  newsLength?: number;
-  /** News items per cascade. Default: the most any cascade of the batch has. */
-  newsItems?: number;
-}
-
-/** Stacks windowed cascades into one batch, in the given order. */
-export function stackWindowed(cascades: readonly WindowedCascade[], options: Omit<WindowedBatchOptions, 'batchSize' | 'rng' | 'dropLast'> = {}, indices?: ArrayLike<number>): WindowedBatch {
-  const b = cascades.length;
-  const m = b > 0 ? cascades[0].counts.length : 0;
-  const h = b > 0 ? cascades[0].targets.length : 0;
-  const textLength = options.textLength ?? 30;
-  const newsLength = options.newsLength ?? 36;
-  const hasText = cascades.some((c) => c.textTokens !== undefined);
-  const hasNews = cascades.some((c) => c.newsTokens !== undefined);
-  const newsItems = hasNews ? (options.newsItems ?? Math.max(0, ...cascades.map((c) => c.newsTokens?.length ?? 0))) : 0;
-  const out: WindowedBatch = {
-    batchSize: b,
-    numBins: m,
-    numHorizons: h,
-    counts: new Float32Array(b * m),
-    followerSums: new Float32Array(b * m),
-    rootFollowers: new Float32Array(b),
-    observedSize: new Float32Array(b),
-    targets: new Float32Array(b * h),
-    targetMask: new Float32Array(b * h),
-    textLength,
-    newsItems,
-    newsLength,
-    indices: new Int32Array(b),
-  };
-  if (hasText) out.text = new Int32Array(b * textLength).fill(PAD_WORD);
-  if (hasNews) {
-    out.news = new Int32Array(b * newsItems * newsLength).fill(PAD_WORD);
-    out.newsMask = new Float32Array(b * newsItems);
-  }
-  for (let r = 0; r < b; r++) {
-    const c = cascades[r];
-    if (c.counts.length !== m || c.targets.length !== h) throw new RangeError(`cascade ${c.id} has ${c.counts.length} bins / ${c.targets.length} horizons, the batch ${m} / ${h}`);
-    out.counts.set(c.counts, r * m);
-    out.followerSums.set(c.followerSums, r * m);
-    out.rootFollowers[r] = c.rootFollowers;
-    out.observedSize[r] = c.observedSize;
-    for (let k = 0; k < h; k++) {
-      const y = c.targets[k];
-      if (!Number.isNaN(y)) {
-        out.targets[r * h + k] = y;
-        out.targetMask[r * h + k] = 1;
-      }
-    }
-    if (out.text && c.textTokens) out.text.set(c.textTokens.subarray(0, textLength), r * textLength);
-    if (out.news && out.newsMask && c.newsTokens) {
-      const items = Math.min(newsItems, c.newsTokens.length);
-      for (let k = 0; k < items; k++) {
-        out.news.set(c.newsTokens[k].subarray(0, newsLength), (r * newsItems + k) * newsLength);
-        out.newsMask[r * newsItems + k] = 1;
-      }
-    }
-    out.indices[r] = indices ? indices[r] : r;
-  }
-  return out;
-}
-
-/** Batches of windowed cascades for one epoch (shuffled with `rng`, else in input order). */
-export function makeWindowedBatches(cascades: readonly WindowedCascade[], options: WindowedBatchOptions): WindowedBatch[] {
-  const plan = planBatches(new Int32Array(cascades.length), { ...options, bucketing: 'none' });
-  return plan.map((rows) =>
-    stackWindowed(
-      rows.map((i) => cascades[i]),
-      options,
-      rows,
-    ),
-  );
 }
 

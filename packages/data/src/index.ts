@@ -96,13 +96,9 @@ export {
   makeSequenceBatches,
   padCascades,
   planBatches,
-  makeWindowedBatches,
-  stackWindowed,
   type SequenceBatch,
   type BatchPlan,
   type SequenceBatchOptions,
-  type WindowedBatch,
-  type WindowedBatchOptions,
 } from './batching.js';
 export {
   windowCascade,
@@ -122,6 +118,7 @@ export {
 } from './windowing.js';
 export { datasetOffer, configuredFormat } from './offer.js';
 export { weiboCascadeGraph, deepCasCascadeGraph, cascadeGraphUpTo, deepCasWindowed } from './cascade-graph.js';
+export { randomWalks, walkAdjacency, type WalkGraph, type RandomWalkOptions } from './walks.js';
 export { toCsr, neighbours, degree, degrees, hasEdge, transpose, edgeCount, sampleNonEdges, type CsrGraph, type CsrOptions } from './graph.js';
 
 // Statistics

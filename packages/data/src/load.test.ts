@@ -48,7 +48,9 @@ describe('the dataset config section', () => {
 });
 
 describe('loadMicroscopicDataset', () => {
-  test('the time unit comes from the registry (NDM paper §5.1: Memetracker in hours, Irvine in seconds) or the config', async () => {
+  test('the time unit comes from the registry or the config', async () => {
+    // The registry's units match the files: Memetracker's first time 340664.84 is unix hours (2008),
+    // Irvine's 1085106416 unix seconds (2004).
     expect((await loadMicroscopicDataset({ name: 'memetracker' }, store())).timeUnit).toBe('hours');
     expect((await loadMicroscopicDataset({ name: 'irvine' }, store())).timeUnit).toBe('seconds');
     expect((await loadMicroscopicDataset({ path: 'micro/infopath-example', format: 'infopath' }, { baseDir: dataPath() })).timeUnit).toBe('unknown');

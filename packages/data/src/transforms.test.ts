@@ -8,7 +8,6 @@ import {
   hasEdge,
   idx2uFromPickle,
   makeSequenceBatches,
-  makeWindowedBatches,
   neighbours,
   padCascades,
   readMicroscopicSource,
@@ -16,7 +15,6 @@ import {
   sampleNonEdges,
   sizeAt,
   splitDataset,
-  stackWindowed,
   toCsr,
   tokenize,
   transpose,
@@ -211,19 +209,10 @@ describe('observation window', () => {
     expect(() => resolveWindow({ horizonsHours: [12, 12] })).toThrow(/strictly increasing/);
   });
 
-  test('text tokens, and stacking into a batch with target masks', () => {
+  test('text tokens of the window', () => {
     const words = WordVocabulary.build([['rain', 'rain', 'flood']]);
     const w1 = windowCascade(c, { ...opts, words });
     expect(Array.from(w1.textTokens!)).toEqual([3, 2]);
-    const w2 = windowCascade({ ...c, id: 'k', text: undefined, observedUntil: 20000 }, { ...opts, words });
-    const b = stackWindowed([w1, w2], { textLength: 3 });
-    expect([b.batchSize, b.numBins, b.numHorizons]).toEqual([2, 6, 2]);
-    expect(Array.from(b.targets)).toEqual([7, 0, 7, 8]);
-    expect(Array.from(b.targetMask)).toEqual([1, 0, 1, 1]);
-    expect(Array.from(b.text!)).toEqual([3, 2, 0, 0, 0, 0]);
-    expect(Array.from(b.counts.subarray(0, 6))).toEqual([2, 1, 0, 0, 0, 1]);
-    const batches = makeWindowedBatches([w1, w2, w1], { batchSize: 2, rng: Rng.fromSeed(1) });
-    expect(batches.map((x) => x.batchSize).sort()).toEqual([1, 2]);
   });
 });
 

@@ -28,6 +28,7 @@ export type { ContinuousTimeNetwork, DelayDistribution } from './continuous-time
 export { sampleSequences, defaultMaxBatch } from './sequential.js';
 export type { NextUserModel, ScoreKind, EndUserPolicy, SequentialSamplingOptions } from './sequential.js';
 export { simulationStream } from './streams.js';
+export { PrefixSharingSampler, drawFromWeights, type PrefixStepper, type PrefixSharingOptions } from './prefix-sharing.js';
 
 // Baseline next-user model
 export { createPopularityModel, popularityCounts, popularityModelModule } from './popularity.js';

@@ -29,7 +29,7 @@ import {
   type RetryPolicy,
   type TrackingError,
 } from '../src/index.js';
-import { MlflowTestServer, mlflowVersion } from './support/mlflow-server.js';
+import { MlflowTestServer, mlflowVersion } from '../src/testing/mlflow-server.js';
 import { RecordingProxy } from './support/proxy.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

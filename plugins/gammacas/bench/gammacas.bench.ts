@@ -12,7 +12,7 @@
  * warm-up batch; latency is the median of `--latency-runs` single-cascade predictions; batch
  * prediction the median of 5 calls after 3 warm-up calls.
  */
-import { Rng, silentLogger, type MacroscopicDataset, type TrainContext, type WindowedCascade } from '@cascade-lab/core';
+import { executionSettings, Rng, silentLogger, type MacroscopicDataset, type TrainContext, type WindowedCascade } from '@cascade-lab/core';
 import { currentBackend, initBackend, tf, type BackendPreference } from '@cascade-lab/tensor-ops';
 import { gammaCasHyperparameters, gammaCasPlugin, type GammaCasHyperparameters } from '../src/index.js';
 
@@ -65,6 +65,7 @@ async function trainingBatchMs(data: MacroscopicDataset, hp: GammaCasHyperparame
   const ctx: TrainContext = {
     rng: Rng.fromSeed(1),
     backend: currentBackend()!,
+    execution: executionSettings(),
     progress: {
       start: () => {
         last = performance.now();
@@ -122,6 +123,7 @@ for (const preference of backends) {
   const model = await gammaCasPlugin.train(data, gammaCasHyperparameters.parse({ epochs: 1 }), {
     rng: Rng.fromSeed(2),
     backend: currentBackend()!,
+    execution: executionSettings(),
     progress: { start: () => ({ tick() {}, status() {}, done() {} }) },
     logger: silentLogger,
     metrics: { logMetric() {} },

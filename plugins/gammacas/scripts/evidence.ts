@@ -15,7 +15,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { ConsoleLogger, Rng, type TrainContext } from '@cascade-lab/core';
+import { ConsoleLogger, executionSettings, Rng, type TrainContext } from '@cascade-lab/core';
 import { loadMacroscopicDataset } from '@cascade-lab/data';
 import { pearsonR, sizePredictionMetrics } from '@cascade-lab/metrics';
 import { expectedSize, type ContentCascadeTruth } from '@cascade-lab/simulation';
@@ -98,6 +98,7 @@ for (const seed of seeds) {
     const ctx: TrainContext = {
       rng: Rng.fromSeed(seed),
       backend,
+      execution: executionSettings(),
       progress: { start: () => ({ tick() {}, status() {}, done() {} }) },
       logger,
       metrics: { logMetric() {} },

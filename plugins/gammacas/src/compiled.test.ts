@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng, silentLogger, type TrainContext } from '@cascade-lab/core';
+import { executionSettings, Rng, silentLogger, type TrainContext } from '@cascade-lab/core';
 import { currentBackend, initBackend, initTensorflowIfInstalled, tf } from '@cascade-lab/tensor-ops';
 import { gammaCasHyperparameters, gammaCasPlugin, type GammaCasHyperparameters } from './index.js';
 import { gridSize } from './plugin.js';
@@ -40,6 +40,7 @@ async function trainAndPredict(hp: GammaCasHyperparameters, graphs: boolean): Pr
       metrics: { logMetric: (key, value) => (key === 'train_loss' || key === 'validation_loss' ? losses.push(value) : undefined) },
       signal: new AbortController().signal,
       workDir: work,
+      execution: executionSettings({ workers: 1 }),
     };
     const model = await gammaCasPlugin.train(data, hp, ctx);
     // Horizons the model was not trained on; twice, so that the second call runs the compiled graph.

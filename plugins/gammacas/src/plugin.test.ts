@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledError, MemoryLogger, Rng, createContainer, PluginRegistry, type MacroscopicDataset, type TrainContext } from '@cascade-lab/core';
+import { CancelledError, executionSettings, MemoryLogger, Rng, createContainer, PluginRegistry, type MacroscopicDataset, type TrainContext } from '@cascade-lab/core';
 import { initBackend, tf } from '@cascade-lab/tensor-ops';
 import { gammaCasHyperparameters, gammaCasModule, gammaCasPlugin, GammaCasModel, type GammaCasHyperparameters } from './index.js';
 import { packCascades } from './inputs.js';
@@ -31,6 +31,7 @@ function context(seed = 1, signal = new AbortController().signal): { ctx: TrainC
     metrics: { logMetric: (key, value, step) => rec.metrics.push({ key, value, step, tensors: tf.memory().numTensors }) },
     signal,
     workDir: work,
+    execution: executionSettings({ workers: 1 }),
   };
   return { ctx, rec };
 }
@@ -276,14 +277,14 @@ describe('trained model', () => {
   it('saves and loads to the same predictions and details', async () => {
     const dir = join(work, 'saved');
     await model.save(dir);
-    const loaded = await gammaCasPlugin.load(dir, { backend: { name: 'cpu', package: '', device: 'cpu' }, logger: new MemoryLogger(), signal: new AbortController().signal });
+    const loaded = await gammaCasPlugin.load(dir, { backend: { name: 'cpu', package: '', device: 'cpu' }, logger: new MemoryLogger(), signal: new AbortController().signal, execution: executionSettings({ workers: 1 }) });
     const horizons = [6, 24, 360];
     const a = await model.predict(data.test, horizons);
     const b = await loaded.predict(data.test, horizons);
     expect(b.sizes).toEqual(a.sizes);
     expect(b.details).toEqual(a.details);
     loaded.dispose();
-    await expect(gammaCasPlugin.load(join(work, 'nothing-here'), { backend: { name: 'cpu', package: '', device: 'cpu' }, logger: new MemoryLogger(), signal: new AbortController().signal })).rejects.toMatchObject({
+    await expect(gammaCasPlugin.load(join(work, 'nothing-here'), { backend: { name: 'cpu', package: '', device: 'cpu' }, logger: new MemoryLogger(), signal: new AbortController().signal, execution: executionSettings({ workers: 1 }) })).rejects.toMatchObject({
       code: 'MODEL_LOAD',
     });
   });

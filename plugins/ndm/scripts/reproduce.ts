@@ -13,7 +13,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConsoleLogger, Rng, type TrainContext } from '@cascade-lab/core';
+import { ConsoleLogger, executionSettings, Rng, type TrainContext } from '@cascade-lab/core';
 import { loadMicroscopicDataset } from '@cascade-lab/data';
 import { evaluateMicroscopic } from '@cascade-lab/simulation';
 import { initBackend, type BackendPreference } from '@cascade-lab/tensor-ops';
@@ -53,6 +53,7 @@ for (const seed of values.seeds!.split(',').map(Number)) {
   const context: TrainContext = {
     rng: rng.derive('train'),
     backend,
+    execution: executionSettings(),
     logger,
     progress: { start: () => ({ tick() {}, status() {}, done() {} }) },
     metrics: {

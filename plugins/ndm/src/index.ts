@@ -9,7 +9,7 @@ export { ndmPlugin, NdmModel, trainNdm, loadNdmModel, socialLinkPrediction, CHEC
 export { ndmHyperparameters, defaultHyperparameters, ndmExecution, DEFAULT_SIMULATION_BATCH_ROWS, type NdmHyperparameters, type NdmExecution } from './hyperparameters.js';
 export { NdmNetwork, MASKED_LOGIT, batchOf, type SequenceBatch } from './model.js';
 export { NdmSimulator } from './simulator.js';
-export { deepWalk, randomWalks, type DeepWalkOptions } from './deepwalk.js';
+export { deepWalk, type DeepWalkOptions } from './deepwalk.js';
 export { noamSchedule, constantSchedule } from './optimizer.js';
 export { architectureOf, initialWeights, windowProjectionNorms, type NdmArchitecture, type NdmWeights } from './weights.js';
 export { installWasmBatchMatMul } from './wasm-matmul.js';

@@ -2,13 +2,11 @@ import {
   CascadeError,
   END_USER,
   PAD_USER,
-  simulationRequestStream,
-  throwIfCancelled,
   type Rng,
   type SimulationRequest,
   type SimulationResult,
 } from '@cascade-lab/core';
-import { simulationStream, type NextUserModel } from '@cascade-lab/simulation';
+import { PrefixSharingSampler, type NextUserModel, type PrefixStepper } from '@cascade-lab/simulation';
 import { WeightedRowTable } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor1D, type Tensor2D } from './tf.js';
 import type { NdmArchitecture, NdmWeights } from './weights.js';
@@ -294,7 +292,7 @@ export interface PrefixStates {
  * row of the window product, and extending a state by a user costs one attention step
  * (O(h * prefix * d)); no prefix is recomputed.
  */
-export class NdmStepper {
+export class NdmStepper implements PrefixStepper<PrefixStates> {
   readonly tables: AttentionTables;
   readonly numUsers: number;
   private readonly projection: Tensor2D;
@@ -323,6 +321,10 @@ export class NdmStepper {
     this.bias = tf.keep(tf.tensor1d(weights.windowBias));
     this.hostProjection = stacked;
     this.hostBias = weights.windowBias;
+  }
+
+  count(states: PrefixStates): number {
+    return states.prefixes.length;
   }
 
   checkSeeds(users: readonly number[]): void {
@@ -506,39 +508,16 @@ export class NdmStepper {
 }
 
 /**
- * One draw from unnormalised weights, in the arithmetic of `@cascade-lab/simulation`'s sequential
- * engine (r = u * total, subtract the positive weights in user order, stop when r < 0), so a
- * simulation's row is the engine's row bit for bit. -1 when nothing has a positive weight.
- */
-function drawUser(weights: Float32Array, base: number, U: number, total: number, u01: number): number {
-  if (!(total > 0)) return -1;
-  let r = u01 * total;
-  let last = -1;
-  for (let v = 0; v < U; v++) {
-    const w = weights[base + v];
-    if (w > 0) {
-      last = v;
-      r -= w;
-      if (r < 0) return v;
-    }
-  }
-  return last;
-}
-
-/**
  * The NDM simulator for the evaluation protocol (NDM paper §5.3): from the seeds, sample the next
  * user from softmax(Eq. 7) over the users not yet infected, until `</s>`, nobody is left or the
- * budget is used. Randomness follows the shared contract: request k draws from
- * `simulationRequestStream(rng, request, k)` and its simulation s from `simulationStream(·, s)`,
- * one uniform per step, so rows equal those of `@cascade-lab/simulation`'s SequentialSampler
- * driving {@link NdmSimulator.nextUserModel}.
- *
- * Faster than that generic path because simulations that share a prefix share everything: one
- * attention step and one row of next-user weights per distinct prefix (all 1000 simulations share
- * the first), and requests of similar budget advance together in one window product per step.
+ * budget is used: `@cascade-lab/simulation`'s prefix-sharing sampler driving {@link NdmStepper}.
+ * Its rows equal those of the shared SequentialSampler driving {@link NdmSimulator.nextUserModel}
+ * (same streams, same draw arithmetic); faster because simulations that share a prefix share one
+ * attention step and one row of next-user weights.
  */
 export class NdmSimulator {
   readonly stepper: NdmStepper;
+  private readonly sampler: PrefixSharingSampler<PrefixStates>;
 
   constructor(
     readonly architecture: NdmArchitecture,
@@ -546,6 +525,7 @@ export class NdmSimulator {
     readonly batchRows = 4096,
   ) {
     this.stepper = new NdmStepper(architecture, weights);
+    this.sampler = new PrefixSharingSampler(this.stepper, { batchRows, name: 'ndm simulator' });
   }
 
   get tables(): AttentionTables {
@@ -558,78 +538,8 @@ export class NdmSimulator {
     return this.stepper.logits(this.stepper.roots([prefix]));
   }
 
-  async simulate(requests: SimulationRequest[], rng: Rng, signal?: AbortSignal): Promise<SimulationResult[]> {
-    requests.forEach((r) => {
-      this.stepper.checkSeeds(r.seeds);
-      if (!Number.isInteger(r.budget) || r.budget < 0) throw new CascadeError('USAGE', `ndm simulator: budget must be a non-negative integer, got ${r.budget}`);
-      if (!Number.isInteger(r.simulations) || r.simulations < 0) throw new CascadeError('USAGE', `ndm simulator: simulations must be a non-negative integer, got ${r.simulations}`);
-    });
-    const results: SimulationResult[] = requests.map((r) => ({ simulations: r.simulations, budget: r.budget, sequences: new Int32Array(r.simulations * r.budget).fill(-1) }));
-    // Requests of similar budget form a group that advances step by step together.
-    const order = requests.map((_, i) => i).sort((a, b) => requests[a].budget - requests[b].budget);
-    let group: number[] = [];
-    let rows = 0;
-    for (const k of order) {
-      if (group.length > 0 && rows + requests[k].simulations > this.batchRows) {
-        await this.simulateGroup(group, requests, results, rng, signal);
-        group = [];
-        rows = 0;
-      }
-      group.push(k);
-      rows += requests[k].simulations;
-    }
-    if (group.length > 0) await this.simulateGroup(group, requests, results, rng, signal);
-    return results;
-  }
-
-  private async simulateGroup(group: number[], requests: SimulationRequest[], results: SimulationResult[], rng: Rng, signal?: AbortSignal): Promise<void> {
-    const U = this.architecture.numUsers;
-    // Simulation i of the group: request group[simRequest[i]], simulation simIndex[i] of it.
-    const simRequest: number[] = [];
-    const simIndex: number[] = [];
-    const streams: Rng[] = [];
-    group.forEach((k, g) => {
-      const requestRng = simulationRequestStream(rng, requests[k], k);
-      for (let s = 0; s < requests[k].simulations; s++) {
-        simRequest.push(g);
-        simIndex.push(s);
-        streams.push(simulationStream(requestRng, s));
-      }
-    });
-    const n = simRequest.length;
-    let states = this.stepper.roots(group.map((k) => requests[k].seeds));
-    let stateOf: Int32Array = Int32Array.from(simRequest);
-    const maxBudget = Math.max(0, ...group.map((k) => requests[k].budget));
-    const sampled = new Int32Array(n);
-    let lastYield = performance.now();
-    for (let step = 0; step < maxBudget; step++) {
-      throwIfCancelled(signal);
-      if (performance.now() - lastYield > 50) {
-        // Let Ctrl-C (the abort signal) and progress output through during long simulations.
-        await new Promise((resolve) => setImmediate(resolve));
-        throwIfCancelled(signal);
-        lastYield = performance.now();
-      }
-      const R = states.prefixes.length;
-      if (R === 0) break;
-      const { rows, totals } = await this.stepper.weights(states);
-      sampled.fill(-1);
-      for (let i = 0; i < n; i++) {
-        const st = stateOf[i];
-        if (st < 0) continue;
-        const k = group[simRequest[i]];
-        const budget = requests[k].budget;
-        if (step >= budget) continue;
-        const v = drawUser(rows, st * U, U, totals[st], streams[i].next());
-        if (v < 0 || v === END_USER) continue;
-        results[k].sequences[simIndex[i] * budget + step] = v;
-        // A simulation at its budget needs no further state.
-        if (step + 1 < budget) sampled[i] = v;
-      }
-      const next = this.stepper.extend(states, stateOf, sampled);
-      states = next.states;
-      stateOf = next.stateOf;
-    }
+  simulate(requests: SimulationRequest[], rng: Rng, signal?: AbortSignal): Promise<SimulationResult[]> {
+    return this.sampler.simulate(requests, rng, signal);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Rng, type Cascade, type MicroscopicDataset, type TrainContext, type UserVocabulary } from '@cascade-lab/core';
+import { executionSettings, Rng, type Cascade, type MicroscopicDataset, type TrainContext, type UserVocabulary } from '@cascade-lab/core';
 import { tf } from './tf.js';
 import { architectureOf, initialWeights, type NdmArchitecture, type NdmWeights } from './weights.js';
 import { defaultHyperparameters, type NdmHyperparameters } from './hyperparameters.js';
@@ -37,6 +37,7 @@ export function chainDataset(numUsers = 12, seed = 7): MicroscopicDataset {
   return {
     name: 'chains',
     users: vocabulary(numUsers),
+    timeUnit: 'unknown',
     train: chainCascades(48, numUsers, 6, rng.derive('train')),
     validation: chainCascades(12, numUsers, 6, rng.derive('validation')),
     test: chainCascades(12, numUsers, 6, rng.derive('test')),
@@ -64,6 +65,7 @@ export function trainContext(seed = 1, signal?: AbortSignal): RecordedContext {
   const ctx: RecordedContext = {
     rng: Rng.fromSeed(seed),
     backend: { name: tf.getBackend(), package: 'test', device: 'cpu' },
+    execution: executionSettings({ workers: 1 }),
     progress: {
       start: () => ({
         tick: () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryLogger, quietProgress, Rng, type MicroscopicDataset, type TrainContext, type UserVocabulary } from '@cascade-lab/core';
+import { executionSettings, MemoryLogger, quietProgress, Rng, type MicroscopicDataset, type TrainContext, type UserVocabulary } from '@cascade-lab/core';
 import { popularityPlugin } from './plugin.js';
 
 const users: UserVocabulary = { size: 6, indexOf: (raw) => Number(raw), rawIdOf: (i) => String(i) };
@@ -10,6 +10,7 @@ const cascade = (id: string, us: number[]) => ({ id, events: us.map((user, time)
 const data: MicroscopicDataset = {
   name: 'toy',
   users,
+  timeUnit: 'unknown',
   train: [cascade('a', [2, 3, 4]), cascade('b', [5, 3])],
   validation: [cascade('c', [4, 3])],
   test: [cascade('t', [2, 3, 4])],
@@ -17,6 +18,7 @@ const data: MicroscopicDataset = {
 const context = (): TrainContext => ({
   rng: Rng.fromSeed(1),
   backend: { name: 'cpu', package: 'none', device: 'cpu' },
+  execution: executionSettings({ workers: 1 }),
   progress: quietProgress,
   logger: new MemoryLogger(),
   metrics: { logMetric: () => undefined },
@@ -43,13 +45,13 @@ describe('popularity plugin', () => {
     expect(rows[0][3]).toBe(3.5);
     const dir = mkdtempSync(join(tmpdir(), 'popularity-'));
     await model.save(dir);
-    const loaded = await popularityPlugin.load(dir, { backend: context().backend, logger: new MemoryLogger(), signal: new AbortController().signal });
+    const loaded = await popularityPlugin.load(dir, { backend: context().backend, logger: new MemoryLogger(), signal: new AbortController().signal, execution: executionSettings({ workers: 1 }) });
     const a = await model.simulate([{ seeds: [2], budget: 2, simulations: 50 }], Rng.fromSeed(9));
     const b = await loaded.simulate([{ seeds: [2], budget: 2, simulations: 50 }], Rng.fromSeed(9));
     expect(Array.from(b[0].sequences)).toEqual(Array.from(a[0].sequences));
   });
 
   it('refuses a folder that holds no saved model', async () => {
-    await expect(popularityPlugin.load(tmpdir(), { backend: context().backend, logger: new MemoryLogger(), signal: new AbortController().signal })).rejects.toMatchObject({ code: 'MODEL_LOAD', message: expect.stringMatching(/no saved model here/) });
+    await expect(popularityPlugin.load(tmpdir(), { backend: context().backend, logger: new MemoryLogger(), signal: new AbortController().signal, execution: executionSettings({ workers: 1 }) })).rejects.toMatchObject({ code: 'MODEL_LOAD', message: expect.stringMatching(/no saved model here/) });
   });
 });

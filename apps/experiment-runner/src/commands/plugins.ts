@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { createContainer, PluginRegistry, type Task } from '@cascade-lab/core';
+import { createContainer, dataNeedsOf, PluginRegistry, type Task } from '@cascade-lab/core';
 import { pluginModules } from '../plugin-modules.js';
 import { describeSchema } from '../schema-docs.js';
 
@@ -25,6 +25,9 @@ export const pluginsCommand: CommandModule<object, PluginsArgs> = {
       task: p.task,
       description: p.description,
       reference: p.reference,
+      // With the default hyperparameters (a plugin may need less with others, e.g. GammaCas counts-only).
+      dataNeeds: [...dataNeedsOf(p, p.hyperparameters.parse({}))],
+      fitting: p.fitting ?? 'data',
       hyperparameters: describeSchema(p.hyperparameters),
     }));
     if (args.json) {
@@ -38,6 +41,7 @@ export const pluginsCommand: CommandModule<object, PluginsArgs> = {
     for (const p of described) {
       process.stdout.write(`${p.name}  (${p.task})\n  ${p.description}\n`);
       if (p.reference) process.stdout.write(`  reference: ${p.reference}\n`);
+      process.stdout.write(`  data needs (defaults): ${p.dataNeeds.length ? p.dataNeeds.join(', ') : 'none beyond the task'}${p.fitting === 'none' ? '; nothing to fit' : ''}\n`);
       const width = Math.max(...p.hyperparameters.map((h) => h.key.length), 4);
       for (const h of p.hyperparameters) {
         process.stdout.write(`    ${h.key.padEnd(width)}  ${h.type.padEnd(10)} default ${JSON.stringify(h.default)}${h.description ? `  ${h.description}` : ''}\n`);

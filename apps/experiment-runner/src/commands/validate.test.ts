@@ -33,3 +33,14 @@ describe('cascade validate: data needs', () => {
     expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.]/g, '\\.')}:3:.*needs eventTimes`));
   });
 });
+
+describe('cascade plugins: data needs', () => {
+  it('lists what each plugin needs with its default hyperparameters', async () => {
+    const r = await runCli('plugins', 'gammacas', '--json');
+    expect(r.code).toBe(0);
+    const [g] = JSON.parse(r.stdout) as { dataNeeds: string[]; fitting: string }[];
+    expect(g).toMatchObject({ dataNeeds: ['eventTimes', 'text'], fitting: 'data' });
+    const text = await runCli('plugins', 'popularity');
+    expect(text.stdout).toContain('data needs (defaults): none beyond the task');
+  });
+});

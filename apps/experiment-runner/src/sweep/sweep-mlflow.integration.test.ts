@@ -20,7 +20,7 @@ import { createContainer, MemoryLogger, PluginRegistry, Rng } from '@cascade-lab
 import { writeJsonl } from '@cascade-lab/data';
 import { generateContentCascades } from '@cascade-lab/simulation';
 import { MlflowClient, type MlflowRunRecord } from '@cascade-lab/tracking';
-import { MlflowTestServer, mlflowVersion } from '../../../../packages/tracking/test/support/mlflow-server.js';
+import { MlflowTestServer, mlflowVersion } from '@cascade-lab/tracking/testing';
 import { runCli as cli } from '../cli.test-util.js';
 import { pluginModules } from '../plugin-modules.js';
 import { SWEEP_TAGS } from '../report/runs.js';

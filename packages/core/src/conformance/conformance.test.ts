@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { ModelLoadError } from '../errors.js';
 import { nothingToFit } from '../model-files.js';
 import { RESERVED_USERS, type MacroscopicDataset, type MicroscopicDataset, type WindowedCascade } from '../data-types.js';
-import { simulationRequestStream, type MacroscopicModel, type MacroscopicPlugin, type MicroscopicModel, type MicroscopicPlugin, type SimulationRequest, type SimulationResult } from '../plugin.js';
+import type { DataNeed } from '../data-needs.js';
+import { simulationRequestStream, type ModelPlugin, type MacroscopicModel, type MacroscopicPlugin, type MicroscopicModel, type MicroscopicPlugin, type SimulationRequest, type SimulationResult } from '../plugin.js';
 import type { Rng } from '../rng.js';
 import { conformanceChecks, describePluginConformance, tinyMacroscopicDataset, tinyMicroscopicDataset, type ConformanceOptions } from './index.js';
 
@@ -116,7 +117,7 @@ const fixedMacro: MacroscopicPlugin<z.output<typeof fixedSchema>> = {
 describePluginConformance(fixedMacro);
 
 /** Runs the check whose name matches, expecting it to fail with a message matching `message`. */
-async function expectCheckFails(plugin: MicroscopicPlugin<never> | MacroscopicPlugin<never> | typeof goodMicro | typeof goodMacro, check: RegExp, message: RegExp, options: ConformanceOptions = {}): Promise<void> {
+async function expectCheckFails(plugin: ModelPlugin, check: RegExp, message: RegExp, options: ConformanceOptions = {}): Promise<void> {
   const suite = conformanceChecks(plugin, options);
   try {
     const c = suite.checks.find((x) => check.test(x.name));
@@ -239,7 +240,7 @@ describe('the conformance kit catches broken plugins', () => {
     await expectCheckFails({ ...goodMicro, dataNeeds: ['socialGraph'] }, /data needs/, /declares dataNeeds the test dataset tiny-micro does not meet: socialGraph/);
     await expectCheckFails({ ...goodMicro, dataNeeds: ['graph' as never] }, /data needs/, /dataNeeds \["graph"\] are not data needs/);
     // Needs as a function of the hyperparameters.
-    await expectCheckFails({ ...goodMacro, dataNeeds: (hp) => (hp.shrink > 0.5 ? ['cascadeGraph'] : []) }, /data needs/, /cascadeGraph/, { hyperparameters: { shrink: 0.9 } });
+    await expectCheckFails({ ...goodMacro, dataNeeds: (hp: { shrink: number }): DataNeed[] => (hp.shrink > 0.5 ? ['cascadeGraph'] : []) }, /data needs/, /cascadeGraph/, { hyperparameters: { shrink: 0.9 } });
     // A model that reads the root text without declaring `text` trains on a fixture without text and fails.
     const reader: typeof goodMacro = {
       ...goodMacro,

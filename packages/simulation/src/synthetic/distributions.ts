@@ -1,62 +1,17 @@
 /** Special functions and random variates for the synthetic generators (plain numbers, no tensors). */
-import type { Rng } from '@cascade-lab/core';
+import { logGamma as coreLogGamma, regularizedLowerGamma as coreRegularizedLowerGamma, type Rng } from '@cascade-lab/core';
 
-// Lanczos approximation of log Gamma (g = 7, 9 terms; Numerical Recipes 3rd ed. §6.1 / Godfrey's
-// coefficients), about 15 significant digits for x > 0.
-const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
-];
-
-/** log Gamma(x) for x > 0. */
+/** log Gamma(x) for x > 0 (core's special functions, one copy for every package). */
 export function logGamma(x: number): number {
   if (!(x > 0)) throw new RangeError(`logGamma: x must be > 0, got ${x}`);
-  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x); // reflection
-  const z = x - 1;
-  let a = LANCZOS[0];
-  const t = z + 7.5;
-  for (let i = 1; i < 9; i++) a += LANCZOS[i] / (z + i);
-  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
+  return coreLogGamma(x);
 }
 
-/**
- * Regularized lower incomplete gamma P(a, x) = gamma(a, x) / Gamma(a) (a > 0, x >= 0): the power
- * series when x < a + 1, else 1 - Q(a, x) from the Legendre continued fraction (modified Lentz).
- */
+/** Regularized lower incomplete gamma P(a, x) = gamma(a, x) / Gamma(a) (a > 0, x >= 0), core's. */
 export function regularizedLowerGamma(a: number, x: number): number {
   if (!(a > 0)) throw new RangeError(`regularizedLowerGamma: a must be > 0, got ${a}`);
   if (!(x >= 0)) throw new RangeError(`regularizedLowerGamma: x must be >= 0, got ${x}`);
-  if (x === 0) return 0;
-  if (x === Infinity) return 1;
-  const logPrefix = -x + a * Math.log(x) - logGamma(a);
-  if (x < a + 1) {
-    let term = 1 / a;
-    let sum = term;
-    for (let n = 1; n < 10000; n++) {
-      term *= x / (a + n);
-      sum += term;
-      if (Math.abs(term) < Math.abs(sum) * 1e-16) break;
-    }
-    return Math.min(1, sum * Math.exp(logPrefix));
-  }
-  const tiny = 1e-300;
-  let b = x + 1 - a;
-  let c = 1 / tiny;
-  let d = 1 / b;
-  let h = d;
-  for (let n = 1; n < 10000; n++) {
-    const an = -n * (n - a);
-    b += 2;
-    d = an * d + b;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = b + an / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const delta = d * c;
-    h *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
-  }
-  return Math.max(0, 1 - Math.exp(logPrefix) * h);
+  return coreRegularizedLowerGamma(a, x);
 }
 
 /**
