@@ -1,6 +1,7 @@
 import { Rng } from '@cascade-lab/core';
 import { transmissionGraph } from './graph.js';
 import { ContinuousTimeSimulator } from './simulators.js';
+import { DELAY_DISTRIBUTIONS, unitCumulativeHazard, unitHazard } from './continuous-time.js';
 
 const N = 10000;
 const tol = (p: number): number => 4.5 * Math.sqrt((p * (1 - p)) / N);
@@ -73,5 +74,32 @@ describe('continuous-time cascade against closed forms (NetRate delay models)', 
     expect(Math.abs(infectedFraction(r.sequences, 2, 4) - 0.3934693402873666)).toBeLessThan(tol(0.3935));
     expect(() => new ContinuousTimeSimulator({ graph: g, delay: Uint8Array.from([0]) })).toThrow(/1 delay kinds for 3 edges/);
     expect(() => new ContinuousTimeSimulator({ graph: g, delay: 'weibull' as never })).toThrow(/unknown delay distribution/);
+  });
+});
+
+describe('delay models per unit rate: the pieces of the NetRate likelihood', () => {
+  // Survival S(dt) = exp(-alpha * unitCumulativeHazard) must be the closed forms of the module
+  // comment, and alpha * unitHazard the density over the survival (checked by a central difference
+  // of ln S).
+  const alpha = 0.7;
+  const delta = 0.5;
+  const closed: Record<string, (t: number) => number> = {
+    exponential: (t) => Math.exp(-alpha * t),
+    'power-law': (t) => Math.pow(t / delta, -alpha),
+    rayleigh: (t) => Math.exp((-alpha * t * t) / 2),
+  };
+  it.each(DELAY_DISTRIBUTIONS.map((d, k) => [d, k] as const))('%s', (name, kind) => {
+    for (const t of [0.6, 1, 2.5, 7]) {
+      expect(Math.exp(-alpha * unitCumulativeHazard(kind, t, delta))).toBeCloseTo(closed[name](t), 12);
+      const h = 1e-6;
+      const hazard = -(Math.log(closed[name](t + h)) - Math.log(closed[name](t - h))) / (2 * h);
+      expect(alpha * unitHazard(kind, t, delta)).toBeCloseTo(hazard, 6);
+    }
+    expect(unitCumulativeHazard(kind, 0, delta)).toBe(0);
+    expect(unitHazard(kind, -1, delta)).toBe(0);
+  });
+  it('power-law: no hazard and no survival loss below delta', () => {
+    expect(unitHazard(1, 0.4, delta)).toBe(0);
+    expect(unitCumulativeHazard(1, 0.4, delta)).toBe(0);
   });
 });

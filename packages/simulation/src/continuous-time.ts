@@ -48,6 +48,51 @@ export function sampleDelay(kind: number, rate: number, minDelay: number, rng: R
   }
 }
 
+/**
+ * The delay models' log-likelihood pieces per unit rate, the building blocks of NetRate's convex
+ * likelihood (ICML 2011, §3, Table 1): for an edge of rate alpha and a delay dt, the log-survival
+ * is -alpha * `unitCumulativeHazard(kind, dt)` and the hazard is alpha * `unitHazard(kind, dt)`, both
+ * linear in alpha:
+ * - exponential: cumulative dt, hazard 1;
+ * - power-law:   cumulative ln(dt / delta), hazard 1 / dt, for dt > delta (0 and 0 below: no delay
+ *   is shorter than delta);
+ * - Rayleigh:    cumulative dt^2 / 2, hazard dt.
+ * A delay dt <= 0 has cumulative hazard 0 (and hazard 0: nobody infects at its own time).
+ */
+export function unitCumulativeHazard(kind: number, dt: number, minDelay: number): number {
+  if (!(dt > 0)) return 0;
+  switch (kind) {
+    case EXPONENTIAL:
+      return dt;
+    case POWER_LAW:
+      return dt > minDelay ? Math.log(dt / minDelay) : 0;
+    case RAYLEIGH:
+      return 0.5 * dt * dt;
+    default:
+      throw new RangeError(`unitCumulativeHazard: unknown delay kind ${kind}`);
+  }
+}
+
+/** The hazard of a delay dt per unit rate (see `unitCumulativeHazard`). */
+export function unitHazard(kind: number, dt: number, minDelay: number): number {
+  if (!(dt > 0)) return 0;
+  switch (kind) {
+    case EXPONENTIAL:
+      return 1;
+    case POWER_LAW:
+      return dt > minDelay ? 1 / dt : 0;
+    case RAYLEIGH:
+      return dt;
+    default:
+      throw new RangeError(`unitHazard: unknown delay kind ${kind}`);
+  }
+}
+
+/** Index of a delay distribution's name in DELAY_DISTRIBUTIONS (the `kind` of the functions above). */
+export function delayKindIndex(delay: DelayDistribution): number {
+  return kindIndex(delay);
+}
+
 /** Per-thread buffers: infection stamps, best arrival times, and a binary min-heap of arrivals. */
 export class ContinuousTimeScratch {
   readonly infected: Int32Array;

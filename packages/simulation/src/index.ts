@@ -4,6 +4,8 @@
 export { IndependentCascadeSimulator, ContinuousTimeSimulator, SequentialSampler } from './simulators.js';
 export type { SimulatorOptions, SequentialSamplerOptions } from './simulators.js';
 export { SimulationPool, simulationPoolFor } from './pool.js';
+export { RateNetworkModel, rateNetworkFormat } from './rate-network-model.js';
+export type { NetworkSettings, RateNetworkOptions, SavedRateNetwork } from './rate-network-model.js';
 export type { SimulationPoolOptions } from './pool.js';
 export type { NextUserModelModule } from './tasks.js';
 
@@ -11,7 +13,7 @@ export type { NextUserModelModule } from './tasks.js';
 export { transmissionGraph, edgeWeight } from './graph.js';
 export type { TransmissionGraph, TransmissionGraphOptions } from './graph.js';
 export { simulateIndependentCascade, IndependentCascadeScratch } from './independent-cascade.js';
-export { simulateContinuousTime, ContinuousTimeScratch, sampleDelay, DELAY_DISTRIBUTIONS } from './continuous-time.js';
+export { simulateContinuousTime, ContinuousTimeScratch, sampleDelay, unitCumulativeHazard, unitHazard, delayKindIndex, DELAY_DISTRIBUTIONS } from './continuous-time.js';
 export type { ContinuousTimeNetwork, DelayDistribution } from './continuous-time.js';
 export { sampleSequences, defaultMaxBatch } from './sequential.js';
 export type { NextUserModel, ScoreKind, EndUserPolicy, SequentialSamplingOptions } from './sequential.js';
@@ -25,6 +27,8 @@ export type { PopularityModelOptions } from './popularity.js';
 // Synthetic data with a known ground truth
 export { generateIcCascades, syntheticMicroscopicDataset, syntheticVocabulary } from './synthetic/ic-cascades.js';
 export type { SyntheticIcOptions, SyntheticIcData } from './synthetic/ic-cascades.js';
+export { generateTimeVaryingCascades, rateAt } from './synthetic/time-varying.js';
+export type { TimeVaryingOptions, TimeVaryingData, TimeVaryingEdge, RatePattern } from './synthetic/time-varying.js';
 export { generateHawkesCascade, generateHawkesCascades, hawkesBranchingFactor } from './synthetic/hawkes.js';
 export type { HawkesCascadeOptions } from './synthetic/hawkes.js';
 export { generateContentCascades, tokenNovelty, expectedSize, STREAM_EPOCH_SECONDS } from './synthetic/content-cascades.js';
