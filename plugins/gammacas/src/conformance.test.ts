@@ -1,8 +1,8 @@
-import { describePluginConformance } from '@cascade-lab/core/testing';
+import { describePluginConformance } from '@cascade-lab/evaluation/testing';
 import { initBackend, tf } from '@cascade-lab/tensor-ops';
 import { gammaCasPlugin } from './index.js';
 
-// The plugin contract (core's conformance kit) on its tiny macroscopic dataset: small dimensions,
+// The plugin contract (core's conformance kit, plus the metric-key check of the evaluation package's) on its tiny macroscopic dataset: small dimensions,
 // one epoch, every variant's signals present (the tiny dataset has text and news).
 describePluginConformance(gammaCasPlugin, {
   hyperparameters: { stateSize: 8, embeddingDim: 8, maxTextTokens: 8, maxNewsTokens: 8, maxNewsItems: 2, batchSize: 8, epochs: 1 },

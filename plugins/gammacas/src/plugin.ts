@@ -468,6 +468,11 @@ export const gammaCasPlugin: MacroscopicPlugin<GammaCasHyperparameters> = {
   hyperparameters: gammaCasHyperparameters,
   // Binned counts always; the root text (and news) unless counts-only. Follower counts are used when present (0 otherwise).
   dataNeeds: (hp) => (hp.variant === 'counts-only' ? ['eventTimes'] : ['eventTimes', 'text']),
+  metrics: [
+    { key: 'validation.mapePercent', label: 'validation MAPE % (final sizes)', unit: 'percent', direction: 'lower', description: "MAPE of the final sizes on the validation split as the authors' code computes it (step = epoch); the early-stopping monitor." },
+    { key: 'validation.nextBinMse', label: 'validation next-bin MSE', unit: 'value', direction: 'lower', description: "Mean squared error of the autoregressive next-bin counts on the validation split (the loss's second term, step = epoch)." },
+    { key: 'model.finalTrainLoss', label: 'final training loss', unit: 'loss', direction: 'none', description: 'Training loss of the last epoch.' },
+  ],
   train,
   load,
 };

@@ -261,6 +261,11 @@ export const ndmPlugin: MicroscopicPlugin<NdmHyperparameters> = {
   task: 'microscopic',
   description: 'Neural Diffusion Model: multi-head attention over infected users and a window of position-specific projections predict the next infected user.',
   reference: 'Yang, Sun, Liu, Li, Zhou, Zhang, Sun: Neural Diffusion Model for Microscopic Cascade Study, IEEE TKDE 2019',
+  metrics: [
+    { key: 'train.tokensPerSecond', label: 'training targets/s', unit: 'perSecond', direction: 'higher', description: 'Next-user targets trained per second in an epoch (step = epoch).' },
+    { key: 'model.windowProjection<n>SquaredFrobenius', label: 'window projection <n> squared norm', unit: 'value', direction: 'none', description: 'Squared Frobenius norm of the window projection at distance n (NDM paper Table 4).' },
+    { key: 'model.initialProjectionSquaredFrobenius', label: 'initial-user projection squared norm', unit: 'value', direction: 'none', description: 'Squared Frobenius norm of the Finit projection of the first user (with Finit only).' },
+  ],
   hyperparameters: ndmHyperparameters,
   train: trainNdm,
   async load(dir: string, _context: InferenceContext): Promise<NdmModel> {
