@@ -82,22 +82,24 @@ export async function withRun<T>(
   }
   process.on('exit', onExit);
 
-  const close = async (status: EndStatus): Promise<void> => {
+  const close = async (status: EndStatus, endTime: number): Promise<void> => {
     if (ended) return;
     ended = true;
-    const result = await run.end(status, { deadlineMs: options.endDeadlineMs });
+    const result = await run.end(status, { deadlineMs: options.endDeadlineMs, endTime });
     if (result.spilledTo) logger.warn(`run ${run.name}: unsent data kept in ${result.spilledTo}; \`cascade mlflow sync\` finishes it`);
   };
 
   try {
     const result = await body(run, controller.signal);
-    // A body that finished its work despite a signal still finished.
-    await close('FINISHED');
+    // A body that finished its work despite a signal still finished. The run ends when its work
+    // did, not when an unreachable server finally gave up.
+    await close('FINISHED', Date.now());
     return result;
   } catch (err) {
+    const workEnd = Date.now();
     const cancelled = controller.signal.aborted || err instanceof CancelledError;
     if (!cancelled) await run.setTags({ [CASCADE_TAGS.error]: errorTag(err) }).catch(() => undefined);
-    await close(cancelled ? 'KILLED' : 'FAILED').catch((endErr) => {
+    await close(cancelled ? 'KILLED' : 'FAILED', workEnd).catch((endErr) => {
       logger.error(`closing run ${run.name}: ${(endErr as Error).message}`);
     });
     throw err;

@@ -11,7 +11,7 @@ import {
 } from '@cascade-lab/core';
 import { loadMacroscopicDataset, loadMicroscopicDataset, type LoadedMacroscopicDataset, type LoadedMicroscopicDataset } from '@cascade-lab/data';
 import { initBackend, type BackendSelection } from '@cascade-lab/tensor-ops';
-import { createTracker, withRun, type TrackedRun, type Tracker } from '@cascade-lab/tracking';
+import { createTracker, ensureDir, withRun, type TrackedRun, type Tracker } from '@cascade-lab/tracking';
 import { stringify } from 'yaml';
 import { metricPanelsSpec, predictedVsActualSpec, renderPng } from '../plots.js';
 import type { ResolvedExperiment } from './config.js';
@@ -58,9 +58,23 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
   const rng = Rng.fromSeed(config.seed);
   const backend = await initBackend(config.backend, { logger });
 
-  const data = await loadDataFor(exp, logger, options.baseDir);
-
-  const tracker = options.tracker ?? createTracker({ trackingUri: options.trackingUri ?? config.tracking.uri, runsDir: config.tracking.runsDir, experiment: config.tracking.experiment, logger });
+  // Where the run will be recorded is checked before any data is read (issue 21): an unreachable
+  // server, a bad URI or an unwritable folder is reported in seconds, not after the data loads.
+  const tracker = options.tracker ?? createTracker({ trackingUri: options.trackingUri ?? config.tracking.uri, runsDir: config.tracking.runsDir, experiment: config.tracking.experiment, failFast: config.tracking.failFast, logger });
+  try {
+    await tracker.check(config.tracking.experiment);
+    ensureDir(config.tracking.outputsDir, { what: 'tracking.outputsDir', writable: true });
+  } catch (err) {
+    if (!options.tracker) await tracker.close();
+    throw err;
+  }
+  let data: LoadedData;
+  try {
+    data = await loadDataFor(exp, logger, options.baseDir);
+  } catch (err) {
+    if (!options.tracker) await tracker.close();
+    throw err;
+  }
   const runName = config.tracking.runName ?? config.name;
   try {
     return await withRun(

@@ -14,6 +14,7 @@ import {
 import { hostname } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { ensureDir } from '../dirs.js';
 import { TrackingError } from '../errors.js';
 import { decodeMetricValue, encodeMetricValue } from '../encoding.js';
 import { sha256Hex } from '../hash.js';
@@ -147,6 +148,11 @@ export class LocalStore {
 
   artifactsDir(runId: string): string {
     return join(this.runDir(runId), 'artifacts');
+  }
+
+  /** Creates the store directory if needed and proves it writable (TrackingError naming it otherwise). */
+  checkWritable(): void {
+    ensureDir(this.root, { what: 'runs directory', writable: true });
   }
 
   hasRun(runId: string): boolean {
