@@ -64,10 +64,10 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     }
     let source: RunSource;
     let close = async () => undefined as void;
-    if (args.runsDir) source = localRunSource(args.runsDir);
+    if (args.runsDir) source = localRunSource(args.runsDir, logger);
     else {
       const tracker = createTracker({ trackingUri: args.trackingUri, logger });
-      source = runSourceFor(tracker);
+      source = runSourceFor(tracker, logger);
       close = () => tracker.close();
     }
     try {

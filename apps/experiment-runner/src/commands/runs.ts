@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { LocalStore, runOwnerAlive, type LocalRunSummary } from '@cascade-lab/tracking';
-import type { GlobalOptions } from '../global-options.js';
+import { loggerFor, type GlobalOptions } from '../global-options.js';
 
 interface RunsListArgs extends Partial<GlobalOptions> {
   dir?: string;
@@ -83,7 +83,9 @@ function table(rows: string[][]): string {
 }
 
 async function list(args: RunsListArgs): Promise<void> {
-  const store = new LocalStore(args.dir ?? LocalStore.defaultRoot());
+  const logger = loggerFor(args);
+  // Damaged runs are warned about on stderr (file:line) and left out; the others are listed.
+  const store = new LocalStore(args.dir ?? LocalStore.defaultRoot(), { onWarning: (m) => logger.warn(m) });
   let runs = store.summaries();
   if (args.status?.length) runs = runs.filter((r) => args.status!.includes(r.meta.status));
   if (args.limit !== undefined) runs = runs.slice(-args.limit);
