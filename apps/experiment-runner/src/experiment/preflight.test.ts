@@ -3,7 +3,7 @@
  * the output folder) is verified before the dataset is read, so a dead server or an unusable
  * folder is reported in seconds with its own error, not after loading or halfway through.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,5 +54,21 @@ describe('before any data is read', () => {
   it('outputsDir: /proc/nope fails at once instead of spinning in a recursive mkdir', async () => {
     const file = experiment(`{ runsDir: ${join(dir, 'runs')}, outputsDir: /proc/nope/deeper }`);
     await expect(run(file)).rejects.toMatchObject({ code: 'TRACKING', message: expect.stringContaining('/proc/nope') });
+  });
+});
+
+describe('before training', () => {
+  it('a training split without a cascade of two or more users is refused for every plugin (popularity trained on nothing before)', async () => {
+    const data = join(dir, 'data');
+    mkdirSync(data);
+    writeFileSync(join(data, 'idx2u.tsv'), '0\t<blank>\n1\t</s>\n2\ta\n3\tb\n4\tc\n');
+    writeFileSync(join(data, 'cascade.txt'), 'a,1\nb,2\nc,3\n'); // one user each
+    writeFileSync(join(data, 'cascadetest.txt'), 'a,1 b,2 c,3\nb,1 c,2\n');
+    const runs = join(dir, 'runs');
+    const file = experiment(`{ runsDir: ${runs}, outputsDir: ${join(dir, 'out')} }`, `{ path: ${data}, format: ndm, split: { validationFraction: 0 } }`);
+    const err = await run(file).catch((e) => e);
+    expect(err).toMatchObject({ code: 'DATA_FORMAT', message: expect.stringContaining('the training split has no cascades with two or more users') });
+    // Refused before the run was opened: no FAILED run left behind.
+    expect(readdirSync(runs)).toEqual([]);
   });
 });

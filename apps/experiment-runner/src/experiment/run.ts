@@ -17,6 +17,7 @@ import { metricPanelsSpec, predictedVsActualSpec, renderPng } from '../plots.js'
 import type { ResolvedExperiment } from './config.js';
 import { evaluateMacroscopicRun, evaluateMicroscopicRun, type EvaluationOutcome } from './evaluate.js';
 import { RecordingMetrics } from './history.js';
+import { checkTrainableSplits } from './splits.js';
 
 export interface RunOptions {
   logger: Logger;
@@ -71,6 +72,7 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
   let data: LoadedData;
   try {
     data = await loadDataFor(exp, logger, options.baseDir);
+    checkTrainableSplits(plugin, exp.hyperparameters, data);
   } catch (err) {
     if (!options.tracker) await tracker.close();
     throw err;
