@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { createContainer, PluginRegistry } from '@cascade-lab/core';
 import pc from 'picocolors';
 import { loadExperiment } from '../experiment/config.js';
+import { checkConfigPaths } from '../experiment/locations.js';
 import { runExperiment } from '../experiment/run.js';
 import { loggerFor, progressFor, type GlobalOptions } from '../global-options.js';
 import { pluginModules } from '../plugin-modules.js';
@@ -27,6 +28,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const logger = loggerFor(args);
     const registry = createContainer(pluginModules).get(PluginRegistry);
     const exp = loadExperiment(args.config, registry, args.set);
+    checkConfigPaths(exp);
     logger.info(`${exp.config.name}: model ${exp.plugin.name} (${exp.plugin.task}), seed ${exp.config.seed}, config hash ${exp.hash.slice(0, 12)}`);
     const outcome = await runExperiment(exp, { logger, progress: progressFor(args), trackingUri: args.trackingUri });
     process.stdout.write(`\n${pc.bold(outcome.runName)}  ${outcome.summary}\n`);

@@ -3,6 +3,7 @@ import { createContainer, PluginRegistry } from '@cascade-lab/core';
 import pc from 'picocolors';
 import { stringify } from 'yaml';
 import { loadExperiment } from '../experiment/config.js';
+import { checkConfigPaths } from '../experiment/locations.js';
 import { pluginModules } from '../plugin-modules.js';
 
 interface ValidateArgs {
@@ -24,6 +25,7 @@ export const validateCommand: CommandModule<object, ValidateArgs> = {
   handler: (args) => {
     const registry = createContainer(pluginModules).get(PluginRegistry);
     const exp = loadExperiment(args.config, registry, args.set);
+    checkConfigPaths(exp);
     if (args.print) process.stdout.write(stringify(exp.resolved));
     process.stdout.write(`${pc.green('ok')} ${args.config}: model ${exp.plugin.name} (${exp.plugin.task}), config hash ${exp.hash.slice(0, 12)}\n`);
   },
