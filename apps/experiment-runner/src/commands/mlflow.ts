@@ -62,7 +62,7 @@ export const mlflowSyncCommand: CommandModule<object, SyncArgs> = {
 };
 
 export const mlflowCommand: CommandModule<object, object> = {
-  command: 'mlflow <command>',
+  command: 'mlflow',
   describe: 'MLflow tracking server operations: sync',
   builder: (y) => y.command(mlflowSyncCommand).demandCommand(1, 'name an mlflow command: sync'),
   handler: () => undefined,

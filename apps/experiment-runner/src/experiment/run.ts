@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -78,8 +78,10 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
     throw err;
   }
   const runName = config.tracking.runName ?? config.name;
+  // run.json gets the run's final status once it is closed (`cascade evaluate` warns on a run that did not finish).
+  let opened: { run: TrackedRun; outputDir: string } | undefined;
   try {
-    return await withRun(
+    const outcome = await withRun(
       tracker,
       {
         name: runName,
@@ -100,6 +102,7 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
         logger.info(`run ${run.name} (${run.runId}) -> ${run.location}`);
         const outputDir = resolve(config.tracking.outputsDir, `${safeName(runName)}-${run.runId.slice(-8)}`);
         mkdirSync(outputDir, { recursive: true });
+        opened = { run, outputDir };
         await run.logConfig(exp.resolved as unknown as Record<string, unknown>);
         writeFileSync(join(outputDir, 'config.yaml'), stringify(exp.resolved));
         writeFileSync(join(outputDir, 'run.json'), JSON.stringify({ runId: run.runId, name: run.name, location: run.location, tracker: tracker.kind, configFile: resolve(exp.file), hash: exp.hash }, null, 2) + '\n');
@@ -127,8 +130,26 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
         }
       },
     );
+    recordFinalStatus(opened, 'FINISHED');
+    return outcome;
+  } catch (err) {
+    recordFinalStatus(opened, 'FAILED');
+    throw err;
   } finally {
     if (!options.tracker) await tracker.close();
+  }
+}
+
+/** Adds the closed run's status and end time to its run.json. */
+function recordFinalStatus(opened: { run: TrackedRun; outputDir: string } | undefined, fallback: 'FINISHED' | 'FAILED'): void {
+  if (!opened) return;
+  const file = join(opened.outputDir, 'run.json');
+  try {
+    const info = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const status = opened.run.status === 'RUNNING' ? fallback : opened.run.status;
+    writeFileSync(file, JSON.stringify({ ...info, status, endTime: Date.now() }, null, 2) + '\n');
+  } catch {
+    // The folder is gone or unwritable: the tracker still has the status.
   }
 }
 
