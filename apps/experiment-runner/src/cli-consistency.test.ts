@@ -93,3 +93,30 @@ describe('runs, run.json and evaluate', () => {
     expect(logger.lines.some((l) => l.level === 'warn' && /ended KILLED; its model was saved after training, but the run did not finish/.test(l.message))).toBe(true);
   }, 120_000);
 });
+
+describe('--json on run, evaluate, sweep, validate', () => {
+  test('each prints one JSON document on stdout (logs on stderr)', async () => {
+    const base = join(dir, 'json.yaml');
+    writeFileSync(
+      base,
+      ['name: json', 'seed: 2', 'backend: cpu', 'dataset: { name: irvine }', 'model: { name: popularity }', 'evaluation: { simulations: 20, maxTestCascades: 5 }', `tracking: { runsDir: ${join(dir, 'json-runs')}, outputsDir: ${join(dir, 'json-out')} }`, ''].join('\n'),
+    );
+    const v = await run('validate', base, '--json');
+    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, model: 'popularity', task: 'microscopic', hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+
+    const r = await run('run', base, '--json', '--quiet');
+    expect(r.code).toBe(0);
+    const ran = JSON.parse(r.stdout);
+    expect(ran).toMatchObject({ status: 'FINISHED', runName: 'json', outputDir: expect.any(String), metrics: { 'test.cascades': 5 } });
+
+    const e = await run('evaluate', ran.outputDir, '--json', '--quiet');
+    expect(e.code).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ status: 'FINISHED', metrics: { 'test.cascades': 5 } });
+
+    const sweep = join(dir, 'json-sweep.yaml');
+    writeFileSync(sweep, 'name: js\nbase: ./json.yaml\nsweep:\n  seeds: [2, 3]\n');
+    const s = await run('sweep', sweep, '--dry-run', '--json');
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout).trials.map((t: { seed: number }) => t.seed)).toEqual([2, 3]);
+  }, 120_000);
+});
