@@ -17,6 +17,7 @@ import { metricPanelsSpec, predictedVsActualSpec, renderPng } from '../plots.js'
 import type { ResolvedExperiment } from './config.js';
 import { evaluateMacroscopicRun, evaluateMicroscopicRun, type EvaluationOutcome } from './evaluate.js';
 import { RecordingMetrics } from './history.js';
+import { explainNaNMetrics } from './notes.js';
 import { checkTrainableSplits } from './splits.js';
 
 export interface RunOptions {
@@ -178,6 +179,7 @@ export async function evaluateAndRecord(input: RecordInput): Promise<{ metrics: 
     : await evaluateMacroscopicRun(model as MacroscopicModel, data as LoadedMacroscopicDataset, exp.config.evaluation, evalContext);
   const modelMetrics = prefixed('model.', model.summaryMetrics?.() ?? {});
   const metrics = { ...outcome.metrics, ...modelMetrics };
+  for (const note of explainNaNMetrics(metrics)) logger.warn(note);
   run.logMetrics(metrics);
   for (const p of outcome.series) run.logMetric(p.key, p.value, p.step);
   await writeArtifacts(outputDir, metrics, outcome, input.history, `${exp.plugin.name} on ${data.name}`, logger);
@@ -217,6 +219,7 @@ async function writeArtifacts(outputDir: string, metrics: Record<string, number>
   try {
     const curves = history?.curves() ?? [];
     if (curves.length > 0) writeFileSync(join(outputDir, 'learning-curve.png'), await renderPng(metricPanelsSpec(curves, `${title}: learning curves`)));
+    else if (history) logger.info('no learning curve: the model logged no per-epoch metrics');
     if (outcome.series.length > 0) {
       const points = outcome.series.map((p) => ({ series: p.key.replace(/^test\./, '').replace(/_by_horizon$/, ''), step: p.step, value: p.value }));
       writeFileSync(join(outputDir, 'metrics-by-horizon.png'), await renderPng(metricPanelsSpec(points, `${title}: metrics by horizon`, 'horizon (hours)')));
