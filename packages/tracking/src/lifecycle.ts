@@ -16,6 +16,11 @@ export interface RunScopeOptions extends StartRunOptions {
    * process exits anyway (ms; default 30000). A second signal does this at once.
    */
   graceMs?: number;
+  /**
+   * After a second signal (or the grace period), how long closing the run may take before what is
+   * unsent is written to the local store and the process exits anyway (ms; default 2000).
+   */
+  forceExitMs?: number;
   /** How long closing the run may wait for the server (ms; default: the tracker's own). */
   endDeadlineMs?: number;
   logger?: Logger;
@@ -54,13 +59,27 @@ export async function withRun<T>(
     if (ended) return;
     ended = true;
     logger.warn(`run ${run.name} did not stop after ${sig}; closing it KILLED and exiting`);
-    run
-      .end('KILLED', { deadlineMs: Math.min(options.endDeadlineMs ?? 5000, 5000) })
-      .catch((err) => {
+    // "At once": a server that hangs must not hold the exit. What end() has not sent by then is
+    // written to the local store (synchronously), for `cascade mlflow sync`.
+    const forceExitMs = options.forceExitMs ?? 2000;
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        const dir = run.spillSync('KILLED');
+        logger.warn(`run ${run.name}: closing took over ${forceExitMs} ms; kept KILLED locally${dir ? ` in ${dir}` : ''}`);
+        resolve();
+      }, forceExitMs);
+    });
+    Promise.race([
+      run.end('KILLED', { deadlineMs: Math.min(options.endDeadlineMs ?? forceExitMs, forceExitMs) }).catch((err) => {
         run.spillSync('KILLED');
         logger.error(`closing run ${run.name}: ${(err as Error).message}`);
-      })
-      .finally(() => exit(SIGNAL_EXIT_CODES[sig]));
+      }),
+      giveUp,
+    ]).finally(() => {
+      clearTimeout(timer);
+      exit(SIGNAL_EXIT_CODES[sig]);
+    });
   };
   const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
     if (receivedSignal) return forceEnd(sig);
