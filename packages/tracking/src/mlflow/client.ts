@@ -254,7 +254,9 @@ export class MlflowClient {
         random: this.random,
         onRetry: ({ attempt: n, delayMs, error }) => {
           const cut = !rateLimited && Date.now() + delayMs > declareAt;
-          this.logger.warn(`MLflow ${endpoint}: ${(error as Error).message}; retrying (attempt ${n}, next in ${seconds(cut ? Math.max(0, declareAt - Date.now()) : delayMs)})`);
+          const message = (error as Error).message;
+          const what = message.startsWith('MLflow ') ? message : `MLflow ${endpoint}: ${message}`;
+          this.logger.warn(`${what}; retrying (attempt ${n}, next in ${seconds(cut ? Math.max(0, declareAt - Date.now()) : delayMs)})`);
         },
         sleep: (ms, s) => sleep(rateLimited ? ms : Math.min(ms, Math.max(0, declareAt - Date.now())), s),
       });
