@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CascadeError, Rng, type Logger, type PluginRegistry, type ProgressReporter } from '@cascade-lab/core';
 import { initBackend } from '@cascade-lab/tensor-ops';
-import { createTracker, withRun, type Tracker } from '@cascade-lab/tracking';
+import { createTracker, ensureDir, withRun, type Tracker } from '@cascade-lab/tracking';
 import { loadExperiment } from './config.js';
 import { evaluateAndRecord, loadDataFor } from './run.js';
 
@@ -66,9 +66,12 @@ export async function evaluateSaved(dir: string, options: EvaluateSavedOptions):
     logger.warn(`${saved.dir}: run ${saved.info.name ?? saved.info.runId ?? ''} ended ${saved.info.status}; its model was saved after training, but the run did not finish`);
   const backend = await initBackend(config.backend, { logger });
   const baseDir = saved.info.configFile ? dirname(saved.info.configFile) : saved.dir;
-  const data = await loadDataFor(exp, logger, baseDir);
-  const tracker = options.tracker ?? createTracker({ trackingUri: options.trackingUri ?? config.tracking.uri, runsDir: config.tracking.runsDir, experiment: config.tracking.experiment, logger });
+  // Where the evaluation will be recorded is checked before the data is read (as `cascade run` does).
+  const tracker = options.tracker ?? createTracker({ trackingUri: options.trackingUri ?? config.tracking.uri, runsDir: config.tracking.runsDir, experiment: config.tracking.experiment, failFast: config.tracking.failFast, logger });
   try {
+    await tracker.check(config.tracking.experiment);
+    ensureDir(config.tracking.outputsDir, { what: 'tracking.outputsDir', writable: true });
+    const data = await loadDataFor(exp, logger, baseDir);
     return await withRun(
       tracker,
       {
