@@ -39,7 +39,7 @@ export function createTracker(options: CreateTrackerOptions = {}): Tracker {
     trackingUri: uri,
     logger: options.logger,
     retry: options.retry,
-    ...(options.failFast ? { outage: { declareAfterMs: 0 } } : {}),
+    ...(options.failFast ? { outage: { declareAfterMs: 0, failFast: true } } : {}),
   });
   return new MlflowTracker({ client, experiment: options.experiment, logger: options.logger, spillStore: new LocalStore(runsDir), failFast: options.failFast });
 }

@@ -55,12 +55,22 @@ suite('MLflow outages (own server, killed and restarted)', () => {
     const tracker = new MlflowTracker({ client, experiment: 'outage-mid', spillStore, logger, flushIntervalMs: 60_000 });
     const run = await tracker.startRun({ name: 'mid-run', system: false });
     const survivor = await tracker.startRun({ name: 'survivor', system: false });
+    // A fail-fast client of its own (as `tracking.failFast: true` makes): errors instead of spilling.
+    const strictLogger = new MemoryLogger();
+    const strictClient = newClient(strictLogger, { outage: { ...OUTAGE, declareAfterMs: 0, failFast: true } });
+    const strict = await new MlflowTracker({ client: strictClient, experiment: 'outage-mid', spillStore: new LocalStore(join(work, 'spill-strict')), logger: strictLogger, failFast: true }).startRun({ name: 'strict', system: false });
     run.logMetric('loss', 1, 0);
     survivor.logMetric('loss', 1, 0);
     await run.flush();
     await survivor.flush();
 
     await server.kill();
+    const s0 = Date.now();
+    await expect(strict.logText('x', 'x.txt')).rejects.toMatchObject({ code: 'TRACKING', networkCode: 'ECONNREFUSED' });
+    expect(Date.now() - s0).toBeLessThan(1000);
+    expect(() => strict.logMetric('loss', 2, 1)).toThrow(/unreachable since/);
+    expect((await strict.end('FAILED')).spilledTo).toBeDefined();
+    expect(strictLogger.lines.some((l) => l.level === 'warn' && /calls fail at once until it answers \(tracking\.failFast\)/.test(l.message))).toBe(true);
     const t0 = Date.now();
     for (let i = 0; i < 6; i++) await run.logText(`artifact ${i}\n`, `out/a${i}.txt`);
     const artifactsMs = Date.now() - t0;

@@ -11,6 +11,8 @@ export interface OutageOptions {
   probeInitialMs: number;
   /** Longest wait between probes (ms; default 30000); the wait doubles up to it. */
   probeMaxMs: number;
+  /** The tracker errors instead of keeping data locally (`tracking.failFast`): only changes the message. */
+  failFast?: boolean;
 }
 
 export const DEFAULT_OUTAGE_OPTIONS: OutageOptions = { declareAfterMs: 10_000, probeInitialMs: 1000, probeMaxMs: 30_000 };
@@ -75,7 +77,9 @@ export class ServerOutage {
     this.cause = cause;
     this.attempt = 0;
     this.controller.abort(cause);
-    this.logger.warn(`MLflow unreachable at ${this.uri} (${cause.message}); until it answers, runs keep their data locally instead of waiting`);
+    this.logger.warn(
+      `MLflow unreachable at ${this.uri} (${cause.message}); ${this.options.failFast ? 'calls fail at once until it answers (tracking.failFast)' : 'until it answers, runs keep their data locally instead of waiting'}`,
+    );
     this.schedule();
   }
 
