@@ -7,6 +7,11 @@ export interface GlobalOptions {
   progress: 'auto' | 'bar' | 'lines' | 'quiet';
 }
 
+/** `--json` output: numbers that JSON cannot hold (NaN, ±Infinity) as strings. */
+export function jsonSafe(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n';
+}
+
 export function loggerFor(opts: Partial<GlobalOptions>): Logger {
   return new ConsoleLogger(opts.verbose ? 'debug' : opts.quiet ? 'warn' : 'info');
 }

@@ -45,7 +45,10 @@ export async function main(argv: string[]): Promise<number> {
     .epilogue('Docs: README.md at the repository root. Exit codes: 0 ok, 1 internal, 2 bad config/usage, 3 unknown model, 4 bad data, 5 backend, 6 tracking, 7 model, 8 failed sweep trials, 130 cancelled.')
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      // yargs gives a message for what it rejected itself, including an option check that threw
+      // (a usage error, exit 2); a command handler's error comes without one and stays as it is.
+      if (err && (msg === null || msg === undefined || isCascadeError(err))) throw err;
+      throw new UsageError(msg ?? String(err));
     });
   try {
     await cli.parseAsync();

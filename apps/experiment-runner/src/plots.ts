@@ -87,7 +87,8 @@ export function predictedVsActualSpec(rows: { actual: number; predicted: number;
         encoding: {
           x: { field: 'actual', type: 'quantitative', scale: { type: 'log', domain: [lo, hi] }, title: 'actual size' },
           y: { field: 'predicted', type: 'quantitative', scale: { type: 'log', domain: [lo, hi] }, title: 'predicted size' },
-          color: { field: 'horizon', type: 'ordinal', title: 'horizon' },
+          // By hours, not as text (12 h, 18 h, 120 h; not 12 h, 120 h, 18 h).
+          color: { field: 'horizon', type: 'ordinal', title: 'horizon', sort: [...new Set(finite.map((r) => r.horizon))].sort((a, b) => parseFloat(a) - parseFloat(b) || a.localeCompare(b)) },
         },
       },
       {

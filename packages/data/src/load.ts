@@ -198,6 +198,7 @@ export interface LoadedMacroscopicDataset extends MacroscopicDataset {
 }
 
 function logReport(report: ParseReport, name: string, logger: Logger | undefined): void {
+  for (const n of report.notices) (logger ?? silentLogger).warn(`${n.location.file}${n.location.line !== undefined ? `:${n.location.line}` : ''}: ${n.problem}`);
   if (report.total === 0) return;
   const log = logger ?? silentLogger;
   log.warn(`dataset ${name}: ${report.total} input problems tolerated (lenient):`);

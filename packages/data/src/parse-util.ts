@@ -54,6 +54,11 @@ export interface ParseWarning {
 export class ParseReport {
   readonly counts = new Map<ProblemKind, number>();
   readonly examples: ParseWarning[] = [];
+  /**
+   * Things the user should hear about in any mode that are not errors (the data is still read as
+   * written), e.g. a last line without newline whose last number looks cut short.
+   */
+  readonly notices: ParseWarning[] = [];
   constructor(private readonly examplesPerKind = 3) {}
 
   add(w: ParseWarning): void {
@@ -156,6 +161,11 @@ export class TextSource {
       return;
     }
     throw new DataFormatError(location, text);
+  }
+
+  /** Records a notice (any mode): the data is kept as written, the user is told. */
+  notice(line: Line, kind: ProblemKind, message: string, column?: number): void {
+    this.report.notices.push({ kind, location: { file: this.file, line: line.no, column }, problem: message });
   }
 
   /** Like {@link problem} for defects no mode tolerates. */

@@ -16,6 +16,8 @@ export interface CreateTrackerOptions {
   experiment?: string;
   logger?: Logger;
   retry?: Partial<RetryPolicy>;
+  /** Error at once when the server is unreachable instead of keeping runs locally (`tracking.failFast`). */
+  failFast?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -33,6 +35,11 @@ export function createTracker(options: CreateTrackerOptions = {}): Tracker {
     throw new TrackingError(`unsupported tracking URI ${JSON.stringify(redactUri(uri))}: only http(s) MLflow servers are supported`, {
       hint: 'start `mlflow server` and point MLFLOW_TRACKING_URI at it, or unset MLFLOW_TRACKING_URI to use the local store ($CASCADE_RUNS_DIR or ./runs)',
     });
-  const client = MlflowClient.fromEnv(env, { trackingUri: uri, logger: options.logger, retry: options.retry });
-  return new MlflowTracker({ client, experiment: options.experiment, logger: options.logger, spillStore: new LocalStore(runsDir) });
+  const client = MlflowClient.fromEnv(env, {
+    trackingUri: uri,
+    logger: options.logger,
+    retry: options.retry,
+    ...(options.failFast ? { outage: { declareAfterMs: 0, failFast: true } } : {}),
+  });
+  return new MlflowTracker({ client, experiment: options.experiment, logger: options.logger, spillStore: new LocalStore(runsDir), failFast: options.failFast });
 }

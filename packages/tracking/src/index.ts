@@ -32,3 +32,5 @@ export { LocalTracker, LocalRun, type LocalTrackerOptions } from './local/tracke
 export { withRun, type RunScopeOptions } from './lifecycle.js';
 export { syncLocalRuns, runOwnerAlive, type SyncOptions, type SyncRunReport, type SyncAction } from './sync.js';
 export { createTracker, type CreateTrackerOptions } from './factory.js';
+export { ServerOutage, DEFAULT_OUTAGE_OPTIONS, type OutageOptions } from './mlflow/outage.js';
+export { ensureDir } from './dirs.js';

@@ -6,6 +6,7 @@ import { CancelledError, throwIfCancelled } from '@cascade-lab/core';
 import { withRun } from './lifecycle.js';
 import { LocalTracker } from './local/tracker.js';
 import { LocalStore } from './local/store.js';
+import type { TrackedRun, Tracker } from './types.js';
 
 let root: string;
 let tracker: LocalTracker;
@@ -77,6 +78,36 @@ describe('withRun', () => {
     release();
     await body; // the body finishing afterwards changes nothing
     expect(status(id)).toBe('KILLED');
+  });
+
+  it('a second SIGINT exits at once even when closing the run hangs (server stuck): the run is kept KILLED locally', async () => {
+    // A tracker whose runs never finish end(), as with a server that accepts connections and never answers.
+    const hanging: Tracker = {
+      kind: 'local',
+      location: root,
+      check: () => tracker.check(),
+      close: () => tracker.close(),
+      startRun: async (o) => {
+        const run = await tracker.startRun(o);
+        return new Proxy(run, {
+          get: (t, p) => (p === 'end' ? () => new Promise(() => undefined) : typeof Reflect.get(t, p) === 'function' ? (Reflect.get(t, p) as Function).bind(t) : Reflect.get(t, p)),
+        }) as TrackedRun;
+      },
+    };
+    const exits: number[] = [];
+    let id = '';
+    let release!: () => void;
+    const body = withRun(hanging, { name: 'twice', system: false, forceExitMs: 50, exit: (code) => void exits.push(code) }, async (run) => {
+      id = run.runId;
+      process.emit('SIGINT');
+      process.emit('SIGINT');
+      await new Promise<void>((r) => (release = r));
+    });
+    for (let i = 0; i < 100 && exits.length === 0; i++) await tick();
+    expect(exits).toEqual([130]);
+    expect(status(id)).toBe('KILLED');
+    release();
+    await body.catch(() => undefined);
   });
 
   it('a nested run follows its parent signal and installs no process handlers', async () => {

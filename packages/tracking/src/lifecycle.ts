@@ -16,6 +16,11 @@ export interface RunScopeOptions extends StartRunOptions {
    * process exits anyway (ms; default 30000). A second signal does this at once.
    */
   graceMs?: number;
+  /**
+   * After a second signal (or the grace period), how long closing the run may take before what is
+   * unsent is written to the local store and the process exits anyway (ms; default 2000).
+   */
+  forceExitMs?: number;
   /** How long closing the run may wait for the server (ms; default: the tracker's own). */
   endDeadlineMs?: number;
   logger?: Logger;
@@ -54,13 +59,27 @@ export async function withRun<T>(
     if (ended) return;
     ended = true;
     logger.warn(`run ${run.name} did not stop after ${sig}; closing it KILLED and exiting`);
-    run
-      .end('KILLED', { deadlineMs: Math.min(options.endDeadlineMs ?? 5000, 5000) })
-      .catch((err) => {
+    // "At once": a server that hangs must not hold the exit. What end() has not sent by then is
+    // written to the local store (synchronously), for `cascade mlflow sync`.
+    const forceExitMs = options.forceExitMs ?? 2000;
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        const dir = run.spillSync('KILLED');
+        logger.warn(`run ${run.name}: closing took over ${forceExitMs} ms; kept KILLED locally${dir ? ` in ${dir}` : ''}`);
+        resolve();
+      }, forceExitMs);
+    });
+    Promise.race([
+      run.end('KILLED', { deadlineMs: Math.min(options.endDeadlineMs ?? forceExitMs, forceExitMs) }).catch((err) => {
         run.spillSync('KILLED');
         logger.error(`closing run ${run.name}: ${(err as Error).message}`);
-      })
-      .finally(() => exit(SIGNAL_EXIT_CODES[sig]));
+      }),
+      giveUp,
+    ]).finally(() => {
+      clearTimeout(timer);
+      exit(SIGNAL_EXIT_CODES[sig]);
+    });
   };
   const onSignal = (sig: 'SIGINT' | 'SIGTERM'): void => {
     if (receivedSignal) return forceEnd(sig);
@@ -82,22 +101,24 @@ export async function withRun<T>(
   }
   process.on('exit', onExit);
 
-  const close = async (status: EndStatus): Promise<void> => {
+  const close = async (status: EndStatus, endTime: number): Promise<void> => {
     if (ended) return;
     ended = true;
-    const result = await run.end(status, { deadlineMs: options.endDeadlineMs });
+    const result = await run.end(status, { deadlineMs: options.endDeadlineMs, endTime });
     if (result.spilledTo) logger.warn(`run ${run.name}: unsent data kept in ${result.spilledTo}; \`cascade mlflow sync\` finishes it`);
   };
 
   try {
     const result = await body(run, controller.signal);
-    // A body that finished its work despite a signal still finished.
-    await close('FINISHED');
+    // A body that finished its work despite a signal still finished. The run ends when its work
+    // did, not when an unreachable server finally gave up.
+    await close('FINISHED', Date.now());
     return result;
   } catch (err) {
+    const workEnd = Date.now();
     const cancelled = controller.signal.aborted || err instanceof CancelledError;
     if (!cancelled) await run.setTags({ [CASCADE_TAGS.error]: errorTag(err) }).catch(() => undefined);
-    await close(cancelled ? 'KILLED' : 'FAILED').catch((endErr) => {
+    await close(cancelled ? 'KILLED' : 'FAILED', workEnd).catch((endErr) => {
       logger.error(`closing run ${run.name}: ${(endErr as Error).message}`);
     });
     throw err;

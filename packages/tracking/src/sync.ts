@@ -86,16 +86,29 @@ export async function syncLocalRuns(store: LocalStore, client: MlflowClient, opt
 
   for (const meta of parentsFirst(runs)) {
     const id = meta.runId;
-    const params = store.readParams(id);
-    const tags = store.readTags(id);
-    const metricFiles = store.metricFiles(id);
-    const artifacts = store.listArtifactFiles(id);
-    const counts = {
-      params: Object.keys(params).length,
-      tags: Object.keys(tags).length,
-      metricPoints: metricFiles.reduce((n, m) => n + store.readMetricHistory(id, m.key).length, 0),
-      artifacts: artifacts.length,
-    };
+    let params: Record<string, string>;
+    let tags: Record<string, string>;
+    let metricFiles: { key: string; file: string }[];
+    let artifacts: string[];
+    let counts: SyncRunReport['counts'];
+    try {
+      params = store.readParams(id);
+      tags = store.readTags(id);
+      metricFiles = store.metricFiles(id);
+      artifacts = store.listArtifactFiles(id);
+      counts = {
+        params: Object.keys(params).length,
+        tags: Object.keys(tags).length,
+        metricPoints: metricFiles.reduce((n, m) => n + store.readMetricHistory(id, m.key).length, 0),
+        artifacts: artifacts.length,
+      };
+    } catch (err) {
+      // One damaged run is reported; the others are still uploaded.
+      failed.add(id);
+      reports.push({ localRunId: id, name: meta.name, action: 'failed', counts: { params: 0, tags: 0, metricPoints: 0, artifacts: 0 }, reason: (err as Error).message });
+      logger.error(`run ${meta.name} (${id}): ${(err as Error).message}`);
+      continue;
+    }
     const report = (action: SyncAction, extra: Partial<SyncRunReport> = {}): void => {
       reports.push({ localRunId: id, name: meta.name, action, counts, ...extra });
     };
@@ -203,6 +216,11 @@ export async function syncLocalRuns(store: LocalStore, client: MlflowClient, opt
       report('failed', { reason: (err as Error).message });
       logger.error(`run ${meta.name} (${id}): ${(err as Error).message}`);
     }
+  }
+  // Runs whose meta.json cannot be read are not uploaded, and say so.
+  for (const broken of store.broken()) {
+    if (options.runIds && !options.runIds.includes(broken.runId)) continue;
+    reports.push({ localRunId: broken.runId, name: broken.runId, action: 'failed', counts: { params: 0, tags: 0, metricPoints: 0, artifacts: 0 }, reason: broken.message });
   }
   return reports;
 }

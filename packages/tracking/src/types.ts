@@ -39,6 +39,11 @@ export interface StartRunOptions {
 export interface EndOptions {
   /** Give up on the server after this many ms and keep what is left in the local store. */
   deadlineMs?: number;
+  /**
+   * When the run's work ended (ms since the epoch; default now). `withRun` passes the moment its
+   * body settled, so time spent waiting on an unreachable server is not counted in the run.
+   */
+  endTime?: number;
 }
 
 export interface EndResult {
@@ -100,6 +105,13 @@ export interface Tracker {
   /** Tracking URI (without credentials) or the local store's directory. */
   readonly location: string;
   startRun(options: StartRunOptions): Promise<TrackedRun>;
+  /**
+   * Checks, before any work, that runs can be recorded: the server answers and the experiment
+   * exists or can be created (MLflow), or the store directory can be created and written (local).
+   * Throws a `TrackingError` when they cannot; an MLflow tracker whose server is unreachable
+   * instead warns and records the runs in the local store, unless it is fail-fast.
+   */
+  check(experiment?: string): Promise<void>;
   /** Releases connections and timers; open runs are not ended. */
   close(): Promise<void>;
 }

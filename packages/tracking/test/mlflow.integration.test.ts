@@ -318,7 +318,7 @@ suite('MLflow tracking against a real server', () => {
       const proxy = await startProxy();
       let failures = 2;
       proxy.inject = (r) => (r.path.includes('/experiments/get-by-name') && failures-- > 0 ? { status: 503 } : undefined);
-      const c = newClient({ trackingUri: proxy.uri, retry: { initialDelayMs: 20, maxRetries: 3, jitter: 0 } });
+      const c = newClient({ trackingUri: proxy.uri, retry: { initialDelayMs: 20, maxRetries: 3, jitter: 0 }, outage: { probeInitialMs: 50, probeMaxMs: 50 } });
       await c.getOrCreateExperiment(`flaky-${suffix}`);
       const lookups = proxy.requests.filter((r) => r.path.includes('/experiments/get-by-name'));
       expect(lookups.slice(0, 3).map((r) => r.injected)).toEqual([true, true, false]);
@@ -329,8 +329,12 @@ suite('MLflow tracking against a real server', () => {
       const before = proxy.requests.length;
       await expect(c.getRun('0'.repeat(32))).rejects.toMatchObject({ httpStatus: 502, errorCode: 'BAD_GATEWAY' });
       expect(proxy.requests.length - before).toBe(4); // 1 + maxRetries
-
+      // Retries spent on a 5xx: the server counts as down for every call until the probe sees it back.
+      expect(c.isDown).toBe(true);
       proxy.inject = () => undefined;
+      for (let i = 0; i < 100 && c.isDown; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(c.isDown).toBe(false);
+
       const bad = proxy.requests.length;
       await expect(c.createRun({ experimentId: 'not-a-number', runName: 'x' })).rejects.toMatchObject({ httpStatus: 400 });
       expect(proxy.requests.length - bad).toBe(1);
@@ -380,6 +384,7 @@ suite('MLflow tracking against a real server', () => {
         trackingUri: server.uri,
         logger,
         retry: { initialDelayMs: 200, backoffFactor: 1.5, maxDelayMs: 2000, maxRetries: 60, jitter: 0.2 },
+        outage: { probeInitialMs: 200, probeMaxMs: 1000 },
       });
       const tracker = new MlflowTracker({ client: c, experiment: `crash-${suffix}`, spillStore, logger, flushIntervalMs: 60_000 });
       const survivor = await tracker.startRun({ name: 'survivor', system: false });
@@ -396,7 +401,9 @@ suite('MLflow tracking against a real server', () => {
         survivor.logMetric('loss', 1 / (i + 1), i, 1000 + i);
         ender.logMetric('loss', 2 / (i + 1), i, 1000 + i);
       }
-      const pendingFlush = survivor.flush(); // keeps retrying while the server is down
+      // Retries until the outage is declared (the ender's end gives up first and declares it for
+      // both runs); the survivor's points stay buffered, never lost.
+      const pendingFlush = survivor.flush().catch((e: TrackingError) => e);
       const ended = await ender.end('FINISHED', { deadlineMs: 1500 });
       expect(ended.status).toBe('FINISHED');
       expect(ended.spilledTo).toBeDefined();
@@ -405,11 +412,15 @@ suite('MLflow tracking against a real server', () => {
       expect(spilled[0]).toMatchObject({ name: 'ends-during-outage', status: 'FINISHED', remote: { runId: ender.runId, trackingUri: server.uri } });
       expect(spillStore.readMetricHistory(spilled[0].runId, 'loss').map((p) => p.step)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
 
+      expect(await pendingFlush).toMatchObject({ networkCode: 'ECONNREFUSED' });
+      expect(c.isDown).toBe(true);
       await server.restart();
-      await pendingFlush;
+      const until = Date.now() + 30_000;
+      while (c.isDown && Date.now() < until) await new Promise((r) => setTimeout(r, 100)); // the background probe
       await survivor.end();
       expect(logger.lines.some((l) => l.level === 'warn' && /MLflow unreachable/.test(l.message))).toBe(true);
-      expect(logger.lines.some((l) => l.level === 'debug' && /ECONNREFUSED.*retry \d+\/60/.test(l.message))).toBe(true);
+      expect(logger.lines.some((l) => l.level === 'warn' && /ECONNREFUSED.*retrying \(attempt \d+, next in [\d.]+ s\)/.test(l.message))).toBe(true);
+      expect(logger.lines.some((l) => l.level === 'info' && /reachable again/.test(l.message))).toBe(true);
 
       const check = newClient({ trackingUri: server.uri, retry: FAST });
       const survived = await check.getMetricHistory(survivor.runId, 'loss');

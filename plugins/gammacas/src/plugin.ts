@@ -16,7 +16,7 @@ import {
   type WindowedCascade,
 } from '@cascade-lab/core';
 import { GraphFunction, graphFunctionsEnabled, loadCheckpointInto, saveCheckpoint, shapeGrid, tf } from '@cascade-lab/tensor-ops';
-import { Adam, fit, type FitResult, type Monitor } from '@cascade-lab/training';
+import { Adam, fit, yieldToEventLoop, type FitResult, type Monitor } from '@cascade-lab/training';
 import { gammaCasHyperparameters, type GammaCasHyperparameters } from './hyperparameters.js';
 import { logFeatureStatistics, packCascades, selectRows, type PackedCascades } from './inputs.js';
 import { GammaCasNetwork, batchTensors, disposeBatch, integrateSizes, type BatchTensors, type GammaCasArchitecture, type IntegratorSettings } from './model.js';
@@ -186,7 +186,14 @@ export class GammaCasModel implements MacroscopicModel {
     // The closed form evaluates the incomplete gamma function on the host: not a graph.
     const compiled = graphFunctionsEnabled() && this.integrator.integrator !== 'closed-form';
     const a = this.architecture;
+    let lastYield = performance.now();
     for (const [start, end] of batchRanges(packed.size, this.hyperparameters.batchSize)) {
+      // Yield now and then so that SIGINT/SIGTERM handlers run and can abort (issue 21: a long
+      // prediction held the event loop, and Ctrl-C was only seen at its end).
+      if (performance.now() - lastYield >= 20) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
       throwIfCancelled(signal);
       const rows = selectRows(packed, range(start, end));
       const b = batchTensors(rows, compiled ? { uniqueNewsRows: newsRowsGrid } : {});

@@ -119,6 +119,9 @@ async function stats(args: DatasetsArgs): Promise<void> {
     if (!args.format) throw new CascadeError('USAGE', `${target} is a path: say its format with --format (${DATASET_FORMATS.join(', ')})`);
     spec = { path: path.resolve(target), format: args.format };
   } else {
+    // A path (it has a separator or --format was given) that is not there: say so, not "unknown dataset".
+    if (args.format || /[\\/]/.test(target) || target.startsWith('.'))
+      throw new CascadeError('DATA_NOT_FOUND', `path ${path.resolve(target)} does not exist`, { hint: 'give an existing dataset folder or file, or a registered name (`cascade datasets list`)' });
     getDataset(target); // throws "unknown dataset" with a suggestion
     throw new CascadeError('USAGE', `${target} is a registered dataset; --format is only for paths`);
   }

@@ -20,7 +20,7 @@ async function sync(args: SyncArgs): Promise<void> {
   const uri = args.uri ?? process.env.MLFLOW_TRACKING_URI;
   if (!uri) throw new TrackingError('no MLflow server to sync to', { hint: 'pass --uri http://host:5000 or set MLFLOW_TRACKING_URI' });
   const logger = loggerFor(args);
-  const store = new LocalStore(args.dir ?? LocalStore.defaultRoot());
+  const store = new LocalStore(args.dir ?? LocalStore.defaultRoot(), { onWarning: (m) => logger.warn(m) });
   const client = MlflowClient.fromEnv(process.env, { trackingUri: uri, logger });
   let reports: SyncRunReport[];
   try {
@@ -62,7 +62,7 @@ export const mlflowSyncCommand: CommandModule<object, SyncArgs> = {
 };
 
 export const mlflowCommand: CommandModule<object, object> = {
-  command: 'mlflow <command>',
+  command: 'mlflow',
   describe: 'MLflow tracking server operations: sync',
   builder: (y) => y.command(mlflowSyncCommand).demandCommand(1, 'name an mlflow command: sync'),
   handler: () => undefined,

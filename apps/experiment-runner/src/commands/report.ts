@@ -21,7 +21,7 @@ interface ReportArgs extends GlobalOptions {
   baselines: string[];
   order: string[];
   label: string[];
-  digits: number;
+  digits?: number;
   title?: string;
   out?: string;
 }
@@ -45,13 +45,13 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('baselines', { type: 'string', array: true, default: [] as string[], describe: 'methods that count as baselines (default: all but --ours)' })
       .option('order', { type: 'string', array: true, default: [] as string[], describe: 'method order, comma separated' })
       .option('label', { type: 'string', array: true, default: [] as string[], describe: 'display name of a method: --label ndm=NDM (repeatable)' })
-      .option('digits', { type: 'number', default: 3, describe: 'decimals of the numbers' })
+      .option('digits', { type: 'number', describe: 'decimals of the numbers (default: 3, or more where a best value would print like the runner-up)' })
       .option('title', { type: 'string', describe: 'report title' })
       .option('out', { type: 'string', describe: 'write report.md, report.csv, report.html and plots/*.png into this folder' })
       .check((a) => {
         if (!a.experiment && !a.parent && !a.sweep) throw new Error('say which runs to report on: --experiment, --parent or --sweep');
         if (a.trackingUri && a.runsDir) throw new Error('--tracking-uri and --runs-dir name two different stores: give one');
-        if (!Number.isInteger(a.digits) || a.digits < 0 || a.digits > 10) throw new Error('--digits must be an integer from 0 to 10');
+        if (a.digits !== undefined && (!Number.isInteger(a.digits) || a.digits < 0 || a.digits > 10)) throw new Error('--digits must be an integer from 0 to 10');
         return true;
       })
       .example('$0 report --parent 3f2a... --out reports/ndm-sensitivity', 'every trial of a sweep, with Figure-8 style plots')
@@ -66,10 +66,10 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     }
     let source: RunSource;
     let close = async () => undefined as void;
-    if (args.runsDir) source = localRunSource(args.runsDir);
+    if (args.runsDir) source = localRunSource(args.runsDir, logger);
     else {
       const tracker = createTracker({ trackingUri: args.trackingUri, logger });
-      source = runSourceFor(tracker);
+      source = runSourceFor(tracker, logger);
       close = () => tracker.close();
     }
     try {

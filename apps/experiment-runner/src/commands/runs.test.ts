@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalStore, LocalTracker } from '@cascade-lab/tracking';
@@ -43,6 +43,19 @@ describe('cascade runs list', () => {
     const runs = JSON.parse(r.stdout);
     expect(runs.map((x: { name: string }) => x.name)).toEqual(['sweep', 'trial-a', 'lone']);
     expect(runs[1]).toMatchObject({ status: 'FAILED', parentRunId: ids.parent, metrics: { loss: { value: 0.05, step: 1 }, f1: { value: 'NaN', step: 1 } } });
+  });
+
+  test('a torn metric line and a broken meta.json are warned about with file:line; every other run is listed (issue 21)', async () => {
+    const lossFile = join(dir, ids.child, 'metrics', 'loss.jsonl');
+    appendFileSync(lossFile, '{"step":2,"timestamp":17000000');
+    writeFileSync(join(dir, ids.lone, 'meta.json'), '{"formatVersion": 1,');
+    const r = await run('runs', 'list', '--dir', dir);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines.slice(1).map((l) => l.trim().split(/ +/)[0])).toEqual(['sweep', '└']);
+    expect(lines[2]).toMatch(/loss=0\.05$/);
+    expect(r.stderr).toContain(`${lossFile}:3: skipping its last line`);
+    expect(r.stderr).toContain(`skipping local run ${ids.lone}: ${join(dir, ids.lone, 'meta.json')}:1:21: not valid JSON`);
   });
 
   test('an empty store says so', async () => {

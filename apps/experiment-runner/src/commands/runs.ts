@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { LocalStore, runOwnerAlive, type LocalRunSummary } from '@cascade-lab/tracking';
-import type { GlobalOptions } from '../global-options.js';
+import { loggerFor, type GlobalOptions } from '../global-options.js';
+import { headlineMetrics } from '../sweep/table.js';
 
 interface RunsListArgs extends Partial<GlobalOptions> {
   dir?: string;
@@ -70,7 +71,9 @@ function syncText(r: LocalRunSummary): string {
 }
 
 function pickMetrics(r: LocalRunSummary, wanted: string[] | undefined): string {
-  const keys = wanted && wanted.length > 0 ? wanted : Object.keys(r.latest).sort().slice(0, 4);
+  const headline = headlineMetrics([{ index: 0, label: '', seed: 0, hash: '', state: 'pending', metrics: Object.fromEntries(Object.entries(r.latest).map(([k, p]) => [k, p.value])) }]);
+  // The task's headline numbers (Macro-F1..., MAPE/tau/rho at the last horizon); else the first by name.
+  const keys = wanted && wanted.length > 0 ? wanted : headline.length > 0 ? headline : Object.keys(r.latest).sort().slice(0, 4);
   return keys
     .filter((k) => k in r.latest)
     .map((k) => `${k}=${formatMetric(r.latest[k].value)}`)
@@ -83,7 +86,9 @@ function table(rows: string[][]): string {
 }
 
 async function list(args: RunsListArgs): Promise<void> {
-  const store = new LocalStore(args.dir ?? LocalStore.defaultRoot());
+  const logger = loggerFor(args);
+  // Damaged runs are warned about on stderr (file:line) and left out; the others are listed.
+  const store = new LocalStore(args.dir ?? LocalStore.defaultRoot(), { onWarning: (m) => logger.warn(m) });
   let runs = store.summaries();
   if (args.status?.length) runs = runs.filter((r) => args.status!.includes(r.meta.status));
   if (args.limit !== undefined) runs = runs.slice(-args.limit);
@@ -131,14 +136,14 @@ export const runsListCommand: CommandModule<object, RunsListArgs> = {
     b
       .option('dir', { type: 'string', describe: 'local store directory (default $CASCADE_RUNS_DIR or ./runs)' })
       .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
-      .option('metric', { type: 'string', array: true, describe: 'metrics to show (default: the first four by name)' })
+      .option('metric', { type: 'string', array: true, describe: "metrics to show (default: the task's headline metrics, else the first four by name)" })
       .option('status', { type: 'string', array: true, choices: ['RUNNING', 'FINISHED', 'FAILED', 'KILLED'], describe: 'only runs in these states' })
       .option('limit', { type: 'number', describe: 'only the newest N runs' }) as unknown as Argv<RunsListArgs>,
   handler: list,
 };
 
 export const runsCommand: CommandModule<object, object> = {
-  command: 'runs <command>',
+  command: 'runs',
   describe: 'Runs in the local store ($CASCADE_RUNS_DIR or ./runs): list',
   builder: (y) => y.command(runsListCommand).demandCommand(1, 'name a runs command: list'),
   handler: () => undefined,

@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { createContainer, PluginRegistry, type Logger } from '@cascade-lab/core';
 import { createTracker } from '@cascade-lab/tracking';
 import pc from 'picocolors';
-import { loggerFor, type GlobalOptions } from '../global-options.js';
+import { jsonSafe, loggerFor, type GlobalOptions } from '../global-options.js';
 import { pluginModules } from '../plugin-modules.js';
 import { runSourceFor } from '../report/runs.js';
 import { loadSweep, type ResolvedSweep } from '../sweep/config.js';
@@ -17,6 +17,7 @@ interface SweepArgs extends GlobalOptions {
   seeds?: string;
   dryRun: boolean;
   trackingUri?: string;
+  json: boolean;
 }
 
 export const sweepCommand: CommandModule<object, SweepArgs> = {
@@ -30,6 +31,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('seeds', { type: 'string', describe: 'replace the file\'s sweep.seeds, e.g. --seeds 1 for a quick pass or --seeds 1,2,3,4,5' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the trials (and which already finished) without running anything' })
       .option('tracking-uri', { type: 'string', describe: 'MLflow server (default: the base config, then $MLFLOW_TRACKING_URI, then the local store ./runs)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the plan (--dry-run) or the outcome (parent run, every trial with its state and metrics) as JSON on stdout' })
       .check((a) => {
         if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) throw new Error(`--workers must be a positive integer, got ${a.workers}`);
         if (a.seeds !== undefined && !/^\d+(,\d+)*$/.test(a.seeds)) throw new Error(`--seeds expects comma-separated non-negative integers, got "${a.seeds}"`);
@@ -47,25 +49,30 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     const sweep = loadSweep(args.config, registry, args.set, { seeds: args.seeds?.split(',').map(Number) });
     for (const [dup, kept] of sweep.duplicates) logger.warn(`trial "${dup}" resolves to the same config as "${kept}": run once`);
     if (args.dryRun) {
-      await printPlan(sweep, args.trackingUri, logger);
+      await printPlan(sweep, args.trackingUri, logger, args.json);
       return;
     }
     logger.info(`sweep ${sweep.config.name}: ${sweep.trials.length} trials of ${sweep.baseFile}`);
     try {
-      const outcome = await runSweep(sweep, { logger, display: createSweepDisplay({ mode: args.quiet ? 'quiet' : args.progress }), workers: args.workers, trackingUri: args.trackingUri });
-      printSummary(outcome);
+      const outcome = await runSweep(sweep, { logger, display: createSweepDisplay({ mode: args.quiet || args.json ? 'quiet' : args.progress }), workers: args.workers, trackingUri: args.trackingUri });
+      printSummary(outcome, args.json);
     } catch (e) {
-      if (e instanceof SweepFailedError || e instanceof SweepCancelledError) printSummary(e.outcome);
+      if (e instanceof SweepFailedError || e instanceof SweepCancelledError) printSummary(e.outcome, args.json);
       throw e;
     }
   },
 };
 
-function printSummary(outcome: SweepOutcome): void {
+function printSummary(outcome: SweepOutcome, json = false): void {
   const out = process.stdout;
+  if (json) {
+    out.write(jsonSafe({ parentRunId: outcome.parentRunId, location: outcome.location, ran: outcome.ran, skipped: outcome.skipped, failed: outcome.failed.length, trials: outcome.rows }));
+    return;
+  }
   out.write(`\n${trialTableText(outcome.rows)}`);
   const finished = outcome.rows.filter((r) => r.state === 'FINISHED').length;
-  out.write(`\n${pc.bold('sweep')}: ${finished} finished now, ${outcome.skipped} skipped (finished earlier), ${outcome.failed.length} failed or killed\n`);
+  const notRun = outcome.rows.filter((r) => r.state === 'not run').length;
+  out.write(`\n${pc.bold('sweep')}: ${finished} finished now, ${outcome.skipped} skipped (finished earlier), ${outcome.failed.length} failed or killed${notRun ? `, ${notRun} not run (stopped before they started; the next run of the sweep runs them)` : ''}\n`);
   if (outcome.failed.length) {
     out.write(`${pc.red('failures')}:\n`);
     for (const r of outcome.failed) out.write(`  #${r.index} ${r.label} seed=${r.seed} (${r.state})${r.runId ? ` run ${r.runId}` : ''}: ${(r.error ?? 'not run').split('\n').join('\n    ')}\n`);
@@ -73,9 +80,9 @@ function printSummary(outcome: SweepOutcome): void {
   out.write(`parent run: ${outcome.location}\n`);
 }
 
-async function printPlan(sweep: ResolvedSweep, trackingUri: string | undefined, logger: Logger): Promise<void> {
+async function printPlan(sweep: ResolvedSweep, trackingUri: string | undefined, logger: Logger, json = false): Promise<void> {
   const out = process.stdout;
-  out.write(`sweep ${sweep.config.name}: ${sweep.trials.length} trials of ${sweep.baseFile}\n\n`);
+  if (!json) out.write(`sweep ${sweep.config.name}: ${sweep.trials.length} trials of ${sweep.baseFile}\n\n`);
   let states: Map<number, string> | undefined;
   const tracker = createTracker({ trackingUri: trackingUri ?? sweep.trackingUri, runsDir: sweep.runsDir, experiment: sweep.experiment, logger });
   try {
@@ -85,6 +92,11 @@ async function printPlan(sweep: ResolvedSweep, trackingUri: string | undefined, 
     logger.warn(`cannot tell which trials already finished: ${(e as Error).message}`);
   } finally {
     await tracker.close();
+  }
+  if (json) {
+    const trials = sweep.trials.map((t) => ({ index: t.index, label: t.label, seed: t.seed, hash: t.hash, state: states?.get(t.index) ?? 'unknown', overrides: t.swept }));
+    out.write(jsonSafe({ name: sweep.config.name, base: sweep.baseFile, trials }));
+    return;
   }
   const rows = sweep.trials.map((t) => [
     String(t.index),

@@ -17,7 +17,12 @@ export const evaluationSchema = z
 /** The `tracking` section. The URI falls back to MLFLOW_TRACKING_URI, then to the local store. */
 export const trackingSchema = z
   .strictObject({
-    uri: z.string().optional().describe('MLflow tracking URI; default $MLFLOW_TRACKING_URI, else the local run store'),
+    uri: z
+      .string()
+      .regex(/^https?:\/\/[^/\s]+/i, 'an MLflow server URI: http(s)://host:port[/prefix] (leave it out for the local run store)')
+      .optional()
+      .describe('MLflow tracking URI; default $MLFLOW_TRACKING_URI, else the local run store'),
+    failFast: z.boolean().optional().describe('stop the run with an error as soon as the MLflow server is unreachable, instead of keeping its data locally for `cascade mlflow sync` (default false)'),
     experiment: z.string().min(1).default('cascade-lab').describe('MLflow experiment name'),
     runName: z.string().optional().describe('run name (default: the config name)'),
     runsDir: z.string().optional().describe('local run store (default $CASCADE_RUNS_DIR, else ./runs)'),

@@ -14,13 +14,20 @@ export class RecordingMetrics implements MetricLogger {
     this.points.push({ series: key, value, step: step ?? 0 });
   }
 
-  /** Points of metrics that have more than one step (per-epoch curves), finite values only. */
+  /**
+   * Points of per-epoch metrics (logged at a step of 1 or more, or at several steps), finite values
+   * only. A one-epoch run has a one-point curve per metric: still drawn (as points), not dropped.
+   */
   curves(): SeriesPoint[] {
     const steps = new Map<string, Set<number>>();
     for (const p of this.points) {
       if (!steps.has(p.series)) steps.set(p.series, new Set());
       steps.get(p.series)!.add(p.step);
     }
-    return this.points.filter((p) => (steps.get(p.series)?.size ?? 0) > 1 && Number.isFinite(p.value));
+    const perEpoch = (series: string) => {
+      const s = steps.get(series);
+      return s !== undefined && (s.size > 1 || [...s].some((step) => step >= 1));
+    };
+    return this.points.filter((p) => perEpoch(p.series) && Number.isFinite(p.value));
   }
 }

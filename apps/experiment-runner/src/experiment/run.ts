@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -12,12 +12,14 @@ import {
 import { loadMacroscopicDataset, loadMicroscopicDataset, type LoadedMacroscopicDataset, type LoadedMicroscopicDataset } from '@cascade-lab/data';
 import { initBackend, type BackendSelection } from '@cascade-lab/tensor-ops';
 import { metricKeyProblems } from '@cascade-lab/evaluation';
-import { createTracker, withRun, type TrackedRun, type Tracker } from '@cascade-lab/tracking';
+import { createTracker, ensureDir, withRun, type TrackedRun, type Tracker } from '@cascade-lab/tracking';
 import { stringify } from 'yaml';
 import { metricPanelsSpec, predictedVsActualSpec, renderPng } from '../plots.js';
 import { executionOf, type ResolvedExperiment } from './config.js';
 import { evaluateMacroscopicRun, evaluateMicroscopicRun, type EvaluationOutcome } from './evaluate.js';
 import { RecordingMetrics } from './history.js';
+import { explainNaNMetrics } from './notes.js';
+import { checkTrainableSplits } from './splits.js';
 
 export interface RunOptions {
   logger: Logger;
@@ -59,12 +61,29 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
   const rng = Rng.fromSeed(config.seed);
   const backend = await initBackend(config.backend, { logger });
 
-  const data = await loadDataFor(exp, logger, options.baseDir);
-
-  const tracker = options.tracker ?? createTracker({ trackingUri: options.trackingUri ?? config.tracking.uri, runsDir: config.tracking.runsDir, experiment: config.tracking.experiment, logger });
-  const runName = config.tracking.runName ?? config.name;
+  // Where the run will be recorded is checked before any data is read (issue 21): an unreachable
+  // server, a bad URI or an unwritable folder is reported in seconds, not after the data loads.
+  const tracker = options.tracker ?? createTracker({ trackingUri: options.trackingUri ?? config.tracking.uri, runsDir: config.tracking.runsDir, experiment: config.tracking.experiment, failFast: config.tracking.failFast, logger });
   try {
-    return await withRun(
+    await tracker.check(config.tracking.experiment);
+    ensureDir(config.tracking.outputsDir, { what: 'tracking.outputsDir', writable: true });
+  } catch (err) {
+    if (!options.tracker) await tracker.close();
+    throw err;
+  }
+  let data: LoadedData;
+  try {
+    data = await loadDataFor(exp, logger, options.baseDir);
+    checkTrainableSplits(plugin, exp.hyperparameters, data);
+  } catch (err) {
+    if (!options.tracker) await tracker.close();
+    throw err;
+  }
+  const runName = config.tracking.runName ?? config.name;
+  // run.json gets the run's final status once it is closed (`cascade evaluate` warns on a run that did not finish).
+  let opened: { run: TrackedRun; outputDir: string } | undefined;
+  try {
+    const outcome = await withRun(
       tracker,
       {
         name: runName,
@@ -85,6 +104,7 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
         logger.info(`run ${run.name} (${run.runId}) -> ${run.location}`);
         const outputDir = resolve(config.tracking.outputsDir, `${safeName(runName)}-${run.runId.slice(-8)}`);
         mkdirSync(outputDir, { recursive: true });
+        opened = { run, outputDir };
         await run.logConfig(exp.resolved as unknown as Record<string, unknown>);
         writeFileSync(join(outputDir, 'config.yaml'), stringify(exp.resolved));
         writeFileSync(join(outputDir, 'run.json'), JSON.stringify({ runId: run.runId, name: run.name, location: run.location, tracker: tracker.kind, configFile: resolve(exp.file), hash: exp.hash }, null, 2) + '\n');
@@ -112,8 +132,26 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
         }
       },
     );
+    recordFinalStatus(opened, 'FINISHED');
+    return outcome;
+  } catch (err) {
+    recordFinalStatus(opened, 'FAILED');
+    throw err;
   } finally {
     if (!options.tracker) await tracker.close();
+  }
+}
+
+/** Adds the closed run's status and end time to its run.json. */
+function recordFinalStatus(opened: { run: TrackedRun; outputDir: string } | undefined, fallback: 'FINISHED' | 'FAILED'): void {
+  if (!opened) return;
+  const file = join(opened.outputDir, 'run.json');
+  try {
+    const info = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const status = opened.run.status === 'RUNNING' ? fallback : opened.run.status;
+    writeFileSync(file, JSON.stringify({ ...info, status, endTime: Date.now() }, null, 2) + '\n');
+  } catch {
+    // The folder is gone or unwritable: the tracker still has the status.
   }
 }
 
@@ -142,6 +180,7 @@ export async function evaluateAndRecord(input: RecordInput): Promise<{ metrics: 
     : await evaluateMacroscopicRun(model as MacroscopicModel, data as LoadedMacroscopicDataset, exp.config.evaluation, evalContext);
   const modelMetrics = prefixed('model.', model.summaryMetrics?.() ?? {});
   const metrics = { ...outcome.metrics, ...modelMetrics };
+  for (const note of explainNaNMetrics(metrics)) logger.warn(note);
   run.logMetrics(metrics);
   for (const p of outcome.series) run.logMetric(p.key, p.value, p.step);
   // Keys outside the metric catalogue (and the plugin's declarations) are logged, but said: the
@@ -185,6 +224,7 @@ async function writeArtifacts(outputDir: string, metrics: Record<string, number>
   try {
     const curves = history?.curves() ?? [];
     if (curves.length > 0) writeFileSync(join(outputDir, 'learning-curve.png'), await renderPng(metricPanelsSpec(curves, `${title}: learning curves`)));
+    else if (history) logger.info('no learning curve: the model logged no per-epoch metrics');
     if (outcome.series.length > 0) {
       const points = outcome.series.map((p) => ({ series: p.key.replace(/^test\./, '').replace(/ByHorizon$/, ''), step: p.step, value: p.value }));
       writeFileSync(join(outputDir, 'metrics-by-horizon.png'), await renderPng(metricPanelsSpec(points, `${title}: metrics by horizon`, 'horizon (hours)')));

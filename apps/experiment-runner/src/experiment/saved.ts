@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CascadeError, Rng, type Logger, type PluginRegistry, type ProgressReporter } from '@cascade-lab/core';
 import { initBackend } from '@cascade-lab/tensor-ops';
-import { createTracker, withRun, type Tracker } from '@cascade-lab/tracking';
+import { createTracker, ensureDir, withRun, type Tracker } from '@cascade-lab/tracking';
 import { executionOf, loadExperiment } from './config.js';
 import { evaluateAndRecord, loadDataFor } from './run.js';
 
@@ -12,7 +12,7 @@ export interface SavedRun {
   configFile: string;
   modelDir: string;
   /** run.json of the run, when present. */
-  info: { runId?: string; name?: string; configFile?: string };
+  info: { runId?: string; name?: string; configFile?: string; status?: string };
 }
 
 /**
@@ -27,6 +27,9 @@ export function findSavedRun(dir: string): SavedRun {
     if (existsSync(configFile) && existsSync(modelDir)) {
       const infoFile = join(d, 'run.json');
       const info = existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as SavedRun['info']) : {};
+      // A local-store run folder: its meta.json has the final status (artifacts are logged before the run closes).
+      const metaFile = join(d, '..', 'meta.json');
+      if (info.status === undefined && d.endsWith('artifacts') && existsSync(metaFile)) info.status = (JSON.parse(readFileSync(metaFile, 'utf8')) as { status?: string }).status;
       return { dir: d, configFile, modelDir, info };
     }
   }
@@ -56,11 +59,19 @@ export async function evaluateSaved(dir: string, options: EvaluateSavedOptions):
   const exp = loadExperiment(saved.configFile, options.registry, options.overrides ?? []);
   const { config, plugin } = exp;
   const { logger, progress } = options;
+  // The model is saved after training, before evaluation: a run stopped later still has one.
+  if (saved.info.status === undefined)
+    logger.warn(`${saved.dir}: run.json records no final status (a run still going, killed hard, or from an older version); evaluating its model anyway`);
+  else if (saved.info.status !== 'FINISHED')
+    logger.warn(`${saved.dir}: run ${saved.info.name ?? saved.info.runId ?? ''} ended ${saved.info.status}; its model was saved after training, but the run did not finish`);
   const backend = await initBackend(config.backend, { logger });
   const baseDir = saved.info.configFile ? dirname(saved.info.configFile) : saved.dir;
-  const data = await loadDataFor(exp, logger, baseDir);
-  const tracker = options.tracker ?? createTracker({ trackingUri: options.trackingUri ?? config.tracking.uri, runsDir: config.tracking.runsDir, experiment: config.tracking.experiment, logger });
+  // Where the evaluation will be recorded is checked before the data is read (as `cascade run` does).
+  const tracker = options.tracker ?? createTracker({ trackingUri: options.trackingUri ?? config.tracking.uri, runsDir: config.tracking.runsDir, experiment: config.tracking.experiment, failFast: config.tracking.failFast, logger });
   try {
+    await tracker.check(config.tracking.experiment);
+    ensureDir(config.tracking.outputsDir, { what: 'tracking.outputsDir', writable: true });
+    const data = await loadDataFor(exp, logger, baseDir);
     return await withRun(
       tracker,
       {

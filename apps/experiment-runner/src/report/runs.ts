@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { CascadeError } from '@cascade-lab/core';
+import { CascadeError, type Logger } from '@cascade-lab/core';
 import {
   LocalStore,
   LocalTracker,
@@ -74,9 +74,9 @@ export interface RunSource {
 }
 
 /** The run source behind a tracker made by `createTracker` (MLflow server or local store). */
-export function runSourceFor(tracker: Tracker): RunSource {
+export function runSourceFor(tracker: Tracker, logger?: Logger): RunSource {
   if (tracker instanceof MlflowTracker) return new MlflowRunSource(tracker.client);
-  if (tracker instanceof LocalTracker) return new LocalRunSource(tracker.store);
+  if (tracker instanceof LocalTracker) return new LocalRunSource(tracker.store, logger);
   throw new CascadeError('INTERNAL', `cannot read runs back from a ${tracker.kind} tracker of type ${tracker.constructor.name}`);
 }
 
@@ -148,7 +148,10 @@ export class MlflowRunSource implements RunSource {
 
 export class LocalRunSource implements RunSource {
   readonly kind = 'local' as const;
-  constructor(private readonly store: LocalStore) {}
+  constructor(
+    private readonly store: LocalStore,
+    private readonly logger?: Logger,
+  ) {}
 
   get location(): string {
     return this.store.root;
@@ -162,7 +165,12 @@ export class LocalRunSource implements RunSource {
       if (filter.statuses && !filter.statuses.includes(meta.status)) continue;
       const tags = this.store.readTags(meta.runId);
       if (!Object.entries(filter.tags ?? {}).every(([k, v]) => tags[k] === v)) continue;
-      out.push(this.record(meta.runId, tags));
+      try {
+        out.push(this.record(meta.runId, tags));
+      } catch (err) {
+        // One damaged run is named and left out; the report covers the others.
+        this.logger?.warn(`skipping local run ${meta.runId}: ${(err as Error).message}`);
+      }
     }
     return out;
   }
@@ -197,7 +205,7 @@ export class LocalRunSource implements RunSource {
 }
 
 /** A local store given by directory; fails when the directory does not exist (a typo, not an empty store). */
-export function localRunSource(dir: string): LocalRunSource {
+export function localRunSource(dir: string, logger?: Logger): LocalRunSource {
   if (!existsSync(dir)) throw new CascadeError('USAGE', `no local run store at ${dir}`, { hint: 'runs are kept in $CASCADE_RUNS_DIR or ./runs unless the config says tracking.runsDir' });
-  return new LocalRunSource(new LocalStore(dir));
+  return new LocalRunSource(new LocalStore(dir, { onWarning: (m) => logger?.warn(m) }), logger);
 }

@@ -1,5 +1,6 @@
 import { CascadeError } from '@cascade-lab/core';
 import { canonicalMetricKey, METRIC_CATALOGUE, type MetricCatalogue, type MetricDirection } from '@cascade-lab/metrics';
+import { digitsFromSpread } from './digits.js';
 import { SWEEP_TAGS, type RunRecord } from './runs.js';
 
 /** How runs are grouped into the table's methods (rows of the default layout, columns of the paper's). */
@@ -233,7 +234,13 @@ export function buildTable(runs: RunRecord[], options: TableOptions = {}): Repor
   if (undirected.length) warnings.push(`the metric catalogue does not know ${undirected.join(', ')}: no best method or improvement marked for them`);
   const runsByGroup = new Map<string, RunRecord[]>();
   for (const [k, g] of groups) runsByGroup.set(k, g);
-  return { layout: options.layout ?? 'rows', methods, datasets, metrics, cells, improvements, ours, baselines, best, labels: options.labels ?? {}, digits: options.digits ?? 3, runs: runsByGroup, warnings, catalogue };
+  // No --digits: enough decimals that each column's best differs in print from the runner-up.
+  const digits = options.digits ?? digitsFromSpread(datasets.flatMap((d) => metrics.map((metric) => {
+    const top = best.get(key('', d, metric)) ?? [];
+    const mean = (m: string) => cells.get(key(m, d, metric))?.mean;
+    return { best: top.map(mean).filter((v): v is number => v !== undefined), others: methods.filter((m) => !top.includes(m)).map(mean).filter((v): v is number => v !== undefined) };
+  })));
+  return { layout: options.layout ?? 'rows', methods, datasets, metrics, cells, improvements, ours, baselines, best, labels: options.labels ?? {}, digits, runs: runsByGroup, warnings, catalogue };
 }
 
 /** The hours of a horizon segment's number (`24`, `1p5` = 1.5). */

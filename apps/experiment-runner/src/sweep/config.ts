@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, loadConfig, type ConfigIssue, type LoadedConfig, type PluginRegistry } from '@cascade-lab/core';
 import { z } from 'zod';
@@ -220,6 +220,9 @@ export function loadSweep(file: string, registry: PluginRegistry, cliOverrides: 
   const structural = structuralIssues(config, loaded);
   if (structural.length) throw new ConfigError(file, structural);
   const baseFile = resolve(dirname(resolve(file)), config.base);
+  // A missing base is this file's problem: say which file and line named it.
+  if (!existsSync(baseFile) || !statSync(baseFile).isFile())
+    throw new ConfigError(file, [{ keyPath: 'base', message: `${baseFile} ${existsSync(baseFile) ? 'is not a file' : 'does not exist'} (relative to this sweep file's folder)`, ...loaded.locate(['base']) }]);
   const common: Override[] = Object.entries(config.set).map(([path, value]) => ({ path, value, source: ['set', path], keySource: ['set', path] }));
 
   const issues: ConfigIssue[] = [];

@@ -211,7 +211,8 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
           display.end();
         }
         await Promise.all(closing);
-        for (const r of rows) if (r.state === 'pending') r.state = 'KILLED';
+        // Stopped before they started: no run was opened, nothing was killed.
+        for (const r of rows) if (r.state === 'pending') r.state = 'not run';
         await uploads.push();
         await uploads.settled();
         const outcome: SweepOutcome = {

@@ -6,8 +6,11 @@ export interface TrialRow {
   label: string;
   seed: number;
   hash: string;
-  /** `pending` until it runs; `skipped` when an earlier FINISHED run of the same config exists. */
-  state: 'pending' | 'running' | 'skipped' | TrialStatus;
+  /**
+   * `pending` until it runs; `skipped` when an earlier FINISHED run of the same config exists;
+   * `not run` when the sweep was stopped before the trial started (it has no run).
+   */
+  state: 'pending' | 'running' | 'skipped' | 'not run' | TrialStatus;
   runId?: string;
   /** Final metrics of the trial (or of the earlier run it reuses). */
   metrics?: Record<string, number>;

@@ -86,6 +86,9 @@ class TrialTracker implements Tracker {
     this.onStart(run);
     return run;
   }
+  check(experiment?: string): Promise<void> {
+    return this.inner.check(experiment);
+  }
   close(): Promise<void> {
     return this.inner.close();
   }

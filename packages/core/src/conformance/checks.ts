@@ -9,6 +9,7 @@ import { quietProgress } from '../progress.js';
 import { Rng } from '../rng.js';
 import { executionSettings } from '../execution.js';
 import { DATA_NEEDS, dataNeedsOf, dataOfferOf, describeMissingNeeds, missingDataNeeds, restrictToNeeds, type DataNeed } from '../data-needs.js';
+import { cancellationChecks, type CancellationOptions } from './cancellation.js';
 import { tinyMacroscopicDataset, tinyMicroscopicDataset } from './datasets.js';
 
 /** A contract check that failed: the message says what the plugin did and what the contract asks. */
@@ -35,6 +36,8 @@ export interface ConformanceOptions {
   seed?: number;
   /** Simulations per request in the simulator checks (default 20). */
   simulations?: number;
+  /** Enables the Ctrl-C checks: training and prediction stop within a second of the abort signal. */
+  cancellation?: CancellationOptions;
 }
 
 /** One named contract check; `run` throws a ConformanceError when the plugin breaks the contract. */
@@ -93,7 +96,7 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
     dirs.push(d);
     return d;
   };
-  const context = async (s: number): Promise<TrainContext & { logged: { key: string; value: number }[] }> => {
+  const context = async (s: number, signal: AbortSignal = new AbortController().signal): Promise<TrainContext & { logged: { key: string; value: number }[] }> => {
     const logged: { key: string; value: number }[] = [];
     return {
       rng: Rng.fromSeed(s),
@@ -101,7 +104,7 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
       progress: quietProgress,
       logger: new MemoryLogger(),
       metrics: { logMetric: (key, value) => void logged.push({ key, value }) },
-      signal: new AbortController().signal,
+      signal,
       workDir: tempDir('work'),
       // One worker: the kit runs inside test processes; results must not depend on the count anyway.
       execution: executionSettings({ workers: 1 }),
@@ -256,6 +259,8 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
       },
     });
   }
+  if (options.cancellation)
+    checks.push(...cancellationChecks(plugin, data, options.cancellation, { context, trained, fail, keep: (m) => void models.push(m) }));
   if (options.numTensors) {
     const count = options.numTensors;
     checks.push({

@@ -5,4 +5,5 @@
  */
 export { describePluginConformance } from './jest.js';
 export { conformanceChecks, ConformanceError, type ConformanceCheck, type ConformanceOptions, type ConformanceSuite } from './checks.js';
+export type { CancellationOptions } from './cancellation.js';
 export { tinyMicroscopicDataset, tinyMacroscopicDataset, indexVocabulary } from './datasets.js';

@@ -76,6 +76,19 @@ export function parseJsonl(text: string, file: string, options: ParseOptions = {
     const c = r.data;
     if (ids.has(c.id)) return src.problem(line, 'malformed-line', `cascade id ${quote(c.id)} is used twice`);
     let events = c.events.map((e) => (e.user === undefined ? { time: e.time, followers: e.followers } : { time: e.time, followers: e.followers, user: e.user }));
+    // A user retweets a cascade once (packages/data README); lenient: the later retweet is dropped.
+    const firstAt = new Map<string, number>();
+    const dropped = new Set<number>();
+    events.forEach((e, i) => {
+      if (e.user === undefined) return;
+      const first = firstAt.get(e.user);
+      if (first === undefined) firstAt.set(e.user, i);
+      else {
+        src.problem(line, 'duplicate-user', `events.${i}: user ${quote(e.user)} retweets twice in this cascade (first at events.${first})`);
+        dropped.add(i);
+      }
+    });
+    if (dropped.size > 0) events = events.filter((_, i) => !dropped.has(i));
     for (let i = 1; i < events.length; i++) {
       if (events[i].time < events[i - 1].time) {
         src.problem(line, 'out-of-order', `events.${i}: time ${events[i].time} comes after ${events[i - 1].time}`);

@@ -5,7 +5,7 @@
  * (vocabulary index -> raw user id). Blank lines are skipped, as the NDM loader does.
  */
 import type { Cascade, InfectionEvent } from '@cascade-lab/core';
-import { TextSource, ensureTimeOrder, parseNumber, quote, splitWhitespace, type ParseOptions } from '../parse-util.js';
+import { TextSource, ensureTimeOrder, parseNumber, quote, splitWhitespace, type Line, type ParseOptions } from '../parse-util.js';
 import { Vocabulary } from '../vocabulary.js';
 
 export interface NdmParseOptions extends ParseOptions {
@@ -30,11 +30,13 @@ export function parseNdmCascades(text: string, file: string, options: NdmParseOp
     const chunks = splitWhitespace(line.text);
     let events: InfectionEvent[] = [];
     const seen = new Set<number>();
-    // Column of the k-th chunk, computed only for messages.
+    // 1-based column of the k-th chunk, for messages: found once, left to right, as problems ask
+    // for them (k only grows), so a line with many problems stays linear (issue 21: a rescan per
+    // problem made --lenient quadratic).
+    const starts: number[] = [];
     const colOf = (k: number) => {
-      let from = 0;
-      for (let i = 0; i <= k; i++) from = line.text.indexOf(chunks[i], i === 0 ? 0 : from + chunks[i - 1].length);
-      return from + 1;
+      for (let i = starts.length; i <= k; i++) starts.push(line.text.indexOf(chunks[i], i === 0 ? 0 : starts[i - 1] + chunks[i - 1].length));
+      return starts[k] + 1;
     };
     for (let k = 0; k < chunks.length; k++) {
       const chunk = chunks[k];
@@ -64,6 +66,7 @@ export function parseNdmCascades(text: string, file: string, options: NdmParseOp
       seen.add(user);
       events.push({ user, time });
     }
+    if (line.unterminated) noticeCutNumber(src, line, chunks, colOf);
     events = ensureTimeOrder(src, line, events, 'infections');
     if (events.length === 0) {
       src.problem(line, 'empty-cascade', 'no valid infection on this line');
@@ -72,6 +75,26 @@ export function parseNdmCascades(text: string, file: string, options: NdmParseOp
     cascades.push({ id: `${prefix}${line.no}`, events });
   });
   return cascades;
+}
+
+/**
+ * The file's last line has no newline. If its last timestamp is written shorter than the one
+ * before it (times grow, so a later one is rarely shorter), the file was probably cut in the middle
+ * of that number, which still parses: say so (it is kept, being valid).
+ */
+function noticeCutNumber(src: TextSource, line: Line, chunks: string[], colOf: (k: number) => number): void {
+  if (chunks.length < 2) return;
+  const timeOf = (chunk: string) => chunk.slice(chunk.indexOf(',') + 1);
+  const last = timeOf(chunks[chunks.length - 1]);
+  const before = timeOf(chunks[chunks.length - 2]);
+  if (last.length === 0 || last.length >= before.length) return;
+  const k = chunks.length - 1;
+  src.notice(
+    line,
+    'truncated-last-line',
+    `the last line has no newline and its last timestamp ${quote(last)} is shorter than the one before it (${quote(before)}): was the file cut mid-number?`,
+    colOf(k) + chunks[k].indexOf(',') + 1,
+  );
 }
 
 /** Writes cascades in the NDM format (raw user ids from the vocabulary; times as shortest round-trip decimals). */

@@ -10,7 +10,7 @@
  *   (`rootTime` = the root's time, event times are relative to it); magnitude = follower count.
  */
 import type { MacroCascade, RetweetEvent } from '@cascade-lab/core';
-import { TextSource, csvField, ensureTimeOrder, parseNumber, quote, splitCsvLine, splitWhitespace, stableSortByTime, type Line, type ParseOptions } from '../parse-util.js';
+import { TextSource, csvField, parseNumber, quote, splitCsvLine, splitWhitespace, stableSortByTime, type Line, type ParseOptions } from '../parse-util.js';
 import { formatNumber } from './ndm.js';
 
 function followersOf(src: TextSource, line: Line, raw: string): number | undefined {
@@ -29,6 +29,21 @@ function timeOf(src: TextSource, line: Line, raw: string, allowNegative = false)
     return undefined;
   }
   return t;
+}
+
+/**
+ * One retweet per line: an out-of-order time is reported at its own line (not the file's last);
+ * lenient: one counted warning, then a stable sort.
+ */
+function inTimeOrder(src: TextSource, rows: (RetweetEvent & { line: Line })[]): RetweetEvent[] {
+  const events = rows.map(({ time, followers }) => ({ time, followers }));
+  for (let i = 1; i < rows.length; i++) {
+    if (rows[i].time < rows[i - 1].time) {
+      src.problem(rows[i].line, 'out-of-order', `retweets out of time order: time ${rows[i].time} (line ${rows[i].line.no}) comes after ${rows[i - 1].time} (line ${rows[i - 1].line.no})`);
+      return stableSortByTime(events);
+    }
+  }
+  return events;
 }
 
 export interface TidehFile {
@@ -61,8 +76,7 @@ export function parseTideh(text: string, file: string, options: ParseOptions & {
   if (rows.length === 0) src.fail(lines[0], 'no tweet after the first line (the root is missing)');
   const root = rows[0];
   if (root.time !== 0) src.fail(root.line, `the first tweet is the root and must be at time 0, got ${root.time}`);
-  let events: RetweetEvent[] = rows.slice(1).map(({ time, followers }) => ({ time, followers }));
-  events = ensureTimeOrder(src, rows[rows.length - 1].line.no, events, 'retweets');
+  const events = inTimeOrder(src, rows.slice(1));
   if (events.length !== declared) src.problem(lines[0], 'count-mismatch', `the first line declares ${declared} retweets, the file has ${events.length}`);
   return { cascade: { id: options.id ?? file, rootTime: 0, rootFollowers: root.followers, events }, startDays };
 }
@@ -96,12 +110,7 @@ export function parseSeismicCsv(text: string, file: string, options: ParseOption
   });
   if (rows.length === 0) src.fail(lines[0], 'no tweet after the header (the root is missing)');
   if (rows[0].time !== 0) src.fail(rows[0].line, `the first tweet is the root and must be at time 0, got ${rows[0].time}`);
-  const events = ensureTimeOrder(
-    src,
-    rows[rows.length - 1].line.no,
-    rows.slice(1).map(({ time, followers }) => ({ time, followers })),
-    'retweets',
-  );
+  const events = inTimeOrder(src, rows.slice(1));
   return { id: options.id ?? file, rootTime: 0, rootFollowers: rows[0].followers, events };
 }
 

@@ -14,6 +14,7 @@ import {
 import { hostname } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { ensureDir } from '../dirs.js';
 import { TrackingError } from '../errors.js';
 import { decodeMetricValue, encodeMetricValue } from '../encoding.js';
 import { sha256Hex } from '../hash.js';
@@ -94,32 +95,120 @@ function writeJsonAtomic(file: string, value: unknown): void {
 
 function readJson<T>(file: string, fallback: T): T {
   if (!existsSync(file)) return fallback;
+  const text = readFileSync(file, 'utf8');
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    return JSON.parse(text) as T;
   } catch (err) {
-    throw new TrackingError(`${file}: not valid JSON (${(err as Error).message})`);
+    throw new TrackingError(`${file}:${jsonErrorPosition(text, err as Error)}: not valid JSON (${(err as Error).message})`);
   }
 }
 
-function parsePointLine(line: string, file: string, lineNo: number): { key?: string; point?: Omit<MetricPoint, 'key'> } {
+/**
+ * `line:col` of a JSON.parse error. V8 gives "at position N" for some errors, nothing for an
+ * unexpected token; then the shortest prefix that fails for a reason other than ending too soon
+ * ends at the bad character (binary search: a few parses, only when a file is broken).
+ */
+export function jsonErrorPosition(text: string, err: Error): string {
+  const m = /at position (\d+)/.exec(err.message);
+  let offset = text.length;
+  if (m) offset = Number(m[1]);
+  else if (!/Unexpected end of JSON input/.test(err.message)) {
+    const failsHere = (k: number): boolean => {
+      try {
+        JSON.parse(text.slice(0, k));
+        return false;
+      } catch (e) {
+        const msg = (e as Error).message;
+        if (/Unexpected end of JSON input/.test(msg)) return false;
+        const at = /at position (\d+)/.exec(msg);
+        return at ? Number(at[1]) < k : true;
+      }
+    };
+    let lo = 0;
+    let hi = text.length;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (failsHere(mid)) hi = mid;
+      else lo = mid;
+    }
+    offset = hi - 1;
+  }
+  const before = text.slice(0, offset).split('\n');
+  return `${before.length}:${before[before.length - 1].length + 1}`;
+}
+
+/**
+ * One metric-file line. `onTorn`: this is the file's last line and has no newline; if it does not
+ * parse it was cut short by a kill or a full disk: reported through `onTorn` and skipped
+ * (undefined) instead of making the whole run unreadable.
+ */
+function parsePointLine(
+  line: string,
+  file: string,
+  lineNo: number,
+  onTorn?: (message: string) => void,
+): { key?: string; point?: Omit<MetricPoint, 'key'> } | undefined {
   let obj: { key?: string; step?: number; timestamp?: number; value?: number | string };
   try {
     obj = JSON.parse(line);
   } catch {
+    if (onTorn) {
+      onTorn(`${file}${lineNo > 0 ? `:${lineNo}` : ''}: skipping its last line, cut short without a newline (the writing process was killed or the disk filled): ${JSON.stringify(line.slice(0, 60))}`);
+      return undefined;
+    }
     throw new TrackingError(`${file}:${lineNo}: not a JSON line`);
   }
+  if (obj === null || typeof obj !== 'object') throw new TrackingError(`${file}:${lineNo}: not a JSON object`);
   if (obj.value === undefined && typeof obj.key === 'string') return { key: obj.key };
   if (typeof obj.step !== 'number' || typeof obj.timestamp !== 'number' || obj.value === undefined)
     throw new TrackingError(`${file}:${lineNo}: a metric point needs step, timestamp and value`);
   return { point: { step: obj.step, timestamp: obj.timestamp, value: decodeMetricValue(obj.value) } };
 }
 
+/** A run directory that cannot be read (bad `meta.json`, a metric file broken before its end). */
+export interface BrokenRun {
+  runId: string;
+  dir: string;
+  /** `file:line[:col]: what is wrong`. */
+  message: string;
+}
+
+export interface LocalStoreOptions {
+  /**
+   * Told about problems a reader skips (a torn last line of a metric file, a run whose files
+   * cannot be read), once per file. Default: none (they are still in `broken()`).
+   */
+  onWarning?: (message: string) => void;
+}
+
 /** The embedded run store: plain files, one directory per run (layout: see `LocalRunMeta`). */
 export class LocalStore {
   readonly root: string;
+  private readonly warned = new Set<string>();
+  private readonly brokenRuns = new Map<string, BrokenRun>();
 
-  constructor(root: string) {
+  constructor(
+    root: string,
+    private readonly options: LocalStoreOptions = {},
+  ) {
     this.root = resolve(root);
+  }
+
+  private warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.options.onWarning?.(message);
+  }
+
+  /** Runs the last `listRuns()` / `summaries()` had to leave out, with what is wrong with each. */
+  broken(): BrokenRun[] {
+    return [...this.brokenRuns.values()].sort((a, b) => a.runId.localeCompare(b.runId));
+  }
+
+  private markBroken(runId: string, err: unknown): void {
+    const message = (err as Error).message;
+    this.brokenRuns.set(runId, { runId, dir: join(this.root, runId), message });
+    this.warnOnce(`broken:${runId}`, `skipping local run ${runId}: ${message}`);
   }
 
   /** `$CASCADE_RUNS_DIR`, else `<cwd>/runs`. */
@@ -149,6 +238,11 @@ export class LocalStore {
     return join(this.runDir(runId), 'artifacts');
   }
 
+  /** Creates the store directory if needed and proves it writable (TrackingError naming it otherwise). */
+  checkWritable(): void {
+    ensureDir(this.root, { what: 'runs directory', writable: true });
+  }
+
   hasRun(runId: string): boolean {
     try {
       return existsSync(join(this.runDir(runId), 'meta.json'));
@@ -171,8 +265,17 @@ export class LocalStore {
     const file = join(this.runDir(runId), 'meta.json');
     if (!existsSync(file)) throw new TrackingError(`no local run ${JSON.stringify(runId)} in ${this.root}`);
     const meta = readJson<LocalRunMeta>(file, undefined as never);
+    if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) throw new TrackingError(`${file}:1:1: meta.json must be a JSON object`);
     if (meta.formatVersion !== LOCAL_STORE_FORMAT)
       throw new TrackingError(`${file}: local store format ${meta.formatVersion}, this version reads ${LOCAL_STORE_FORMAT}`);
+    const bad = [
+      typeof meta.runId !== 'string' && 'runId',
+      typeof meta.name !== 'string' && 'name',
+      typeof meta.experiment !== 'string' && 'experiment',
+      !['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'].includes(meta.status) && 'status',
+      typeof meta.startTime !== 'number' && 'startTime',
+    ].filter(Boolean);
+    if (bad.length > 0) throw new TrackingError(`${file}: missing or invalid ${bad.join(', ')}`);
     return meta;
   }
 
@@ -212,8 +315,12 @@ export class LocalStore {
     for (const [key, lines] of byKey) {
       const { file, header } = metricFileName(key);
       const path = join(dir, file);
-      if (header && !existsSync(path)) lines.unshift(JSON.stringify({ key }));
-      appendFileSync(path, lines.join('\n') + '\n');
+      const exists = existsSync(path);
+      if (header && !exists) lines.unshift(JSON.stringify({ key }));
+      // After a torn write (killed mid-line) the new points start on a line of their own, so the
+      // torn line stays the only bad one and readers can skip it.
+      const prefix = exists && !endsWithNewline(path) ? '\n' : '';
+      appendFileSync(path, prefix + lines.join('\n') + '\n');
     }
   }
 
@@ -228,7 +335,7 @@ export class LocalStore {
         const file = join(dir, f);
         if (f.includes('~')) {
           const first = readFileSync(file, 'utf8').split('\n', 1)[0];
-          const key = parsePointLine(first, file, 1).key;
+          const key = parsePointLine(first, file, 1)?.key;
           if (!key) throw new TrackingError(`${file}:1: a hashed metric file must start with {"key": ...}`);
           return { key, file };
         }
@@ -246,13 +353,15 @@ export class LocalStore {
     const path = join(this.runDir(runId), 'metrics', file);
     if (!existsSync(path)) return [];
     const points: MetricPoint[] = [];
-    readFileSync(path, 'utf8')
-      .split('\n')
-      .forEach((line, i) => {
-        if (line.trim() === '') return;
-        const parsed = parsePointLine(line, path, i + 1);
-        if (parsed.point) points.push({ key, ...parsed.point });
-      });
+    const text = readFileSync(path, 'utf8');
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      // The last line without its newline is a write cut short (kill, full disk): skipped.
+      const torn = i === lines.length - 1;
+      const parsed = parsePointLine(line, path, i + 1, torn ? (m) => this.warnOnce(`torn:${path}`, m) : undefined);
+      if (parsed?.point) points.push({ key, ...parsed.point });
+    });
     return points;
   }
 
@@ -260,10 +369,23 @@ export class LocalStore {
   latestMetrics(runId: string): Record<string, MetricPoint> {
     const out: Record<string, MetricPoint> = {};
     for (const { key, file } of this.metricFiles(runId)) {
-      const line = lastLine(file);
-      if (!line) continue;
-      const parsed = parsePointLine(line, file, 0);
-      if (parsed.point) out[key] = { key, ...parsed.point };
+      const tail = lastLines(file);
+      if (tail.lines.length === 0) continue;
+      // Newest first: a torn last line (no newline) is skipped for the complete one before it.
+      for (let i = tail.lines.length - 1; i >= 0; i--) {
+        const torn = i === tail.lines.length - 1 && !tail.endsWithNewline;
+        const lineNo = (): number => countLines(file) - (tail.lines.length - 1 - i);
+        let parsed: ReturnType<typeof parsePointLine>;
+        try {
+          parsed = parsePointLine(tail.lines[i], file, torn ? lineNo() : 0, torn ? (m) => this.warnOnce(`torn:${file}`, m) : undefined);
+        } catch (err) {
+          // Re-raised with the line's real number (only counted when something is wrong).
+          throw new TrackingError((err as Error).message.replace(`${file}:0:`, `${file}:${lineNo()}:`));
+        }
+        if (parsed === undefined && torn) continue;
+        if (parsed?.point) out[key] = { key, ...parsed.point };
+        break;
+      }
     }
     return out;
   }
@@ -292,23 +414,41 @@ export class LocalStore {
     writeJsonAtomic(join(this.runDir(runId), 'sync.json'), state);
   }
 
-  /** Every run in the store, oldest first. Directories without `meta.json` are ignored. */
+  /**
+   * Every readable run in the store, oldest first. Directories without `meta.json` are ignored; a
+   * run whose `meta.json` cannot be read is left out, warned about and listed by `broken()`, so
+   * one damaged run never hides the others.
+   */
   listRuns(): LocalRunMeta[] {
     if (!existsSync(this.root)) return [];
     const metas: LocalRunMeta[] = [];
     for (const entry of readdirSync(this.root, { withFileTypes: true })) {
       if (!entry.isDirectory() || !existsSync(join(this.root, entry.name, 'meta.json'))) continue;
-      metas.push(this.readMeta(entry.name));
+      try {
+        metas.push(this.readMeta(entry.name));
+      } catch (err) {
+        this.markBroken(entry.name, err);
+      }
     }
     return metas.sort((a, b) => a.startTime - b.startTime || a.runId.localeCompare(b.runId));
   }
 
+  /** Each readable run with its latest metrics and sync state; unreadable ones go to `broken()`. */
   summaries(): LocalRunSummary[] {
-    return this.listRuns().map((meta) => ({ meta, latest: this.latestMetrics(meta.runId), sync: this.readSyncState(meta.runId) }));
+    const out: LocalRunSummary[] = [];
+    for (const meta of this.listRuns()) {
+      try {
+        out.push({ meta, latest: this.latestMetrics(meta.runId), sync: this.readSyncState(meta.runId) });
+      } catch (err) {
+        this.markBroken(meta.runId, err);
+      }
+    }
+    return out;
   }
 }
 
-function lastLine(file: string): string | undefined {
+/** The last two lines of a file (or one, if that is all) and whether it ends with a newline. */
+function lastLines(file: string): { lines: string[]; endsWithNewline: boolean } {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -317,12 +457,36 @@ function lastLine(file: string): string | undefined {
       const start = Math.max(0, size - chunk);
       const buf = Buffer.alloc(size - start);
       readSync(fd, buf, 0, buf.length, start);
-      const lines = buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
-      // The first line of a partial read may be cut; accept it only when the read began at 0.
-      if (lines.length >= 2 || start === 0) return lines[lines.length - 1];
+      const text = buf.toString('utf8');
+      const lines = text.split('\n');
+      const endsWithNewline = text.endsWith('\n');
+      if (endsWithNewline) lines.pop();
+      // The first line of a partial read may be cut: keep only lines known to be whole.
+      const whole = start === 0 ? lines : lines.slice(1);
+      if (whole.length >= 2 || start === 0) return { lines: whole.slice(-2).filter((l) => l.trim() !== ''), endsWithNewline };
       chunk *= 4;
     }
   } finally {
     closeSync(fd);
   }
+}
+
+function endsWithNewline(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return true;
+    const buf = Buffer.alloc(1);
+    readSync(fd, buf, 0, 1, size - 1);
+    return buf[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Line count as an editor shows it (a last line without newline counts). */
+function countLines(file: string): number {
+  const text = readFileSync(file, 'utf8');
+  const n = text.split('\n').length;
+  return text.endsWith('\n') ? n - 1 : n;
 }

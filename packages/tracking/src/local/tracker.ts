@@ -6,7 +6,7 @@ import { prepareParams, prepareTags } from '../flatten.js';
 import { listFiles, normaliseArtifactPath } from '../paths.js';
 import { MetricValidator, checkParamConflicts, describeConfig } from '../run-common.js';
 import { MLFLOW_TAGS, collectSystemTags } from '../system-tags.js';
-import type { EndResult, EndStatus, MetricPoint, RunStatus, StartRunOptions, TrackedRun, Tracker } from '../types.js';
+import type { EndOptions, EndResult, EndStatus, MetricPoint, RunStatus, StartRunOptions, TrackedRun, Tracker } from '../types.js';
 import { LocalStore, type LocalRunMeta } from './store.js';
 
 export interface LocalTrackerOptions {
@@ -61,6 +61,10 @@ export class LocalTracker implements Tracker {
     this.store.writeTags(runId, tags);
     this.store.writeParams(runId, {});
     return new LocalRun(this.store, meta, this.options.logger ?? silentLogger, this.options.flushIntervalMs ?? 2000);
+  }
+
+  async check(): Promise<void> {
+    this.store.checkWritable();
   }
 
   async close(): Promise<void> {}
@@ -181,21 +185,21 @@ export class LocalRun implements TrackedRun {
     this.flushSync();
   }
 
-  async end(status: EndStatus = 'FINISHED'): Promise<EndResult> {
+  async end(status: EndStatus = 'FINISHED', options: EndOptions = {}): Promise<EndResult> {
     if (this.endResult) return this.endResult;
     // Already closed by spillSync (exit hook): keep that status.
     if (this.meta.status !== 'RUNNING') return (this.endResult = { status: this.meta.status as EndStatus });
-    this.spillSync(status);
+    this.spillSync(status, options.endTime);
     this.endResult = { status };
     this.logger.debug(`run ${this.name} (${this.runId}) ended ${status}: ${this.location}`);
     return this.endResult;
   }
 
-  spillSync(status: EndStatus): string | undefined {
+  spillSync(status: EndStatus, endTime: number = Date.now()): string | undefined {
     if (this.meta.status !== 'RUNNING') return undefined;
     if (this.timer) clearInterval(this.timer);
     this.flushSync();
-    this.meta = this.store.updateMeta(this.runId, { status, endTime: Date.now() });
+    this.meta = this.store.updateMeta(this.runId, { status, endTime });
     return this.location;
   }
 }

@@ -5,12 +5,13 @@ import https from 'node:https';
 import axios, { isAxiosError, type AxiosInstance, type AxiosResponse, type ResponseType } from 'axios';
 import { silentLogger, type Logger } from '@cascade-lab/core';
 import { TrackingError, redactUri } from '../errors.js';
-import { DEFAULT_RETRY_POLICY, parseRetryAfter, withRetry, type RetryDecision, type RetryPolicy } from '../retry.js';
+import { DEFAULT_RETRY_POLICY, parseRetryAfter, sleep, withRetry, type RetryDecision, type RetryPolicy } from '../retry.js';
 import { splitLogBatch, type BatchChunk } from '../batching.js';
 import { decodeMetricValue } from '../encoding.js';
 import { MLFLOW_LIMITS, type BatchLimits } from '../limits.js';
 import type { KeyValue, MetricPoint, RunStatus } from '../types.js';
 import { normaliseArtifactPath } from '../paths.js';
+import { DEFAULT_OUTAGE_OPTIONS, ServerOutage, seconds, type OutageOptions } from './outage.js';
 import type {
   ArtifactEntry,
   MlflowExperiment,
@@ -38,6 +39,8 @@ export interface MlflowClientOptions {
   logger?: Logger;
   /** Jitter source (tests). */
   random?: () => number;
+  /** When the server counts as down and how it is probed (see `ServerOutage`). */
+  outage?: Partial<OutageOptions>;
 }
 
 /** Per-call knobs. */
@@ -45,6 +48,8 @@ export interface CallOptions {
   /** Absolute time (ms since the epoch) after which no further retry starts. */
   deadline?: number;
   signal?: AbortSignal;
+  /** Send even while the server is known down, with a single attempt (the outage probe). */
+  probe?: boolean;
 }
 
 // Network failures worth another try (connection refused/reset, timeouts, DNS hiccups).
@@ -64,6 +69,10 @@ const RETRYABLE_NETWORK_CODES = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
+/** A failure that says the server is away (not a request it refused). */
+const RETRYABLE = (err: TrackingError): boolean =>
+  err.networkCode !== undefined ? RETRYABLE_NETWORK_CODES.has(err.networkCode) : err.httpStatus !== undefined && err.httpStatus >= 500;
+
 const envFlag = (v: string | undefined): boolean => v !== undefined && ['1', 'true', 'yes'].includes(v.toLowerCase());
 
 /**
@@ -79,6 +88,8 @@ export class MlflowClient {
   private readonly logger: Logger;
   private readonly random?: () => number;
   private readonly agents: (http.Agent | https.Agent)[];
+  /** Shared by every call and run of this client: once the server is down, calls fail at once. */
+  readonly outage: ServerOutage;
 
   constructor(options: MlflowClientOptions) {
     let url: URL;
@@ -122,6 +133,24 @@ export class MlflowClient {
       // Timeouts surface as ETIMEDOUT (retryable) rather than a generic ECONNABORTED.
       transitional: { clarifyTimeoutError: true },
     });
+    this.outage = new ServerOutage(this.trackingUri, () => this.ping(), this.logger, { ...DEFAULT_OUTAGE_OPTIONS, ...options.outage });
+  }
+
+  /** True while the server is known to be unreachable (a background probe watches for its return). */
+  get isDown(): boolean {
+    return this.outage.down;
+  }
+
+  /**
+   * One request, no retries, 5 s at most: resolves when the server answers anything that is not a
+   * transient failure (even 401/403: it is up), else throws the TrackingError.
+   */
+  async ping(): Promise<void> {
+    try {
+      await this.send('GET', 'api/2.0/mlflow/experiments/search', { params: { max_results: 1 }, timeoutMs: 5000 }, { probe: true });
+    } catch (err) {
+      if (err instanceof TrackingError && err.transient) throw err;
+    }
   }
 
   /**
@@ -150,6 +179,7 @@ export class MlflowClient {
 
   /** Closes pooled connections. */
   close(): void {
+    this.outage.close();
     for (const a of this.agents) a.destroy();
   }
 
@@ -169,10 +199,16 @@ export class MlflowClient {
       dataFactory?: () => Promise<unknown> | unknown;
       headers?: Record<string, string | number>;
       responseType?: ResponseType;
+      timeoutMs?: number;
     },
     options: CallOptions = {},
   ): Promise<T> {
     const endpoint = `${method} /${path}`;
+    const outage = this.outage;
+    if (outage.down && !options.probe) throw outage.error(endpoint);
+    // A wait or request of this call stops when another call finds the server down.
+    const signal = options.probe ? options.signal : options.signal ? AbortSignal.any([options.signal, outage.signal]) : outage.signal;
+    const cancelledByCaller = (): boolean => options.signal?.aborted === true;
     const attempt = async (): Promise<T> => {
       let res: AxiosResponse;
       try {
@@ -183,9 +219,11 @@ export class MlflowClient {
           data: request.dataFactory ? await request.dataFactory() : request.data,
           headers: request.headers,
           responseType: request.responseType,
-          signal: options.signal,
+          timeout: request.timeoutMs,
+          signal,
         });
       } catch (err) {
+        if (!cancelledByCaller() && outage.down && !options.probe) throw outage.error(endpoint);
         throw this.networkError(endpoint, err);
       }
       if (res.status >= 200 && res.status < 300) return res.data as T;
@@ -198,13 +236,36 @@ export class MlflowClient {
         return { retryable: true, retryAfterMs: err.retryAfterMs };
       return { retryable: false };
     };
-    return withRetry(attempt, classify, this.retryPolicy, {
-      deadline: options.deadline,
-      signal: options.signal,
-      random: this.random,
-      onRetry: ({ attempt: n, delayMs, error }) =>
-        this.logger.debug(`MLflow ${endpoint}: ${(error as Error).message}; retry ${n}/${this.retryPolicy.maxRetries} in ${Math.round(delayMs)} ms`),
-    });
+    if (options.probe) return attempt();
+    // Connection failures and 5xx are retried for `declareAfterMs` at most; then the server is
+    // declared down for every call. A 429 (the server is up, only busy) keeps its own deadline.
+    const declareAt = Date.now() + outage.options.declareAfterMs;
+    let rateLimited = false;
+    const classifyAndTrack = (err: unknown): RetryDecision => {
+      const decision = classify(err);
+      rateLimited = err instanceof TrackingError && err.httpStatus === 429;
+      if (decision.retryable && !rateLimited && Date.now() >= declareAt) return { retryable: false };
+      return decision;
+    };
+    try {
+      return await withRetry(attempt, classifyAndTrack, this.retryPolicy, {
+        deadline: options.deadline,
+        signal,
+        random: this.random,
+        onRetry: ({ attempt: n, delayMs, error }) => {
+          const cut = !rateLimited && Date.now() + delayMs > declareAt;
+          const message = (error as Error).message;
+          const what = message.startsWith('MLflow ') ? message : `MLflow ${endpoint}: ${message}`;
+          this.logger.warn(`${what}; retrying (attempt ${n}, next in ${seconds(cut ? Math.max(0, declareAt - Date.now()) : delayMs)})`);
+        },
+        sleep: (ms, s) => sleep(rateLimited ? ms : Math.min(ms, Math.max(0, declareAt - Date.now())), s),
+      });
+    } catch (err) {
+      if (cancelledByCaller()) throw err;
+      if (outage.down) throw err instanceof TrackingError && err.transient ? err : outage.error(endpoint);
+      if (err instanceof TrackingError && err.transient && err.httpStatus !== 429 && RETRYABLE(err)) outage.declare(err);
+      throw err;
+    }
   }
 
   private networkError(endpoint: string, err: unknown): TrackingError {

@@ -8,7 +8,7 @@ import { listFiles, normaliseArtifactPath } from '../paths.js';
 import { MetricValidator, describeConfig } from '../run-common.js';
 import { MLFLOW_TAGS, collectSystemTags } from '../system-tags.js';
 import { LocalStore } from '../local/store.js';
-import { defaultExperiment } from '../local/tracker.js';
+import { LocalTracker, defaultExperiment } from '../local/tracker.js';
 import type { EndOptions, EndResult, EndStatus, KeyValue, MetricPoint, RunStatus, StartRunOptions, TrackedRun, Tracker } from '../types.js';
 import type { CallOptions, MlflowClient } from './client.js';
 import type { MlflowExperiment, MlflowRunInfo } from './types.js';
@@ -30,6 +30,11 @@ export interface MlflowTrackerOptions {
   maxBufferedMetrics?: number;
   /** How long `end()` keeps retrying before spilling (ms; default 120000). */
   endDeadlineMs?: number;
+  /**
+   * Fail at once instead of keeping data locally: `check()` makes a single attempt and throws,
+   * and a run that finds the server down throws from its next call (`tracking.failFast`).
+   */
+  failFast?: boolean;
 }
 
 const isTransient = (e: unknown): e is TrackingError => e instanceof TrackingError && e.transient;
@@ -59,8 +64,59 @@ export class MlflowTracker implements Tracker {
     return p;
   }
 
-  async startRun(opts: StartRunOptions): Promise<MlflowRun> {
+  async check(experiment?: string): Promise<void> {
+    const name = experiment ?? this.options.experiment ?? defaultExperiment();
+    try {
+      if (this.options.failFast) await this.client.ping();
+      await this.experiment(name);
+    } catch (err) {
+      if (!isTransient(err) || this.options.failFast) throw err;
+      this.warnOffline();
+    }
+  }
+
+  private offline?: LocalTracker;
+  private warnedOffline = false;
+
+  private warnOffline(): void {
+    if (this.warnedOffline) return;
+    this.warnedOffline = true;
+    const root = this.spillStore().root;
+    this.options.logger?.warn(
+      `MLflow at ${this.client.trackingUri} is unreachable: new runs are recorded in the local store ${root} until it answers; \`cascade mlflow sync --uri ${this.client.trackingUri} --dir ${root}\` uploads them (set tracking.failFast to stop instead)`,
+    );
+  }
+
+  private spillStore(): LocalStore {
+    return (this.options.spillStore ??= new LocalStore(LocalStore.defaultRoot()));
+  }
+
+  /** A run started while the server is down lives in the local store; sync uploads it later. */
+  private startOffline(opts: StartRunOptions, experimentName: string): Promise<TrackedRun> {
+    this.warnOffline();
+    this.offline ??= new LocalTracker({ root: this.spillStore().root, experiment: experimentName, logger: this.options.logger });
+    const parent = typeof opts.parent === 'string' ? opts.parent : opts.parent?.runId;
+    const localParent = parent !== undefined && this.offline.store.hasRun(parent);
+    return this.offline.startRun({
+      ...opts,
+      experiment: experimentName,
+      parent: localParent ? parent : undefined,
+      tags: { ...opts.tags, ...(parent !== undefined && !localParent ? { 'cascade.remoteParentRunId': parent } : {}) },
+    });
+  }
+
+  async startRun(opts: StartRunOptions): Promise<TrackedRun> {
     const experimentName = opts.experiment ?? this.options.experiment ?? defaultExperiment();
+    if (this.client.isDown && !this.options.failFast && !(await this.client.outage.checkNow())) return this.startOffline(opts, experimentName);
+    try {
+      return await this.startOnline(opts, experimentName);
+    } catch (err) {
+      if (!isTransient(err) || this.options.failFast) throw err;
+      return this.startOffline(opts, experimentName);
+    }
+  }
+
+  private async startOnline(opts: StartRunOptions, experimentName: string): Promise<MlflowRun> {
     const experiment = await this.experiment(experimentName);
     const parentRunId = typeof opts.parent === 'string' ? opts.parent : opts.parent?.runId;
     const tags = prepareTags({
@@ -79,10 +135,11 @@ export class MlflowTracker implements Tracker {
       {
         client: this.client,
         logger: this.options.logger ?? silentLogger,
-        spillStore: this.options.spillStore ?? new LocalStore(LocalStore.defaultRoot()),
+        spillStore: this.spillStore(),
         flushIntervalMs: this.options.flushIntervalMs ?? 5000,
         maxBufferedMetrics: this.options.maxBufferedMetrics ?? 1000,
         endDeadlineMs: this.options.endDeadlineMs ?? 120_000,
+        failFast: this.options.failFast ?? false,
       },
       run.info,
       { name: opts.name, experimentName, parentRunId },
@@ -101,6 +158,7 @@ interface RunContext {
   flushIntervalMs: number;
   maxBufferedMetrics: number;
   endDeadlineMs: number;
+  failFast: boolean;
 }
 
 interface Pending {
@@ -140,6 +198,7 @@ export class MlflowRun implements TrackedRun {
   private spill?: { runId: string; dir: string; artifacts: string[] };
   private endPromise?: Promise<EndResult>;
   private closing = false;
+  private readonly offRecovery: () => void;
 
   constructor(
     private readonly ctx: RunContext,
@@ -154,9 +213,13 @@ export class MlflowRun implements TrackedRun {
     this.experimentName = meta.experimentName;
     this.parentRunId = meta.parentRunId;
     this.timer = setInterval(() => {
-      if (this.pending.metrics.length > 0) this.backgroundFlush();
+      if (this.bufferedCount > 0 && !ctx.client.isDown) this.backgroundFlush();
     }, ctx.flushIntervalMs);
     this.timer.unref();
+    // The server is back: deliver what waited for it without waiting for the next tick.
+    this.offRecovery = ctx.client.outage.onRecovery(() => {
+      if (this.bufferedCount > 0) this.backgroundFlush();
+    });
   }
 
   get status(): RunStatus {
@@ -175,6 +238,7 @@ export class MlflowRun implements TrackedRun {
   private assertOpen(): void {
     if (this.closing || this.currentStatus !== 'RUNNING')
       throw new TrackingError(`run ${this.runId} (${this.name}) has already ended (${this.currentStatus === 'RUNNING' ? 'ending' : this.currentStatus})`);
+    if (this.ctx.failFast && this.ctx.client.isDown) throw this.ctx.client.outage.error(`run ${this.name}`);
   }
 
   // ------------------------------------------------------------ params, tags, metrics
@@ -210,7 +274,7 @@ export class MlflowRun implements TrackedRun {
     try {
       await this.ctx.client.logBatch(this.runId, items, { signal: this.backgroundAbort.signal });
     } catch (err) {
-      if (!isTransient(err)) throw err;
+      if (!isTransient(err) || this.ctx.failFast) throw err;
       this.pending.params.push(...(items.params ?? []));
       this.pending.tags.push(...(items.tags ?? []));
       this.noteOutage(err);
@@ -228,10 +292,11 @@ export class MlflowRun implements TrackedRun {
     for (const [k, v] of Object.entries(values)) this.logMetric(k, v, step, t);
   }
 
+  /** The client has already said (once, for every run) that the server is down. */
   private noteOutage(err: TrackingError): void {
     if (this.outage) return;
     this.outage = true;
-    this.ctx.logger.warn(`MLflow unreachable (${err.message}); keeping ${this.bufferedCount} metrics/params/tags of run ${this.name} buffered`);
+    this.ctx.logger.debug(`run ${this.name}: keeping ${this.bufferedCount} metrics/params/tags buffered (${err.message})`);
   }
 
   private backgroundFlush(): void {
@@ -239,7 +304,8 @@ export class MlflowRun implements TrackedRun {
     this.backgroundFlushing = true;
     this.flush({ signal: this.backgroundAbort.signal })
       .catch((err) => {
-        if (isTransient(err)) return;
+        if (this.backgroundAbort.signal.aborted) return;
+        if (isTransient(err) && !this.ctx.failFast) return;
         this.backgroundError ??= err;
         this.ctx.logger.error((err as Error).message);
       })
@@ -266,10 +332,12 @@ export class MlflowRun implements TrackedRun {
         await this.ctx.client.sendLogBatch(chunks[i], options);
       } catch (err) {
         this.inflight = undefined;
-        const transient = isTransient(err);
+        // Cancelled by end() (which sends the rest itself): not an outage, nothing lost.
+        const cancelled = options.signal?.aborted === true;
+        const transient = cancelled || isTransient(err);
         this.requeue(chunks.slice(transient ? i : i + 1));
         if (transient) {
-          this.noteOutage(err);
+          if (!cancelled) this.noteOutage(err as TrackingError);
           throw err;
         }
         const c = chunks[i];
@@ -282,7 +350,7 @@ export class MlflowRun implements TrackedRun {
     this.inflight = undefined;
     if (this.outage) {
       this.outage = false;
-      this.ctx.logger.info(`MLflow reachable again; buffered data of run ${this.name} delivered`);
+      this.ctx.logger.debug(`buffered data of run ${this.name} delivered`);
     }
   }
 
@@ -309,7 +377,7 @@ export class MlflowRun implements TrackedRun {
     try {
       await this.ctx.client.uploadArtifact(this.artifactUri, localPath, target, { signal: this.backgroundAbort.signal });
     } catch (err) {
-      if (!isTransient(err)) throw err;
+      if (!isTransient(err) || this.ctx.failFast) throw err;
       this.noteOutage(err);
       const spill = this.ensureSpillRun();
       const dest = join(spill.dir, 'artifacts', ...target.split('/'));
@@ -329,7 +397,7 @@ export class MlflowRun implements TrackedRun {
     try {
       await this.ctx.client.uploadArtifactBytes(this.artifactUri, content, target, { signal: this.backgroundAbort.signal });
     } catch (err) {
-      if (!isTransient(err)) throw err;
+      if (!isTransient(err) || this.ctx.failFast) throw err;
       this.noteOutage(err);
       const spill = this.ensureSpillRun();
       const dest = join(spill.dir, 'artifacts', ...target.split('/'));
@@ -351,11 +419,15 @@ export class MlflowRun implements TrackedRun {
     if (this.currentStatus !== 'RUNNING') return { status: this.currentStatus as EndStatus, spilledTo: this.spill?.dir };
     this.closing = true;
     clearInterval(this.timer);
-    const endTime = Date.now();
-    const deadline = endTime + (options.deadlineMs ?? this.ctx.endDeadlineMs);
+    this.offRecovery();
+    const endTime = options.endTime ?? Date.now();
+    const deadline = Date.now() + (options.deadlineMs ?? this.ctx.endDeadlineMs);
     // A background flush may be sleeping in a long backoff: cut it short, its data is requeued.
     this.backgroundAbort.abort(new TrackingError('flush interrupted by end()', { networkCode: 'ERR_CANCELED' }));
     let error: unknown = this.backgroundError;
+    // Known down: one quick look, then straight to the local store (no deadline-long wait).
+    if (this.ctx.client.isDown && !(await this.ctx.client.outage.checkNow()))
+      return this.spillAtEnd(status, endTime, this.ctx.client.outage.error(`run ${this.name}`));
     for (;;) {
       try {
         await this.flush({ deadline });
@@ -428,6 +500,7 @@ export class MlflowRun implements TrackedRun {
   spillSync(status: EndStatus, endTime: number = Date.now()): string | undefined {
     if (this.currentStatus !== 'RUNNING') return this.spill?.dir;
     clearInterval(this.timer);
+    this.offRecovery();
     this.closing = true;
     const items = emptyPending();
     if (this.inflight) {

@@ -26,6 +26,8 @@ export class RecordingProxy {
   readonly requests: RecordedRequest[] = [];
   /** Return an answer to inject instead of forwarding, or undefined to forward. */
   inject: (req: RecordedRequest) => Injection | undefined = () => undefined;
+  /** Hold a request this many ms before forwarding it (a slow server). */
+  delayMs: (req: RecordedRequest) => number = () => 0;
   private server?: http.Server;
   uri = '';
 
@@ -56,6 +58,7 @@ export class RecordingProxy {
           return;
         }
         const headers = { ...req.headers, host: target.host };
+        const forward = (): void => {
         const upstream = http.request(
           { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers },
           (up) => {
@@ -68,6 +71,10 @@ export class RecordingProxy {
           res.end();
         });
         upstream.end(body);
+        };
+        const delay = this.delayMs(rec);
+        if (delay > 0) setTimeout(forward, delay);
+        else forward();
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
