@@ -32,14 +32,14 @@ export interface ConfigRecord {
   tags: Record<string, string>;
 }
 
-export function describeConfig(config: Record<string, unknown>): ConfigRecord {
+export function describeConfig(config: Record<string, unknown>, identityHash?: string): ConfigRecord {
   const prepared = prepareParams(config);
   const json = JSON.stringify(
     config,
     (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : typeof v === 'bigint' ? v.toString() : v),
     2,
   );
-  const hash = configHash(config);
+  const hash = identityHash ?? configHash(config);
   let note = `Config (sha256 \`${hash}\`), also in the artifact \`config.json\`:\n\n\`\`\`json\n${json}\n\`\`\`\n`;
   if (note.length > MLFLOW_LIMITS.tagValueLength)
     note = shortenValue(`Config (sha256 \`${hash}\`) is too long for a note: see the artifact \`config.json\`.`, MLFLOW_LIMITS.tagValueLength);

@@ -112,6 +112,8 @@ export interface SystemTagOptions {
   versions?: Record<string, string>;
   /** Adds `cascade.configHash` (the full config and note are logged by `TrackedRun.logConfig`). */
   config?: unknown;
+  /** The config's identity hash when it is not the hash of `config` itself (e.g. execution settings left out). */
+  configHash?: string;
 }
 
 function defaultUser(env: NodeJS.ProcessEnv): string {
@@ -160,7 +162,8 @@ export function collectSystemTags(options: SystemTagOptions = {}, env: NodeJS.Pr
   if (options.device !== undefined) tags[CASCADE_TAGS.device] = options.device;
   if (options.seed !== undefined) tags[CASCADE_TAGS.seed] = String(options.seed);
   tags[CASCADE_TAGS.versions] = JSON.stringify({ node: process.version, ...options.versions });
-  if (options.config !== undefined) tags[CASCADE_TAGS.configHash] = configHash(options.config);
+  if (options.configHash !== undefined) tags[CASCADE_TAGS.configHash] = options.configHash;
+  else if (options.config !== undefined) tags[CASCADE_TAGS.configHash] = configHash(options.config);
   for (const k of Object.keys(tags)) tags[k] = shortenValue(tags[k], MLFLOW_LIMITS.tagValueLength);
   return tags;
 }

@@ -74,9 +74,10 @@ export interface TrackedRun extends MetricLogger {
   logParams(params: Record<string, unknown>): Promise<void>;
   /**
    * Logs a config: params (flattened), the full config as `config.json`, `mlflow.note.content`
-   * (the config as a JSON block) and the `cascade.configHash` tag.
+   * (the config as a JSON block) and the `cascade.configHash` tag: `hash` when given (a config whose
+   * identity leaves some of it out, such as execution settings), else the hash of `config`.
    */
-  logConfig(config: Record<string, unknown>): Promise<void>;
+  logConfig(config: Record<string, unknown>, hash?: string): Promise<void>;
   /** Buffers one metric point. `step` defaults to 0 (as in MLflow), `timestamp` to now. */
   logMetric(key: string, value: number, step?: number, timestamp?: number): void;
   logMetrics(values: Record<string, number>, step?: number, timestamp?: number): void;

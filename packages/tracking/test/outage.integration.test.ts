@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryLogger } from '@cascade-lab/core';
 import { LocalStore, MlflowClient, MlflowTracker, type MlflowClientOptions, type TrackingError } from '../src/index.js';
-import { MlflowTestServer, mlflowVersion } from './support/mlflow-server.js';
+import { MlflowTestServer, mlflowVersion } from '../src/testing/mlflow-server.js';
 import { RecordingProxy } from './support/proxy.js';
 
 const installed = mlflowVersion();

@@ -28,7 +28,7 @@ const closedPort = (): Promise<number> =>
     });
   });
 
-function experiment(tracking: string, dataset = `{ format: jsonl, path: ${join(dir, 'missing.jsonl')} }`): string {
+function experiment(tracking: string, dataset = `{ format: ndm, path: ${join(dir, 'missing')} }`): string {
   const file = join(dir, 'exp.yaml');
   writeFileSync(file, ['name: preflight', 'backend: cpu', `dataset: ${dataset}`, 'model: { name: popularity }', `tracking: ${tracking}`, ''].join('\n'));
   return file;

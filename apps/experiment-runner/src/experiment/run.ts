@@ -98,14 +98,14 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
           'cascade.configFile': exp.file,
           ...config.tracking.tags,
         },
-        system: { backend, seed: config.seed, config: exp.resolved as unknown as Record<string, unknown> },
+        system: { backend, seed: config.seed, config: exp.resolved as unknown as Record<string, unknown>, configHash: exp.hash },
       },
       async (run, signal) => {
         logger.info(`run ${run.name} (${run.runId}) -> ${run.location}`);
         const outputDir = resolve(config.tracking.outputsDir, `${safeName(runName)}-${run.runId.slice(-8)}`);
         mkdirSync(outputDir, { recursive: true });
         opened = { run, outputDir };
-        await run.logConfig(exp.resolved as unknown as Record<string, unknown>);
+        await run.logConfig(exp.resolved as unknown as Record<string, unknown>, exp.hash);
         writeFileSync(join(outputDir, 'config.yaml'), stringify(exp.resolved));
         writeFileSync(join(outputDir, 'run.json'), JSON.stringify({ runId: run.runId, name: run.name, location: run.location, tracker: tracker.kind, configFile: resolve(exp.file), hash: exp.hash }, null, 2) + '\n');
         const metrics = new RecordingMetrics(run);

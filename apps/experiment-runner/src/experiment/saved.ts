@@ -80,12 +80,12 @@ export async function evaluateSaved(dir: string, options: EvaluateSavedOptions):
         signal: options.signal,
         logger,
         tags: { 'cascade.model': plugin.name, 'cascade.task': plugin.task, 'cascade.dataset': data.name, 'cascade.evaluationOf': saved.info.runId ?? saved.dir },
-        system: { backend, seed: config.seed, config: exp.resolved as unknown as Record<string, unknown> },
+        system: { backend, seed: config.seed, config: exp.resolved as unknown as Record<string, unknown>, configHash: exp.hash },
       },
       async (run, signal) => {
         const outputDir = resolve(config.tracking.outputsDir, `${config.name}-evaluation-${run.runId.slice(-8)}`);
         mkdirSync(outputDir, { recursive: true });
-        await run.logConfig(exp.resolved as unknown as Record<string, unknown>);
+        await run.logConfig(exp.resolved as unknown as Record<string, unknown>, exp.hash);
         writeFileSync(join(outputDir, 'run.json'), JSON.stringify({ runId: run.runId, name: run.name, location: run.location, evaluates: saved.dir }, null, 2) + '\n');
         const model = await plugin.load(saved.modelDir, { backend, logger, signal, execution: executionOf(exp.config) });
         try {

@@ -125,8 +125,8 @@ export class LocalRun implements TrackedRun {
     }
   }
 
-  async logConfig(config: Record<string, unknown>): Promise<void> {
-    const record = describeConfig(config);
+  async logConfig(config: Record<string, unknown>, hash?: string): Promise<void> {
+    const record = describeConfig(config, hash);
     await this.logParams(config);
     await this.logText(record.json + '\n', 'config.json');
     await this.setTags(record.tags);

@@ -253,8 +253,8 @@ export class MlflowRun implements TrackedRun {
     await this.sendOrQueue({ params: Object.entries(prepared.params).map(([key, value]) => ({ key, value })) });
   }
 
-  async logConfig(config: Record<string, unknown>): Promise<void> {
-    const record = describeConfig(config);
+  async logConfig(config: Record<string, unknown>, hash?: string): Promise<void> {
+    const record = describeConfig(config, hash);
     await this.logParams(config);
     await this.logText(record.json + '\n', 'config.json');
     await this.setTags(record.tags);
