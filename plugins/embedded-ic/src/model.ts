@@ -1,190 +1,339 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  CascadeError,
-  RESERVED_USERS,
-  simulationRequestStream,
-  throwIfCancelled,
-  type Cascade,
-  type MicroscopicModel,
-  type Rng,
-  type SimulationRequest,
-  type SimulationResult,
-} from '@cascade-lab/core';
+/**
+ * The equations of Embedded IC (Bourigault, Lamprier, Gallinari, WSDM 2016), on host Float64Arrays.
+ *
+ * Each user u has a sender vector w_u, a receiver vector z_v and a receiver bias z_v0 (paper §3);
+ * the probability that an infected u infects v in the independent cascade is a decreasing logistic
+ * function of the squared distance between the sender point of u and the receiver point of v:
+ *
+ *   s(u, v) = z_v0 + ||z_v - w_u||^2,        p(u -> v) = sigmoid(-s(u, v)) = 1 / (1 + exp(s)).
+ *
+ * Likelihood of a cascade (u_0, ..., u_m) under the discrete IC whose time steps are not observed
+ * (the relaxation used for real cascades: any user infected before v may have infected v):
+ *   an infected v = u_j (j >= 1):  P_v = 1 - prod_{i < j} (1 - p(u_i -> v))
+ *   a user v never infected:       prod_{i <= m} (1 - p(u_i -> v))
+ *
+ * EM over "who infected whom" (Saito et al. 2008, the scheme the paper builds on): the E-step gives
+ * each earlier user u_i the posterior q_i = p(u_i -> v) / P_v of having infected v; the M-step
+ * maximises sum_i [q_i ln p_i + (1 - q_i) ln(1 - p_i)] + sum over never-infected ln(1 - p). With
+ * s the score above, d/ds of the M-step term is p - q, which at the current parameters is exactly
+ * d ln P_v / ds: one stochastic-gradient step per cascade on the M-step objective with a fresh
+ * E-step is a stochastic-gradient step on the log-likelihood itself (the paper's stochastic
+ * version). The never-infected users are sampled (negative sampling) and re-weighted so that the
+ * estimate of their term stays unbiased.
+ */
+import { RESERVED_USERS, type Rng } from '@cascade-lab/core';
 
-/** Version tag of the saved file; `load` refuses anything else. */
-export const FORMAT = 'cascade-lab/embedded-ic@1';
-const FILE = 'embedded-ic.json';
+export interface EmbeddedIcParameters {
+  /** Vocabulary size (the reserved indices included; they never send or receive). */
+  readonly numUsers: number;
+  readonly dimension: number;
+  /** w_u, row-major numUsers x dimension. */
+  readonly senders: Float64Array;
+  /** z_v, row-major numUsers x dimension. */
+  readonly receivers: Float64Array;
+  /** z_v0. */
+  readonly receiverBias: Float64Array;
+}
 
-/** Rejections before a draw falls back to renormalising over the users not yet infected. */
-const MAX_REJECTIONS = 32;
+/** Gradient of the log-likelihood, same layout as the parameters. */
+export interface EmbeddedIcGradient {
+  senders: Float64Array;
+  receivers: Float64Array;
+  receiverBias: Float64Array;
+}
+
+/** ln(1 + e^x) without overflow. */
+export function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
+
+/** 1 / (1 + e^-x) without overflow. */
+export function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
 
 /**
- * A first-order transition model of infections: the next infected user depends only on the last one
- * (a Markov chain over users, as the simplest sequential baseline of the NDM paper's task, §5.3).
- *
- * With c(u, v) the number of times v directly followed u in a training cascade, c(u) = sum_v c(u, v),
- * and a popularity prior p(v) = (n(v) + beta) / sum_w (n(w) + beta), where n(v) counts the infections
- * of v after a cascade's seed:
- *
- *     P(v | u) = (c(u, v) + alpha p(v)) / (c(u) + alpha)
- *
- * (Dirichlet smoothing of each row towards the prior; an unseen u falls back to the prior). Users
- * already infected are excluded and the rest renormalised. The model never predicts `</s>`, so a
- * simulation runs its whole budget unless nobody is left with a positive probability.
+ * Random initial parameters: coordinates uniform in [-initScale, initScale], receiver biases set so
+ * that two users at the typical initial distance start at p = initialProbability (small: most
+ * pairs never transmit).
  */
-export class EmbeddedIcModel implements MicroscopicModel {
-  private readonly rows = new Map<number, Float64Array>();
-  private readonly cumulative = new Map<number, Float64Array>();
+export function initialParameters(numUsers: number, dimension: number, rng: Rng, initScale = 0.1, initialProbability = 0.01): EmbeddedIcParameters {
+  const senders = new Float64Array(numUsers * dimension);
+  const receivers = new Float64Array(numUsers * dimension);
+  for (let i = 0; i < senders.length; i++) senders[i] = rng.uniform(-initScale, initScale);
+  for (let i = 0; i < receivers.length; i++) receivers[i] = rng.uniform(-initScale, initScale);
+  // E||z - w||^2 = 2 d initScale^2 / 3 for independent uniform coordinates.
+  const typicalDistance = (2 * dimension * initScale * initScale) / 3;
+  const bias = Math.log(1 / initialProbability - 1) - typicalDistance;
+  const receiverBias = new Float64Array(numUsers).fill(bias);
+  return { numUsers, dimension, senders, receivers, receiverBias };
+}
 
-  constructor(
-    readonly numUsers: number,
-    /** Sparse transition counts: `transitions.get(u).get(v)` = c(u, v). */
-    readonly transitions: Map<number, Map<number, number>>,
-    /** p(v) over every vocabulary index (reserved ones 0), summing to 1 (or all 0). */
-    readonly prior: Float64Array,
-    readonly alpha: number,
-  ) {}
+export function zeroGradient(p: EmbeddedIcParameters): EmbeddedIcGradient {
+  return { senders: new Float64Array(p.senders.length), receivers: new Float64Array(p.receivers.length), receiverBias: new Float64Array(p.receiverBias.length) };
+}
 
-  /** Counts transitions and infections in `cascades` (alpha and beta as in the class comment). */
-  static fit(cascades: Cascade[], numUsers: number, alpha: number, beta: number, signal?: AbortSignal): EmbeddedIcModel {
-    const transitions = new Map<number, Map<number, number>>();
-    const infections = new Float64Array(numUsers);
-    for (const c of cascades) {
-      throwIfCancelled(signal);
-      for (let i = 1; i < c.events.length; i++) {
-        const u = c.events[i - 1].user;
-        const v = c.events[i].user;
-        infections[v] += 1;
-        let row = transitions.get(u);
-        if (!row) transitions.set(u, (row = new Map()));
-        row.set(v, (row.get(v) ?? 0) + 1);
+/** s(u, v) = z_v0 + ||z_v - w_u||^2. */
+export function transmissionScore(p: EmbeddedIcParameters, u: number, v: number): number {
+  const d = p.dimension;
+  const w = p.senders;
+  const z = p.receivers;
+  let dist = 0;
+  for (let k = 0, a = u * d, b = v * d; k < d; k++) {
+    const diff = z[b + k] - w[a + k];
+    dist += diff * diff;
+  }
+  return p.receiverBias[v] + dist;
+}
+
+/** p(u -> v) = sigmoid(-s(u, v)). */
+export function transmissionProbability(p: EmbeddedIcParameters, u: number, v: number): number {
+  return sigmoid(-transmissionScore(p, u, v));
+}
+
+/** Adds g * ds(u, v)/dtheta to the gradient: ds/dz_v0 = 1, ds/dz_v = 2 (z_v - w_u), ds/dw_u = -2 (z_v - w_u). */
+function addScoreGradient(p: EmbeddedIcParameters, grad: EmbeddedIcGradient, u: number, v: number, g: number): void {
+  const d = p.dimension;
+  const w = p.senders;
+  const z = p.receivers;
+  const gw = grad.senders;
+  const gz = grad.receivers;
+  const g2 = 2 * g;
+  for (let k = 0, a = u * d, b = v * d; k < d; k++) {
+    const t = g2 * (z[b + k] - w[a + k]);
+    gz[b + k] += t;
+    gw[a + k] -= t;
+  }
+  grad.receiverBias[v] += g;
+}
+
+/** Per-thread scratch buffers, grown on demand. */
+export class LikelihoodScratch {
+  scores = new Float64Array(64);
+  senderNorms = new Float64Array(64);
+  /** Per cascade user i: sum over receivers v of g(u_i, v) z_v (row-major m x d). */
+  senderAcc = new Float64Array(64);
+  /** Per cascade user i: sum over receivers v of g(u_i, v). */
+  senderWeight = new Float64Array(64);
+  /** For the current receiver v: sum over senders of g(u_i, v) w_{u_i}. */
+  receiverAcc = new Float64Array(64);
+  ensure(m: number, d: number): void {
+    if (this.scores.length < m) {
+      const n = Math.max(m, 2 * this.scores.length);
+      this.scores = new Float64Array(n);
+      this.senderNorms = new Float64Array(n);
+      this.senderWeight = new Float64Array(n);
+    }
+    if (this.senderAcc.length < m * d) this.senderAcc = new Float64Array(Math.max(m * d, 2 * this.senderAcc.length));
+    if (this.receiverAcc.length < d) this.receiverAcc = new Float64Array(d);
+  }
+}
+
+export interface CascadeLikelihood {
+  /** Infected part: sum over j >= 1 of ln P_{u_j}. */
+  infected: number;
+  /** Never-infected part: negativeWeight * sum over the given negatives v and cascade users u of ln(1 - p(u -> v)). */
+  escaped: number;
+}
+
+/**
+ * Log-likelihood of one cascade (distinct users in infection order) with the never-infected users
+ * `negatives` counted with weight `negativeWeight` (1 with every never-infected user; with a
+ * uniform sample of k of the N never-infected users, N / k keeps the estimate unbiased). With
+ * `grad`, adds the gradient of the returned total to it (the E-step posteriors q_i = p_i / P_v
+ * computed on the fly, see the file comment).
+ *
+ * Written for speed, the per-pair work is one dot product and two multiply-adds of length d:
+ * s(u, v) = z_v0 + ||z_v||^2 + ||w_u||^2 - 2 w_u . z_v, and with g = dLL/ds,
+ *   dLL/dz_v = 2 (sum_u g) z_v - 2 sum_u g w_u,   dLL/dw_u = 2 (sum_v g) w_u - 2 sum_v g z_v,
+ * accumulated per receiver and per cascade user and written to `grad` once.
+ * `cascadeLogLikelihoodReference` is the plain per-pair form the tests compare it with.
+ */
+export function cascadeLogLikelihood(
+  p: EmbeddedIcParameters,
+  users: ArrayLike<number>,
+  negatives: ArrayLike<number>,
+  negativeWeight: number,
+  grad?: EmbeddedIcGradient,
+  scratch: LikelihoodScratch = new LikelihoodScratch(),
+): CascadeLikelihood {
+  const m = users.length;
+  const d = p.dimension;
+  const w = p.senders;
+  const z = p.receivers;
+  const bias = p.receiverBias;
+  scratch.ensure(m, d);
+  const scores = scratch.scores;
+  const sqW = scratch.senderNorms;
+  const sAcc = scratch.senderAcc;
+  const sWeight = scratch.senderWeight;
+  const rAcc = scratch.receiverAcc;
+  for (let i = 0; i < m; i++) {
+    const a = users[i] * d;
+    let n2 = 0;
+    for (let k = 0; k < d; k++) n2 += w[a + k] * w[a + k];
+    sqW[i] = n2;
+  }
+  if (grad) {
+    sAcc.fill(0, 0, m * d);
+    sWeight.fill(0, 0, m);
+  }
+
+  // One receiver v against senders u_0 .. u_{count-1}: scores into `scores`, returns sum ln(1 - p).
+  const scoreRow = (v: number, count: number): number => {
+    const b = v * d;
+    let sqZ = 0;
+    for (let k = 0; k < d; k++) sqZ += z[b + k] * z[b + k];
+    const base = bias[v] + sqZ;
+    let logEscape = 0;
+    for (let i = 0; i < count; i++) {
+      const a = users[i] * d;
+      let dot = 0;
+      for (let k = 0; k < d; k++) dot += w[a + k] * z[b + k];
+      const s = base + sqW[i] - 2 * dot;
+      scores[i] = s;
+      logEscape -= softplus(-s); // ln(1 - p) = ln sigmoid(s)
+    }
+    return logEscape;
+  };
+  // Accumulates receiver v's gradient given g_i = dLL/ds(u_i, v) in `scores` (overwritten).
+  const gradientRow = (v: number, count: number): void => {
+    const b = v * d;
+    rAcc.fill(0, 0, d);
+    let gSum = 0;
+    for (let i = 0; i < count; i++) {
+      const g = scores[i];
+      if (g === 0) continue;
+      gSum += g;
+      sWeight[i] += g;
+      const a = users[i] * d;
+      const o = i * d;
+      for (let k = 0; k < d; k++) {
+        rAcc[k] += g * w[a + k];
+        sAcc[o + k] += g * z[b + k];
       }
     }
-    const prior = new Float64Array(numUsers);
-    let total = 0;
-    for (let v = RESERVED_USERS; v < numUsers; v++) total += prior[v] = infections[v] + beta;
-    if (total > 0) for (let v = RESERVED_USERS; v < numUsers; v++) prior[v] /= total;
-    return new EmbeddedIcModel(numUsers, transitions, prior, alpha);
-  }
+    const gz = grad!.receivers;
+    for (let k = 0; k < d; k++) gz[b + k] += 2 * (gSum * z[b + k] - rAcc[k]);
+    grad!.receiverBias[v] += gSum;
+  };
 
-  /** P(. | last) over the vocabulary (not yet masked), cached per user. */
-  distribution(last: number): Float64Array {
-    let row = this.rows.get(last);
-    if (row) return row;
-    const counts = this.transitions.get(last);
-    let total = this.alpha;
-    for (const c of counts?.values() ?? []) total += c;
-    row = new Float64Array(this.numUsers);
-    if (total > 0) {
-      for (let v = RESERVED_USERS; v < this.numUsers; v++) row[v] = (this.alpha * this.prior[v]) / total;
-      for (const [v, c] of counts ?? []) row[v] += c / total;
-    }
-    this.rows.set(last, row);
-    return row;
-  }
-
-  /**
-   * Simulations of every request (NDM paper §5.3 protocol): each request draws from its own stream
-   * (`simulationRequestStream`), so results do not depend on how requests are batched.
-   */
-  async simulate(requests: SimulationRequest[], rng: Rng, signal?: AbortSignal): Promise<SimulationResult[]> {
-    return requests.map((req, k) => {
-      throwIfCancelled(signal);
-      const stream = simulationRequestStream(rng, req, k);
-      const sequences = new Int32Array(req.simulations * req.budget).fill(-1);
-      for (let s = 0; s < req.simulations; s++) {
-        const infected = new Set(req.seeds);
-        let last = req.seeds[req.seeds.length - 1];
-        for (let b = 0; b < req.budget; b++) {
-          const next = this.draw(last, infected, stream);
-          if (next < 0) break;
-          infected.add(next);
-          sequences[s * req.budget + b] = next;
-          last = next;
-        }
+  let infected = 0;
+  for (let j = 1; j < m; j++) {
+    const v = users[j];
+    const logEscape = scoreRow(v, j);
+    const pv = -Math.expm1(logEscape); // P_v = 1 - prod (1 - p_i), accurate when small
+    infected += Math.log(pv);
+    if (grad) {
+      for (let i = 0; i < j; i++) {
+        const pi = sigmoid(-scores[i]);
+        // d ln P_v / ds_i = p_i - q_i, q_i = p_i / P_v the E-step posterior that u_i infected v.
+        scores[i] = pi - pi / pv;
       }
-      return { simulations: req.simulations, budget: req.budget, sequences };
-    });
-  }
-
-  /**
-   * One user from P(. | last) restricted to users not in `infected`: rejection sampling on the
-   * cumulative distribution (exact: an accepted draw follows the restricted distribution), then an
-   * explicit renormalisation after many rejections. -1 when nobody is left with a positive probability.
-   */
-  private draw(last: number, infected: Set<number>, rng: Rng): number {
-    const p = this.distribution(last);
-    let cdf = this.cumulative.get(last);
-    if (!cdf) {
-      cdf = new Float64Array(p.length);
-      let acc = 0;
-      for (let u = 0; u < p.length; u++) cdf[u] = acc += p[u];
-      this.cumulative.set(last, cdf);
+      gradientRow(v, j);
     }
-    const total = cdf[cdf.length - 1];
-    if (!(total > 0)) return -1;
-    for (let attempt = 0; attempt < MAX_REJECTIONS; attempt++) {
-      const x = rng.next() * total;
-      // First index whose cumulative mass exceeds x (binary search).
-      let lo = 0;
-      let hi = cdf.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (cdf[mid] > x) hi = mid;
-        else lo = mid + 1;
-      }
-      if (cdf[lo] > x && !infected.has(lo)) return lo;
+  }
+  let escaped = 0;
+  for (let n = 0; n < negatives.length; n++) {
+    const v = negatives[n];
+    escaped += scoreRow(v, m);
+    if (grad) {
+      // d ln(1 - p) / ds = p.
+      for (let i = 0; i < m; i++) scores[i] = negativeWeight * sigmoid(-scores[i]);
+      gradientRow(v, m);
     }
-    const rest = Float64Array.from(p, (w, u) => (infected.has(u) ? 0 : w));
-    if (!rest.some((w) => w > 0)) return -1;
-    return rng.categorical(rest);
   }
-
-  /**
-   * Row t: ln P(next = v | users 0..t), scoring the user at position t + 1; infected and reserved
-   * users are -Infinity.
-   */
-  async nextUserScores(cascade: number[]): Promise<Float32Array[]> {
-    const rows: Float32Array[] = [];
-    for (let t = 0; t + 1 < cascade.length; t++) {
-      const p = this.distribution(cascade[t]);
-      const row = Float32Array.from(p, (w, u) => (u < RESERVED_USERS || w <= 0 ? -Infinity : Math.log(w)));
-      for (let j = 0; j <= t; j++) row[cascade[j]] = -Infinity;
-      rows.push(row);
+  if (grad) {
+    const gw = grad.senders;
+    for (let i = 0; i < m; i++) {
+      const a = users[i] * d;
+      const o = i * d;
+      const c = sWeight[i];
+      for (let k = 0; k < d; k++) gw[a + k] += 2 * (c * w[a + k] - sAcc[o + k]);
     }
-    return rows;
   }
+  return { infected, escaped: negativeWeight * escaped };
+}
 
-  summaryMetrics(): Record<string, number> {
-    let pairs = 0;
-    for (const row of this.transitions.values()) pairs += row.size;
-    return { transitionPairs: pairs };
+/**
+ * The same log-likelihood and gradient, pair by pair with the distance written out: the reference
+ * the fast form is tested against.
+ */
+export function cascadeLogLikelihoodReference(
+  p: EmbeddedIcParameters,
+  users: ArrayLike<number>,
+  negatives: ArrayLike<number>,
+  negativeWeight: number,
+  grad?: EmbeddedIcGradient,
+): CascadeLikelihood {
+  const m = users.length;
+  let infected = 0;
+  for (let j = 1; j < m; j++) {
+    const v = users[j];
+    const s = Array.from({ length: j }, (_, i) => transmissionScore(p, users[i], v));
+    const pv = 1 - s.reduce((prod, si) => prod * sigmoid(si), 1);
+    infected += Math.log(pv);
+    if (grad) s.forEach((si, i) => addScoreGradient(p, grad, users[i], v, sigmoid(-si) * (1 - 1 / pv)));
   }
-
-  async save(dir: string): Promise<void> {
-    mkdirSync(dir, { recursive: true });
-    const transitions = [...this.transitions].flatMap(([u, row]) => [...row].map(([v, c]) => [u, v, c]));
-    writeFileSync(join(dir, FILE), JSON.stringify({ format: FORMAT, numUsers: this.numUsers, alpha: this.alpha, prior: Array.from(this.prior), transitions }) + '\n');
-  }
-
-  static load(dir: string): EmbeddedIcModel {
-    const file = join(dir, FILE);
-    let saved: { format?: string; numUsers?: number; alpha?: number; prior?: number[]; transitions?: [number, number, number][] };
-    try {
-      saved = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new CascadeError('MODEL', `cannot read ${file}: ${(e as Error).message}`);
+  let escaped = 0;
+  for (let n = 0; n < negatives.length; n++) {
+    for (let i = 0; i < m; i++) {
+      const s = transmissionScore(p, users[i], negatives[n]);
+      escaped += Math.log(sigmoid(s));
+      if (grad) addScoreGradient(p, grad, users[i], negatives[n], negativeWeight * sigmoid(-s));
     }
-    if (saved.format !== FORMAT || !Number.isInteger(saved.numUsers) || !Array.isArray(saved.prior) || !Array.isArray(saved.transitions) || typeof saved.alpha !== 'number')
-      throw new CascadeError('MODEL', `${file} is not a saved embedded-ic model (format ${String(saved.format)}, expected ${FORMAT})`);
-    const transitions = new Map<number, Map<number, number>>();
-    for (const [u, v, c] of saved.transitions) {
-      if (!transitions.has(u)) transitions.set(u, new Map());
-      transitions.get(u)!.set(v, c);
-    }
-    return new EmbeddedIcModel(saved.numUsers!, transitions, Float64Array.from(saved.prior), saved.alpha);
   }
+  return { infected, escaped: negativeWeight * escaped };
+}
 
-  dispose(): void {}
+/**
+ * Distinct users of a cascade in infection order (a repeated user keeps its first infection), real
+ * users only.
+ */
+export function cascadeUsers(events: readonly { user: number }[]): Int32Array {
+  const seen = new Set<number>();
+  const out: number[] = [];
+  for (const e of events) {
+    if (e.user >= RESERVED_USERS && !seen.has(e.user)) {
+      seen.add(e.user);
+      out.push(e.user);
+    }
+  }
+  return Int32Array.from(out);
+}
+
+/**
+ * The never-infected users of a cascade for its likelihood: all of them when `count` is 0 or at
+ * least their number (weight 1), else `count` distinct ones drawn uniformly (weight N / count).
+ * `stamp` / `mark` flag the cascade's users (a reusable Int32Array of numUsers).
+ */
+export function sampleNegatives(
+  numUsers: number,
+  users: Int32Array,
+  count: number,
+  rng: Rng,
+  stamp: Int32Array,
+  mark: number,
+): { negatives: Int32Array; weight: number } {
+  for (let i = 0; i < users.length; i++) stamp[users[i]] = mark;
+  const available = numUsers - RESERVED_USERS - users.length;
+  if (available <= 0) return { negatives: new Int32Array(0), weight: 1 };
+  if (count === 0 || count >= available) {
+    const all = new Int32Array(available);
+    let n = 0;
+    for (let v = RESERVED_USERS; v < numUsers; v++) if (stamp[v] !== mark) all[n++] = v;
+    return { negatives: all, weight: 1 };
+  }
+  // Rejection sampling of distinct users outside the cascade; marking picks with -mark keeps them distinct.
+  const picked = new Int32Array(count);
+  let n = 0;
+  while (n < count) {
+    const v = RESERVED_USERS + rng.int(numUsers - RESERVED_USERS);
+    if (stamp[v] === mark || stamp[v] === -mark) continue;
+    stamp[v] = -mark;
+    picked[n++] = v;
+  }
+  return { negatives: picked, weight: available / count };
 }

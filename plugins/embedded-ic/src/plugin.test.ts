@@ -1,25 +1,21 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { indexVocabulary, describePluginConformance } from '@cascade-lab/core/testing';
-import { MemoryLogger, quietProgress, Rng, type MicroscopicDataset, type TrainContext } from '@cascade-lab/core';
-import { EmbeddedIcModel } from './model.js';
-import { embeddedIcPlugin } from './plugin.js';
+import { describePluginConformance, tinyMicroscopicDataset } from '@cascade-lab/core/testing';
+import { MemoryLogger, quietProgress, Rng, type TrainContext } from '@cascade-lab/core';
+import { type EmbeddedIcParameters } from './model.js';
+import { embeddedIcHyperparameters, embeddedIcPlugin } from './plugin.js';
+import { EmbeddedIcModel } from './simulator.js';
+import { meanLogLikelihood, negativesFor, trainEmbeddedIc } from './trainer.js';
+import { cascadeUsers, initialParameters } from './model.js';
+
+const fast = { dimension: 4, maxEpochs: 3, negativeSamples: 4 };
 
 // The plugin contract: schema, reproducible training, save/load, well-formed simulations (packages/core/src/conformance).
-describePluginConformance(embeddedIcPlugin);
+describePluginConformance(embeddedIcPlugin, { hyperparameters: fast });
 
-const cascade = (id: string, users: number[]) => ({ id, events: users.map((user, time) => ({ user, time })) });
-// Users 2, 3, 4. Transitions: 2->3 twice, 2->4 once, 3->4 once. Infections after the seed: n(3) = 2, n(4) = 2.
-const data: MicroscopicDataset = {
-  name: 'hand',
-  users: indexVocabulary(5),
-  train: [cascade('a', [2, 3]), cascade('b', [2, 3]), cascade('c', [2, 4]), cascade('d', [3, 4])],
-  validation: [],
-  test: [cascade('t', [2, 3, 4])],
-};
-const context = (): TrainContext => ({
-  rng: Rng.fromSeed(1),
+const context = (seed = 1): TrainContext => ({
+  rng: Rng.fromSeed(seed),
   backend: { name: 'cpu', package: 'none', device: 'cpu' },
   progress: quietProgress,
   logger: new MemoryLogger(),
@@ -28,38 +24,105 @@ const context = (): TrainContext => ({
   workDir: mkdtempSync(join(tmpdir(), 'embedded-ic-')),
 });
 
-describe('embedded-ic: the first-order transition model', () => {
-  it('smooths transition counts towards the popularity prior (hand-computed)', async () => {
-    // alpha = 1, beta = 0: p(3) = p(4) = 2/4 = 0.5.
-    // P(3 | 2) = (2 + 0.5) / (3 + 1) = 0.625, P(4 | 2) = (1 + 0.5) / 4 = 0.375;
-    // P(4 | 3) = (1 + 0.5) / (1 + 1) = 0.75, P(3 | 3) = 0.5 / 2 = 0.25.
-    const model = (await embeddedIcPlugin.train(data, { transitionSmoothing: 1, popularityPseudoCount: 0, useValidation: true }, context())) as EmbeddedIcModel;
-    const p2 = model.distribution(2);
-    expect(p2[3]).toBeCloseTo(0.625, 12);
-    expect(p2[4]).toBeCloseTo(0.375, 12);
-    expect(p2[2]).toBe(0);
-    expect(model.distribution(3)[4]).toBeCloseTo(0.75, 12);
-    // Row t scores the user at position t + 1: ln P(. | 2), then ln P(. | 3) with 2 and 3 infected.
-    const rows = await model.nextUserScores([2, 3, 4]);
-    expect(rows).toHaveLength(2);
-    expect(rows[0][3]).toBeCloseTo(Math.log(0.625), 6);
-    expect(rows[1][4]).toBeCloseTo(Math.log(0.75), 6);
-    expect(rows[1][3]).toBe(-Infinity);
-    expect(rows[1][2]).toBe(-Infinity);
+/**
+ * A model whose p(u -> v) are set directly: d = 1, all vectors 0, so p(u -> v) = sigmoid(-z_v0)
+ * depends on the receiver only. Users 2 (seed), 3, 4.
+ */
+function receiverOnlyModel(p3: number, p4: number): EmbeddedIcModel {
+  const logit = (p: number) => Math.log(1 / p - 1);
+  const parameters: EmbeddedIcParameters = {
+    numUsers: 5,
+    dimension: 1,
+    senders: new Float64Array(5),
+    receivers: new Float64Array(5),
+    receiverBias: Float64Array.from([0, 0, 0, logit(p3), logit(p4)]),
+  };
+  return new EmbeddedIcModel(parameters, { minEdgeProbability: 0, workers: 0 });
+}
+
+describe('embedded-ic simulation: infection frequencies against the closed form', () => {
+  it('seed 2 on users {3, 4}: P(3 infected), P(4 infected) and P(3 listed first) (generation order, then a uniform tie break)', async () => {
+    // p(. -> 3) = a = 0.3, p(. -> 4) = b = 0.6 from any sender.
+    // 3 is infected by 2 at step 1 (a), or by 4 at step 2 after 4 at step 1 ((1 - a) b a):
+    //   P(3) = a + (1 - a) b a = 0.3 + 0.7 * 0.6 * 0.3 = 0.426;  P(4) = b + (1 - b) a b = 0.6 + 0.4 * 0.3 * 0.6 = 0.672.
+    // 3 is listed first when it is alone in step 1 (a (1 - b)), or in step 1 with 4 and wins the tie (a b / 2):
+    //   P(first = 3) = 0.3 * 0.4 + 0.3 * 0.6 / 2 = 0.21.
+    const model = receiverOnlyModel(0.3, 0.6);
+    const S = 20000;
+    const [r] = await model.simulate([{ seeds: [2], budget: 2, simulations: S, label: 'cascade:0' }], Rng.fromSeed(7));
+    let n3 = 0;
+    let n4 = 0;
+    let first3 = 0;
+    for (let s = 0; s < S; s++) {
+      const row = [r.sequences[2 * s], r.sequences[2 * s + 1]];
+      if (row.includes(3)) n3++;
+      if (row.includes(4)) n4++;
+      if (row[0] === 3) first3++;
+    }
+    // Binomial(20000, q): 5 standard deviations sqrt(S q (1 - q)).
+    const bound = (q: number) => 5 * Math.sqrt(S * q * (1 - q));
+    expect(Math.abs(n3 - S * 0.426)).toBeLessThan(bound(0.426));
+    expect(Math.abs(n4 - S * 0.672)).toBeLessThan(bound(0.672));
+    expect(Math.abs(first3 - S * 0.21)).toBeLessThan(bound(0.21));
+    model.dispose();
   });
 
-  it('simulates with those probabilities and masks infected users', async () => {
-    const model = (await embeddedIcPlugin.train(data, { transitionSmoothing: 1, popularityPseudoCount: 0, useValidation: true }, context())) as EmbeddedIcModel;
-    const [first] = await model.simulate([{ seeds: [2], budget: 2, simulations: 4000, label: 'x' }], Rng.fromSeed(5));
-    let threes = 0;
-    for (let s = 0; s < 4000; s++) {
-      const a = first.sequences[2 * s];
-      const b = first.sequences[2 * s + 1];
-      if (a === 3) threes++;
-      // Only 3 and 4 can follow 2, and each at most once: the second pick is the other one.
-      expect([a, b].sort()).toEqual([3, 4]);
-    }
-    // Binomial(4000, 0.625): sd = sqrt(4000 * 0.625 * 0.375) = 30.6; a 5 sd bound.
-    expect(Math.abs(threes - 2500)).toBeLessThan(153);
+  it('leaves pairs below minEdgeProbability out of the graph and reports the mass left out', async () => {
+    const logit = (p: number) => Math.log(1 / p - 1);
+    const parameters: EmbeddedIcParameters = {
+      numUsers: 5,
+      dimension: 1,
+      senders: new Float64Array(5),
+      receivers: new Float64Array(5),
+      receiverBias: Float64Array.from([0, 0, 0, logit(0.5), logit(0.001)]),
+    };
+    const model = new EmbeddedIcModel(parameters, { minEdgeProbability: 0.01, workers: 0 });
+    // Edges into 2 (bias 0: p = 1/2) and into 3 (p = 0.5) from the two other users are kept; the edges
+    // into 4 from 2 and 3 (p = 0.001) are not: 4 edges, pruned mass (0.001 + 0.001) / 3 senders.
+    expect(model.summaryMetrics()['model.simulationEdges']).toBe(4);
+    expect(model.summaryMetrics()['model.meanPrunedMassPerSender']).toBeCloseTo(0.002 / 3, 12);
+    const [r] = await model.simulate([{ seeds: [2], budget: 2, simulations: 200 }], Rng.fromSeed(1));
+    expect(Array.from(r.sequences).includes(4)).toBe(false);
+    model.dispose();
+  });
+});
+
+describe('embedded-ic training', () => {
+  const data = tinyMicroscopicDataset({ users: 14, train: 80 });
+
+  it('is reproducible from the seed, and another seed gives other parameters', async () => {
+    const hp = embeddedIcHyperparameters.parse(fast);
+    const a = (await embeddedIcPlugin.train(data, hp, context(3))) as EmbeddedIcModel;
+    const b = (await embeddedIcPlugin.train(data, hp, context(3))) as EmbeddedIcModel;
+    const c = (await embeddedIcPlugin.train(data, hp, context(4))) as EmbeddedIcModel;
+    expect(Array.from(b.parameters.senders)).toEqual(Array.from(a.parameters.senders));
+    expect(Array.from(b.parameters.receiverBias)).toEqual(Array.from(a.parameters.receiverBias));
+    expect(Array.from(c.parameters.senders)).not.toEqual(Array.from(a.parameters.senders));
+    const [ra] = await a.simulate([{ seeds: [2], budget: 4, simulations: 50, label: 'x' }], Rng.fromSeed(9));
+    const [rb] = await b.simulate([{ seeds: [2], budget: 4, simulations: 50, label: 'x' }], Rng.fromSeed(9));
+    expect(Array.from(rb.sequences)).toEqual(Array.from(ra.sequences));
+    for (const m of [a, b, c]) m.dispose();
+  });
+
+  it('raises the validation log-likelihood above the initial parameters and keeps the best epoch', () => {
+    const train = data.train.map((c) => cascadeUsers(c.events));
+    const validation = data.validation.map((c) => cascadeUsers(c.events));
+    const rng = Rng.fromSeed(5);
+    const result = trainEmbeddedIc(data.users.size, train, validation, { dimension: 4, learningRate: 0.5, maxEpochs: 15, patience: 3, negativeSamples: 0, rng });
+    const negatives = negativesFor(data.users.size, validation, 0, Rng.fromSeed(0));
+    const before = meanLogLikelihood(initialParameters(data.users.size, 4, rng.derive('init')), validation, negatives);
+    const after = meanLogLikelihood(result.parameters, validation, negatives);
+    expect(after).toBeGreaterThan(before);
+    // negativeSamples 0: the monitor is the exact likelihood, so the kept epoch is the best one logged.
+    const best = Math.max(...result.epochs.map((e) => e.validationLogLikelihood));
+    expect(after).toBeCloseTo(best, 10);
+    expect(result.epochs[result.bestEpoch - 1].validationLogLikelihood).toBe(best);
+  });
+
+  it('stops on cancellation', () => {
+    const ac = new AbortController();
+    ac.abort();
+    const train = data.train.map((c) => cascadeUsers(c.events));
+    expect(() => trainEmbeddedIc(data.users.size, train, [], { dimension: 2, learningRate: 0.1, maxEpochs: 2, patience: 1, negativeSamples: 2, rng: Rng.fromSeed(1), signal: ac.signal })).toThrow(/cancel/);
   });
 });

@@ -1,49 +1,57 @@
 import { type MicroscopicDataset, type MicroscopicPlugin } from '@cascade-lab/core';
 import { z } from 'zod';
-import { EmbeddedIcModel } from './model.js';
+import { cascadeUsers } from './model.js';
+import { EmbeddedIcModel } from './simulator.js';
+import { trainEmbeddedIc } from './trainer.js';
 
 /** Every knob with its default and a description (`cascade plugins` prints them). */
 export const embeddedIcHyperparameters = z.strictObject({
-  transitionSmoothing: z.number().min(0).default(1).describe('alpha: weight of the popularity prior in each transition distribution (Dirichlet smoothing; 0 = raw transition frequencies)'),
-  popularityPseudoCount: z.number().min(0).default(0.01).describe('beta: pseudo-count of every user in the popularity prior (0: users never infected in training are never predicted)'),
-  useValidation: z.boolean().default(true).describe('count the validation cascades too (the model has nothing to tune on them)'),
+  dimension: z.number().int().positive().default(50).describe('d, the size of the sender and receiver vectors (the NDM paper picks it from {25, 50, 100} on validation; configs/sweeps/embedded-ic-dimension.yaml)'),
+  learningRate: z.number().positive().default(0.1).describe('Adagrad step size of the per-cascade stochastic EM step'),
+  maxEpochs: z.number().int().positive().default(100).describe('most passes over the training cascades'),
+  patience: z.number().int().positive().default(5).describe('stop after this many epochs without a better mean validation log-likelihood (the best epoch is kept)'),
+  negativeSamples: z.number().int().nonnegative().default(200).describe('never-infected users sampled per cascade for the likelihood (re-weighted to stay unbiased); 0 or more than there are: all of them (exact)'),
+  minEdgeProbability: z.number().min(0).max(1).default(1e-4).describe('pairs with p(u -> v) below this are left out of the simulation graph (0: every pair)'),
+  workers: z.number().int().nonnegative().default(0).describe('worker threads for the Monte-Carlo simulations (0: the calling thread)'),
 });
 export type EmbeddedIcHyperparameters = z.output<typeof embeddedIcHyperparameters>;
 
 export const embeddedIcPlugin: MicroscopicPlugin<EmbeddedIcHyperparameters> = {
   name: 'embedded-ic',
   task: 'microscopic',
-  description: "Embedded IC (Bourigault, Lamprier, Gallinari, WSDM 2016): independent cascade with transmission probabilities from sender and receiver user embeddings",
+  description: 'Embedded IC (Bourigault, Lamprier, Gallinari, WSDM 2016): independent cascade with transmission probabilities from sender and receiver user embeddings',
   hyperparameters: embeddedIcHyperparameters,
 
   async train(data: MicroscopicDataset, hp, context) {
-    const cascades = hp.useValidation ? [...data.train, ...data.validation] : data.train;
-    const task = context.progress.start('counting transitions', 1);
-    const model = EmbeddedIcModel.fit(cascades, data.users.size, hp.transitionSmoothing, hp.popularityPseudoCount, context.signal);
-    task.tick();
-    task.done();
-    // A diagnostic the runner logs with the run (the evaluation protocol itself is the runner's).
-    if (!hp.useValidation && data.validation.length > 0) context.metrics.logMetric('validation.nll', meanNegativeLogLikelihood(model, data.validation.map((c) => c.events.map((e) => e.user))));
-    context.logger.info(`embedded-ic: ${model.summaryMetrics().transitionPairs} distinct transitions from ${cascades.length} cascades`);
-    return model;
+    const train = data.train.map((c) => cascadeUsers(c.events));
+    const validation = data.validation.map((c) => cascadeUsers(c.events));
+    const t0 = performance.now();
+    const result = trainEmbeddedIc(data.users.size, train, validation, {
+      dimension: hp.dimension,
+      learningRate: hp.learningRate,
+      maxEpochs: hp.maxEpochs,
+      patience: hp.patience,
+      negativeSamples: hp.negativeSamples,
+      rng: context.rng,
+      signal: context.signal,
+      progress: context.progress,
+      onEpoch: (e) => {
+        context.metrics.logMetric('train.logLikelihood', e.trainLogLikelihood, e.epoch);
+        if (Number.isFinite(e.validationLogLikelihood)) context.metrics.logMetric('validation.logLikelihood', e.validationLogLikelihood, e.epoch);
+      },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    context.metrics.logMetric('train.bestEpoch', result.bestEpoch);
+    context.metrics.logMetric('train.epochs', result.epochs.length);
+    context.metrics.logMetric('train.seconds', seconds);
+    context.metrics.logMetric('train.pairsPerSecond', (result.pairsPerEpoch * result.epochs.length) / Math.max(seconds, 1e-9));
+    const best = result.epochs[result.bestEpoch - 1];
+    if (best && Number.isFinite(best.validationLogLikelihood)) context.metrics.logMetric('validation.bestLogLikelihood', best.validationLogLikelihood);
+    context.logger.info(`embedded-ic: d=${hp.dimension}, ${result.epochs.length} epochs in ${seconds.toFixed(1)} s, kept epoch ${result.bestEpoch}`);
+    return new EmbeddedIcModel(result.parameters, { minEdgeProbability: hp.minEdgeProbability, workers: hp.workers });
   },
 
   async load(dir: string) {
     return EmbeddedIcModel.load(dir);
   },
 };
-
-/** Mean -ln P(next user | previous user) over the transitions of `cascades` (infected users excluded). */
-export function meanNegativeLogLikelihood(model: EmbeddedIcModel, cascades: number[][]): number {
-  let sum = 0;
-  let n = 0;
-  for (const users of cascades)
-    for (let t = 1; t < users.length; t++) {
-      const p = model.distribution(users[t - 1]);
-      let mass = 0;
-      for (let u = 0; u < p.length; u++) if (!users.slice(0, t).includes(u)) mass += p[u];
-      sum += -Math.log(p[users[t]] / mass);
-      n++;
-    }
-  return n ? sum / n : NaN;
-}
