@@ -87,4 +87,4 @@ export {
   type LoadedCheckpoint,
 } from './checkpoint.js';
 export { GraphFunction, graphFunctionsEnabled, type GraphFunctionOptions, type GraphFunctionStats } from './graph-function.js';
-export { CompiledAdam, type CompiledAdamOptions } from './adam.js';
+export { gridSize, shapeGrid, type ShapeGridOptions } from './shape-grid.js';

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { Rng, silentLogger, type TrainContext } from '@cascade-lab/core';
 import { currentBackend, initBackend, initTensorflowIfInstalled, tf } from '@cascade-lab/tensor-ops';
 import { gammaCasHyperparameters, gammaCasPlugin, type GammaCasHyperparameters } from './index.js';
-import { gridSize } from './plugin.js';
 import { syntheticDataset } from './synthetic.test-util.js';
 
 const tensorflow = (await initTensorflowIfInstalled()) !== null;
@@ -37,7 +36,7 @@ async function trainAndPredict(hp: GammaCasHyperparameters, graphs: boolean): Pr
       backend: currentBackend()!,
       progress: { start: () => ({ tick() {}, status() {}, done() {} }) },
       logger: silentLogger,
-      metrics: { logMetric: (key, value) => (key === 'train_loss' || key === 'validation_loss' ? losses.push(value) : undefined) },
+      metrics: { logMetric: (key, value) => (key === 'train.loss' || key === 'validation.loss' ? losses.push(value) : undefined) },
       signal: new AbortController().signal,
       workDir: work,
     };
@@ -55,14 +54,6 @@ async function trainAndPredict(hp: GammaCasHyperparameters, graphs: boolean): Pr
 }
 
 describe('GammaCas compiled on tensorflow', () => {
-  it('pads the news rows onto a grid of four steps per doubling', () => {
-    expect([1, 8, 9, 17, 100, 257, 2048, 2049].map(gridSize)).toEqual([1, 8, 10, 20, 112, 320, 2048, 2560]);
-    for (let n = 1; n < 5000; n += 7) {
-      expect(gridSize(n)).toBeGreaterThanOrEqual(n);
-      expect(gridSize(n)).toBeLessThanOrEqual(Math.max(n, 1.25 * n));
-    }
-  });
-
   const variants: [string, Partial<GammaCasHyperparameters>][] = [
     ['full', {}],
     ['counts-only, plain LSTM', { variant: 'counts-only', cell: 'lstm' }],

@@ -74,12 +74,12 @@ describe('training', () => {
   it('lowers the loss, keeps the number of tensors flat across epochs and logs validation numbers', async () => {
     const { ctx, rec } = context();
     const model = await gammaCasPlugin.train(data, small({ epochs: 6 }), ctx);
-    const train = rec.metrics.filter((m) => m.key === 'train_loss');
+    const train = rec.metrics.filter((m) => m.key === 'train.loss');
     expect(train.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(train[5].value).toBeLessThan(train[0].value);
     // After the first epoch (Adam's moment estimates are created by the first step) nothing grows.
     expect(new Set(train.slice(1).map((m) => m.tensors)).size).toBe(1);
-    expect(rec.metrics.filter((m) => m.key === 'validation_mape_percent')).toHaveLength(6);
+    expect(rec.metrics.filter((m) => m.key === 'validation.mapePercent')).toHaveLength(6);
     model.dispose();
   });
 
@@ -125,7 +125,7 @@ describe('training', () => {
     for (const c of cases) {
       const { ctx, rec } = context();
       const model = await gammaCasPlugin.train(data, small({ epochs: 1, ...c }), ctx);
-      const loss = rec.metrics.find((m) => m.key === 'train_loss')!.value;
+      const loss = rec.metrics.find((m) => m.key === 'train.loss')!.value;
       expect(Number.isFinite(loss)).toBe(true);
       model.dispose();
     }
@@ -152,8 +152,8 @@ describe('training', () => {
     // this seed), so the best epoch (5) is not the last and the weights must really be restored.
     const hp = small({ epochs: 6, keepBestEpoch: true, learningRate: 0.1 });
     const model = (await gammaCasPlugin.train(data, hp, ctx)) as GammaCasModel;
-    const losses = rec.metrics.filter((m) => m.key === 'validation_loss').map((m) => m.value);
-    const bestEpoch = rec.metrics.find((m) => m.key === 'best_epoch')!.value;
+    const losses = rec.metrics.filter((m) => m.key === 'validation.loss').map((m) => m.value);
+    const bestEpoch = rec.metrics.find((m) => m.key === 'train.bestEpoch')!.value;
     expect(losses[bestEpoch - 1]).toBe(Math.min(...losses));
     expect(bestEpoch).toBeLessThan(6);
     // The returned weights give that loss again on the validation cascades.

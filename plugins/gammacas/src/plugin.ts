@@ -12,7 +12,8 @@ import {
   type TrainContext,
   type WindowedCascade,
 } from '@cascade-lab/core';
-import { CompiledAdam, GraphFunction, graphFunctionsEnabled, loadCheckpointInto, saveCheckpoint, tf } from '@cascade-lab/tensor-ops';
+import { GraphFunction, graphFunctionsEnabled, loadCheckpointInto, saveCheckpoint, shapeGrid, tf } from '@cascade-lab/tensor-ops';
+import { Adam, fit, type FitResult, type Monitor } from '@cascade-lab/training';
 import { gammaCasHyperparameters, type GammaCasHyperparameters } from './hyperparameters.js';
 import { logFeatureStatistics, packCascades, selectRows, type PackedCascades } from './inputs.js';
 import { GammaCasNetwork, batchTensors, disposeBatch, integrateSizes, type BatchTensors, type GammaCasArchitecture, type IntegratorSettings } from './model.js';
@@ -22,6 +23,12 @@ import { loadWordVectors } from './word-vectors.js';
 export const CHECKPOINT_FILE = 'gammacas.json';
 const SAVE_FORMAT = 'gammacas-model';
 const SAVE_VERSION = 1;
+
+/**
+ * Unique news rows are padded onto tensor-ops' shape grid, four sizes per doubling (at most 25%
+ * above the count; counts up to 8 as they are), so that compiled graphs see few distinct shapes.
+ */
+const newsRowsGrid = shapeGrid({ stepsPerDoubling: 4 });
 
 interface SavedMetadata {
   format: typeof SAVE_FORMAT;
@@ -89,7 +96,7 @@ export function evaluateLoss(
   try {
     for (const [start, end] of batchRanges(data.size, hp.batchSize)) {
       const rows = selectRows(data, range(start, end));
-      const b = batchTensors(rows, graphs ? { uniqueNewsRows: gridSize } : {});
+      const b = batchTensors(rows, graphs ? { uniqueNewsRows: newsRowsGrid } : {});
       const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
       const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
       let values: tf.Tensor;
@@ -178,7 +185,7 @@ export class GammaCasModel implements MacroscopicModel {
     for (const [start, end] of batchRanges(packed.size, this.hyperparameters.batchSize)) {
       throwIfCancelled(signal);
       const rows = selectRows(packed, range(start, end));
-      const b = batchTensors(rows, compiled ? { uniqueNewsRows: gridSize } : {});
+      const b = batchTensors(rows, compiled ? { uniqueNewsRows: newsRowsGrid } : {});
       let outputs: tf.Tensor[];
       try {
         this.forwardHorizons = horizonsHours;
@@ -232,7 +239,7 @@ export class GammaCasModel implements MacroscopicModel {
 
   summaryMetrics(): Record<string, number> {
     const m: Record<string, number> = { parameters: this.network.parameterCountAll() };
-    if (this.finalTrainLoss !== null) m.final_train_loss = this.finalTrainLoss;
+    if (this.finalTrainLoss !== null) m.finalTrainLoss = this.finalTrainLoss;
     return m;
   }
 
@@ -317,13 +324,13 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
   const stats = logFeatureStatistics(trainSet);
   const embeddings = await initialEmbeddings(data, hp, ctx.rng.derive('embedding-file'), ctx);
   const network = new GammaCasNetwork(arch, ctx.rng.derive('init'), { logMean: stats.mean, logStd: stats.std, embeddings, embeddingInitRange: hp.embeddingInitRange });
-  // tf.train.adam's arithmetic, one compiled update per step (tensor-ops' CompiledAdam).
-  const optimizer = new CompiledAdam({ learningRate: hp.learningRate });
+  // tf.train.adam's arithmetic, one compiled update per step (@cascade-lab/training's Adam).
+  const optimizer = new Adam({ learningRate: hp.learningRate, name: 'gammacas Adam update' });
   const variables = network.allTrainableWeights();
   // Optional faster Adam for the content path (word embeddings, word attention, the mu head).
   const contentWeights = new Set(Object.entries(network.allWeights()).filter(([key]) => /^(text|mu)\//.test(key)).map(([, v]) => v));
   const isContent = (v: tf.Variable) => contentWeights.has(v);
-  const contentOptimizer = hp.textLearningRate !== null && variables.some(isContent) ? new CompiledAdam({ learningRate: hp.textLearningRate }) : null;
+  const contentOptimizer = hp.textLearningRate !== null && variables.some(isContent) ? new Adam({ learningRate: hp.textLearningRate, name: 'gammacas content Adam update' }) : null;
   const contentVariables = contentOptimizer ? variables.filter(isContent) : [];
   const otherVariables = contentOptimizer ? variables.filter((v) => !isContent(v)) : variables;
   const settings = integratorSettings(hp, Math.max(...horizons));
@@ -342,87 +349,84 @@ async function train(data: MacroscopicDataset, hp: GammaCasHyperparameters, ctx:
   const compiled = graphFunctionsEnabled() && hp.integrator !== 'closed-form';
   const validationLoss = compiledLossParts(network, hp, horizons, settings);
   ctx.logger.info(`gammacas: ${hp.variant} / ${hp.cell}, ${network.parameterCountAll()} parameters, ${trainSet.size} training cascades, ${bins} bins, horizons ${horizons.join(', ')} h`);
-  let finalTrainLoss: number | null = null;
   if (hp.keepBestEpoch && !validationSet) {
     throw new CascadeError('CONFIG_INVALID', `keepBestEpoch selects the epoch on the validation set, and dataset ${data.name} has none`, {
       hint: 'set dataset.split.validationFraction above 0, or keepBestEpoch: false',
     });
   }
-  const best: { loss: number; epoch: number; weights: Record<string, tf.Tensor> } = { loss: Infinity, epoch: 0, weights: {} };
+  // The validation loss (the training objective: MAPE in percent + zeta * next-bin MSE), lower is
+  // better, with its two parts beside it.
+  const monitors: Monitor[] = validationSet
+    ? [{
+        name: 'loss',
+        direction: 'min',
+        evaluate: () => {
+          const v = evaluateLoss(network, validationSet, hp, horizons, settings, validationLoss);
+          return { value: v.loss, also: { mapePercent: v.mape, nextBinMse: v.mse } };
+        },
+      }]
+    : [];
+  const batches = Math.ceil(trainSet.size / hp.batchSize);
+  let result: FitResult;
   try {
-    const batches = Math.ceil(trainSet.size / hp.batchSize);
-    for (let epoch = 0; epoch < hp.epochs; epoch++) {
-      throwIfCancelled(ctx.signal);
-      const order = ctx.rng.derive(`epoch-${epoch}`).shuffle(range(0, trainSet.size));
-      const task = ctx.progress.start(`gammacas epoch ${epoch + 1}/${hp.epochs}`, batches);
-      let total = 0;
-      try {
-        for (let bi = 0; bi < batches; bi++) {
-          throwIfCancelled(ctx.signal);
-          const rows = selectRows(trainSet, order.slice(bi * hp.batchSize, (bi + 1) * hp.batchSize));
-          const b = batchTensors(rows, compiled ? { uniqueNewsRows: gridSize } : {});
-          const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
-          const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
-          let value: number;
-          try {
-            // minimize() = gradients + applyGradients; done by hand so the content path can have its own Adam.
-            const [cost, ...grads] = lossAndGradients.call([b.sequence, targets, mask, ...packBatch(b)]);
-            const byName = Object.fromEntries(variables.map((v, i) => [v.name, grads[i]]));
-            optimizer.applyGradients(otherVariables, byName);
-            if (contentOptimizer) contentOptimizer.applyGradients(contentVariables, byName);
-            tf.dispose(grads);
-            value = cost.dataSync()[0];
-            cost.dispose();
-          } finally {
-            disposeBatch(b);
-            targets.dispose();
-            mask.dispose();
-          }
-          if (!Number.isFinite(value)) {
-            throw new CascadeError('MODEL', `GammaCas: the training loss became ${value} in epoch ${epoch + 1}, batch ${bi + 1}`, {
-              hint: 'lower learningRate, or try integrator: closed-form',
-            });
-          }
-          total += value * rows.size;
-          task.tick(1, `loss ${value.toFixed(3)}`);
-        }
-      } finally {
-        task.done();
-      }
-      finalTrainLoss = total / trainSet.size;
-      ctx.metrics.logMetric('train_loss', finalTrainLoss, epoch + 1);
-      let line = `gammacas epoch ${epoch + 1}/${hp.epochs}: train loss ${finalTrainLoss.toFixed(4)}`;
-      if (validationSet) {
-        const v = evaluateLoss(network, validationSet, hp, horizons, settings, validationLoss);
-        ctx.metrics.logMetric('validation_loss', v.loss, epoch + 1);
-        ctx.metrics.logMetric('validation_mape_percent', v.mape, epoch + 1);
-        ctx.metrics.logMetric('validation_next_bin_mse', v.mse, epoch + 1);
-        line += `, validation loss ${v.loss.toFixed(4)} (MAPE ${v.mape.toFixed(2)} %, next-bin MSE ${v.mse.toFixed(3)})`;
-        if (hp.keepBestEpoch && v.loss < best.loss) {
-          best.loss = v.loss;
-          best.epoch = epoch + 1;
-          for (const t of Object.values(best.weights)) t.dispose();
-          best.weights = Object.fromEntries(Object.entries(network.allWeights()).map(([name, w]) => [name, tf.keep(w.clone())]));
-        }
-      }
-      ctx.logger.debug(line);
-    }
-    if (hp.keepBestEpoch && best.epoch > 0) {
-      const weights = network.allWeights();
-      for (const [name, value] of Object.entries(best.weights)) weights[name].assign(value);
-      ctx.metrics.logMetric('best_epoch', best.epoch);
-      ctx.logger.info(`gammacas: keeping the weights of epoch ${best.epoch} (lowest validation loss, ${best.loss.toFixed(4)})`);
-    }
+    result = await fit<number, Record<string, tf.Tensor>>({
+      name: 'gammacas',
+      epochs: hp.epochs,
+      rng: ctx.rng,
+      // The stream labels from before the shared loop (0-based), so that runs keep their shuffles.
+      epochStream: (epoch) => `epoch-${epoch - 1}`,
+      plan: (info) => {
+        const order = info.rng.shuffle(range(0, trainSet.size));
+        return {
+          batches: range(0, batches),
+          step: (bi) => {
+            const rows = selectRows(trainSet, order.slice(bi * hp.batchSize, (bi + 1) * hp.batchSize));
+            const b = batchTensors(rows, compiled ? { uniqueNewsRows: newsRowsGrid } : {});
+            const targets = tf.tensor2d(rows.targets!, [rows.size, rows.horizons]);
+            const mask = tf.tensor2d(rows.targetMask!, [rows.size, rows.horizons]);
+            try {
+              // minimize() = gradients + applyGradients; done by hand so the content path can have its own Adam.
+              const [cost, ...grads] = lossAndGradients.call([b.sequence, targets, mask, ...packBatch(b)]);
+              const byName = Object.fromEntries(variables.map((v, i) => [v.name, grads[i]]));
+              optimizer.applyGradients(otherVariables, byName);
+              if (contentOptimizer) contentOptimizer.applyGradients(contentVariables, byName);
+              tf.dispose(grads);
+              const value = cost.dataSync()[0];
+              cost.dispose();
+              // The batch's mean loss over its rows; the epoch's loss is the mean over all rows.
+              return { loss: value * rows.size, weight: rows.size };
+            } finally {
+              disposeBatch(b);
+              targets.dispose();
+              mask.dispose();
+            }
+          },
+        };
+      },
+      monitors,
+      select: hp.keepBestEpoch ? 'loss' : null,
+      weights: {
+        snapshot: () => Object.fromEntries(Object.entries(network.allWeights()).map(([name, w]) => [name, tf.keep(w.clone())])),
+        restore: (saved) => {
+          const weights = network.allWeights();
+          for (const [name, value] of Object.entries(saved)) weights[name].assign(value);
+        },
+        release: (saved) => tf.dispose(Object.values(saved)),
+      },
+      context: ctx,
+      nonFiniteHint: 'lower learningRate, or try integrator: closed-form',
+      epochLogLevel: 'debug',
+    });
   } catch (e) {
     network.dispose();
     throw e;
   } finally {
-    for (const t of Object.values(best.weights)) t.dispose();
     optimizer.dispose();
     contentOptimizer?.dispose();
     lossAndGradients.dispose();
     validationLoss.dispose();
   }
+  const finalTrainLoss = result.history.length > 0 ? result.history[result.history.length - 1].loss : null;
   return new GammaCasModel(network, hp, horizons, settings, finalTrainLoss);
 }
 
@@ -473,14 +477,4 @@ function unpackBatch(sequence: tf.Tensor, rest: tf.Tensor[]): BatchTensors {
   if (rest.length >= 1) b.text = rest[0] as tf.Tensor2D;
   if (rest.length === 4) b.news = { unique: rest[1] as tf.Tensor2D, index: rest[2] as tf.Tensor1D, present: rest[3] as tf.Tensor2D };
   return b;
-}
-
-/**
- * A size on a grid of four steps per doubling (at most 25% above n; n itself up to 8), so that
- * compiled graphs see few distinct shapes.
- */
-export function gridSize(n: number): number {
-  if (n <= 8) return n;
-  const step = 2 ** (Math.floor(Math.log2(n)) - 2);
-  return Math.ceil(n / step) * step;
 }

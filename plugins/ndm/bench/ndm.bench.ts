@@ -19,6 +19,7 @@ import { Rng, type TrainContext } from '@cascade-lab/core';
 import { loadMicroscopicDataset, padCascades, planBatches } from '@cascade-lab/data';
 import { evaluateMicroscopic } from '@cascade-lab/simulation';
 import { graphFunctionsEnabled, initBackend, tf, type BackendName } from '@cascade-lab/tensor-ops';
+import { fit } from '@cascade-lab/training';
 // The plugin's own sources (the benchmark drives internal pieces: one epoch, one step).
 import { architectureOf, defaultHyperparameters, initialWeights, installWasmBatchMatMul, NdmModel, NdmNetwork } from '../src/index.js';
 import { lengthSortedSubBatches, NdmTrainer, trainableCascades } from '../src/trainer.js';
@@ -81,10 +82,15 @@ async function worker(backendName: BackendName): Promise<WorkerResult> {
   const trainer = new NdmTrainer(network, hp);
   const train = trainableCascades(data.train);
   const context: Pick<TrainContext, 'signal' | 'progress'> = { signal: new AbortController().signal, progress: { start: () => ({ tick() {}, status() {}, done() {} }) } };
+  /** One epoch through the shared training loop, drawing from `rng.derive(label)`. */
+  const runEpoch = async (t: NdmTrainer, rng: Rng, label: string) => {
+    const r = await fit({ name: 'ndm', epochs: 1, rng, epochStream: () => label, plan: (info) => t.plan(train, info.rng), context });
+    return { seconds: r.seconds, targets: r.weight, loss: r.history[0].loss };
+  };
   const epochSeconds: number[] = [];
   let targets = 0;
   for (let e = 1; e <= epochs; e++) {
-    const r = trainer.epoch(train, Rng.fromSeed(1).derive(`epoch:${e}`), context, `epoch ${e}`);
+    const r = await runEpoch(trainer, Rng.fromSeed(1), `epoch:${e}`);
     epochSeconds.push(r.seconds);
     targets = r.targets;
     process.stderr.write(`[${backend.name}] epoch ${e}: ${r.seconds.toFixed(1)} s, ${(r.targets / r.seconds).toFixed(0)} tokens/s, loss ${r.loss.toFixed(3)}\n`);
@@ -98,7 +104,7 @@ async function worker(backendName: BackendName): Promise<WorkerResult> {
   const bucketedEpochs = Math.max(2, Number(arg('bucketed-epochs', '5')));
   const bucketedRuns: { targets: number; seconds: number }[] = [];
   for (let e = 1; e <= bucketedEpochs; e++) {
-    const r = bucketedTrainer.epoch(train, Rng.fromSeed(1).derive(`bucketed:${e}`), context, 'bucketed');
+    const r = await runEpoch(bucketedTrainer, Rng.fromSeed(1), `bucketed:${e}`);
     bucketedRuns.push(r);
     process.stderr.write(`[${backend.name}] bucketed epoch ${e}: ${r.seconds.toFixed(1)} s, ${(r.targets / r.seconds).toFixed(0)} tokens/s\n`);
   }

@@ -10,7 +10,6 @@ export { ndmHyperparameters, defaultHyperparameters, type NdmHyperparameters } f
 export { NdmNetwork, MASKED_LOGIT, batchOf, type SequenceBatch } from './model.js';
 export { NdmSimulator } from './simulator.js';
 export { deepWalk, randomWalks, type DeepWalkOptions } from './deepwalk.js';
-export { noamSchedule, constantSchedule } from './optimizer.js';
 export { architectureOf, initialWeights, windowProjectionNorms, type NdmArchitecture, type NdmWeights } from './weights.js';
 export { installWasmBatchMatMul } from './wasm-matmul.js';
 export { ManualGradients, manualLossAndGradients, manualGradientsSupported, type LossAndGradients, type ManualGradientsOptions } from './manual-gradients.js';

@@ -1,6 +1,6 @@
 import { CascadeError, PAD_USER, type Rng } from '@cascade-lab/core';
 import { MASKED_LOGIT, crossEntropyWithGradient, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
-import { GraphFunction, graphFunctionsEnabled, layerNormBackward, layerNormForward, type GraphFunctionStats, type LayerNormOptions } from '@cascade-lab/tensor-ops';
+import { GraphFunction, graphFunctionsEnabled, layerNormBackward, layerNormForward, shapeGrid, type GraphFunctionStats, type LayerNormOptions } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D } from './tf.js';
 import type { NdmArchitecture, WeightName } from './weights.js';
 
@@ -252,20 +252,14 @@ export interface ManualGradientsOptions {
 }
 
 /**
- * Sizes a compiled chunk is padded to, so that a few dozen graphs serve every batch: lengths up
- * to 8 as they are, then in steps of 2 to 16, 4 to 32, 8 to 64, 16 to 128 and 32 beyond; row
- * counts 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, then multiples of 16.
+ * Sizes a compiled chunk is padded to (tensor-ops' shape grid), so that a few dozen graphs serve
+ * every batch: lengths up to 8 as they are, then four per doubling with steps of at most 32 (2 to
+ * 16, 4 to 32, 8 to 64, 16 to 128, 32 beyond: attention costs L^2, so long chunks pad little); row
+ * counts two per doubling with steps of at most 16 (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, then
+ * multiples of 16).
  */
-export function paddedLength(length: number): number {
-  if (length <= 8) return length;
-  const step = length <= 16 ? 2 : length <= 32 ? 4 : length <= 64 ? 8 : length <= 128 ? 16 : 32;
-  return Math.ceil(length / step) * step;
-}
-
-export function paddedRows(rows: number): number {
-  for (const r of [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]) if (rows <= r) return r;
-  return Math.ceil(rows / 16) * 16;
-}
+export const paddedLength = shapeGrid({ stepsPerDoubling: 4, maxStep: 32 });
+export const paddedRows = shapeGrid({ stepsPerDoubling: 2, maxStep: 16 });
 
 /**
  * A chunk and its targets laid out in [rows, length] (>= its own): padded rows are empty

@@ -38,17 +38,20 @@ describe('ndm plugin', () => {
     const ctx = trainContext(1);
     const model = (await ndmPlugin.train(data, smallHyperparameters({ maxEpochs: 2 }), ctx)) as NdmModel;
     const keys = new Set(ctx.logged.map((l) => l.key));
-    for (const k of ['train_loss', 'validation_loss', 'validation_hits_at_10', 'validation_map_at_10', 'learning_rate']) expect(keys.has(k)).toBe(true);
-    expect(ctx.logged.filter((l) => l.key === 'train_loss').map((l) => l.step)).toEqual([1, 2]);
+    for (const k of ['train.loss', 'train.epochSeconds', 'train.learningRate', 'train.tokensPerSecond', 'validation.loss', 'validation.hitsAt10', 'validation.mapAt10', 'train.epochs', 'train.bestEpoch']) expect(keys.has(k)).toBe(true);
+    // Every key in the project's style: lowerCamelCase segments after a phase.
+    for (const k of keys) expect(k).toMatch(/^(train|validation)(\.[a-z][a-zA-Z0-9]*)+$/);
+    expect(ctx.logged.filter((l) => l.key === 'train.loss').map((l) => l.step)).toEqual([1, 2]);
+    expect(ctx.logged.find((l) => l.key === 'train.epochs')!.value).toBe(2);
     expect(ctx.ticks).toBeGreaterThan(0);
     const summary = model.summaryMetrics();
     // ||W^C_n||_F^2 summed by hand from the weights.
     let w0 = 0;
     const { dimension: d, numUsers: U } = model.architecture;
     for (let i = 0; i < d * U; i++) w0 += model.weights.windowProjection[i] ** 2;
-    expect(summary.window_projection_0_sq_frobenius).toBeCloseTo(w0, 6);
-    expect(summary.window_projection_2_sq_frobenius).toBeGreaterThan(0);
-    expect(summary.epochs_trained).toBe(2);
+    expect(summary.windowProjection0SquaredFrobenius).toBeCloseTo(w0, 6);
+    expect(summary.windowProjection2SquaredFrobenius).toBeGreaterThan(0);
+    for (const k of Object.keys(summary)) expect(k).toMatch(/^[a-z][a-zA-Z0-9]*$/);
     model.dispose();
   });
 
@@ -82,8 +85,9 @@ describe('ndm plugin', () => {
   it('retrain-all trains the final model on training + validation cascades for the best epoch count', async () => {
     const ctx = trainContext(3);
     const model = await ndmPlugin.train(data, smallHyperparameters({ maxEpochs: 2, finalFit: 'retrain-all' }), ctx);
-    const best = model.summaryMetrics!().best_epoch;
-    expect(ctx.logged.filter((l) => l.key === 'retrain_train_loss').length).toBe(best);
+    const best = ctx.logged.find((l) => l.key === 'train.bestEpoch')!.value;
+    expect(ctx.logged.filter((l) => l.key === 'train.retrain.loss').length).toBe(best);
+    expect(ctx.logged.find((l) => l.key === 'train.retrain.epochs')!.value).toBe(best);
     model.dispose();
   });
 });
@@ -112,8 +116,8 @@ describe('NDM+SN', () => {
     }
     expect(trainedMoved).toBeGreaterThan(0);
     const summary = model.summaryMetrics();
-    expect(summary.link_prediction_users).toBe(10);
-    expect(summary.link_prediction_accuracy_embedding).toBeGreaterThanOrEqual(0);
+    expect(summary.linkPredictionUsers).toBe(10);
+    expect(summary.linkPredictionAccuracyEmbedding).toBeGreaterThanOrEqual(0);
     model.dispose();
     again.dispose();
   });
@@ -127,7 +131,7 @@ describe('NDM+SN', () => {
     const twins: SocialGraph = { directed: false, numNodes: 6, edges: Int32Array.from([2, 3, 4, 5]) };
     const crossed: SocialGraph = { directed: false, numNodes: 6, edges: Int32Array.from([2, 4, 3, 5]) };
     const q = new Float32Array(6 * 4);
-    expect(socialLinkPrediction(arch, w, twins, q).link_prediction_accuracy_embedding).toBe(1);
-    expect(socialLinkPrediction(arch, w, crossed, q).link_prediction_accuracy_embedding).toBe(0);
+    expect(socialLinkPrediction(arch, w, twins, q).linkPredictionAccuracyEmbedding).toBe(1);
+    expect(socialLinkPrediction(arch, w, crossed, q).linkPredictionAccuracyEmbedding).toBe(0);
   });
 });

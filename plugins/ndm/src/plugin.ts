@@ -20,7 +20,7 @@ import { ndmHyperparameters, type NdmHyperparameters } from './hyperparameters.j
 import { batchOf, MASKED_LOGIT, NdmNetwork } from './model.js';
 import { NdmSimulator } from './simulator.js';
 import { tf } from './tf.js';
-import { fit, metricKey, trainableCascades, type EpochReport, type FitResult } from './trainer.js';
+import { fit, trainableCascades, type EpochReport, type FitResult } from './trainer.js';
 import { installWasmBatchMatMul } from './wasm-matmul.js';
 import { architectureOf, initialWeights, weightShapes, windowProjectionNorms, WEIGHT_NAMES, type NdmArchitecture, type NdmWeights } from './weights.js';
 
@@ -63,9 +63,9 @@ export function socialLinkPrediction(a: NdmArchitecture, w: NdmWeights, graph: S
   }
   const options = { users, direction: graph.directed ? ('out' as const) : ('either' as const) };
   return {
-    link_prediction_accuracy_embedding: linkPredictionAccuracy(closestUsers(inner, U), graph, options),
-    link_prediction_accuracy_attention: linkPredictionAccuracy(closestUsers(attention, U), graph, options),
-    link_prediction_users: users.length,
+    linkPredictionAccuracyEmbedding: linkPredictionAccuracy(closestUsers(inner, U), graph, options),
+    linkPredictionAccuracyAttention: linkPredictionAccuracy(closestUsers(attention, U), graph, options),
+    linkPredictionUsers: users.length,
   };
 }
 
@@ -172,18 +172,15 @@ export async function loadNdmModel(dir: string): Promise<NdmModel> {
   }
 }
 
-function logEpoch(context: TrainContext, report: EpochReport, prefix = ''): void {
-  const { epoch, train, validation } = report;
-  context.metrics.logMetric(`${prefix}train_loss`, train.loss, epoch);
-  context.metrics.logMetric(`${prefix}learning_rate`, report.learningRate, epoch);
-  context.metrics.logMetric(`${prefix}tokens_per_second`, train.targets / Math.max(1e-9, train.seconds), epoch);
-  let line = `ndm ${prefix}epoch ${epoch}: train loss ${train.loss.toFixed(4)} (${train.seconds.toFixed(1)} s)`;
-  if (validation) {
-    context.metrics.logMetric(`${prefix}validation_loss`, validation.loss, epoch);
-    for (const [k, v] of Object.entries(validation.ranking)) context.metrics.logMetric(`${prefix}validation_${metricKey(k)}`, v, epoch);
-    line += `, validation loss ${validation.loss.toFixed(4)}, hits@10 ${(validation.ranking['hits@10'] ?? NaN).toFixed(3)}, map@10 ${(validation.ranking['map@10'] ?? NaN).toFixed(3)}`;
-  }
-  context.logger.info(line);
+/**
+ * NDM's own per-epoch metrics beside the training loop's standard ones (`train.loss`,
+ * `train.epochSeconds`, `validation.loss`, `validation.hitsAt10`, ...): the learning rate of the
+ * next step and the epoch's training throughput in targets per second.
+ */
+function logEpoch(context: TrainContext, report: EpochReport, scope?: string): void {
+  const key = (name: string) => (scope ? `train.${scope}.${name}` : `train.${name}`);
+  context.metrics.logMetric(key('learningRate'), report.learningRate, report.epoch);
+  context.metrics.logMetric(key('tokensPerSecond'), report.weight / Math.max(1e-9, report.seconds), report.epoch);
 }
 
 /** Trains NDM (paper §4.5, §5.2) and returns the model. */
@@ -222,28 +219,22 @@ export async function trainNdm(data: MicroscopicDataset, hp: NdmHyperparameters,
   let result: FitResult;
   let weights: NdmWeights;
   try {
-    result = fit(network, hp, train, validation, context.rng.derive('train'), context, (r) => logEpoch(context, r));
+    result = await fit(network, hp, train, validation, context.rng.derive('train'), context, (r) => logEpoch(context, r));
     if (hp.finalFit === 'retrain-all' && validation.length > 0) {
       // §5.2: the final model is trained on every training cascade, validation ones included, for
       // the number of epochs validation chose.
       context.logger.info(`ndm: retraining on ${train.length + validation.length} cascades for ${result.bestEpoch} epochs`);
       network.assignWeights(init);
-      fit(network, { ...hp, patience: 0 }, [...train, ...validation], [], context.rng.derive('retrain'), context, (r) => logEpoch(context, r, 'retrain_'), result.bestEpoch);
+      await fit(network, { ...hp, patience: 0 }, [...train, ...validation], [], context.rng.derive('retrain'), context, (r) => logEpoch(context, r, 'retrain'), result.bestEpoch, 'retrain');
     }
     weights = network.readWeights();
   } finally {
     network.dispose();
   }
-  const summary: Record<string, number> = {
-    epochs_trained: result.epochs,
-    best_epoch: result.bestEpoch,
-    stopped_early: result.stoppedEarly ? 1 : 0,
-    train_tokens_per_second: result.tokensPerSecond,
-  };
-  if (result.bestValidation) {
-    summary.best_validation_loss = result.bestValidation.loss;
-    for (const [k, v] of Object.entries(result.bestValidation.ranking)) summary[`best_validation_${metricKey(k)}`] = v;
-  }
+  context.logger.info(`ndm: trained ${result.epochs} epochs${result.stoppedEarly ? ' (stopped early)' : ''}, kept epoch ${result.bestEpoch}, ${result.tokensPerSecond.toFixed(0)} targets/s`);
+  // Training facts go to the run through the training loop's keys (train.epochs, train.bestEpoch,
+  // validation.*); the summary holds facts about the model itself (logged as model.<key>).
+  const summary: Record<string, number> = {};
   const model = new NdmModel(architecture, hp, weights, summary);
   if (data.graph) Object.assign(summary, socialLinkPrediction(architecture, weights, data.graph, model.simulator.tables.queryScores));
   return model;

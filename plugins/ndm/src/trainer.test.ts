@@ -2,65 +2,72 @@ import { CancelledError, END_USER, Rng } from '@cascade-lab/core';
 import { batchOf, NdmNetwork, nextUserTargets, weightedCrossEntropySum } from './model.js';
 import { chainDataset, smallModel, trainContext, useBackend } from './testing.test-util.js';
 import { tf } from './tf.js';
-import { fit, lengthSortedSubBatches, memoryChunks, NdmTrainer, validate, validationScore } from './trainer.js';
+import { fit as fitLoop } from '@cascade-lab/training';
+import { fit, lengthSortedSubBatches, memoryChunks, monitorName, NdmTrainer, validate, validationMonitor } from './trainer.js';
 import { initialWeights } from './weights.js';
 
 beforeAll(() => useBackend('cpu'));
 
 const data = chainDataset();
 
-function train(seed: number, overrides = {}, epochs = 2) {
+async function train(seed: number, overrides = {}, epochs = 2) {
   const { arch, hp } = smallModel(12, { maxEpochs: epochs, ...overrides });
   const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(seed).derive('init')));
   const reports: number[] = [];
-  const result = fit(net, hp, data.train, data.validation, Rng.fromSeed(seed).derive('train'), trainContext(seed), (r) => reports.push(r.train.loss));
+  const result = await fit(net, hp, data.train, data.validation, Rng.fromSeed(seed).derive('train'), trainContext(seed), (r) => reports.push(r.loss));
   const weights = net.readWeights();
   net.dispose();
   return { weights, reports, result };
 }
 
 describe('training', () => {
-  it('is reproducible with a seed and differs with another seed', () => {
-    const a = train(1);
-    const b = train(1);
-    const c = train(2);
+  it('is reproducible with a seed and differs with another seed', async () => {
+    const a = await train(1);
+    const b = await train(1);
+    const c = await train(2);
     expect(Array.from(a.weights.windowProjection)).toEqual(Array.from(b.weights.windowProjection));
     expect(a.reports).toEqual(b.reports);
     expect(Array.from(a.weights.windowProjection)).not.toEqual(Array.from(c.weights.windowProjection));
   });
 
-  it('learns the chains: validation loss falls far below ln(10 real users + </s>)', () => {
-    const { result, reports } = train(3, { learningRate: 0.03 }, 12);
+  it('learns the chains: validation loss falls far below ln(10 real users + </s>)', async () => {
+    const { result, reports } = await train(3, { learningRate: 0.03 }, 12);
     expect(reports[reports.length - 1]).toBeLessThan(reports[0]);
     // A uniform guess over the 10 real users and </s> costs ln 11 = 2.398 nats per target.
-    expect(result.bestValidation!.loss).toBeLessThan(1.6);
-    expect(result.bestValidation!.ranking['hits@1']).toBeGreaterThan(0.7);
+    expect(result.best!.loss).toBeLessThan(1.6);
+    expect(result.best!.hitsAt1).toBeGreaterThan(0.7);
   });
 
-  it('keeps the live tensor count flat across epochs', () => {
+  it('keeps the live tensor count flat across epochs', async () => {
     const { arch, hp } = smallModel(12);
     const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(4)));
     const trainer = new NdmTrainer(net, hp);
-    const ctx = trainContext();
-    trainer.epoch(data.train, Rng.fromSeed(1), ctx, 'warm-up'); // creates Adam's moment variables
-    const before = tf.memory().numTensors;
-    for (let e = 2; e <= 4; e++) {
-      trainer.epoch(data.train, Rng.fromSeed(e), ctx, `epoch ${e}`);
-      validate(net, data.validation, true);
-      expect(tf.memory().numTensors).toBe(before);
-    }
+    const counts: number[] = [];
+    // Through the shared loop, with NDM's validation monitor and weight snapshots.
+    await fitLoop({
+      name: 'ndm',
+      epochs: 4,
+      rng: Rng.fromSeed(1),
+      plan: (info) => trainer.plan(data.train, info.rng),
+      monitors: [validationMonitor(net, data.validation, hp)],
+      weights: { snapshot: () => net.readWeights(), restore: (w) => net.assignWeights(w) },
+      context: trainContext(),
+      onEpoch: () => void counts.push(tf.memory().numTensors),
+    });
+    // Epoch 1 creates Adam's moment variables; after that the count holds.
+    expect(counts.slice(1)).toEqual([counts[1], counts[1], counts[1]]);
     trainer.dispose();
     net.dispose();
   });
 
-  it('stops early after `patience` epochs without a better validation loss and restores the best epoch', () => {
+  it('stops early after `patience` epochs without a better validation loss and restores the best epoch', async () => {
     // A large constant learning rate on noisy validation data makes validation loss rise soon.
     const { arch, hp } = smallModel(12, { learningRate: 0.3, maxEpochs: 30, patience: 2 });
     const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(5)));
     const noise = Rng.fromSeed(9);
     const validation = Array.from({ length: 10 }, (_, i) => ({ id: `v${i}`, events: [2 + noise.int(10), 2 + noise.int(10)].map((user, t) => ({ user, time: t })) })).filter((c) => c.events[0].user !== c.events[1].user);
     const losses: number[] = [];
-    const result = fit(net, hp, data.train, validation, Rng.fromSeed(5), trainContext(), (r) => losses.push(r.validation!.loss));
+    const result = await fit(net, hp, data.train, validation, Rng.fromSeed(5), trainContext(), (r) => losses.push(r.validation.loss));
     expect(result.stoppedEarly).toBe(true);
     expect(result.epochs).toBe(result.bestEpoch + 2);
     expect(losses.length).toBe(result.epochs);
@@ -71,11 +78,11 @@ describe('training', () => {
     net.dispose();
   });
 
-  it('with earlyStoppingMetric none trains every epoch and keeps the last weights (authors\' code)', () => {
+  it('with earlyStoppingMetric none trains every epoch and keeps the last weights (authors\' code)', async () => {
     const { arch, hp } = smallModel(12, { learningRate: 0.3, maxEpochs: 6, patience: 2, earlyStoppingMetric: 'none' });
     const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(5)));
     const losses: number[] = [];
-    const result = fit(net, hp, data.train, data.validation, Rng.fromSeed(5), trainContext(), (r) => losses.push(r.validation!.loss));
+    const result = await fit(net, hp, data.train, data.validation, Rng.fromSeed(5), trainContext(), (r) => losses.push(r.validation.loss));
     expect(result.epochs).toBe(6);
     expect(result.bestEpoch).toBe(6);
     expect(result.stoppedEarly).toBe(false);
@@ -83,26 +90,39 @@ describe('training', () => {
     net.dispose();
   });
 
-  it('ranking metrics are larger-is-better scores, loss is negated', () => {
-    const v = { loss: 2, ranking: { 'map@10': 0.3 }, targets: 1 };
-    expect(validationScore(v, 'loss')).toBe(-2);
-    expect(validationScore(v, 'map@10')).toBe(0.3);
+  it('the validation monitor follows the early-stopping metric: loss lower is better, ranking higher', () => {
+    const { arch, hp } = smallModel(12);
+    const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(6)));
+    expect(monitorName('map@10')).toBe('mapAt10');
+    const byLoss = validationMonitor(net, data.validation, hp);
+    const byMap = validationMonitor(net, data.validation, { ...hp, earlyStoppingMetric: 'map@10' });
+    expect([byLoss.name, byLoss.direction, byMap.name, byMap.direction]).toEqual(['loss', 'min', 'mapAt10', 'max']);
+    // Both carry the whole validation pass: the value and its companions are validate()'s numbers.
+    const v = validate(net, data.validation, hp.learnEnd);
+    const a = byLoss.evaluate({ epoch: 1, epochs: 1, rng: Rng.fromSeed(1) }) as { value: number; also: Record<string, number> };
+    const b = byMap.evaluate({ epoch: 1, epochs: 1, rng: Rng.fromSeed(1) }) as { value: number; also: Record<string, number> };
+    expect(a.value).toBe(v.loss);
+    expect(a.also.mapAt10).toBe(v.ranking['map@10']);
+    expect(b.value).toBe(v.ranking['map@10']);
+    expect(b.also.loss).toBe(v.loss);
+    expect(Object.keys(a.also).slice(0, 2)).toEqual(['hitsAt10', 'mapAt10']);
+    net.dispose();
   });
 
-  it('stops at a cancelled signal', () => {
+  it('stops at a cancelled signal', async () => {
     const { arch, hp } = smallModel(12);
     const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(6)));
     const abort = new AbortController();
     abort.abort('stop');
-    expect(() => fit(net, hp, data.train, data.validation, Rng.fromSeed(1), trainContext(1, abort.signal), () => {})).toThrow(CancelledError);
+    await expect(fit(net, hp, data.train, data.validation, Rng.fromSeed(1), trainContext(1, abort.signal), () => {})).rejects.toThrow(CancelledError);
     net.dispose();
   });
 });
 
 describe('loss variants', () => {
-  it('learnEnd (paper) trains </s>; the authors\' variant never sees it as a target', () => {
-    const withEnd = train(7, { learnEnd: true, learningRate: 0.03 }, 8);
-    const codeVariant = train(7, { learnEnd: false, learningRate: 0.03 }, 8);
+  it('learnEnd (paper) trains </s>; the authors\' variant never sees it as a target', async () => {
+    const withEnd = await train(7, { learnEnd: true, learningRate: 0.03 }, 8);
+    const codeVariant = await train(7, { learnEnd: false, learningRate: 0.03 }, 8);
     // Probability of </s> after a full chain prefix: learned when it is a target, pushed down otherwise.
     const pEnd = (w: typeof withEnd.weights, learnEnd: boolean) => {
       const { arch } = smallModel(12, { learnEnd });

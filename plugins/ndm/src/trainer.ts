@@ -1,10 +1,10 @@
-import { CascadeError, END_USER, throwIfCancelled, type Cascade, type Rng, type TrainContext } from '@cascade-lab/core';
+import { END_USER, type Cascade, type Rng, type TrainContext } from '@cascade-lab/core';
 import { padCascades, planBatches } from '@cascade-lab/data';
 import { rankingMetrics, targetRank } from '@cascade-lab/metrics';
+import { Adam, fit as fitLoop, noamSchedule, type EpochPlan, type EpochReport as LoopEpochReport, type Monitor } from '@cascade-lab/training';
 import type { NdmHyperparameters } from './hyperparameters.js';
 import { ManualGradients, manualGradientsSupported, type LossAndGradients } from './manual-gradients.js';
 import { NdmNetwork, nextUserTargets, weightedCrossEntropySum, type SequenceBatch, type Targets } from './model.js';
-import { Adam, constantSchedule, noamSchedule } from './optimizer.js';
 import { tf, type Tensor } from './tf.js';
 import type { NdmArchitecture, NdmWeights } from './weights.js';
 
@@ -15,9 +15,9 @@ const MAX_LOGIT_CELLS = 1 << 23;
 /** Ranking cut-offs logged for validation (hits@k, MAP@k). */
 export const RANKING_KS = [1, 10, 50, 100] as const;
 
-/** Metric key with only characters every tracker accepts: `hits@10` -> `hits_at_10`. */
+/** A ranking metric's name in the metric key style: `hits@10` -> `hitsAt10`, `map@10` -> `mapAt10`. */
 export function metricKey(name: string): string {
-  return name.replace('@', '_at_');
+  return name.replace('@', 'At');
 }
 
 /** Cascades the model can learn from: at least two users (authors' code drops shorter ones). */
@@ -81,13 +81,6 @@ export function memoryChunks(batch: SequenceBatch, heads: number, numUsers: numb
   return out;
 }
 
-export interface EpochResult {
-  /** Mean negative log-likelihood per trained target. */
-  loss: number;
-  targets: number;
-  seconds: number;
-}
-
 export interface ValidationResult {
   /** Mean negative log-likelihood per trained target (Eq. 8 negated, averaged). */
   loss: number;
@@ -138,8 +131,8 @@ export class NdmTrainer {
     readonly network: NdmNetwork,
     readonly hp: NdmHyperparameters,
   ) {
-    const schedule = hp.learningRateSchedule === 'noam' ? noamSchedule(hp.dimension, hp.warmupSteps) : constantSchedule(hp.learningRate);
-    this.optimizer = new Adam({ beta1: hp.adamBeta1, beta2: hp.adamBeta2, epsilon: hp.adamEpsilon, schedule });
+    const learningRate = hp.learningRateSchedule === 'noam' ? noamSchedule(hp.dimension, hp.warmupSteps) : hp.learningRate;
+    this.optimizer = new Adam({ beta1: hp.adamBeta1, beta2: hp.adamBeta2, epsilon: hp.adamEpsilon, learningRate, name: 'ndm Adam update' });
     this.manual = hp.gradients === 'manual' && manualGradientsSupported(network.architecture) ? new ManualGradients(network) : null;
   }
 
@@ -154,33 +147,26 @@ export class NdmTrainer {
     const total = targets.reduce((s, t) => s + t.count, 0);
     if (total === 0) return { lossSum: 0, targets: 0 };
     const r = this.manual ? this.manual.compute(chunks, targets, total, rng) : tapeLossAndGradients(this.network, chunks, targets, total, rng);
-    this.optimizer.apply(this.network.trainableVariables(), r.grads);
+    this.optimizer.applyGradients(this.network.trainableVariables(), r.grads);
     for (const t of Object.values(r.grads)) t.dispose();
     return { lossSum: r.lossSum, targets: total };
   }
 
-  /** One pass over the cascades in bucketed (or shuffled) batches. */
-  epoch(cascades: readonly Cascade[], rng: Rng, context: Pick<TrainContext, 'signal' | 'progress'>, label: string): EpochResult {
-    const start = performance.now();
+  /**
+   * One epoch over the cascades in random (or bucketed) batches, drawn from the epoch's stream:
+   * `batches` orders them, `dropout` draws every step's dropout masks in turn.
+   */
+  plan(cascades: readonly Cascade[], rng: Rng): EpochPlan<number[]> {
     const lengths = Int32Array.from(cascades, (c) => c.events.length);
-    const plan = planBatches(lengths, { batchSize: this.hp.batchSize, bucketing: this.hp.batchOrder === 'bucketed' ? 'sorted' : 'none', rng: rng.derive('batches') });
-    const task = context.progress.start(label, plan.length);
+    const batches = planBatches(lengths, { batchSize: this.hp.batchSize, bucketing: this.hp.batchOrder === 'bucketed' ? 'sorted' : 'none', rng: rng.derive('batches') });
     const dropout = rng.derive('dropout');
-    let lossSum = 0;
-    let targets = 0;
-    try {
-      for (const rows of plan) {
-        throwIfCancelled(context.signal);
+    return {
+      batches,
+      step: (rows) => {
         const r = this.step(lengthSortedSubBatches(rows.map((i) => cascades[i])).map(cascadeBatch), dropout);
-        lossSum += r.lossSum;
-        targets += r.targets;
-        task.tick(1, `loss ${(lossSum / Math.max(1, targets)).toFixed(3)}`);
-      }
-    } finally {
-      task.done();
-    }
-    if (!Number.isFinite(lossSum)) throw new CascadeError('MODEL', `ndm: the training loss became ${lossSum} (${label}); lower the learning rate`);
-    return { loss: lossSum / Math.max(1, targets), targets, seconds: (performance.now() - start) / 1000 };
+        return { loss: r.lossSum, weight: r.targets };
+      },
+    };
   }
 
   dispose(): void {
@@ -221,11 +207,32 @@ export function validate(network: NdmNetwork, cascades: readonly Cascade[], lear
   return { loss: count > 0 ? lossSum / count : Number.NaN, ranking: ranks.length > 0 ? rankingMetrics(ranks, RANKING_KS) : {}, targets: count };
 }
 
-/** Larger-is-better score for early stopping. */
-export function validationScore(result: ValidationResult, metric: Exclude<NdmHyperparameters['earlyStoppingMetric'], 'none'>): number {
-  if (metric === 'loss') return -result.loss;
-  const v = result.ranking[metric];
-  return v === undefined ? Number.NaN : v;
+/** The validation monitor's name for an early-stopping metric (metric key style). */
+export function monitorName(metric: Exclude<NdmHyperparameters['earlyStoppingMetric'], 'none'>): string {
+  return metric === 'loss' ? 'loss' : metricKey(metric);
+}
+
+/**
+ * The validation pass as one monitor of the training loop: the value is the early-stopping metric
+ * (the loss, lower is better; a ranking metric, higher is better), the rest of the pass (loss,
+ * hits@k, MAP@k) comes along as companions.
+ */
+export function validationMonitor(network: NdmNetwork, validation: readonly Cascade[], hp: NdmHyperparameters): Monitor {
+  const name = monitorName(hp.earlyStoppingMetric === 'none' ? 'loss' : hp.earlyStoppingMetric);
+  return {
+    name,
+    direction: name === 'loss' ? 'min' : 'max',
+    evaluate: () => {
+      const v = validate(network, validation, hp.learnEnd);
+      // loss, hits@10 and MAP@10 first: the loop's log line shows the first few.
+      const all: Record<string, number> = { loss: v.loss, hitsAt10: Number.NaN, mapAt10: Number.NaN };
+      for (const [k, x] of Object.entries(v.ranking)) all[metricKey(k)] = x;
+      if (v.ranking['hits@10'] === undefined) delete all.hitsAt10;
+      if (v.ranking['map@10'] === undefined) delete all.mapAt10;
+      const { [name]: value, ...also } = all;
+      return { value: value ?? Number.NaN, also };
+    },
+  };
 }
 
 export interface FitResult {
@@ -233,72 +240,56 @@ export interface FitResult {
   epochs: number;
   /** Epoch (1-based) whose weights were kept. */
   bestEpoch: number;
-  bestValidation?: ValidationResult;
+  /** Validation values of the kept epoch by key (`loss`, `hitsAt10`, ...), when one was selected. */
+  best?: Record<string, number>;
   stoppedEarly: boolean;
   /** Trained targets per second over all epochs. */
   tokensPerSecond: number;
 }
 
-/** What fit() reports at the end of each epoch. */
-export interface EpochReport {
-  epoch: number;
-  train: EpochResult;
-  validation?: ValidationResult;
+/** What fit() reports at the end of each epoch: the loop's report and the next step's learning rate. */
+export interface EpochReport extends LoopEpochReport {
   learningRate: number;
 }
 
 /**
- * Trains for up to `maxEpochs` epochs; with validation cascades, keeps the weights of the best
- * validation epoch and stops after `patience` epochs without improvement (0: never stops early).
+ * Trains for up to `epochs` epochs (default `maxEpochs`) with the shared training loop; with
+ * validation cascades, keeps the weights of the best validation epoch and stops after `patience`
+ * epochs without improvement (0: never stops early). Epoch e draws from
+ * `rng.derive('epoch:<e>')`. `scope` names a second stage in the metric keys (`retrain`).
  */
-export function fit(
+export async function fit(
   network: NdmNetwork,
   hp: NdmHyperparameters,
   train: readonly Cascade[],
   validation: readonly Cascade[],
   rng: Rng,
-  context: Pick<TrainContext, 'signal' | 'progress'>,
+  context: Partial<Pick<TrainContext, 'signal' | 'progress' | 'metrics' | 'logger'>>,
   onEpoch: (report: EpochReport) => void,
   epochs = hp.maxEpochs,
-): FitResult {
+  scope?: string,
+): Promise<FitResult> {
   const trainer = new NdmTrainer(network, hp);
-  let best: { score: number; epoch: number; weights: NdmWeights; validation: ValidationResult } | null = null;
-  let tokens = 0;
-  let seconds = 0;
-  let epoch = 0;
-  let stoppedEarly = false;
+  const monitors = validation.length > 0 ? [validationMonitor(network, validation, hp)] : [];
   try {
-    for (epoch = 1; epoch <= epochs; epoch++) {
-      const result = trainer.epoch(train, rng.derive(`epoch:${epoch}`), context, `ndm epoch ${epoch}/${epochs}`);
-      tokens += result.targets;
-      seconds += result.seconds;
-      let val: ValidationResult | undefined;
-      if (validation.length > 0) {
-        throwIfCancelled(context.signal);
-        val = validate(network, validation, hp.learnEnd);
-        if (hp.earlyStoppingMetric !== 'none') {
-          const score = validationScore(val, hp.earlyStoppingMetric);
-          if (best === null || score > best.score) best = { score, epoch, weights: network.readWeights(), validation: val };
-        }
-      }
-      onEpoch({ epoch, train: result, validation: val, learningRate: trainer.optimizer.nextLearningRate() });
-      if (best && hp.patience > 0 && epoch - best.epoch >= hp.patience) {
-        stoppedEarly = true;
-        break;
-      }
-    }
+    const r = await fitLoop({
+      name: 'ndm',
+      epochs,
+      rng,
+      plan: (info) => trainer.plan(train, info.rng),
+      monitors,
+      select: hp.earlyStoppingMetric === 'none' || monitors.length === 0 ? null : monitors[0].name,
+      patience: hp.patience,
+      weights: { snapshot: () => network.readWeights(), restore: (w) => network.assignWeights(w) },
+      context,
+      scope,
+      nonFiniteHint: 'lower the learning rate (learningRate, or a longer warmupSteps with the Noam schedule)',
+      onEpoch: (report) => onEpoch({ ...report, learningRate: trainer.optimizer.learningRate() }),
+    });
+    return { epochs: r.epochs, bestEpoch: r.bestEpoch, best: r.best, stoppedEarly: r.stoppedEarly, tokensPerSecond: r.seconds > 0 ? r.weight / r.seconds : 0 };
   } finally {
     trainer.dispose();
   }
-  const trained = Math.min(epoch, epochs);
-  if (best) network.assignWeights(best.weights);
-  return {
-    epochs: trained,
-    bestEpoch: best ? best.epoch : trained,
-    bestValidation: best?.validation,
-    stoppedEarly,
-    tokensPerSecond: seconds > 0 ? tokens / seconds : 0,
-  };
 }
 
 export type { NdmArchitecture };

@@ -159,12 +159,12 @@ export function windowProjectionNorms(a: NdmArchitecture, w: NdmWeights): Record
   for (let n = 0; n < a.window; n++) {
     let s = 0;
     for (let i = n * d * U; i < (n + 1) * d * U; i++) s += w.windowProjection[i] * w.windowProjection[i];
-    out[`window_projection_${n}_sq_frobenius`] = s;
+    out[`windowProjection${n}SquaredFrobenius`] = s;
   }
   if (a.initialUser) {
     let s = 0;
     for (const x of w.initialProjection) s += x * x;
-    out.initial_projection_sq_frobenius = s;
+    out.initialProjectionSquaredFrobenius = s;
   }
   return out;
 }
