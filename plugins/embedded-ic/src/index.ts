@@ -3,7 +3,7 @@ import { embeddedIcPlugin } from './plugin.js';
 
 export { embeddedIcPlugin, embeddedIcHyperparameters, type EmbeddedIcHyperparameters } from './plugin.js';
 export { EmbeddedIcModel, simulationGraph, type PredictionOptions, type GraphSummary } from './simulator.js';
-export { trainEmbeddedIc, meanLogLikelihood, negativesFor, type TrainOptions, type TrainResult, type EpochReport } from './trainer.js';
+export { trainEmbeddedIc, meanLogLikelihood, negativesFor, type TrainOptions, type TrainResult } from './trainer.js';
 export {
   cascadeLogLikelihood,
   cascadeUsers,

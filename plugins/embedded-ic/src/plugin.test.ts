@@ -104,25 +104,25 @@ describe('embedded-ic training', () => {
     for (const m of [a, b, c]) m.dispose();
   });
 
-  it('raises the validation log-likelihood above the initial parameters and keeps the best epoch', () => {
+  it('raises the validation log-likelihood above the initial parameters and keeps the best epoch', async () => {
     const train = data.train.map((c) => cascadeUsers(c.events));
     const validation = data.validation.map((c) => cascadeUsers(c.events));
     const rng = Rng.fromSeed(5);
-    const result = trainEmbeddedIc(data.users.size, train, validation, { dimension: 4, learningRate: 0.5, maxEpochs: 15, patience: 3, negativeSamples: 0, rng });
+    const result = await trainEmbeddedIc(data.users.size, train, validation, { dimension: 4, learningRate: 0.5, maxEpochs: 15, patience: 3, negativeSamples: 0, rng });
     const negatives = negativesFor(data.users.size, validation, 0, Rng.fromSeed(0));
     const before = meanLogLikelihood(initialParameters(data.users.size, 4, rng.derive('init')), validation, negatives);
     const after = meanLogLikelihood(result.parameters, validation, negatives);
     expect(after).toBeGreaterThan(before);
     // negativeSamples 0: the monitor is the exact likelihood, so the kept epoch is the best one logged.
-    const best = Math.max(...result.epochs.map((e) => e.validationLogLikelihood));
+    const best = Math.max(...result.fit.history.map((e) => e.validation.logLikelihood));
     expect(after).toBeCloseTo(best, 10);
-    expect(result.epochs[result.bestEpoch - 1].validationLogLikelihood).toBe(best);
+    expect(result.fit.history[result.fit.bestEpoch - 1].validation.logLikelihood).toBe(best);
   });
 
-  it('stops on cancellation', () => {
+  it('stops on cancellation', async () => {
     const ac = new AbortController();
     ac.abort();
     const train = data.train.map((c) => cascadeUsers(c.events));
-    expect(() => trainEmbeddedIc(data.users.size, train, [], { dimension: 2, learningRate: 0.1, maxEpochs: 2, patience: 1, negativeSamples: 2, rng: Rng.fromSeed(1), signal: ac.signal })).toThrow(/cancel/);
+    await expect(trainEmbeddedIc(data.users.size, train, [], { dimension: 2, learningRate: 0.1, maxEpochs: 2, patience: 1, negativeSamples: 2, rng: Rng.fromSeed(1), signal: ac.signal })).rejects.toThrow(/cancel/);
   });
 });

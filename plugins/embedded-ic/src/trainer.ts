@@ -4,11 +4,13 @@
  * never-infected users, and one Adagrad step on the rows the cascade touches (sparse: the cost of a
  * cascade of m users with k negatives is O((m^2 / 2 + m k) d), never numUsers^2).
  *
- * Epoch loop: a minimal one (the shared `@cascade-lab/training` loop was not on its branch when this
- * was written): early stopping on the mean validation log-likelihood with `patience`, the best
- * epoch's parameters restored, one derived random stream per epoch, cancellation between cascades.
+ * Epoch loop: the shared `fit` of @cascade-lab/training: the monitor is the mean validation
+ * log-likelihood (`validation.logLikelihood`, higher is better), early stopping with `patience`,
+ * the best epoch's parameters restored, one derived random stream per epoch (`epoch:<e>`: the
+ * cascade order and the sampled negatives), cancellation between cascades.
  */
-import { throwIfCancelled, type ProgressReporter, type Rng } from '@cascade-lab/core';
+import type { Logger, MetricLogger, ProgressReporter, Rng } from '@cascade-lab/core';
+import { fit, type FitResult } from '@cascade-lab/training';
 import {
   cascadeLogLikelihood,
   initialParameters,
@@ -28,25 +30,14 @@ export interface TrainOptions {
   rng: Rng;
   signal?: AbortSignal;
   progress?: ProgressReporter;
-  /** Called after each epoch (metrics). */
-  onEpoch?: (e: EpochReport) => void;
-}
-
-export interface EpochReport {
-  epoch: number;
-  /** Mean training log-likelihood per cascade (sampled negatives, parameters moving during the epoch). */
-  trainLogLikelihood: number;
-  /** Mean validation log-likelihood per cascade (fixed negatives), NaN without validation cascades. */
-  validationLogLikelihood: number;
-  seconds: number;
+  metrics?: MetricLogger;
+  logger?: Logger;
 }
 
 export interface TrainResult {
   parameters: EmbeddedIcParameters;
-  /** 1-based epoch whose parameters were kept. */
-  bestEpoch: number;
-  epochs: EpochReport[];
-  /** Infected-user predecessor pairs plus (infected user, negative) pairs visited per epoch. */
+  fit: FitResult;
+  /** Infected-user predecessor pairs plus (cascade user, negative) pairs visited per epoch. */
   pairsPerEpoch: number;
 }
 
@@ -108,68 +99,59 @@ export function negativesFor(numUsers: number, cascades: Int32Array[], count: nu
   return cascades.map((users, c) => sampleNegatives(numUsers, users, count, rng, stamp, c + 1));
 }
 
-export function trainEmbeddedIc(numUsers: number, train: Int32Array[], validation: Int32Array[], o: TrainOptions): TrainResult {
-  let p = initialParameters(numUsers, o.dimension, o.rng.derive('init'));
+export async function trainEmbeddedIc(numUsers: number, train: Int32Array[], validation: Int32Array[], o: TrainOptions): Promise<TrainResult> {
+  const p = initialParameters(numUsers, o.dimension, o.rng.derive('init'));
   const grad = zeroGradient(p);
   const optimizer = new SparseAdagrad(p, o.learningRate);
   const scratch = new LikelihoodScratch();
   const stamp = new Int32Array(numUsers);
   let mark = 0;
+  // Fixed for the whole run, so the monitor compares epochs on the same estimate.
   const validationNegatives = negativesFor(numUsers, validation, o.negativeSamples, o.rng.derive('validation-negatives'));
   const rowsMark = new Int32Array(numUsers);
   const rows = new Int32Array(numUsers);
   let rowCounter = 0;
-
-  let best = -Infinity;
-  let bestEpoch = 0;
-  let bestParameters: EmbeddedIcParameters | undefined;
-  let sinceBest = 0;
-  const epochs: EpochReport[] = [];
   let pairs = 0;
-  const order = train.map((_, i) => i);
-  const task = o.progress?.start('embedded-ic epochs', o.maxEpochs);
-  try {
-    for (let epoch = 1; epoch <= o.maxEpochs; epoch++) {
-      const t0 = performance.now();
-      const rng = o.rng.derive(`epoch:${epoch}`);
-      rng.shuffle(order);
-      let trainSum = 0;
+  const usable = train.filter((users) => users.length >= 2);
+
+  const result = await fit<Int32Array, EmbeddedIcParameters>({
+    name: 'embedded-ic',
+    epochs: o.maxEpochs,
+    rng: o.rng,
+    plan: (epoch) => {
+      const rng = epoch.rng;
+      const order = rng.shuffle(usable.slice());
       pairs = 0;
-      for (let n = 0; n < order.length; n++) {
-        if ((n & 63) === 0) throwIfCancelled(o.signal);
-        const users = train[order[n]];
-        if (users.length < 2) continue;
-        mark = mark >= 0x3fffffff ? (stamp.fill(0), 1) : mark + 1;
-        const { negatives, weight } = sampleNegatives(numUsers, users, o.negativeSamples, rng, stamp, mark);
-        const r = cascadeLogLikelihood(p, users, negatives, weight, grad, scratch);
-        trainSum += r.infected + r.escaped;
-        pairs += (users.length * (users.length - 1)) / 2 + users.length * negatives.length;
-        // The rows with a gradient: the cascade's users and its negatives (distinct).
-        let nRows = 0;
-        const rowStamp = (rowCounter = rowCounter === 0x7fffffff ? (rowsMark.fill(0), 1) : rowCounter + 1);
-        for (let i = 0; i < users.length; i++) if (rowsMark[users[i]] !== rowStamp) ((rowsMark[users[i]] = rowStamp), (rows[nRows++] = users[i]));
-        for (let i = 0; i < negatives.length; i++) if (rowsMark[negatives[i]] !== rowStamp) ((rowsMark[negatives[i]] = rowStamp), (rows[nRows++] = negatives[i]));
-        optimizer.step(grad, rows.subarray(0, nRows));
-      }
-      const validationLogLikelihood = meanLogLikelihood(p, validation, validationNegatives);
-      const report: EpochReport = { epoch, trainLogLikelihood: trainSum / Math.max(1, train.length), validationLogLikelihood, seconds: (performance.now() - t0) / 1000 };
-      epochs.push(report);
-      o.onEpoch?.(report);
-      task?.tick(1, `validation ll ${validationLogLikelihood.toFixed(3)}`);
-      if (validation.length === 0) {
-        bestEpoch = epoch;
-        continue;
-      }
-      if (validationLogLikelihood > best) {
-        best = validationLogLikelihood;
-        bestEpoch = epoch;
-        bestParameters = copyParameters(p);
-        sinceBest = 0;
-      } else if (++sinceBest >= o.patience) break;
-    }
-  } finally {
-    task?.done();
-  }
-  if (bestParameters) p = bestParameters;
-  return { parameters: p, bestEpoch, epochs, pairsPerEpoch: pairs };
+      return {
+        batches: order,
+        step: (users) => {
+          mark = mark >= 0x3fffffff ? (stamp.fill(0), 1) : mark + 1;
+          const { negatives, weight } = sampleNegatives(numUsers, users, o.negativeSamples, rng, stamp, mark);
+          const r = cascadeLogLikelihood(p, users, negatives, weight, grad, scratch);
+          pairs += (users.length * (users.length - 1)) / 2 + users.length * negatives.length;
+          // The rows with a gradient: the cascade's users and its negatives (distinct).
+          let nRows = 0;
+          const rowStamp = (rowCounter = rowCounter === 0x7fffffff ? (rowsMark.fill(0), 1) : rowCounter + 1);
+          for (let i = 0; i < users.length; i++) if (rowsMark[users[i]] !== rowStamp) ((rowsMark[users[i]] = rowStamp), (rows[nRows++] = users[i]));
+          for (let i = 0; i < negatives.length; i++) if (rowsMark[negatives[i]] !== rowStamp) ((rowsMark[negatives[i]] = rowStamp), (rows[nRows++] = negatives[i]));
+          optimizer.step(grad, rows.subarray(0, nRows));
+          // train.loss: the mean negative log-likelihood per cascade (sampled negatives).
+          return { loss: -(r.infected + r.escaped), weight: 1 };
+        },
+      };
+    },
+    monitors: validation.length > 0 ? [{ name: 'logLikelihood', direction: 'max', evaluate: () => meanLogLikelihood(p, validation, validationNegatives) }] : [],
+    patience: o.patience,
+    weights: {
+      snapshot: () => copyParameters(p),
+      restore: (s) => {
+        p.senders.set(s.senders);
+        p.receivers.set(s.receivers);
+        p.receiverBias.set(s.receiverBias);
+      },
+    },
+    context: { signal: o.signal, progress: o.progress, metrics: o.metrics, logger: o.logger },
+    nonFiniteHint: 'lower learningRate',
+  });
+  return { parameters: p, fit: result, pairsPerEpoch: pairs };
 }
