@@ -37,7 +37,10 @@ export const embeddedIcPlugin: MicroscopicPlugin<EmbeddedIcHyperparameters> = {
       metrics: context.metrics,
       logger: context.logger,
     });
-    const { seconds, epochs, bestEpoch } = result.fit;
+    const { seconds, epochs, bestEpoch, best } = result.fit;
+    // The kept epoch's monitor (the last logged validation.logLikelihood is the last epoch's): what
+    // the dimension sweep compares.
+    if (best?.logLikelihood !== undefined) context.metrics.logMetric('validation.bestLogLikelihood', best.logLikelihood);
     context.metrics.logMetric('train.seconds', seconds);
     // Pairs (u, v) whose score and gradient were computed, per second of training.
     context.metrics.logMetric('train.pairsPerSecond', (result.pairsPerEpoch * epochs) / Math.max(seconds, 1e-9));
