@@ -63,7 +63,7 @@ const graphSeconds = (performance.now() - g0) / 1000;
 const r = await evaluateMicroscopic(model, data.test, { rng: Rng.fromSeed(2), simulations });
 model.dispose();
 console.log(`\n| Memetracker evaluation (${data.test.length} test cascades x ${simulations} simulations, ${workers || 'no'} worker threads) | value |\n|---|---:|`);
-console.log(`| simulation graph: edges, build seconds | ${fmt(graph['model.simulationEdges'])}, ${graphSeconds.toFixed(2)} |`);
+console.log(`| simulation graph: edges, build seconds | ${fmt(graph.simulationEdges)}, ${graphSeconds.toFixed(2)} |`);
 console.log(`| evaluation seconds (simulations + F1) | ${r.seconds.toFixed(1)} |`);
 console.log(`| Macro-F1 / Micro-F1 (after ${epochs} epochs, no early stopping) | ${r.macroF1.toFixed(4)} / ${r.microF1.toFixed(4)} |`);
 console.log(`| peak RSS so far | ${peakRssGb().toFixed(2)} GB |`);

@@ -79,8 +79,8 @@ describe('embedded-ic simulation: infection frequencies against the closed form'
     const model = new EmbeddedIcModel(parameters, { minEdgeProbability: 0.01, workers: 0 });
     // Edges into 2 (bias 0: p = 1/2) and into 3 (p = 0.5) from the two other users are kept; the edges
     // into 4 from 2 and 3 (p = 0.001) are not: 4 edges, pruned mass (0.001 + 0.001) / 3 senders.
-    expect(model.summaryMetrics()['model.simulationEdges']).toBe(4);
-    expect(model.summaryMetrics()['model.meanPrunedMassPerSender']).toBeCloseTo(0.002 / 3, 12);
+    expect(model.summaryMetrics()['simulationEdges']).toBe(4);
+    expect(model.summaryMetrics()['meanPrunedMassPerSender']).toBeCloseTo(0.002 / 3, 12);
     const [r] = await model.simulate([{ seeds: [2], budget: 2, simulations: 200 }], Rng.fromSeed(1));
     expect(Array.from(r.sequences).includes(4)).toBe(false);
     model.dispose();
@@ -117,6 +117,17 @@ describe('embedded-ic training', () => {
     const best = Math.max(...result.fit.history.map((e) => e.validation.logLikelihood));
     expect(after).toBeCloseTo(best, 10);
     expect(result.fit.history[result.fit.bestEpoch - 1].validation.logLikelihood).toBe(best);
+  });
+
+  it('retrain-all: a second fit on training + validation cascades for the best epoch count (train.retrain.* keys)', async () => {
+    const logged: [string, number][] = [];
+    const ctx = { ...context(2), metrics: { logMetric: (k: string, v: number) => void logged.push([k, v]) } };
+    const model = (await embeddedIcPlugin.train(data, embeddedIcHyperparameters.parse({ ...fast, finalFit: 'retrain-all' }), ctx)) as EmbeddedIcModel;
+    const bestEpoch = logged.filter(([k]) => k === 'train.bestEpoch');
+    expect(bestEpoch).toHaveLength(1);
+    // One retraining epoch per epoch the validation monitor chose.
+    expect(logged.filter(([k]) => k === 'train.retrain.loss')).toHaveLength(bestEpoch[0][1]);
+    model.dispose();
   });
 
   it('stops on cancellation', async () => {

@@ -12,6 +12,10 @@ export const embeddedIcHyperparameters = z.strictObject({
   patience: z.number().int().positive().default(5).describe('stop after this many epochs without a better mean validation log-likelihood (the best epoch is kept)'),
   negativeSamples: z.number().int().nonnegative().default(200).describe('never-infected users sampled per cascade for the likelihood (re-weighted to stay unbiased); 0 or more than there are: all of them (exact)'),
   minEdgeProbability: z.number().min(0).max(1).default(1e-4).describe('pairs with p(u -> v) below this are left out of the simulation graph (0: every pair)'),
+  finalFit: z
+    .enum(['best-epoch', 'retrain-all'])
+    .default('best-epoch')
+    .describe('best-epoch: keep the parameters of the best validation epoch; retrain-all: retrain from scratch on training + validation cascades for that many epochs (NDM paper §5.2)'),
   workers: z.number().int().nonnegative().default(0).describe('worker threads for the Monte-Carlo simulations (0: the calling thread)'),
 });
 export type EmbeddedIcHyperparameters = z.output<typeof embeddedIcHyperparameters>;
@@ -37,15 +41,37 @@ export const embeddedIcPlugin: MicroscopicPlugin<EmbeddedIcHyperparameters> = {
       metrics: context.metrics,
       logger: context.logger,
     });
-    const { seconds, epochs, bestEpoch, best } = result.fit;
+    const { epochs, bestEpoch, best } = result.fit;
+    let { seconds } = result.fit;
+    let parameters = result.parameters;
+    if (hp.finalFit === 'retrain-all' && validation.length > 0) {
+      // NDM paper §5.2: the final model sees every training cascade, validation ones included, for
+      // the number of epochs validation chose.
+      context.logger.info(`embedded-ic: retraining on ${train.length + validation.length} cascades for ${bestEpoch} epochs`);
+      const retrained = await trainEmbeddedIc(data.users.size, [...train, ...validation], [], {
+        dimension: hp.dimension,
+        learningRate: hp.learningRate,
+        maxEpochs: bestEpoch,
+        patience: 0,
+        negativeSamples: hp.negativeSamples,
+        rng: context.rng.derive('retrain'),
+        signal: context.signal,
+        progress: context.progress,
+        metrics: context.metrics,
+        logger: context.logger,
+        scope: 'retrain',
+      });
+      parameters = retrained.parameters;
+      seconds += retrained.fit.seconds;
+    }
     // The kept epoch's monitor (the last logged validation.logLikelihood is the last epoch's): what
     // the dimension sweep compares.
     if (best?.logLikelihood !== undefined) context.metrics.logMetric('validation.bestLogLikelihood', best.logLikelihood);
     context.metrics.logMetric('train.seconds', seconds);
     // Pairs (u, v) whose score and gradient were computed, per second of training.
-    context.metrics.logMetric('train.pairsPerSecond', (result.pairsPerEpoch * epochs) / Math.max(seconds, 1e-9));
+    context.metrics.logMetric('train.pairsPerSecond', (result.pairsPerEpoch * epochs) / Math.max(result.fit.seconds, 1e-9));
     context.logger.info(`embedded-ic: d=${hp.dimension}, ${epochs} epochs in ${seconds.toFixed(1)} s, kept epoch ${bestEpoch}`);
-    return new EmbeddedIcModel(result.parameters, { minEdgeProbability: hp.minEdgeProbability, workers: hp.workers });
+    return new EmbeddedIcModel(parameters, { minEdgeProbability: hp.minEdgeProbability, workers: hp.workers });
   },
 
   async load(dir: string) {

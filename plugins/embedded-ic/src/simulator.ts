@@ -109,7 +109,8 @@ export class EmbeddedIcModel implements MicroscopicModel {
 
   summaryMetrics(): Record<string, number> {
     this.engine();
-    return { 'model.simulationEdges': this.summary!.edges, 'model.meanPrunedMassPerSender': this.summary!.meanPrunedMassPerSender };
+    // The runner logs these as model.<key>.
+    return { simulationEdges: this.summary!.edges, meanPrunedMassPerSender: this.summary!.meanPrunedMassPerSender };
   }
 
   async save(dir: string): Promise<void> {

@@ -32,6 +32,8 @@ export interface TrainOptions {
   progress?: ProgressReporter;
   metrics?: MetricLogger;
   logger?: Logger;
+  /** Metric scope of the loop (`retrain`: keys train.retrain.*). */
+  scope?: string;
 }
 
 export interface TrainResult {
@@ -151,6 +153,7 @@ export async function trainEmbeddedIc(numUsers: number, train: Int32Array[], val
       },
     },
     context: { signal: o.signal, progress: o.progress, metrics: o.metrics, logger: o.logger },
+    scope: o.scope,
     nonFiniteHint: 'lower learningRate',
   });
   return { parameters: p, fit: result, pairsPerEpoch: pairs };
