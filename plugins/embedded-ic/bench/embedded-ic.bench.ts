@@ -89,9 +89,12 @@ if (flag('twitter')) {
     patience: 5,
     negativeSamples: 200,
     rng: Rng.fromSeed(1),
+    // One line per epoch (the loop's), with the peak RSS so far: a long run shows where it is.
+    logger: { debug: () => undefined, info: (m) => console.log(`  ${m} [peak RSS ${peakRssGb().toFixed(2)} GB, ${((performance.now() - f0) / 60000).toFixed(1)} min]`), warn: console.warn, error: console.error },
   });
   const fitSeconds = (performance.now() - f0) / 1000;
   console.log(`\n| Twitter-sized fit (d = ${dimension}) | value |\n|---|---:|`);
+  console.log(`| load average after the fit | ${loadavg().map((l) => l.toFixed(1)).join(' ')} |`);
   console.log(`| users / cascades (train + validation) | ${fmt(synthetic.numNodes - 2)} / ${fmt(twitterTrain.length)} + ${fmt(twitterValidation.length)} |`);
   console.log(`| cascade length: mean, median, 99th percentile, max | ${mean.toFixed(1)}, ${lengths[lengths.length >> 1]}, ${lengths[Math.floor(0.99 * lengths.length)]}, ${lengths[lengths.length - 1]} |`);
   console.log(`| infected-user pairs per epoch / with negatives | ${fmt(pairs)} / ${fmt(fitted.pairsPerEpoch)} |`);
