@@ -20,7 +20,7 @@ const model = await embeddedIcPlugin.train(dataset, hp, {
   backend: { name: 'cpu', package: 'none', device: 'cpu' },
   progress: quietProgress,
   logger: new MemoryLogger(),
-  metrics: { logMetric: (k, v, s) => { if (s === undefined || s % 5 === 0) console.log(`${k}${s === undefined ? '' : `@${s}`} ${v.toFixed(4)}`); } },
+  metrics: { logMetric: (k, v, s) => { if (s === undefined || k.startsWith("validation.")) console.log(`${k}${s === undefined ? '' : `@${s}`} ${v.toFixed(4)}`); } },
   signal: new AbortController().signal,
   workDir: '/tmp',
 });

@@ -130,6 +130,22 @@ describe('embedded-ic training', () => {
     model.dispose();
   });
 
+  it('earlyStoppingMetric microF1: the shared protocol on the validation cascades picks the kept epoch', async () => {
+    const logged: [string, number, number | undefined][] = [];
+    const ctx = { ...context(2), metrics: { logMetric: (k: string, v: number, step?: number) => void logged.push([k, v, step]) } };
+    const hp = embeddedIcHyperparameters.parse({ ...fast, maxEpochs: 4, earlyStoppingMetric: 'microF1', monitorSimulations: 20 });
+    const model = (await embeddedIcPlugin.train(data, hp, ctx)) as EmbeddedIcModel;
+    const perEpoch = logged.filter(([k]) => k === 'validation.microF1');
+    expect(perEpoch.length).toBeGreaterThanOrEqual(1);
+    expect(logged.some(([k]) => k === 'validation.macroF1')).toBe(true);
+    const bestEpoch = logged.find(([k]) => k === 'train.bestEpoch')![1];
+    const best = Math.max(...perEpoch.map(([, v]) => v));
+    // The kept epoch is the first with the highest validation Micro-F1, which is also logged at the end.
+    expect(perEpoch.find(([, v]) => v === best)![2]).toBe(bestEpoch);
+    expect(logged.find(([k]) => k === 'validation.bestMicroF1')![1]).toBe(best);
+    model.dispose();
+  });
+
   it('stops on cancellation', async () => {
     const ac = new AbortController();
     ac.abort();

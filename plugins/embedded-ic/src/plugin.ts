@@ -10,6 +10,11 @@ export const embeddedIcHyperparameters = z.strictObject({
   learningRate: z.number().positive().default(0.5).describe('Adagrad step size of the per-cascade stochastic EM step'),
   maxEpochs: z.number().int().positive().default(100).describe('most passes over the training cascades'),
   patience: z.number().int().positive().default(5).describe('stop after this many epochs without a better mean validation log-likelihood (the best epoch is kept)'),
+  earlyStoppingMetric: z
+    .enum(['logLikelihood', 'macroF1', 'microF1'])
+    .default('logLikelihood')
+    .describe('validation score that stops training and picks the kept epoch: the mean log-likelihood per cascade, or the shared protocol\'s Macro-F1 / Micro-F1 on the validation cascades (monitorSimulations IC simulations each)'),
+  monitorSimulations: z.number().int().positive().default(100).describe('IC simulations per validation cascade for an F1 early-stopping metric'),
   negativeSamples: z.number().int().nonnegative().default(200).describe('never-infected users sampled per cascade for the likelihood (re-weighted to stay unbiased); 0 or more than there are: all of them (exact)'),
   minEdgeProbability: z.number().min(0).max(1).default(1e-4).describe('pairs with p(u -> v) below this are left out of the simulation graph (0: every pair)'),
   finalFit: z
@@ -40,6 +45,9 @@ export const embeddedIcPlugin: MicroscopicPlugin<EmbeddedIcHyperparameters> = {
       progress: context.progress,
       metrics: context.metrics,
       logger: context.logger,
+      monitor: hp.earlyStoppingMetric,
+      monitorSimulations: hp.monitorSimulations,
+      simulator: (p) => new EmbeddedIcModel(p, { minEdgeProbability: hp.minEdgeProbability, workers: 0 }),
     });
     const { epochs, bestEpoch, best } = result.fit;
     let { seconds } = result.fit;
@@ -67,6 +75,8 @@ export const embeddedIcPlugin: MicroscopicPlugin<EmbeddedIcHyperparameters> = {
     // The kept epoch's monitor (the last logged validation.logLikelihood is the last epoch's): what
     // the dimension sweep compares.
     if (best?.logLikelihood !== undefined) context.metrics.logMetric('validation.bestLogLikelihood', best.logLikelihood);
+    if (best?.macroF1 !== undefined) context.metrics.logMetric('validation.bestMacroF1', best.macroF1);
+    if (best?.microF1 !== undefined) context.metrics.logMetric('validation.bestMicroF1', best.microF1);
     context.metrics.logMetric('train.seconds', seconds);
     // Pairs (u, v) whose score and gradient were computed, per second of training.
     context.metrics.logMetric('train.pairsPerSecond', (result.pairsPerEpoch * epochs) / Math.max(result.fit.seconds, 1e-9));

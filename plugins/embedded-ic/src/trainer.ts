@@ -10,7 +10,8 @@
  * cascade order and the sampled negatives), cancellation between cascades.
  */
 import type { Logger, MetricLogger, ProgressReporter, Rng } from '@cascade-lab/core';
-import { fit, type FitResult } from '@cascade-lab/training';
+import { evaluateMicroscopic } from '@cascade-lab/simulation';
+import { fit, type FitResult, type Monitor } from '@cascade-lab/training';
 import {
   cascadeLogLikelihood,
   initialParameters,
@@ -34,6 +35,15 @@ export interface TrainOptions {
   logger?: Logger;
   /** Metric scope of the loop (`retrain`: keys train.retrain.*). */
   scope?: string;
+  /**
+   * What chooses the kept epoch and stops training: the mean validation log-likelihood (default), or
+   * the shared protocol's Macro-F1 / Micro-F1 on the validation cascades from `monitorSimulations`
+   * IC simulations each (fixed stream, so epochs are compared on the same draws).
+   */
+  monitor?: 'logLikelihood' | 'macroF1' | 'microF1';
+  monitorSimulations?: number;
+  /** Builds the simulator of the current parameters for the F1 monitors. */
+  simulator?: (p: EmbeddedIcParameters) => { simulate: import('@cascade-lab/core').InfectionSimulator['simulate']; dispose(): void };
 }
 
 export interface TrainResult {
@@ -116,6 +126,28 @@ export async function trainEmbeddedIc(numUsers: number, train: Int32Array[], val
   let pairs = 0;
   const usable = train.filter((users) => users.length >= 2);
 
+  const monitors: Monitor[] = [{ name: 'logLikelihood', direction: 'max', evaluate: () => meanLogLikelihood(p, validation, validationNegatives) }];
+  if (o.monitor === 'macroF1' || o.monitor === 'microF1') {
+    if (!o.simulator) throw new Error('trainEmbeddedIc: an F1 monitor needs options.simulator');
+    const validationCascades = validation.map((users, i) => ({ id: `validation:${i}`, events: Array.from(users, (user, time) => ({ user, time })) }));
+    const simulations = o.monitorSimulations ?? 100;
+    const build = o.simulator;
+    monitors.push({
+      name: o.monitor,
+      direction: 'max',
+      evaluate: async () => {
+        const model = build(p);
+        try {
+          const r = await evaluateMicroscopic(model, validationCascades, { rng: o.rng.derive('validation-simulations'), simulations, signal: o.signal });
+          const also = { macroF1: r.macroF1, microF1: r.microF1, earlyMacroF1: r.earlyMacroF1, earlyMicroF1: r.earlyMicroF1 };
+          delete (also as Record<string, number>)[o.monitor!];
+          return { value: o.monitor === 'macroF1' ? r.macroF1 : r.microF1, also };
+        } finally {
+          model.dispose();
+        }
+      },
+    });
+  }
   const result = await fit<Int32Array, EmbeddedIcParameters>({
     name: 'embedded-ic',
     epochs: o.maxEpochs,
@@ -142,7 +174,8 @@ export async function trainEmbeddedIc(numUsers: number, train: Int32Array[], val
         },
       };
     },
-    monitors: validation.length > 0 ? [{ name: 'logLikelihood', direction: 'max', evaluate: () => meanLogLikelihood(p, validation, validationNegatives) }] : [],
+    monitors: validation.length > 0 ? monitors : [],
+    select: validation.length > 0 ? (o.monitor ?? 'logLikelihood') : null,
     patience: o.patience,
     weights: {
       snapshot: () => copyParameters(p),
