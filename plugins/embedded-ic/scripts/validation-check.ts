@@ -26,6 +26,6 @@ const model = await embeddedIcPlugin.train(dataset, hp, {
 });
 const trainSeconds = (performance.now() - t0) / 1000;
 const r = await evaluateMicroscopic(model, dataset.validation, { rng: Rng.fromSeed(7), simulations: Number(sims) });
-const f = (x: number) => x.toFixed(4);
+const f = (x: number) => x.toFixed(6);
 console.log(`${name} ${hpJson}: validation Macro ${f(r.macroF1)} Micro ${f(r.microF1)} early ${f(r.earlyMacroF1)} / ${f(r.earlyMicroF1)}; train ${trainSeconds.toFixed(0)} s`, model.summaryMetrics?.());
 model.dispose();
