@@ -43,7 +43,7 @@ export const TEMPLATES = {
 export type TemplateName = keyof typeof TEMPLATES;
 export const TEMPLATE_NAMES = Object.keys(TEMPLATES) as TemplateName[];
 
-/** The names a template needs: `first-order` -> FirstOrder / firstOrder. */
+/** The names a template needs: `embedded-ic` -> EmbeddedIc / embeddedIc. */
 export function templateNames(name: string) {
   const n = names(name);
   return { name, className: n.className, propertyName: n.propertyName, packageName: `@cascade-lab/plugin-${name}` };
