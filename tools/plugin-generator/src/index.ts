@@ -1,5 +1,5 @@
 /**
  * @cascade-lab/tools: nx generators of this workspace. `npx nx g @cascade-lab/tools:plugin <name>
- * --task microscopic|macroscopic` (generators.json) runs `pluginGenerator`.
+ * --template neural-next-user|network-simulation|closed-form-size` (generators.json) runs `pluginGenerator`.
  */
-export { pluginGenerator, registerInRunner, templateNames, RUNNER, type PluginGeneratorSchema } from './generators/plugin/generator.js';
+export { pluginGenerator, registerInRunner, templateNames, RUNNER, TEMPLATES, TEMPLATE_NAMES, type PluginGeneratorSchema, type TemplateName } from './generators/plugin/generator.js';

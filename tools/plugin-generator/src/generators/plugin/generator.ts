@@ -4,7 +4,8 @@ import { generateFiles, installPackagesTask, names, updateJson, type GeneratorCa
 export interface PluginGeneratorSchema {
   /** Plugin name as used in configs (`model.name`): lower-case letters, digits and dashes. */
   name: string;
-  task: 'microscopic' | 'macroscopic';
+  /** Which starter model (see TEMPLATES); it fixes the task. */
+  template: TemplateName;
   /** One sentence for `cascade plugins`. */
   description?: string;
   /** Skip `npm install` afterwards (tests; it only links the new package into node_modules). */
@@ -21,12 +22,28 @@ export const RUNNER = {
 
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
-const DEFAULT_DESCRIPTIONS = {
-  microscopic: 'First-order transition baseline: the next infected user is drawn given the last one, from smoothed training transition counts.',
-  macroscopic: 'Log-linear growth baseline: log size grows linearly in log time after the observation window, with a slope fitted from the window.',
-} as const;
+/**
+ * The starter models: each a complete, working plugin of one kind, for the author to replace with
+ * their model. `task` is what the template's plugin predicts.
+ */
+export const TEMPLATES = {
+  'neural-next-user': {
+    task: 'microscopic',
+    description: 'Neural next-user baseline: a user embedding and a GRU read the infected users in order; a softmax over the users not yet infected gives the next one. Trained with the shared fit loop and Adam.',
+  },
+  'network-simulation': {
+    task: 'microscopic',
+    description: 'Independent-cascade baseline: pairwise transmission probabilities estimated from the training cascades by credit-weighted frequencies; predicts by independent-cascade simulation.',
+  },
+  'closed-form-size': {
+    task: 'macroscopic',
+    description: 'Log-linear growth baseline: log size grows linearly in log time after the observation window, with an exponent linear in window features, fitted in closed form by least squares.',
+  },
+} as const satisfies Record<string, { task: 'microscopic' | 'macroscopic'; description: string }>;
+export type TemplateName = keyof typeof TEMPLATES;
+export const TEMPLATE_NAMES = Object.keys(TEMPLATES) as TemplateName[];
 
-/** The names a template needs: `first-order` -> FirstOrder / firstOrder. */
+/** The names a template needs: `embedded-ic` -> EmbeddedIc / embeddedIc. */
 export function templateNames(name: string) {
   const n = names(name);
   return { name, className: n.className, propertyName: n.propertyName, packageName: `@cascade-lab/plugin-${name}` };
@@ -39,26 +56,27 @@ function templatesDir(part: string): string {
 }
 
 /**
- * `nx g @cascade-lab/tools:plugin <name> --task microscopic|macroscopic`: a new plugin in
+ * `nx g @cascade-lab/tools:plugin <name> --template neural-next-user|network-simulation|closed-form-size`: a new plugin in
  * plugins/<name> in the standard layout (package.json, README.md, tsconfig.json, jest.config.cjs,
  * src/index.ts, src/plugin.ts, src/model.ts, src/plugin.test.ts with the conformance kit), holding a
- * real minimal model of its task; registered in the runner (plugin-modules.ts, the runner's
+ * real minimal model of the chosen kind (TEMPLATES); registered in the runner (plugin-modules.ts, the runner's
  * dependencies and project references, tsconfig.build.json); and configs/experiments/<name>-example.yaml.
  */
 export async function pluginGenerator(tree: Tree, options: PluginGeneratorSchema): Promise<GeneratorCallback> {
-  const { name, task } = options;
+  const { name, template } = options;
   if (!NAME.test(name)) throw new Error(`plugin name "${name}": use lower-case letters, digits and dashes, starting with a letter (e.g. embedded-ic)`);
-  if (task !== 'microscopic' && task !== 'macroscopic') throw new Error(`--task must be microscopic or macroscopic, got "${String(task)}"`);
+  if (!Object.hasOwn(TEMPLATES, template)) throw new Error(`--template must be one of ${TEMPLATE_NAMES.join(', ')}, got "${String(template)}"`);
+  const { task } = TEMPLATES[template];
   const root = `plugins/${name}`;
   if (tree.exists(root)) throw new Error(`${root} already exists`);
   for (const f of [RUNNER.pluginModules, RUNNER.packageJson, RUNNER.tsconfig, 'tsconfig.build.json'])
     if (!tree.exists(f)) throw new Error(`${f} not found: run the generator at the root of the cascade-lab workspace`);
   const t = templateNames(name);
-  const description = options.description?.trim() || DEFAULT_DESCRIPTIONS[task];
-  const substitutions = { ...t, task, description, descriptionJson: JSON.stringify(description), tmpl: '' };
+  const description = options.description?.trim() || TEMPLATES[template].description;
+  const substitutions = { ...t, task, template, description, descriptionJson: JSON.stringify(description), tmpl: '' };
 
-  generateFiles(tree, templatesDir(task), root, substitutions);
-  generateFiles(tree, templatesDir('config'), 'configs/experiments', { ...substitutions, template: task });
+  generateFiles(tree, templatesDir(template), root, substitutions);
+  generateFiles(tree, templatesDir('config'), 'configs/experiments', substitutions);
 
   registerInRunner(tree, t);
   updateJson(tree, RUNNER.packageJson, (pkg) => {
