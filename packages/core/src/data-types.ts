@@ -11,7 +11,32 @@ export const END_USER = 1;
 /** Number of reserved indices before the first real user. */
 export const RESERVED_USERS = 2;
 
-/** One infection: a user (vocabulary index) and the time it happened (seconds, or the dataset's unit). */
+/**
+ * Unit of a dataset's timestamps. The registry knows it per dataset (Memetracker: hours, Irvine:
+ * seconds; NDM paper §5.1 and the data package's PROVENANCE); `unknown` for synthetic or undocumented
+ * data, whose times are still comparable within the dataset.
+ */
+export type TimeUnit = 'seconds' | 'minutes' | 'hours' | 'days' | 'unknown';
+
+export const TIME_UNITS = ['seconds', 'minutes', 'hours', 'days', 'unknown'] as const satisfies readonly TimeUnit[];
+
+/** Seconds in one unit of time, or undefined for `unknown` (never guess a unit). */
+export function secondsPerTimeUnit(unit: TimeUnit): number | undefined {
+  switch (unit) {
+    case 'seconds':
+      return 1;
+    case 'minutes':
+      return 60;
+    case 'hours':
+      return 3600;
+    case 'days':
+      return 86400;
+    default:
+      return undefined;
+  }
+}
+
+/** One infection: a user (vocabulary index) and the time it happened, in the dataset's `timeUnit`. */
 export interface InfectionEvent {
   user: number;
   time: number;
@@ -21,6 +46,13 @@ export interface InfectionEvent {
 export interface Cascade {
   id: string;
   events: InfectionEvent[];
+  /**
+   * Time (the dataset's unit, same origin as the events) up to which this cascade was observed:
+   * users not infected by then are known to be uninfected up to it (survival terms of netrate-style
+   * likelihoods). Undefined: observed up to its last event. Set by the loader from the dataset
+   * config's `observation` section.
+   */
+  observationEnd?: number;
 }
 
 /** Users of a dataset: index <-> raw id. Index 0 is `<blank>`, 1 is `</s>`, real users start at 2. */
@@ -44,6 +76,8 @@ export interface SocialGraph {
 export interface MicroscopicDataset {
   name: string;
   users: UserVocabulary;
+  /** Unit of every event time and observation end (`secondsPerTimeUnit(timeUnit)` converts). */
+  timeUnit: TimeUnit;
   /** Cascades to fit on. */
   train: Cascade[];
   /** Held-out training cascades for early stopping and tuning (may be empty). */
@@ -52,6 +86,22 @@ export interface MicroscopicDataset {
   test: Cascade[];
   /** Social graph over the same vocabulary, when the dataset has one. */
   graph?: SocialGraph;
+}
+
+/**
+ * The graph of one cascade (who passed it to whom), as the DeepCas and Weibo (DeepHawkes path)
+ * formats give it. Nodes are indices local to the cascade, the root (first starter) being 0;
+ * `nodeIds` keeps the format's raw ids when it has them.
+ */
+export interface CascadeGraph {
+  /** Number of nodes (node indices are 0..numNodes-1; 0 is the root). */
+  numNodes: number;
+  /** Directed edges as flat pairs: source at 2k, target at 2k+1 (parent -> child). */
+  edges: Int32Array;
+  /** One weight per edge, when the format gives weights (DeepCas' `src:tgt:w`). */
+  weights?: Float32Array;
+  /** Raw id of each node, index-aligned, when the format names nodes. */
+  nodeIds?: string[];
 }
 
 /** One retweet of a macroscopic cascade. */
@@ -87,6 +137,8 @@ export interface MacroCascade {
    * past it are unknown, not equal to the last count. Undefined: complete up to the last event.
    */
   observedUntil?: number;
+  /** The cascade graph of the whole cascade, when the format has one (Weibo paths, DeepCas edges). */
+  cascadeGraph?: CascadeGraph;
 }
 
 /** A cascade after the observation-window transform of the macroscopic task. */
@@ -107,6 +159,11 @@ export interface WindowedCascade {
   newsTokens?: Int32Array[];
   /** Raw event times (seconds since root) inside the window, for generative baselines. */
   windowEvents: RetweetEvent[];
+  /**
+   * The part of the cascade graph observed inside the window (nodes infected by its end, the root
+   * being node 0), when the format has a graph (`dataNeeds: ['cascadeGraph']`).
+   */
+  cascadeGraph?: CascadeGraph;
 }
 
 /** What a macroscopic plugin trains and is evaluated on. */

@@ -5,5 +5,7 @@ export * from './logging.js';
 export * from './progress.js';
 export * from './data-types.js';
 export * from './plugin.js';
+export * from './data-needs.js';
+export * from './execution.js';
 export * from './container.js';
 export * from './config.js';

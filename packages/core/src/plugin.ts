@@ -3,6 +3,8 @@ import type { Logger } from './logging.js';
 import type { ProgressReporter } from './progress.js';
 import type { Rng } from './rng.js';
 import type { MacroscopicDataset, MicroscopicDataset, WindowedCascade } from './data-types.js';
+import type { DataNeed } from './data-needs.js';
+import type { ExecutionSettings } from './execution.js';
 
 export type Task = 'microscopic' | 'macroscopic';
 
@@ -34,6 +36,12 @@ export interface TrainContext {
   /** A scratch directory owned by this run. */
   workDir: string;
   /**
+   * How to run, not what to compute: worker threads, batch rows, gradient mode (the config's
+   * `execution` section). Never part of the hyperparameters or the config hash: results must not
+   * depend on it beyond floating-point summation order.
+   */
+  execution: ExecutionSettings;
+  /**
    * Directory that relative file paths among the hyperparameters are taken from: the experiment
    * config file's directory when the runner trains (as for the dataset path); absent, the working
    * directory.
@@ -41,8 +49,18 @@ export interface TrainContext {
   baseDir?: string;
 }
 
-/** Context for loading a saved model or running inference. */
-export type InferenceContext = Pick<TrainContext, 'backend' | 'logger' | 'signal'>;
+/** Context for loading a saved model or running inference (the model keeps `execution` for its simulator). */
+export type InferenceContext = Pick<TrainContext, 'backend' | 'logger' | 'signal' | 'execution'>;
+
+/** What `MacroscopicModel.predict` gets besides the cascades and horizons. */
+export interface PredictContext {
+  /** Seeded generator: the only source of randomness of a prediction (sampling models, walks). */
+  rng: Rng;
+  progress: ProgressReporter;
+  /** Check it between units of work and throw CancelledError. */
+  signal: AbortSignal;
+  execution: ExecutionSettings;
+}
 
 /**
  * A request to simulate cascades from seed users. The evaluation protocol (NDM paper §5.3) seeds
@@ -53,6 +71,11 @@ export interface SimulationRequest {
   seeds: number[];
   /** Most users one simulation may add. */
   budget: number;
+  /**
+   * Infection time of the (last) seed, in the dataset's time unit, when known: continuous-time
+   * simulators start their clocks here (the harness fills it from the test cascade).
+   */
+  startTime?: number;
   /** Number of independent simulations. */
   simulations: number;
   /**
@@ -92,6 +115,19 @@ export function simulationRequestStream(rng: Rng, request: SimulationRequest, in
   return rng.derive(request.label ?? `request:${index}`);
 }
 
+/**
+ * Candidate edges of a social or diffusion network with a score each (higher: more likely an
+ * edge), index-aligned arrays over vocabulary indices. Scored by the evaluation package's
+ * link-prediction/network-recovery metrics.
+ */
+export interface EdgeScores {
+  sources: Int32Array;
+  targets: Int32Array;
+  scores: Float64Array;
+  /** Whether (u, v) and (v, u) are different edges (inferred transmission networks: yes). */
+  directed: boolean;
+}
+
 /** A trained microscopic model. */
 export interface MicroscopicModel extends InfectionSimulator {
   /**
@@ -100,6 +136,12 @@ export interface MicroscopicModel extends InfectionSimulator {
    * position t+1 given users 0..t; infected users should already be excluded (score -Infinity).
    */
   nextUserScores?(cascade: number[]): Promise<Float32Array[]>;
+  /**
+   * Optional: the network the model inferred or learned, as scored candidate edges. Without
+   * `candidates` the model returns its own candidates (e.g. every pair with a positive rate; pairs
+   * it leaves out count as the lowest score); with them, one score per given pair, in order.
+   */
+  edgeScores?(candidates?: { sources: Int32Array; targets: Int32Array }): Promise<EdgeScores>;
   /** Extra numbers the model wants logged at the end (e.g. NDM's window-projection norms). */
   summaryMetrics?(): Record<string, number>;
   /** Writes everything needed by the plugin's `load` into `dir`. */
@@ -118,7 +160,11 @@ export interface SizePredictions {
 
 /** A trained macroscopic model. */
 export interface MacroscopicModel {
-  predict(cascades: WindowedCascade[], horizonsHours: number[], signal?: AbortSignal): Promise<SizePredictions>;
+  /**
+   * Sizes at each horizon. `context` carries the seeded generator, progress, abort signal and
+   * execution settings; callers that omit it (tests) get `defaultPredictContext()`'s.
+   */
+  predict(cascades: WindowedCascade[], horizonsHours: number[], context?: PredictContext): Promise<SizePredictions>;
   summaryMetrics?(): Record<string, number>;
   save(dir: string): Promise<void>;
   dispose(): void;
@@ -136,6 +182,19 @@ interface PluginBase<Hp> {
    * yields the paper's defaults.
    */
   readonly hyperparameters: z.ZodType<Hp>;
+  /**
+   * What the model reads from a dataset beyond the task's basics (see `DATA_NEEDS`). `cascade
+   * validate` and `cascade run` refuse a dataset that lacks one, naming the config line; the
+   * conformance kit checks the declaration against the fixture data.
+   */
+  readonly dataNeeds?: readonly DataNeed[];
+  /**
+   * `data` (default): `train` learns from the training cascades. `none`: the model is defined by its
+   * hyperparameters alone (SEISMIC, per-cascade fits); `train` must not read the training
+   * cascades, and `parameterOnlyModel`/`fixedModelPlugin` give save/load without a fitted file.
+   * The conformance kit checks that training on other data predicts the same.
+   */
+  readonly fitting?: 'data' | 'none';
 }
 
 export interface MicroscopicPlugin<Hp = unknown> extends PluginBase<Hp> {

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { CascadeError, ConfigError, silentLogger, type Cascade, type MacroCascade, type MicroscopicDataset, type MacroscopicDataset, type Logger } from '@cascade-lab/core';
+import { CascadeError, ConfigError, TIME_UNITS, silentLogger, type Cascade, type MacroCascade, type MicroscopicDataset, type MacroscopicDataset, type Logger } from '@cascade-lab/core';
 import { ParseReport } from './parse-util.js';
 import { REGISTRY, entryRoles, getDataset, type DatasetEntry } from './registry.js';
 import { DATASET_FORMATS, FORMATS, readMacroscopicSource, readMicroscopicSource, type DatasetFormat, type DatasetParts, type FileRole, type MacroscopicFormat, type MacroscopicSource, type MicroscopicFormat, type MicroscopicSource } from './sources.js';
@@ -51,6 +51,7 @@ export const datasetConfigSchema = z
     files: z.partialRecord(z.enum(FILE_ROLES), z.string().min(1)).optional().describe('file names per role inside `path`, overriding the format defaults'),
     lenient: z.boolean().default(false).describe('turn tolerable input problems into counted warnings'),
     minLength: z.number().int().min(1).default(2).describe('microscopic: drop cascades with fewer users (the NDM loader keeps 2 or more)'),
+    timeUnit: z.enum(TIME_UNITS).optional().describe("microscopic: unit of the event times (a registered dataset knows it; a path's default: unknown)"),
     split: splitConfigSchema.prefault({}),
     window: windowConfigSchema.prefault({}),
   })
@@ -135,6 +136,7 @@ export async function loadMicroscopicDataset(spec: DatasetConfigInput | DatasetC
   const out: LoadedMicroscopicDataset = {
     name: loc.name,
     users: source.users,
+    timeUnit: config.timeUnit ?? loc.entry?.time.unit ?? 'unknown',
     train: keep(split.train),
     validation: keep(split.validation),
     test: keep(split.test),

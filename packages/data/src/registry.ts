@@ -3,7 +3,7 @@
  * used. Checksums are those of the copies in `../shared/data` (see registry-checksums.ts), which are
  * the upstream files at the pinned commits.
  */
-import { didYouMean, CascadeError } from '@cascade-lab/core';
+import { didYouMean, CascadeError, type TimeUnit } from '@cascade-lab/core';
 import type { DatasetFormat, FileRole } from './sources.js';
 import { CHECKSUMS } from './registry-checksums.js';
 
@@ -36,7 +36,7 @@ export interface DatasetEntry {
   localDir: string;
   files: RegistryFile[];
   /** Unit and origin of the timestamps. */
-  time: { unit: 'seconds' | 'hours' | 'unknown'; origin: 'unix' | 'relative' | 'unknown' };
+  time: { unit: TimeUnit; origin: 'unix' | 'relative' | 'unknown' };
   /** Seconds after the root up to which every cascade is complete, when the source says so. */
   observedUntilSeconds?: number;
   /** How to obtain files that have no download URL. */

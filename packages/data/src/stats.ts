@@ -7,7 +7,7 @@
  * validation and test files together, before any `minLength` filter; average length = infections
  * ((user, time) pairs) per cascade, the appended `</s>` not counted.
  */
-import type { Cascade, MacroCascade } from '@cascade-lab/core';
+import type { Cascade, MacroCascade, TimeUnit } from '@cascade-lab/core';
 import type { DeepCasCascade } from './formats/deepcas.js';
 import type { DatasetParts, MacroscopicSource, MicroscopicSource } from './sources.js';
 
@@ -191,7 +191,7 @@ export interface StatsContext {
   title: string;
   format: string;
   location: string;
-  time?: { unit: 'seconds' | 'hours' | 'unknown'; origin: 'unix' | 'relative' | 'unknown' };
+  time?: { unit: TimeUnit; origin: 'unix' | 'relative' | 'unknown' };
   paperStats?: { users: number; cascades: number; averageLength: number; reference: string };
 }
 

@@ -9,6 +9,7 @@ import {
   type MacroscopicModel,
   type MacroscopicPlugin,
   type SizePredictions,
+  type PredictContext,
   type TrainContext,
   type WindowedCascade,
 } from '@cascade-lab/core';
@@ -165,7 +166,8 @@ export class GammaCasModel implements MacroscopicModel {
    * pooled growth parameters A, gamma, lambda, the content modulation mu, the word attention of the
    * root text's tokens and the attention over its news items (GammaCas §5.4's interpretation).
    */
-  async predict(cascades: WindowedCascade[], horizonsHours: number[], signal?: AbortSignal): Promise<SizePredictions> {
+  async predict(cascades: WindowedCascade[], horizonsHours: number[], context?: PredictContext): Promise<SizePredictions> {
+    const signal = context?.signal;
     for (const h of horizonsHours) {
       if (!(h > 0) || !Number.isFinite(h)) throw new CascadeError('USAGE', `GammaCas: horizons must be finite and > 0 hours, got ${h}`);
     }

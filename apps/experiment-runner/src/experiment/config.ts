@@ -1,4 +1,4 @@
-import { ConfigError, configHash, loadConfig, PluginRegistry, zodIssuesToConfigIssues, type LoadedConfig, type ModelPlugin } from '@cascade-lab/core';
+import { ConfigError, configHash, executionConfigSchema, executionSettings, loadConfig, type ExecutionSettings, PluginRegistry, zodIssuesToConfigIssues, type LoadedConfig, type ModelPlugin } from '@cascade-lab/core';
 import { datasetConfigSchema } from '@cascade-lab/data';
 import { z } from 'zod';
 
@@ -37,10 +37,18 @@ export const experimentSchema = z.strictObject({
     hyperparameters: z.record(z.string(), z.unknown()).default({}).describe('validated by the plugin\'s own schema'),
   }),
   evaluation: evaluationSchema,
+  execution: executionConfigSchema.prefault({}).describe('how to run (workers, batch rows, gradient mode): not part of the config hash'),
   tracking: trackingSchema,
 });
 
 export type ExperimentConfig = z.output<typeof experimentSchema>;
+
+/**
+ * The execution settings of a config: its `execution` section, the cores by default.
+ */
+export function executionOf(config: ExperimentConfig): ExecutionSettings {
+  return executionSettings(config.execution);
+}
 
 /** A config that passed every check, with the plugin it names and its resolved hyperparameters. */
 export interface ResolvedExperiment {
@@ -87,5 +95,14 @@ export function loadExperiment(file: string, registry: PluginRegistry, overrides
   }
   const hyperparameters = parsed.data as Record<string, unknown>;
   const resolved: ExperimentConfig = { ...config, model: { name: config.model.name, hyperparameters } };
-  return { file, config, plugin, hyperparameters, resolved, hash: configHash(resolved), loaded };
+  return { file, config, plugin, hyperparameters, resolved, hash: experimentHash(resolved), loaded };
+}
+
+/**
+ * A run's config identity: the resolved config without its execution settings, which say how to
+ * compute, not what (a sweep must not re-run a trial when only they changed).
+ */
+export function experimentHash(resolved: ExperimentConfig): string {
+  const { execution: _execution, ...identity } = resolved;
+  return configHash(identity);
 }

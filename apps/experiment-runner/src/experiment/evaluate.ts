@@ -1,4 +1,4 @@
-import type { MacroscopicModel, MicroscopicDataset, MicroscopicModel, MacroscopicDataset, ProgressReporter, Rng, UserVocabulary } from '@cascade-lab/core';
+import type { ExecutionSettings, MacroscopicModel, MicroscopicDataset, MicroscopicModel, MacroscopicDataset, ProgressReporter, Rng, UserVocabulary } from '@cascade-lab/core';
 import { geometricBoundaries, sizePredictionMetrics, stepwiseKendallTau } from '@cascade-lab/metrics';
 import { evaluateMicroscopic, evaluateNextUserRanking } from '@cascade-lab/simulation';
 import type { ExperimentConfig } from './config.js';
@@ -21,6 +21,7 @@ interface EvaluateContext {
   rng: Rng;
   progress: ProgressReporter;
   signal: AbortSignal;
+  execution: ExecutionSettings;
 }
 
 /**
@@ -95,7 +96,7 @@ export async function evaluateMacroscopicRun(model: MacroscopicModel, data: Macr
   const horizons = data.horizonsHours;
   const started = Date.now();
   const task = ctx.progress.start('predicting sizes', test.length);
-  const predicted = await model.predict(test, horizons, ctx.signal);
+  const predicted = await model.predict(test, horizons, { rng: ctx.rng.derive('predict'), progress: ctx.progress, signal: ctx.signal, execution: ctx.execution });
   task.tick(test.length);
   task.done();
   const metrics: Record<string, number> = { 'test.cascades': test.length };

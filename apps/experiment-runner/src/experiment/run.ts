@@ -14,7 +14,7 @@ import { initBackend, type BackendSelection } from '@cascade-lab/tensor-ops';
 import { createTracker, withRun, type TrackedRun, type Tracker } from '@cascade-lab/tracking';
 import { stringify } from 'yaml';
 import { metricPanelsSpec, predictedVsActualSpec, renderPng } from '../plots.js';
-import type { ResolvedExperiment } from './config.js';
+import { executionOf, type ResolvedExperiment } from './config.js';
 import { evaluateMacroscopicRun, evaluateMicroscopicRun, type EvaluationOutcome } from './evaluate.js';
 import { RecordingMetrics } from './history.js';
 
@@ -90,7 +90,7 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
         const metrics = new RecordingMetrics(run);
         // Scratch space for the plugin (checkpoints during training): not an artifact, removed after.
         const workDir = mkdtempSync(join(tmpdir(), 'cascade-work-'));
-        const context: TrainContext = { rng: rng.derive('train'), backend, progress, logger, metrics, signal, workDir, baseDir: options.baseDir ?? dirname(resolve(exp.file)) };
+        const context: TrainContext = { rng: rng.derive('train'), backend, progress, logger, metrics, signal, workDir, execution: executionOf(exp.config), baseDir: options.baseDir ?? dirname(resolve(exp.file)) };
 
         try {
           const trainStarted = Date.now();
@@ -135,7 +135,7 @@ export interface RecordInput {
  */
 export async function evaluateAndRecord(input: RecordInput): Promise<{ metrics: Record<string, number>; summary: string }> {
   const { run, model, exp, data, outputDir, rng, progress, signal, logger } = input;
-  const evalContext = { rng: rng.derive('evaluation'), progress, signal };
+  const evalContext = { rng: rng.derive('evaluation'), progress, signal, execution: executionOf(exp.config) };
   const outcome = exp.plugin.task === 'microscopic'
     ? await evaluateMicroscopicRun(model as MicroscopicModel, data as LoadedMicroscopicDataset, exp.config.evaluation, evalContext)
     : await evaluateMacroscopicRun(model as MacroscopicModel, data as LoadedMacroscopicDataset, exp.config.evaluation, evalContext);

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CascadeError, Rng, type Logger, type PluginRegistry, type ProgressReporter } from '@cascade-lab/core';
 import { initBackend } from '@cascade-lab/tensor-ops';
 import { createTracker, withRun, type Tracker } from '@cascade-lab/tracking';
-import { loadExperiment } from './config.js';
+import { executionOf, loadExperiment } from './config.js';
 import { evaluateAndRecord, loadDataFor } from './run.js';
 
 /** The files a finished run leaves: its resolved config and its saved model. */
@@ -76,7 +76,7 @@ export async function evaluateSaved(dir: string, options: EvaluateSavedOptions):
         mkdirSync(outputDir, { recursive: true });
         await run.logConfig(exp.resolved as unknown as Record<string, unknown>);
         writeFileSync(join(outputDir, 'run.json'), JSON.stringify({ runId: run.runId, name: run.name, location: run.location, evaluates: saved.dir }, null, 2) + '\n');
-        const model = await plugin.load(saved.modelDir, { backend, logger, signal });
+        const model = await plugin.load(saved.modelDir, { backend, logger, signal, execution: executionOf(exp.config) });
         try {
           const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, rng: Rng.fromSeed(config.seed), progress, signal, logger });
           return { runId: run.runId, location: run.location, outputDir, ...recorded };

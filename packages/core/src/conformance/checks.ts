@@ -7,6 +7,7 @@ import { MemoryLogger } from '../logging.js';
 import type { BackendInfo, InferenceContext, MacroscopicModel, MicroscopicModel, ModelPlugin, SimulationRequest, SimulationResult, SizePredictions, TrainContext } from '../plugin.js';
 import { quietProgress } from '../progress.js';
 import { Rng } from '../rng.js';
+import { executionSettings } from '../execution.js';
 import { tinyMacroscopicDataset, tinyMicroscopicDataset } from './datasets.js';
 
 /** A contract check that failed: the message says what the plugin did and what the contract asks. */
@@ -95,10 +96,12 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
       metrics: { logMetric: (key, value) => void logged.push({ key, value }) },
       signal: new AbortController().signal,
       workDir: tempDir('work'),
+      // One worker: the kit runs inside test processes; results must not depend on the count anyway.
+      execution: executionSettings({ workers: 1 }),
       logged,
     };
   };
-  const inference = async (): Promise<InferenceContext> => ({ backend: await ready(), logger: new MemoryLogger(), signal: new AbortController().signal });
+  const inference = async (): Promise<InferenceContext> => ({ backend: await ready(), logger: new MemoryLogger(), signal: new AbortController().signal, execution: executionSettings({ workers: 1 }) });
 
   const train = async (s: number): Promise<Model> => {
     const ctx = await context(s);

@@ -44,7 +44,7 @@ export function tinyMicroscopicDataset(options: { seed?: number; users?: number;
     return { id, events };
   };
   const make = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => cascade(`${prefix}${i}`));
-  return { name: 'tiny-micro', users: indexVocabulary(users), train: make('train', options.train ?? 60), validation: make('val', options.validation ?? 8), test: make('test', options.test ?? 8) };
+  return { name: 'tiny-micro', users: indexVocabulary(users), timeUnit: 'hours', train: make('train', options.train ?? 60), validation: make('val', options.validation ?? 8), test: make('test', options.test ?? 8) };
 }
 
 /**

@@ -118,6 +118,8 @@ export function syntheticMicroscopicDataset(data: SyntheticIcData, options: { na
   return {
     name: options.name ?? 'synthetic-ic',
     users: syntheticVocabulary(data.numNodes),
+    // Times are independent-cascade steps, not a clock.
+    timeUnit: 'unknown',
     train: data.cascades.slice(0, nTrainAll - nVal),
     validation: data.cascades.slice(nTrainAll - nVal, nTrainAll),
     test: data.cascades.slice(nTrainAll),
