@@ -98,6 +98,11 @@ export interface CascadeGraph {
   numNodes: number;
   /** Directed edges as flat pairs: source at 2k, target at 2k+1 (parent -> child). */
   edges: Int32Array;
+  /**
+   * Per edge, the time (seconds since the root post) at which its target was infected through it,
+   * when the format has times (Weibo paths); lets the window keep the part observed in time.
+   */
+  edgeTimes?: Float64Array;
   /** One weight per edge, when the format gives weights (DeepCas' `src:tgt:w`). */
   weights?: Float32Array;
   /** Raw id of each node, index-aligned, when the format names nodes. */

@@ -5,6 +5,8 @@ export {
   datasetConfigSchema,
   splitConfigSchema,
   windowConfigSchema,
+  observationConfigSchema,
+  observeCascades,
   parseDatasetConfig,
   loadMicroscopicDataset,
   loadMacroscopicDataset,
@@ -118,6 +120,7 @@ export {
   type WindowedPart,
   type ResolvedWindow,
 } from './windowing.js';
+export { weiboCascadeGraph, deepCasCascadeGraph, cascadeGraphUpTo, deepCasWindowed } from './cascade-graph.js';
 export { toCsr, neighbours, degree, degrees, hasEdge, transpose, edgeCount, sampleNonEdges, type CsrGraph, type CsrOptions } from './graph.js';
 
 // Statistics

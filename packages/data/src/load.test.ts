@@ -1,7 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CascadeError, ConfigError, MemoryLogger } from '@cascade-lab/core';
+import { CascadeError, ConfigError, MemoryLogger, type Cascade } from '@cascade-lab/core';
 import { dataPath } from './data-dir.test-util.js';
 import { datasetConfigSchema, loadDeepCasDataset, loadMacroscopicDataset, loadMicroscopicDataset, parseDatasetConfig, writeJsonl } from './index.js';
 
@@ -48,6 +48,29 @@ describe('the dataset config section', () => {
 });
 
 describe('loadMicroscopicDataset', () => {
+  test('the time unit comes from the registry (NDM paper §5.1: Memetracker in hours, Irvine in seconds) or the config', async () => {
+    expect((await loadMicroscopicDataset({ name: 'memetracker' }, store())).timeUnit).toBe('hours');
+    expect((await loadMicroscopicDataset({ name: 'irvine' }, store())).timeUnit).toBe('seconds');
+    expect((await loadMicroscopicDataset({ path: 'micro/infopath-example', format: 'infopath' }, { baseDir: dataPath() })).timeUnit).toBe('unknown');
+    expect((await loadMicroscopicDataset({ path: 'micro/infopath-example', format: 'infopath', timeUnit: 'days' }, { baseDir: dataPath() })).timeUnit).toBe('days');
+  });
+
+  test('observation ends: a window after the first infection, or a fixed horizon; later events left out', async () => {
+    const all = (d: { train: Cascade[]; validation: Cascade[]; test: Cascade[] }) => [...d.train, ...d.validation, ...d.test];
+    const w = await loadMicroscopicDataset({ path: 'micro/infopath-example', format: 'infopath', observation: { window: 10 } }, { baseDir: dataPath() });
+    // Every cascade of the example spans less than 10 time units (python over the file: max span 9.998333), so nothing is left out.
+    expect(all(w).every((c) => c.observationEnd === c.events[0].time + 10)).toBe(true);
+    expect(all(w).reduce((n, c) => n + c.events.length, 0)).toBe(all(await loadMicroscopicDataset({ path: 'micro/infopath-example', format: 'infopath' }, { baseDir: dataPath() })).reduce((n, c) => n + c.events.length, 0));
+    const dir = path.join(tmp, 'observed');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'cascade.txt'), 'a,0 b,1 c,5\nb,2 a,3\n');
+    await writeFile(path.join(dir, 'cascadetest.txt'), 'c,1 a,2 b,6\n');
+    const h = await loadMicroscopicDataset({ path: dir, format: 'ndm', observation: { horizon: 4 }, split: { validationFraction: 0 } });
+    expect(h.train.map((c) => [c.events.map((e) => e.time), c.observationEnd])).toEqual([[[0, 1], 4], [[2, 3], 4]]);
+    expect(h.test.map((c) => [c.events.map((e) => e.time), c.observationEnd])).toEqual([[[1, 2], 4]]);
+    expect(() => parseDatasetConfig({ name: 'irvine', observation: { window: 1, horizon: 2 } })).toThrow(/either `window` or `horizon`/);
+  });
+
   test('by name: Irvine, its own test file, 10% of train for validation', async () => {
     const d = await loadMicroscopicDataset({ name: 'irvine' }, store());
     expect(d.name).toBe('irvine');
@@ -149,8 +172,34 @@ describe('loadMacroscopicDataset', () => {
     expect(Array.from(t.targets).every((y) => y === 2)).toBe(true);
   });
 
-  test('DeepCas: no event times, so only loadDeepCasDataset reads it', async () => {
-    await expect(loadMacroscopicDataset({ name: 'deepcas-test-net' }, store())).rejects.toMatchObject({ code: 'USAGE' });
+  test('Weibo: each windowed cascade carries the retweet tree observed in the window', async () => {
+    const d = await loadMacroscopicDataset({ name: 'weibo-sample', window: { horizonsHours: [12, 18, 24] } }, store());
+    const c = [...d.train, ...d.validation, ...d.test].find((x) => x.id === '14709')!;
+    // python over line 1 of dataset.txt (paths sorted by time, nodes numbered by first mention, root 0):
+    // 21 nodes and 20 edges with time <= 21600 s, the first five from the root.
+    const g = c.cascadeGraph!;
+    expect([g.numNodes, g.edges.length / 2]).toEqual([21, 20]);
+    expect(g.numNodes).toBe(c.observedSize);
+    expect(Array.from(g.edges.slice(0, 10))).toEqual([0, 1, 0, 2, 0, 3, 0, 4, 0, 5]);
+    expect(Array.from(g.edgeTimes!).every((t) => t <= 21600)).toBe(true);
+  });
+
+  test('DeepCas: cascade graphs and increment labels at the configured horizons (one per label)', async () => {
+    await expect(loadMacroscopicDataset({ name: 'deepcas-test-net' }, store())).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/2 labels .* 9 horizons/) });
+    const m = await loadMacroscopicDataset({ name: 'deepcas-test-net', window: { horizonsHours: [24, 48] } }, store());
+    expect([m.train.length, m.validation.length, m.test.length]).toEqual([387, 42, 131]);
+    // Line 1 of cascade_train.txt: starters 107770 6189 573292, num_nodes 22, 65 edges, labels 11 25.
+    const c = m.train.find((x) => x.id === '1')!;
+    expect(c.observedSize).toBe(22);
+    expect(Array.from(c.targets)).toEqual([33, 47]);
+    expect([c.counts.length, c.windowEvents.length]).toEqual([0, 0]);
+    const g = c.cascadeGraph!;
+    expect([g.numNodes, g.edges.length / 2]).toEqual([22, 65]);
+    expect(g.nodeIds!.slice(0, 5)).toEqual(['107770', '6189', '573292', '44969', '532390']);
+    expect(Array.from(g.weights!.slice(0, 3))).toEqual([1, 1, 1]);
+  });
+
+  test('DeepCas: the raw cascades through loadDeepCasDataset', async () => {
     const d = await loadDeepCasDataset({ name: 'deepcas-test-net' }, store());
     expect([d.train.length, d.validation.length, d.test.length]).toEqual([387, 42, 131]);
     await expect(loadDeepCasDataset({ name: 'irvine' }, store())).rejects.toBeInstanceOf(CascadeError);

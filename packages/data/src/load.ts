@@ -11,7 +11,8 @@ import { DATASET_FORMATS, FORMATS, readMacroscopicSource, readMicroscopicSource,
 import { splitDataset, type Split } from './splits.js';
 import { resolveDataset, type DatasetStoreOptions, type ResolvedDataset } from './store.js';
 import { Vocabulary, WordVocabulary } from './vocabulary.js';
-import { DEFAULT_BIN_WIDTH_SECONDS, DEFAULT_HORIZONS_HOURS, DEFAULT_OBSERVATION_WINDOW_SECONDS, windowCascades } from './windowing.js';
+import { DEFAULT_BIN_WIDTH_SECONDS, DEFAULT_HORIZONS_HOURS, DEFAULT_OBSERVATION_WINDOW_SECONDS, resolveWindow, windowCascades } from './windowing.js';
+import { deepCasWindowed } from './cascade-graph.js';
 import type { DeepCasCascade } from './formats/deepcas.js';
 
 const FILE_ROLES = ['train', 'validation', 'test', 'cascades', 'users', 'graph'] as const satisfies readonly FileRole[];
@@ -40,6 +41,19 @@ export const windowConfigSchema = z
   .strict();
 
 /**
+ * Microscopic: how long each cascade was watched (netrate-style survival terms need it), in the
+ * dataset's time unit. `window`: that long after the cascade's first infection; `horizon`: up to that
+ * time for every cascade. Events after a cascade's end are left out as unobserved (and counted).
+ */
+export const observationConfigSchema = z
+  .object({
+    window: z.number().positive().optional().describe("each cascade observed this long after its first infection (the dataset's time unit)"),
+    horizon: z.number().optional().describe("every cascade observed up to this time (the dataset's time unit and origin)"),
+  })
+  .strict()
+  .refine((v) => (v.window === undefined) !== (v.horizon === undefined), { message: 'give either `window` or `horizon`' });
+
+/**
  * The `dataset` section of an experiment config. Either `name` (a registered dataset) or `path` and
  * `format` (a folder or file of your own).
  */
@@ -52,6 +66,7 @@ export const datasetConfigSchema = z
     lenient: z.boolean().default(false).describe('turn tolerable input problems into counted warnings'),
     minLength: z.number().int().min(1).default(2).describe('microscopic: drop cascades with fewer users (the NDM loader keeps 2 or more)'),
     timeUnit: z.enum(TIME_UNITS).optional().describe("microscopic: unit of the event times (a registered dataset knows it; a path's default: unknown)"),
+    observation: observationConfigSchema.optional().describe('microscopic: how long each cascade was observed (default: up to its last event)'),
     split: splitConfigSchema.prefault({}),
     window: windowConfigSchema.prefault({}),
   })
@@ -132,6 +147,8 @@ export async function loadMicroscopicDataset(spec: DatasetConfigInput | DatasetC
   const source = await readMicroscopicSource(loc.location, loc.format as MicroscopicFormat, { lenient: config.lenient, files: loc.files });
   logReport(source.report, loc.name, options.logger);
   const split = splitDataset(source.parts, { ...config.split, seed: config.split.seed ?? options.seed ?? 0 });
+  const observed = observeCascades(split, config.observation);
+  if (observed.droppedEvents > 0) (options.logger ?? silentLogger).info(`dataset ${loc.name}: left out ${observed.droppedEvents} infections after their cascade's observation end`);
   const keep = (cs: Cascade[]) => cs.filter((c) => c.events.length >= config.minLength);
   const out: LoadedMicroscopicDataset = {
     name: loc.name,
@@ -148,6 +165,26 @@ export async function loadMicroscopicDataset(spec: DatasetConfigInput | DatasetC
   out.droppedShort = { train: split.train.length - out.train.length, validation: split.validation.length - out.validation.length, test: split.test.length - out.test.length };
   if (source.graph) out.graph = source.graph;
   return out;
+}
+
+/**
+ * Sets each cascade's `observationEnd` from the `observation` config (none: left undefined, i.e.
+ * observed to its last event) and leaves out events after it. Returns new cascades; counts the
+ * events left out.
+ */
+export function observeCascades(split: Split<Cascade>, observation: z.output<typeof observationConfigSchema> | undefined): { droppedEvents: number } {
+  let droppedEvents = 0;
+  if (!observation) return { droppedEvents };
+  for (const part of ['train', 'validation', 'test'] as const) {
+    split[part] = split[part].map((c) => {
+      if (c.events.length === 0) return c;
+      const end = observation.window !== undefined ? c.events[0].time + observation.window : observation.horizon!;
+      const events = c.events.filter((e) => e.time <= end);
+      droppedEvents += c.events.length - events.length;
+      return { ...c, events, observationEnd: end };
+    });
+  }
+  return { droppedEvents };
 }
 
 export interface LoadedMacroscopicDataset extends MacroscopicDataset {
@@ -172,12 +209,8 @@ export async function loadMacroscopicDataset(spec: DatasetConfigInput | DatasetC
   const config = parseDatasetConfig(spec, options.configName);
   const loc = await locateDataset(config, options);
   requireTask(loc, 'macroscopic');
-  if (loc.format === 'deepcas') {
-    throw new CascadeError('USAGE', `dataset ${loc.name} is in the DeepCas format: cascade graphs without event times, so the observation window cannot be applied`, {
-      hint: 'load it with loadDeepCasDataset() for graph-based models',
-    });
-  }
   const w = config.window;
+  if (loc.format === 'deepcas') return loadDeepCasWindowed(config, loc, options);
   const observedUntilSeconds = w.observedUntilSeconds ?? loc.entry?.observedUntilSeconds;
   const source = await readMacroscopicSource(loc.location, loc.format as MacroscopicFormat, { lenient: config.lenient, files: loc.files, observedUntilSeconds });
   logReport(source.report, loc.name, options.logger);
@@ -215,6 +248,35 @@ export async function loadMacroscopicDataset(spec: DatasetConfigInput | DatasetC
     ...(hasText ? { words: words.toWords() } : {}),
     report: source.report,
     dropped,
+  };
+}
+
+/**
+ * A DeepCas dataset as a macroscopic one: cascade graphs (no event times), targets from the
+ * increment labels at the configured horizons (one per label), its own splits.
+ */
+async function loadDeepCasWindowed(config: DatasetConfig, loc: DatasetLocation, options: LoadOptions): Promise<LoadedMacroscopicDataset> {
+  const w = config.window;
+  const source = await readMacroscopicSource(loc.location, 'deepcas', { lenient: config.lenient, files: loc.files });
+  logReport(source.report, loc.name, options.logger);
+  const split = splitDataset(source.deepcas as DatasetParts<DeepCasCascade>, { ...config.split, seed: config.split.seed ?? options.seed ?? 0 });
+  resolveWindow(w);
+  const horizonsHours = [...w.horizonsHours];
+  const windowed = (cs: DeepCasCascade[]) => cs.map((c) => deepCasWindowed(c, horizonsHours));
+  return {
+    name: loc.name,
+    observationWindowSeconds: w.observationWindowSeconds,
+    binWidthSeconds: w.binWidthSeconds,
+    horizonsHours,
+    vocabularySize: 0,
+    train: windowed(split.train),
+    validation: windowed(split.validation),
+    test: windowed(split.test),
+    format: 'deepcas',
+    location: loc.location,
+    wordVocabulary: WordVocabulary.build([]),
+    report: source.report,
+    dropped: { pastEnd: 0, shortObservation: 0 },
   };
 }
 

@@ -14,6 +14,7 @@
  */
 import type { MacroCascade, WindowedCascade } from '@cascade-lab/core';
 import type { WordVocabulary } from './vocabulary.js';
+import { cascadeGraphUpTo } from './cascade-graph.js';
 
 /** Horizons of the GammaCas paper, in hours. */
 export const DEFAULT_HORIZONS_HOURS: readonly number[] = [12, 18, 24, 36, 48, 72, 120, 240, 360];
@@ -112,6 +113,7 @@ export function windowCascade(c: MacroCascade, options: WindowCascadeOptions = {
     targets,
     windowEvents,
   };
+  if (c.cascadeGraph) out.cascadeGraph = cascadeGraphUpTo(c.cascadeGraph, win.observationWindowSeconds);
   if (options.words && c.text) out.textTokens = options.words.encode(c.text, options.textLength);
   if (options.words && c.news) out.newsTokens = c.news.map((n) => options.words!.encode(n.tokens, options.newsLength));
   return out;

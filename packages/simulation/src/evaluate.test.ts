@@ -31,7 +31,7 @@ describe('evaluateMicroscopic: the NDM §5.3 protocol', () => {
     const rows = [[3, 9, -1], [4, 3, 5], [9, 8, 7], [5, -1, -1]];
     const log: SimulationRequest[][] = [];
     const r = await evaluateMicroscopic(fixed(rows, log), [cascade('c', [2, 3, 4, 5])], { rng: Rng.fromSeed(1), simulations: 4, earlyStageSize: 2 });
-    expect(log).toEqual([[{ seeds: [2], budget: 3, simulations: 4, label: 'cascade:0' }]]);
+    expect(log).toEqual([[{ seeds: [2], startTime: 0, budget: 3, simulations: 4, label: 'cascade:0' }]]);
     // P: 3 -> 2/4, 5 -> 2/4, 9 -> 2/4, 4 -> 1/4, 7 -> 1/4, 8 -> 1/4 (sorted by P, then index)
     expect(Array.from(r.infectionProbabilities[0].users)).toEqual([3, 5, 9, 4, 7, 8]);
     expect(Array.from(r.infectionProbabilities[0].probabilities)).toEqual([0.5, 0.5, 0.5, 0.25, 0.25, 0.25]);

@@ -105,6 +105,8 @@ interface Prepared {
   index: number;
   id: string;
   seed: number;
+  /** Infection time of the seed (the request's startTime). */
+  startTime: number;
   truth: number[];
 }
 
@@ -204,7 +206,7 @@ export async function evaluateMicroscopic(model: InfectionSimulator, testCascade
     }
     const truth = groundTruth(c);
     if (truth.length === 0) skipped.push({ index, id: c.id, reason: 'no infected user after the seed' });
-    else prepared.push({ index, id: c.id, seed: c.events[0].user, truth });
+    else prepared.push({ index, id: c.id, seed: c.events[0].user, startTime: c.events[0].time, truth });
   });
   if (prepared.length === 0) throw new RangeError('evaluateMicroscopic: no test cascade has a user to predict after its seed');
 
@@ -221,7 +223,7 @@ export async function evaluateMicroscopic(model: InfectionSimulator, testCascade
     for (let b = 0; b < prepared.length; b += perCall) {
       throwIfCancelled(signal);
       const batch = prepared.slice(b, b + perCall);
-      const requests: SimulationRequest[] = batch.map((p) => ({ seeds: [p.seed], budget: p.truth.length, simulations, label: `cascade:${p.index}` }));
+      const requests: SimulationRequest[] = batch.map((p) => ({ seeds: [p.seed], startTime: p.startTime, budget: p.truth.length, simulations, label: `cascade:${p.index}` }));
       const results = await model.simulate(requests, options.rng, signal);
       if (!Array.isArray(results) || results.length !== requests.length) throw new CascadeError('MODEL', `simulator returned ${Array.isArray(results) ? results.length : 'no'} results for ${requests.length} requests`);
       batch.forEach((p, j) => {

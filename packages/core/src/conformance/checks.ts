@@ -119,7 +119,7 @@ export function conformanceChecks(plugin: ModelPlugin, options: ConformanceOptio
 
   // Requests over the test cascades: seeded with the first user, a budget of the rest (at least 1).
   const requests = (): SimulationRequest[] =>
-    (data as MicroscopicDataset).test.map((c, i) => ({ seeds: [c.events[0].user], budget: Math.max(1, c.events.length - 1), simulations, label: `cascade:${i}` }));
+    (data as MicroscopicDataset).test.map((c, i) => ({ seeds: [c.events[0].user], startTime: c.events[0].time, budget: Math.max(1, c.events.length - 1), simulations, label: `cascade:${i}` }));
 
   const outputs = async (model: Model): Promise<Outputs> => {
     if (micro) {

@@ -7,6 +7,7 @@
  * paths, the root included. The format has no follower counts (they are read as 0).
  */
 import type { MacroCascade } from '@cascade-lab/core';
+import { weiboCascadeGraph } from '../cascade-graph.js';
 import { TextSource, parseInteger, parseNumber, quote, type ParseOptions } from '../parse-util.js';
 import { formatNumber } from './ndm.js';
 
@@ -78,13 +79,14 @@ export function parseWeibo(text: string, file: string, options: ParseOptions = {
   return out;
 }
 
-/** The cascade's retweets (the last user of each path), follower counts unknown (0). */
+/** The cascade's retweets (the last user of each path), follower counts unknown (0), and its retweet tree. */
 export function weiboToMacroCascade(c: WeiboCascade, observedUntil?: number): MacroCascade {
   const out: MacroCascade = {
     id: c.id,
     rootTime: c.rootTime,
     rootFollowers: 0,
     events: c.paths.map((p) => ({ time: p.time, followers: 0, user: p.nodes[p.nodes.length - 1] })),
+    cascadeGraph: weiboCascadeGraph(c),
   };
   if (observedUntil !== undefined) out.observedUntil = observedUntil;
   return out;
