@@ -15,6 +15,7 @@ export {
   sizesFromLogIncrements,
   initialEmbeddings,
   horizonKey,
+  trainingStep,
   CHECKPOINT_FILE,
   type DeepCasHyperparameters,
   type PreparedCascade,

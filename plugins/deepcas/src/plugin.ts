@@ -137,6 +137,28 @@ function clipByNorm(g: tf.Tensor, maxNorm: number): tf.Tensor {
   return tf.mul(g, tf.div(maxNorm, tf.maximum(norm, maxNorm)));
 }
 
+/**
+ * The loss, its gradients and their clipping as one TensorFlow graph per batch shape (eager off
+ * tensorflow): [walks, buckets, targets, rowWeights] -> [mean squared error, clipped gradient per
+ * trainable weight (in `allTrainableWeights()` order)]. The gradients are those of the objective
+ * (penalties included); the reported loss is the error alone.
+ */
+export function trainingStep(network: DeepCasNetwork, hp: Pick<DeepCasHyperparameters, 'l1' | 'l2' | 'maxGradNorm'>): GraphFunction {
+  const variables = network.allTrainableWeights();
+  return new GraphFunction(
+    ([walks, buckets, targets, weights]) => {
+      let mse: tf.Tensor | null = null;
+      const { grads } = tf.variableGrads(() => {
+        const r = network.loss(walks as tf.Tensor3D, buckets as tf.Tensor1D, targets as tf.Tensor1D, weights as tf.Tensor1D, hp.l1, hp.l2);
+        mse = tf.keep(r.mse); // returned, so the caller frees it
+        return r.objective;
+      }, variables);
+      return [mse!, ...variables.map((v) => clipByNorm(grads[v.name], hp.maxGradNorm))];
+    },
+    { name: 'deepcas training step', captureExternal: true },
+  );
+}
+
 /** One horizon's network with its compiled forward pass. */
 class HorizonNetwork {
   /** [walks, buckets] -> [prediction]: one TensorFlow graph per batch shape (eager elsewhere). */
@@ -359,19 +381,7 @@ async function trainHorizon(
   const optimizer = new Adam({ learningRate: hp.learningRate, name: 'deepcas Adam' });
   const embeddingOptimizer = new Adam({ learningRate: hp.embeddingLearningRate, name: 'deepcas embedding Adam' });
   const kt = arch.walksPerGraph * arch.walkLength;
-  // The loss, its gradients and their clipping as one TensorFlow graph (eager off tensorflow).
-  const step = new GraphFunction(
-    ([walks, buckets, targets, weights]) => {
-      let mse: tf.Tensor | null = null;
-      const { grads } = tf.variableGrads(() => {
-        const r = network.loss(walks as tf.Tensor3D, buckets as tf.Tensor1D, targets as tf.Tensor1D, weights as tf.Tensor1D, hp.l1, hp.l2);
-        mse = tf.keep(r.mse); // reported as the training loss (the penalties excluded); returned, so freed by the caller
-        return r.objective;
-      }, variables);
-      return [mse!, ...variables.map((v) => clipByNorm(grads[v.name], hp.maxGradNorm))];
-    },
-    { name: 'deepcas training step', captureExternal: true },
-  );
+  const step = trainingStep(network, hp);
   const key = horizonKey(h);
   const monitors: Monitor[] =
     validation.rows.length > 0
