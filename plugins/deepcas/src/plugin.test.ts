@@ -114,3 +114,14 @@ describe('deepcas plugin', () => {
     await expect(deepcasPlugin.train(bare, deepcasHyperparameters.parse(SMALL), context())).rejects.toThrow(/cascade graph/);
   });
 });
+
+describe('leave-one-out node reading', () => {
+  it('a training cascade reads nodes no other training cascade holds as UNKNOWN; new cascades read every training node', () => {
+    // u1 in two training graphs, u2 in one.
+    const g = (ids: string[]) => ({ numNodes: ids.length, edges: Int32Array.from(ids.slice(1).flatMap((_, v) => [0, v + 1])), nodeIds: ids });
+    const vocabulary = NodeVocabulary.fromGraphs([g(['u1', 'u2']), g(['u1', 'u3'])]);
+    expect(vocabulary.ids).toEqual(['u1', 'u2', 'u3']);
+    expect([vocabulary.indexInTraining('u1'), vocabulary.indexInTraining('u2'), vocabulary.indexInTraining('x')]).toEqual([2, UNKNOWN_NODE, UNKNOWN_NODE]);
+    expect([vocabulary.indexOf('u1'), vocabulary.indexOf('u2'), vocabulary.indexOf('x')]).toEqual([2, 3, UNKNOWN_NODE]);
+  });
+});

@@ -49,6 +49,7 @@ export const deepcasHyperparameters = z.strictObject({
   initStd: z.number().positive().default(0.01).describe('std of the normal initialisation of attention and MLP weights (authors\' code 0.01)'),
   batchSize: z.number().int().positive().default(32).describe('cascades per step (authors\' code 32)'),
   epochs: z.number().int().positive().default(100).describe('most epochs per horizon'),
+  leaveOneOut: z.boolean().default(true).describe('read a training cascade\'s nodes that no other training cascade holds as UNKNOWN, as a new cascade reads nodes never seen in training (false: every training node known, as the authors\' code)'),
   patience: z.number().int().min(0).default(10).describe('stop after this many epochs without a lower validation loss (authors\' code 10 evaluations); 0: never'),
 });
 export type DeepCasHyperparameters = z.output<typeof deepcasHyperparameters>;
@@ -61,7 +62,14 @@ const SAVE_VERSION = 1;
 /** Raw node id -> vocabulary index (from RESERVED_NODES on). */
 export class NodeVocabulary {
   private readonly index = new Map<string, number>();
-  constructor(readonly ids: readonly string[]) {
+  /**
+   * @param ids the known nodes, in index order
+   * @param cascadeCounts per id, how many training cascades hold it (for `leaveOneOut`)
+   */
+  constructor(
+    readonly ids: readonly string[],
+    private readonly cascadeCounts?: readonly number[],
+  ) {
     ids.forEach((id, i) => this.index.set(id, RESERVED_NODES + i));
   }
   get size(): number {
@@ -70,11 +78,19 @@ export class NodeVocabulary {
   indexOf(id: string | undefined): number {
     return id === undefined ? UNKNOWN_NODE : (this.index.get(id) ?? UNKNOWN_NODE);
   }
-  /** Every named node of the training graphs, in order of first appearance. */
+  /**
+   * The index of a node of a training cascade read as a test cascade would read it: UNKNOWN when
+   * no other training cascade holds the node (it carries nothing a new cascade could share).
+   */
+  indexInTraining(id: string | undefined): number {
+    const i = this.indexOf(id);
+    return i >= RESERVED_NODES && this.cascadeCounts && this.cascadeCounts[i - RESERVED_NODES] < 2 ? UNKNOWN_NODE : i;
+  }
+  /** Every named node of the training graphs, in order of first appearance, with its cascade count. */
   static fromGraphs(graphs: readonly CascadeGraph[]): NodeVocabulary {
-    const seen = new Set<string>();
-    for (const g of graphs) for (const id of g.nodeIds ?? []) seen.add(id);
-    return new NodeVocabulary([...seen]);
+    const counts = new Map<string, number>();
+    for (const g of graphs) for (const id of new Set(g.nodeIds ?? [])) counts.set(id, (counts.get(id) ?? 0) + 1);
+    return new NodeVocabulary([...counts.keys()], [...counts.values()]);
   }
 }
 
@@ -101,11 +117,12 @@ function graphOf(c: WindowedCascade): CascadeGraph {
  * The walks of one cascade from its own stream (`walks.derive(id)`: the same walks whatever the
  * batch or worker), mapped to vocabulary indices; ended positions become PAD_NODE.
  */
-export function prepareCascade(c: WindowedCascade, vocabulary: NodeVocabulary, hp: DeepCasHyperparameters, walks: Rng): PreparedCascade {
+export function prepareCascade(c: WindowedCascade, vocabulary: NodeVocabulary, hp: DeepCasHyperparameters, walks: Rng, training = false): PreparedCascade {
   const graph = graphOf(c);
   const local = sampleWalks(graph, walkOptions(hp), walks.derive(c.id));
   const out = new Int32Array(local.length);
-  for (let i = 0; i < local.length; i++) out[i] = local[i] === WALK_END ? PAD_NODE : vocabulary.indexOf(graph.nodeIds?.[local[i]]);
+  const lookup = training && hp.leaveOneOut ? (id: string | undefined) => vocabulary.indexInTraining(id) : (id: string | undefined) => vocabulary.indexOf(id);
+  for (let i = 0; i < local.length; i++) out[i] = local[i] === WALK_END ? PAD_NODE : lookup(graph.nodeIds?.[local[i]]);
   return { walks: out, bucket: sizeBucket(graph.numNodes, hp.sizeBuckets) };
 }
 
@@ -470,10 +487,12 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
   const trainGraphs = data.train.map(graphOf);
   const vocabulary = NodeVocabulary.fromGraphs(trainGraphs);
   const walkStream = ctx.rng.derive('walks');
-  const trainRows = data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream));
+  const trainRows = data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream, true));
   const validationRows = data.validation.map((c) => prepareCascade(c, vocabulary, hp, walkStream));
   throwIfCancelled(ctx.signal);
-  const embeddings = initialEmbeddings(trainRows, vocabulary.size, hp, ctx.rng.derive('skip-gram'), ctx.signal);
+  // Skip-gram learns a vector for every training node (the same walks, every node known).
+  const skipGramRows = hp.leaveOneOut ? data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream)) : trainRows;
+  const embeddings = initialEmbeddings(skipGramRows, vocabulary.size, hp, ctx.rng.derive('skip-gram'), ctx.signal);
   const arch: DeepCasArchitecture = {
     vocabularySize: vocabulary.size,
     embeddingDim: hp.embeddingDim,
