@@ -7,9 +7,10 @@ import { hawkesModule } from '@cascade-lab/plugin-hawkes';
 import { netrateModule } from '@cascade-lab/plugin-netrate';
 import { infopathModule } from '@cascade-lab/plugin-infopath';
 import { embeddedIcModule } from '@cascade-lab/plugin-embedded-ic';
+import { deepcasModule } from '@cascade-lab/plugin-deepcas';
 
 /**
  * The model plugins this runner ships with. Each plugin package exports one ContainerModule; the
  * plugin generator (`nx g @cascade-lab/tools:plugin`) appends new ones here.
  */
-export const pluginModules: ContainerModule[] = [popularityModule, gammaCasModule, ndmModule, seismicModule, hawkesModule, netrateModule, infopathModule, embeddedIcModule];
+export const pluginModules: ContainerModule[] = [popularityModule, gammaCasModule, ndmModule, seismicModule, hawkesModule, netrateModule, infopathModule, embeddedIcModule, deepcasModule];

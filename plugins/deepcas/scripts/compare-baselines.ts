@@ -1,0 +1,98 @@
+/**
+ * DeepCas against the two plain baselines on the test cascades of finished `cascade run`s:
+ *   - observed size: the cascade stops growing (increment 0);
+ *   - mean log growth: S(h) = S_obs exp(g_h), g_h the mean of ln(S(h) / S_obs) over the training
+ *     cascades whose size at h is known.
+ * For each: DeepCas' own error, the mean squared error of log2(increment + 1) (its training
+ * objective, §5.1), and the protocol's MAPE, Kendall's tau-b and Spearman's rho
+ * (`sizePredictionMetrics` of @cascade-lab/metrics). Several runs (seeds): means and standard
+ * deviations.
+ *
+ *   node --import tsx plugins/deepcas/scripts/compare-baselines.ts <config.yaml> <outputs dir> [<outputs dir> ...]
+ *
+ * Each outputs dir is one run's (`outputs/<name>-<hash>`: its predictions.jsonl and config.yaml);
+ * the training split is loaded again from the config (same seed, so the same split).
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadMacroscopicDataset } from '@cascade-lab/data';
+import { sizePredictionMetrics } from '@cascade-lab/metrics';
+import YAML from 'yaml';
+
+interface Prediction {
+  id: string;
+  observedSize: number;
+  horizonsHours: number[];
+  actual: (number | null)[];
+  predicted: number[];
+}
+
+const [configArg, ...dirs] = process.argv.slice(2);
+if (!configArg || dirs.length === 0) {
+  console.error('usage: compare-baselines.ts <config.yaml> <outputs dir> [...]');
+  process.exit(2);
+}
+
+const log2Error = (actual: number[], predicted: number[], observed: number[]) => {
+  let s = 0;
+  actual.forEach((a, i) => (s += (Math.log2(Math.max(0, predicted[i] - observed[i]) + 1) - Math.log2(a - observed[i] + 1)) ** 2));
+  return s / actual.length;
+};
+
+type Row = Record<string, Record<string, number[]>>; // method -> metric -> values over runs, per horizon key
+const table = new Map<number, Row>();
+const push = (h: number, method: string, metric: string, v: number) => {
+  const row = table.get(h) ?? {};
+  table.set(h, row);
+  row[method] ??= {};
+  (row[method][metric] ??= []).push(v);
+};
+
+for (const dir of dirs) {
+  const runConfig = YAML.parse(readFileSync(join(dir, 'config.yaml'), 'utf8'));
+  const seed = runConfig.seed ?? YAML.parse(readFileSync(resolve(configArg), 'utf8')).seed;
+  const data = await loadMacroscopicDataset(runConfig.dataset, { seed });
+  const predictions: Prediction[] = readFileSync(join(dir, 'predictions.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim().length > 0)
+    .map((l) => JSON.parse(l));
+  data.horizonsHours.forEach((h, hi) => {
+    let g = 0;
+    let n = 0;
+    for (const c of data.train) {
+      if (Number.isFinite(c.targets[hi])) {
+        g += Math.log(c.targets[hi] / c.observedSize);
+        n++;
+      }
+    }
+    g /= Math.max(1, n);
+    const known = predictions.filter((p) => p.actual[hi] !== null && Number.isFinite(p.actual[hi]));
+    const actual = known.map((p) => p.actual[hi] as number);
+    const observed = known.map((p) => p.observedSize);
+    const methods: Record<string, number[]> = {
+      deepcas: known.map((p) => p.predicted[hi]),
+      'observed size': observed.slice(),
+      'mean log growth': observed.map((s) => s * Math.exp(g)),
+    };
+    for (const [method, predicted] of Object.entries(methods)) {
+      const m = sizePredictionMetrics(Float64Array.from(actual), Float64Array.from(predicted));
+      push(h, method, 'log2Error', log2Error(actual, predicted, observed));
+      push(h, method, 'mape', m.mape);
+      push(h, method, 'kendallTau', m.kendallTau);
+      push(h, method, 'spearmanRho', m.spearmanRho);
+    }
+  });
+}
+
+const fmt = (vs: number[]) => {
+  const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
+  if (vs.length === 1 || Number.isNaN(mean)) return mean.toFixed(3);
+  const sd = Math.sqrt(vs.reduce((a, b) => a + (b - mean) ** 2, 0) / (vs.length - 1));
+  return `${mean.toFixed(3)} ± ${sd.toFixed(3)}`;
+};
+console.log(`${dirs.length} run(s) of ${configArg}\n`);
+console.log('| horizon | method | squared log2(increment + 1) error | MAPE | tau | rho |');
+console.log('|---|---|---|---|---|---|');
+for (const [h, row] of [...table.entries()].sort((a, b) => a[0] - b[0])) {
+  for (const [method, m] of Object.entries(row)) console.log(`| ${h} h | ${method} | ${fmt(m.log2Error)} | ${fmt(m.mape)} | ${fmt(m.kendallTau)} | ${fmt(m.spearmanRho)} |`);
+}

@@ -1,0 +1,27 @@
+/**
+ * @cascade-lab/plugin-deepcas: DeepCas (Li et al., WWW 2017) for the macroscopic task.
+ * `deepcasModule` is the ContainerModule the runner loads; the rest is for tests and benchmarks.
+ */
+import { pluginModule } from '@cascade-lab/core';
+import { deepcasPlugin } from './plugin.js';
+
+export {
+  deepcasPlugin,
+  deepcasHyperparameters,
+  DeepCasModel,
+  NodeVocabulary,
+  prepareCascade,
+  logIncrement,
+  sizesFromLogIncrements,
+  initialEmbeddings,
+  horizonKey,
+  trainingStep,
+  CHECKPOINT_FILE,
+  type DeepCasHyperparameters,
+  type PreparedCascade,
+} from './plugin.js';
+export { DeepCasNetwork, geometricWalkWeights, gruSequence, sizeBucket, PAD_NODE, UNKNOWN_NODE, RESERVED_NODES, type DeepCasArchitecture, type ForwardOutput } from './model.js';
+export { sampleWalks, startNodes, transitionTable, WALK_END, DEFAULT_WALK_OPTIONS, type WalkOptions, type TransitionRule, type TransitionTable } from './walks.js';
+
+/** The inversify module the runner loads (apps/experiment-runner/src/plugin-modules.ts). */
+export const deepcasModule = pluginModule(deepcasPlugin);

@@ -1,0 +1,176 @@
+import { Rng } from '@cascade-lab/core';
+import { gruStep, initBackend, tf } from '@cascade-lab/tensor-ops';
+import { DeepCasNetwork, geometricWalkWeights, gruSequence, sizeBucket, type DeepCasArchitecture } from './model.js';
+
+const arch: DeepCasArchitecture = { vocabularySize: 9, embeddingDim: 4, gruUnits: 3, dense1: 5, dense2: 4, walksPerGraph: 4, walkLength: 3, blockSize: 2, sizeBuckets: 4 };
+
+/** Seeded walks [G, K, T] over the vocabulary. */
+function randomWalks(g: number, rng: Rng): tf.Tensor3D {
+  return tf.tensor3d(Int32Array.from({ length: g * arch.walksPerGraph * arch.walkLength }, () => rng.int(arch.vocabularySize)), [g, arch.walksPerGraph, arch.walkLength], 'int32');
+}
+
+beforeAll(async () => {
+  await initBackend('cpu');
+});
+
+describe('DeepCas network (§4)', () => {
+  it('size buckets are floor(log2 n), capped at the last bucket (hand-computed)', () => {
+    expect([1, 2, 3, 4, 7, 8, 1000].map((n) => sizeBucket(n, 4))).toEqual([0, 1, 1, 2, 2, 3, 3]);
+  });
+
+  it('geometric prior: block j weighs p (1 - p)^j, the same for each walk of a block (hand-computed)', () => {
+    // logit 0: p = 1/2, blocks of 2 walks: 1/2, 1/2, 1/4, 1/4, 1/8, 1/8.
+    // logit ln 3: p = 3/4: 3/4, 3/16, 3/64 per block.
+    const w = tf.tidy(() => geometricWalkWeights(tf.tensor1d([0, Math.log(3)]), 6, 2).arraySync());
+    const expected = [
+      [0.5, 0.5, 0.25, 0.25, 0.125, 0.125],
+      [0.75, 0.75, 3 / 16, 3 / 16, 3 / 64, 3 / 64],
+    ];
+    w.forEach((row, i) => row.forEach((v, k) => expect(v).toBeCloseTo(expected[i][k], 6)));
+  });
+
+  it('geometric prior gradient: tape equals the closed form of d/dx sum_k c_k p(1-p)^j', () => {
+    // float64 closed form: d/dx [s (1 - s)^j] = s (1 - s)^j (1 - (j + 1) s) for s = sigmoid(x).
+    const c = [0.3, -1.2, 0.7, 2.0, -0.4, 1.1];
+    const x = 0.4;
+    const grad = tf.tidy(() => tf.grad((l: tf.Tensor) => tf.sum(tf.mul(geometricWalkWeights(l as tf.Tensor1D, 6, 2), tf.tensor2d([c]))))(tf.tensor1d([x])).dataSync()[0]);
+    const s = 1 / (1 + Math.exp(-x));
+    let expected = 0;
+    for (let k = 0; k < 6; k++) {
+      const j = Math.floor(k / 2);
+      expected += c[k] * s * (1 - s) ** j * (1 - (j + 1) * s);
+    }
+    expect(grad).toBeCloseTo(expected, 5);
+  });
+
+  it('gruSequence equals gruStep (tensor-ops) step by step, forwards and backwards', () => {
+    const net = new DeepCasNetwork(arch, Rng.fromSeed(1));
+    const rng = Rng.fromSeed(2);
+    const x = tf.tensor3d(Float32Array.from({ length: 5 * 3 * 4 }, () => rng.normal()), [5, 3, 4]);
+    tf.tidy(() => {
+      for (const reverse of [false, true]) {
+        const cell = reverse ? net.backwardGru : net.forwardGru;
+        const got = gruSequence(x, cell, reverse).map((t) => t.arraySync());
+        let h = tf.zeros([5, 3]) as tf.Tensor2D;
+        const steps = reverse ? [2, 1, 0] : [0, 1, 2];
+        for (const t of steps) {
+          h = gruStep(tf.reshape(tf.slice(x, [0, t, 0], [5, 1, 4]), [5, 4]) as tf.Tensor2D, h, cell);
+          const want = h.arraySync();
+          want.forEach((row, i) => row.forEach((v, j) => expect(got[t][i][j]).toBeCloseTo(v, 6)));
+        }
+      }
+    });
+    x.dispose();
+    net.dispose();
+  });
+
+  it('forward: shapes, attention rows summing to 1, and the prediction equal to the equations written out', () => {
+    const net = new DeepCasNetwork(arch, Rng.fromSeed(3), { initStd: 0.5 });
+    const walks = randomWalks(2, Rng.fromSeed(4));
+    const buckets = tf.tensor1d([0, 3], 'int32');
+    tf.tidy(() => {
+      const out = net.forward(walks, buckets);
+      expect(out.prediction.shape).toEqual([2]);
+      expect(out.stepAttention.shape).toEqual([2, 3]);
+      expect(out.walkWeights.shape).toEqual([2, 4]);
+      out.stepAttention.arraySync().forEach((row) => expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6));
+      // The same prediction from per-walk gruStep runs, attention in plain JavaScript, and the MLP.
+      const emb = net.embedding.arraySync() as number[][];
+      const ids = walks.arraySync() as number[][][];
+      const stepLogits = net.stepLogits.arraySync() as number[][];
+      const geo = net.geoLogits.arraySync() as number[];
+      const b = [0, 3];
+      const want: number[] = [];
+      for (let g = 0; g < 2; g++) {
+        const lambda = stepLogits[b[g]].map(Math.exp);
+        const z = lambda.reduce((a, v) => a + v, 0);
+        const p = 1 / (1 + Math.exp(-geo[b[g]]));
+        const vec = new Array(2 * arch.gruUnits).fill(0);
+        for (let k = 0; k < arch.walksPerGraph; k++) {
+          const a = p * (1 - p) ** Math.floor(k / arch.blockSize);
+          const xs = ids[g][k].map((id) => emb[id]);
+          const run = (cell: typeof net.forwardGru, order: number[]) => {
+            const states: number[][] = [];
+            let h = tf.zeros([1, arch.gruUnits]) as tf.Tensor2D;
+            for (const t of order) {
+              h = gruStep(tf.tensor2d([xs[t]]), h, cell);
+              states[t] = (h.arraySync() as number[][])[0];
+            }
+            return states;
+          };
+          const f = run(net.forwardGru, [0, 1, 2]);
+          const bw = run(net.backwardGru, [2, 1, 0]);
+          for (let t = 0; t < arch.walkLength; t++) {
+            const wt = (a * lambda[t]) / z;
+            [...f[t], ...bw[t]].forEach((v, j) => (vec[j] += wt * v));
+          }
+        }
+        const dense = (input: number[], w: number[][], bias: number[], relu: boolean) =>
+          bias.map((bj, j) => {
+            const v = input.reduce((acc, xi, i) => acc + xi * w[i][j], bj);
+            return relu ? Math.max(0, v) : v;
+          });
+        const d1 = dense(vec, net.w1.arraySync() as number[][], net.b1.arraySync() as number[], true);
+        const d2 = dense(d1, net.w2.arraySync() as number[][], net.b2.arraySync() as number[], true);
+        want.push(dense(d2, net.wOut.arraySync() as number[][], net.bOut.arraySync() as number[], false)[0]);
+      }
+      const got = out.prediction.arraySync();
+      got.forEach((v, g) => expect(v).toBeCloseTo(want[g], 5));
+    });
+    tf.dispose([walks, buckets]);
+    net.dispose();
+  });
+
+  it('loss: weighted mean squared error (padding rows weigh 0) plus l1 |w| + l2 w^2 / 2 (hand-computed from the forward pass)', () => {
+    const net = new DeepCasNetwork(arch, Rng.fromSeed(5), { initStd: 0.3 });
+    const walks = randomWalks(3, Rng.fromSeed(6));
+    const buckets = tf.tensor1d([1, 2, 0], 'int32');
+    tf.tidy(() => {
+      const pred = net.forward(walks, buckets).prediction.arraySync();
+      const targets = [1.5, 0.2, 9];
+      const r = net.loss(walks, buckets, tf.tensor1d(targets), tf.tensor1d([1, 1, 0]), 0.01, 0.02);
+      const mse = ((pred[0] - 1.5) ** 2 + (pred[1] - 0.2) ** 2) / 2;
+      expect(r.mse.dataSync()[0]).toBeCloseTo(mse, 5);
+      let l1 = 0;
+      let l2 = 0;
+      for (const v of net.allTrainableWeights()) for (const x of v.dataSync()) {
+        l1 += Math.abs(x);
+        l2 += x * x;
+      }
+      expect(r.objective.dataSync()[0]).toBeCloseTo(mse + 0.01 * l1 + (0.02 * l2) / 2, 3);
+    });
+    tf.dispose([walks, buckets]);
+    net.dispose();
+  });
+
+  it('gradients of the whole loss: tape equals central differences on the attention logits and the output bias', () => {
+    const net = new DeepCasNetwork(arch, Rng.fromSeed(7), { initStd: 0.5 });
+    const walks = randomWalks(2, Rng.fromSeed(8));
+    const buckets = tf.tensor1d([1, 2], 'int32');
+    const targets = tf.tensor1d([2, 0.5]);
+    const weights = tf.tensor1d([1, 1]);
+    const loss = () => net.loss(walks, buckets, targets, weights, 0, 0).mse;
+    const { grads } = tf.variableGrads(loss, [net.geoLogits, net.stepLogits, net.bOut]);
+    const check = (v: tf.Variable, index: number) => {
+      const base = v.dataSync().slice() as Float32Array;
+      const eps = 1e-2;
+      const at = (delta: number) => {
+        const moved = base.slice();
+        moved[index] += delta;
+        v.assign(tf.tensor(moved, v.shape));
+        return tf.tidy(() => loss().dataSync()[0]);
+      };
+      const numeric = (at(eps) - at(-eps)) / (2 * eps);
+      v.assign(tf.tensor(base, v.shape));
+      const analytic = grads[v.name].dataSync()[index];
+      expect(Math.abs(numeric - analytic)).toBeLessThan(2e-3 * Math.max(1, Math.abs(analytic)));
+      expect(Math.abs(analytic)).toBeGreaterThan(0);
+    };
+    check(net.geoLogits, 1);
+    check(net.geoLogits, 2);
+    check(net.stepLogits, 1 * arch.walkLength + 2);
+    check(net.bOut, 0);
+    tf.dispose([walks, buckets, targets, weights, ...Object.values(grads)]);
+    net.dispose();
+  });
+});

@@ -1,0 +1,127 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describePluginConformance } from '@cascade-lab/core/testing';
+import { executionSettings, MemoryLogger, quietProgress, Rng, type MacroscopicDataset, type TrainContext } from '@cascade-lab/core';
+import { initBackend, tf } from '@cascade-lab/tensor-ops';
+import { deepcasHyperparameters, deepcasPlugin, logIncrement, NodeVocabulary, prepareCascade, sizesFromLogIncrements, type DeepCasHyperparameters } from './plugin.js';
+import { PAD_NODE, UNKNOWN_NODE } from './model.js';
+import { tinyGraphDataset } from './graphs.test-util.js';
+
+/** Small dimensions for the tiny dataset. */
+const SMALL = { walksPerGraph: 8, walkLength: 4, blockSize: 2, embeddingDim: 6, gruUnits: 4, dense1: 6, dense2: 4, skipGramEpochs: 1, batchSize: 8, epochs: 2 };
+
+// The plugin contract (core's kit) on the tiny macroscopic dataset with cascade graphs.
+describePluginConformance(deepcasPlugin, {
+  hyperparameters: SMALL,
+  dataset: tinyGraphDataset(),
+  setup: () => initBackend('wasm'),
+  numTensors: () => tf.memory().numTensors,
+});
+
+const context = (seed = 1, logged: { key: string; value: number }[] = []): TrainContext => ({
+  rng: Rng.fromSeed(seed),
+  backend: { name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', device: 'wasm-simd' },
+  progress: quietProgress,
+  logger: new MemoryLogger(),
+  metrics: { logMetric: (key, value) => void logged.push({ key, value }) },
+  signal: new AbortController().signal,
+  workDir: mkdtempSync(join(tmpdir(), 'deepcas-')),
+  execution: executionSettings({ workers: 1 }),
+});
+
+describe('deepcas plugin', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('sizes at any horizon: observed + 2^y - 1, y running-max over trained horizons, linear in h between them (hand-computed)', () => {
+    // Trained at 12 h (y = 2) and 24 h (y = 1, raised to 2 by the running max); window 6 h.
+    // 6 h: y = 0 -> 10; 9 h: y = 1 -> 11; 12 h: 13; 18 h: y = 2 -> 13; 48 h: 13.
+    expect(Array.from(sizesFromLogIncrements(10, [12, 24], [2, 1], 6, [6, 9, 12, 18, 48]))).toEqual([10, 11, 13, 13, 13]);
+    // y = 3 at 24 h: 18 h is halfway from 2 to 3 -> 2^2.5 - 1 + 10.
+    expect(sizesFromLogIncrements(10, [24, 12], [3, 2], 6, [18])[0]).toBeCloseTo(10 + 2 ** 2.5 - 1, 12);
+    // A negative predicted y counts as 0 (no shrinking).
+    expect(Array.from(sizesFromLogIncrements(5, [12], [-0.7], 6, [3, 12, 100]))).toEqual([5, 5, 5]);
+  });
+
+  it('labels are log2(increment + 1), NaN where the size is unknown (hand-computed)', () => {
+    const c = { ...tinyGraphDataset().train[0], observedSize: 5, targets: Float64Array.from([5, 12, NaN]) };
+    expect(logIncrement(c, 0)).toBe(0);
+    expect(logIncrement(c, 1)).toBeCloseTo(3, 12);
+    expect(logIncrement(c, 2)).toBeNaN();
+  });
+
+  it('prepared walks: vocabulary indices of the training nodes, UNKNOWN for others, PAD after a walk ends, the size bucket', () => {
+    const data = tinyGraphDataset();
+    const vocabulary = new NodeVocabulary(['u1', 'u2']);
+    const hp = deepcasHyperparameters.parse(SMALL);
+    const c = data.test[0];
+    const p = prepareCascade(c, vocabulary, hp, Rng.fromSeed(1));
+    expect(p.walks).toHaveLength(hp.walksPerGraph * hp.walkLength);
+    expect(p.bucket).toBe(Math.min(hp.sizeBuckets - 1, Math.floor(Math.log2(c.cascadeGraph!.numNodes))));
+    for (const v of p.walks) expect([PAD_NODE, UNKNOWN_NODE, 2, 3]).toContain(v);
+    // The same stream gives the same walks regardless of the other cascades prepared.
+    expect(prepareCascade(c, vocabulary, hp, Rng.fromSeed(1)).walks).toEqual(p.walks);
+  });
+
+  it('learns: on graphs whose increment grows with the root out-degree, the trained network beats predicting the training mean', async () => {
+    // Increment label = 2^(root out-degree / 2) - 1 for every horizon: a function of the graph.
+    const base = tinyGraphDataset();
+    const relabel = (c: MacroscopicDataset['train'][number]) => {
+      const g = c.cascadeGraph!;
+      let deg = 0;
+      for (let k = 0; k < g.edges.length; k += 2) if (g.edges[k] === 0) deg++;
+      return { ...c, targets: Float64Array.from(base.horizonsHours, () => c.observedSize + 2 ** (deg / 2) - 1) };
+    };
+    const data: MacroscopicDataset = { ...base, horizonsHours: [12], train: base.train.map(relabel), validation: base.validation.map(relabel), test: base.test.map(relabel) };
+    const hp: DeepCasHyperparameters = deepcasHyperparameters.parse({ ...SMALL, walksPerGraph: 20, blockSize: 10, epochs: 60, patience: 0, learningRate: 0.01 });
+    const model = await deepcasPlugin.train(data, hp, context(3));
+    const y = (c: MacroscopicDataset['train'][number]) => logIncrement(c, 0);
+    const mean = data.train.reduce((a, c) => a + y(c), 0) / data.train.length;
+    const predicted = await (model as import('./plugin.js').DeepCasModel).predictLogIncrements(data.test);
+    let mseModel = 0;
+    let mseMean = 0;
+    data.test.forEach((c, i) => {
+      mseModel += (predicted[i][0] - y(c)) ** 2;
+      mseMean += (mean - y(c)) ** 2;
+    });
+    model.dispose();
+    expect(mseModel).toBeLessThan(0.5 * mseMean);
+  });
+
+  it('no tensor left behind across epochs: 1 and 4 epochs leave the same tensor count while the model lives', async () => {
+    const data = tinyGraphDataset();
+    const counts: number[] = [];
+    for (const epochs of [1, 4]) {
+      const before = tf.memory().numTensors;
+      const model = await deepcasPlugin.train(data, deepcasHyperparameters.parse({ ...SMALL, epochs }), context(2));
+      counts.push(tf.memory().numTensors - before);
+      model.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    expect(counts[1]).toBe(counts[0]);
+  });
+
+  it('logs per-horizon keys in the project style and refuses cascades without a graph', async () => {
+    const logged: { key: string; value: number }[] = [];
+    const data = tinyGraphDataset();
+    const model = await deepcasPlugin.train(data, deepcasHyperparameters.parse({ ...SMALL, epochs: 1 }), context(4, logged));
+    model.dispose();
+    const keys = new Set(logged.map((l) => l.key));
+    for (const k of ['train.h12.loss', 'validation.h12.loss', 'train.h48.bestEpoch']) expect(keys).toContain(k);
+    const bare = { ...data, train: data.train.map(({ cascadeGraph: _, ...c }) => c) };
+    await expect(deepcasPlugin.train(bare, deepcasHyperparameters.parse(SMALL), context())).rejects.toThrow(/cascade graph/);
+  });
+});
+
+describe('leave-one-out node reading', () => {
+  it('a training cascade reads nodes no other training cascade holds as UNKNOWN; new cascades read every training node', () => {
+    // u1 in two training graphs, u2 in one.
+    const g = (ids: string[]) => ({ numNodes: ids.length, edges: Int32Array.from(ids.slice(1).flatMap((_, v) => [0, v + 1])), nodeIds: ids });
+    const vocabulary = NodeVocabulary.fromGraphs([g(['u1', 'u2']), g(['u1', 'u3'])]);
+    expect(vocabulary.ids).toEqual(['u1', 'u2', 'u3']);
+    expect([vocabulary.indexInTraining('u1'), vocabulary.indexInTraining('u2'), vocabulary.indexInTraining('x')]).toEqual([2, UNKNOWN_NODE, UNKNOWN_NODE]);
+    expect([vocabulary.indexOf('u1'), vocabulary.indexOf('u2'), vocabulary.indexOf('x')]).toEqual([2, 3, UNKNOWN_NODE]);
+  });
+});
