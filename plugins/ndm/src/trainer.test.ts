@@ -5,6 +5,8 @@ import { tf } from './tf.js';
 import { fit as fitLoop } from '@cascade-lab/training';
 import { fit, lengthSortedSubBatches, memoryChunks, monitorName, NdmTrainer, validate, validationMonitor } from './trainer.js';
 import { initialWeights } from './weights.js';
+import { simulatedF1 } from '@cascade-lab/evaluation';
+import { NdmSimulator } from './simulator.js';
 
 beforeAll(() => useBackend('cpu'));
 
@@ -87,6 +89,28 @@ describe('training', () => {
     expect(result.bestEpoch).toBe(6);
     expect(result.stoppedEarly).toBe(false);
     expect(validate(net, data.validation, true).loss).toBeCloseTo(losses[5], 5);
+    net.dispose();
+  });
+
+  it('selects by simulated Macro-F1 on the validation split (the task itself) and keeps that epoch', async () => {
+    const { arch, hp } = smallModel(12, { learningRate: 0.05, maxEpochs: 5, earlyStoppingMetric: 'meanMacroF1', selectionSimulations: 20, selectionEvery: 2 });
+    const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(8)));
+    const ctx = trainContext();
+    const seen: Record<string, number>[] = [];
+    const rng = Rng.fromSeed(8).derive('train');
+    const result = await fit(net, hp, data.train, data.validation, rng, ctx, (r) => seen.push(r.validation));
+    // every 2 epochs and the last: epochs 2, 4, 5; the loss pass runs every epoch beside it
+    expect(seen.map((v) => v.meanMacroF1 !== undefined)).toEqual([false, true, false, true, true]);
+    expect(seen.every((v) => v.loss !== undefined)).toBe(true);
+    const scores = seen.map((v) => v.meanMacroF1 ?? -1);
+    expect(result.bestEpoch).toBe(scores.indexOf(Math.max(...scores)) + 1);
+    expect(seen[1].meanMacroF1).toBeCloseTo((seen[1].macroF1 + seen[1].earlyMacroF1) / 2, 15);
+    expect(ctx.logged.some((l) => l.key === 'validation.meanMacroF1' && l.step === 2)).toBe(true);
+    // The kept weights give the kept value again: the protocol with the monitor's seed stream.
+    const sim = new NdmSimulator(arch, net.readWeights());
+    const again = await simulatedF1(sim, data.validation, { simulations: 20, seed: rng.derive('selection') });
+    expect(again['validation.macroF1']).toBe(result.best!.macroF1);
+    sim.dispose();
     net.dispose();
   });
 
