@@ -33,6 +33,10 @@ export const ndmHyperparameters = z
       .enum(['random', 'bucketed'])
       .default('random')
       .describe('random: batches of random cascades as the authors\' code (each batch computed in length-sorted sub-batches: same gradient, little padding); bucketed: batches of similar-length cascades (faster, but it gives short cascades more weight per target and fits worse)'),
+    lossReduction: z
+      .enum(['mean', 'sum'])
+      .default('mean')
+      .describe('mean: each step minimises the mean cross-entropy of its batch\'s targets; sum: the summed cross-entropy, as the authors\' code (size_average=False), so under Adam a batch\'s step grows with its number of targets and every target weighs the same over an epoch'),
     learningRateSchedule: z
       .enum(['noam', 'constant'])
       .default('noam')

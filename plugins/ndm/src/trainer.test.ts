@@ -160,6 +160,34 @@ describe('loss variants', () => {
   });
 });
 
+describe('loss reduction', () => {
+  it('sum (authors\' code) equals mean under Adam when batches have equal target counts, and differs when they do not', () => {
+    const run = (lossReduction: 'mean' | 'sum', batches: number[][][]) => {
+      const { arch, hp } = smallModel(12, { lossReduction, dropout: 0 });
+      const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(11)));
+      const trainer = new NdmTrainer(net, hp, 'tape');
+      const losses = batches.map((b) => trainer.step(batchOf(b), Rng.fromSeed(1)).lossSum);
+      const w = net.readWeights().windowProjection;
+      trainer.dispose();
+      net.dispose();
+      return { w, losses };
+    };
+    // Two batches of 3 targets each (learnEnd: each sequence of n users has n targets).
+    const equal = [[[2, 3, 4]], [[5, 6, 7]]];
+    const a = run('mean', equal);
+    const b = run('sum', equal);
+    // Adam divides the step by the gradient's running scale: a constant factor 3 cancels (up to epsilon).
+    b.w.forEach((x, i) => expect(x).toBeCloseTo(a.w[i], 5));
+    b.losses.forEach((x, i) => expect(x).toBeCloseTo(a.losses[i], 5));
+    // 2 targets, then 8: the sum weighs the second step 4 times as much relative to the first.
+    const unequal = [[[2, 3]], [[4, 5, 6, 7], [8, 9, 10, 11]]];
+    const c = run('mean', unequal);
+    const d = run('sum', unequal);
+    const diff = Math.max(...Array.from(c.w, (x, i) => Math.abs(x - d.w[i])));
+    expect(diff).toBeGreaterThan(1e-4);
+  });
+});
+
 describe('memory chunks', () => {
   it('split a long batch; the summed gradients equal the whole batch\'s', () => {
     const { arch } = smallModel(12, { dropout: 0 });

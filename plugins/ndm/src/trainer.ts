@@ -150,7 +150,9 @@ export class NdmTrainer {
     const targets = chunks.map((c) => nextUserTargets(c, this.hp.learnEnd));
     const total = targets.reduce((s, t) => s + t.count, 0);
     if (total === 0) return { lossSum: 0, targets: 0 };
-    const r = this.manual ? this.manual.compute(chunks, targets, total, rng) : tapeLossAndGradients(this.network, chunks, targets, total, rng);
+    // The gradient is that of (summed loss / divisor): the batch mean, or the sum (authors' code).
+    const divisor = this.hp.lossReduction === 'sum' ? 1 : total;
+    const r = this.manual ? this.manual.compute(chunks, targets, divisor, rng) : tapeLossAndGradients(this.network, chunks, targets, divisor, rng);
     this.optimizer.applyGradients(this.network.trainableVariables(), r.grads);
     for (const t of Object.values(r.grads)) t.dispose();
     return { lossSum: r.lossSum, targets: total };
