@@ -373,7 +373,7 @@ export function renderComparisonMarkdown(result: ComparisonResult, title: string
   const out: string[] = [`# ${title}`, ''];
   out.push(
     'Each cell: mean over seeds ± std (ddof 1) [95% percentile bootstrap interval over test cascades, 1000 resamples] and the p-value of a paired sign-flip permutation test against the row\'s best model (**bold**) on the same cascades' +
-      (result.task === 'microscopic' ? '; (paper X): the NDM paper\'s Table 2/3 value.' : '.'),
+      (result.cells.some((c) => c.paper !== undefined) ? '; (paper X): the NDM paper\'s Table 2/3 value.' : '.'),
     '',
   );
   const cell = (d: string, m: string, k: string) => result.cells.find((c) => c.dataset === d && c.method === m && c.metric === k);
