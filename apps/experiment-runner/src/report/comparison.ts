@@ -31,6 +31,10 @@ import type { RunRecord, RunSource } from './runs.js';
 
 export const DEFAULT_PAPER_TABLES = fileURLToPath(new URL('../../../../configs/reference/ndm-paper-tables.json', import.meta.url));
 export const SIMULATION_COUNTS = [10, 30, 100, 300, 1000];
+export const DEFAULT_ORDER = {
+  microscopic: ['netrate', 'infopath', 'embedded-ic', 'lstm', 'ndm'],
+  macroscopic: ['observed-size', 'mean-log-growth', 'hawkes', 'seismic', 'deepcas', 'gammacas-co', 'gammacas'],
+};
 
 type Row = Record<string, unknown>;
 
@@ -277,7 +281,8 @@ export function compareRuns(all: RunRows[], options: ComparisonOptions = {}): Co
   }
   const groups = groupRuns(runs, options.logger);
   const datasets = [...new Set(groups.map((g) => g.dataset))];
-  const order = options.order ?? [];
+  // the papers' column order unless told otherwise (NDM Table 2; GammaCas Table 2 with the plain baseline first)
+  const order = options.order?.length ? options.order : DEFAULT_ORDER[task];
   const methods = [...new Set(groups.map((g) => g.method))].sort((a, b) => {
     const ia = order.indexOf(a);
     const ib = order.indexOf(b);
