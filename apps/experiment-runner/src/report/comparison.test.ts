@@ -111,3 +111,27 @@ describe('compareRuns (macroscopic)', () => {
     expect(renderComparisonMarkdown(r, 'M')).toMatch(/\| weibo-sample @ 24 h \|/);
   });
 });
+
+describe('compareRuns with a split that depends on the seed', () => {
+  it('keeps every seed, resamples within each seed and pairs models seed by seed', () => {
+    const run = (method: string, seed: number, ids: string[], f1s: number[]): RunRows => {
+      const rows = f1s.map((f1, i) => ({ id: ids[i], truthSize: 4, f1, hitMass: 4 * f1, predictedMass: 4, earlyF1: f1, earlyHitMass: 4 * f1, earlyPredictedMass: 4, earlyTruthSize: 4 }));
+      const r = record(`${method}-${seed}`, { 'model.name': method, seed: String(seed) });
+      return { run: r, method, dataset: 'irvine', seed, task: 'microscopic', rows, protocol: protocolOf(r, rows) };
+    };
+    const a = [0.5, 0.7, 0.2, 0.9, 0.4];
+    const b = [0.45, 0.5, 0.25, 0.6, 0.35];
+    const s1 = ['c0', 'c1', 'c2', 'c3', 'c4'];
+    const s2 = ['c5', 'c6', 'c7', 'c8', 'c9'];
+    const r = compareRuns([run('ndm', 1, s1, a), run('ndm', 2, s2, b), run('netrate', 1, s1, b), run('netrate', 2, s2, b.map((v) => v - 0.1))], { resamples: 100 });
+    const cell = (m: string) => r.cells.find((c) => c.method === m && c.metric === 'test.macroF1')!;
+    // ndm: mean(a) = 0.54, mean(b) = 0.43 -> 0.485 over both seeds (hand)
+    expect(cell('ndm').mean).toBeCloseTo(0.485, 12);
+    expect(cell('ndm').seeds).toBe(2);
+    // paired over the 10 (seed, cascade) pairs: ndm - netrate per pair = a - b (seed 1) and 0.1 (seed 2);
+    // the statistic (mean over seeds of the mean difference) is the mean of the 10 differences, so the
+    // test is the permutation test of those differences
+    const direct = pairedPermutationTest([...a, ...b], [...b, ...b.map((v) => v - 0.1)], (x, y) => mean(x) - mean(y), { rng: Rng.fromSeed(1) });
+    expect(cell('netrate').pVsBest).toBeCloseTo(direct.pValue, 12);
+  });
+});

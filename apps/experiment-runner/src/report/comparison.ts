@@ -9,7 +9,8 @@
  * - seed spread: mean and sample std (ddof 1) of the per-seed values;
  * - interval: percentile bootstrap, 1000 resamples of the test cascades (seeded, `--ci-seed`); a
  *   resample draws cascades, and the statistic is the mean over seeds of the metric of each seed's
- *   rows for those cascades (the seeds share the test split);
+ *   rows for those cascades: drawn jointly for all seeds when they share the test split, within
+ *   each seed when the split depends on the seed (see `Group`);
  * - p-value: paired sign-flip permutation test of (statistic of the best model) - (statistic of the
  *   other), each cascade's results swapped between the two models at random, 10^4 sign patterns.
  *
@@ -25,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CascadeError, Rng, type Logger } from '@cascade-lab/core';
 import { simulationCountCurve, type PerSimulationCounts } from '@cascade-lab/evaluation';
-import { bootstrapInterval, isBetter, kendallTau, metricDirection, pairedPermutationTest, seedSpread, sizePredictionMetrics, spearmanRho } from '@cascade-lab/metrics';
+import { intervalFromDistribution, isBetter, kendallTau, metricDirection, pairedPermutationTest, seedSpread, sizePredictionMetrics, spearmanRho } from '@cascade-lab/metrics';
 import { renderPng, type VegaLiteSpec } from '../plots.js';
 import type { RunRecord, RunSource } from './runs.js';
 
@@ -187,14 +188,25 @@ export interface Cell {
   paper?: number;
 }
 
-/** One method's runs on one dataset, aligned by cascade: items[c][k] = row of cascade c in seed k. */
+/**
+ * One method's runs on one dataset as strata of paired items. When every seed evaluated the same
+ * test cascades (a fixed split: the NDM datasets), one stratum whose item c holds cascade c's row of
+ * each seed, so a resample draws cascades jointly for all seeds. When the split depends on the seed
+ * (a random split: the macroscopic datasets), one stratum per seed with its own cascades, resampled
+ * within the seed. The statistic is the metric of each seed's rows, averaged over seeds.
+ */
 interface Group {
   dataset: string;
   method: string;
   runs: RunRows[];
-  ids: string[];
-  items: Row[][];
+  shared: boolean;
+  strata: Row[][][];
+  /** Which cascades (and seeds) the items are: two groups pair item by item when equal. */
+  pairKey: string;
 }
+
+const settingsOf = (protocol: string): string => JSON.stringify((JSON.parse(protocol) as { params: string[] }).params);
+const idsOf = (r: RunRows): string => r.rows.map((row) => String(row.id)).join('\u0000');
 
 function groupRuns(all: RunRows[], logger?: Logger): Group[] {
   const groups = new Map<string, RunRows[]>();
@@ -206,20 +218,56 @@ function groupRuns(all: RunRows[], logger?: Logger): Group[] {
   for (const runs of groups.values()) {
     runs.sort((a, b) => a.seed - b.seed);
     const first = runs[0];
-    const same = runs.filter((r) => r.protocol === first.protocol);
-    if (same.length < runs.length) logger?.warn(`${first.method} on ${first.dataset}: ${runs.length - same.length} run(s) on another test split or protocol than seed ${first.seed}'s left out (${protocolDifference(first.protocol, runs.find((r) => r.protocol !== first.protocol)!.protocol)})`);
-    const ids = first.rows.map((r) => String(r.id));
-    out.push({ dataset: first.dataset, method: first.method, runs: same, ids, items: ids.map((_, c) => same.map((r) => r.rows[c])) });
+    const same = runs.filter((r) => settingsOf(r.protocol) === settingsOf(first.protocol));
+    if (same.length < runs.length) logger?.warn(`${first.method} on ${first.dataset}: ${runs.length - same.length} run(s) with other dataset or evaluation settings than seed ${first.seed}'s left out (${protocolDifference(first.protocol, runs.find((r) => settingsOf(r.protocol) !== settingsOf(first.protocol))!.protocol)})`);
+    const shared = same.every((r) => idsOf(r) === idsOf(first));
+    const strata = shared ? [first.rows.map((_, c) => same.map((r) => r.rows[c]))] : same.map((r) => r.rows.map((row) => [row]));
+    const pairKey = shared ? `shared\u0001${idsOf(first)}` : same.map((r) => `${r.seed}\u0001${idsOf(r)}`).join('\u0002');
+    out.push({ dataset: first.dataset, method: first.method, runs: same, shared, strata, pairKey });
   }
   return out;
 }
 
-/** The statistic on a sample of cascades: the metric of each seed's rows, averaged over seeds. */
-const seedMean = (metric: RowMetric) => (items: readonly Row[][]): number => {
-  const k = items[0]?.length ?? 0;
-  let s = 0;
-  for (let j = 0; j < k; j++) s += metric.of(items.map((it) => it[j]));
-  return s / k;
+/** The statistic on strata of items: the metric of each seed's rows, averaged over all seeds. */
+const seedMean = (metric: RowMetric) => (strata: readonly (readonly Row[][])[]): number => {
+  let sum = 0;
+  let n = 0;
+  for (const items of strata) {
+    const k = items[0]?.length ?? 0;
+    for (let j = 0; j < k; j++) {
+      sum += metric.of(items.map((it) => it[j]));
+      n++;
+    }
+  }
+  return sum / n;
+};
+
+/** Percentile bootstrap over the items of each stratum (resampled within it). */
+function stratifiedInterval(strata: readonly Row[][][], statistic: (s: readonly Row[][][]) => number, rng: Rng, resamples: number): { low: number; high: number } {
+  const distribution = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) {
+    const sample = strata.map((items) => {
+      const n = items.length;
+      const out: Row[][] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = items[rng.int(n)];
+      return out;
+    });
+    distribution[b] = statistic(sample);
+  }
+  const finite = distribution.filter((v) => !Number.isNaN(v));
+  return finite.length ? intervalFromDistribution(finite, 0.95) : { low: NaN, high: NaN };
+}
+
+interface FlatItem {
+  stratum: number;
+  rows: Row[];
+}
+
+const flatten = (strata: readonly Row[][][], k?: number): FlatItem[] => strata.flatMap((items, stratum) => items.map((rows) => ({ stratum, rows: k === undefined ? rows : rows.slice(0, k) })));
+const unflatten = (items: readonly FlatItem[]): Row[][][] => {
+  const strata: Row[][][] = [];
+  for (const it of items) (strata[it.stratum] ??= []).push(it.rows);
+  return strata;
 };
 
 export interface ComparisonOptions {
@@ -307,7 +355,7 @@ export function compareRuns(all: RunRows[], options: ComparisonOptions = {}): Co
       const made = usable.map((g) => {
         const perSeed = g.runs.map((r) => metric.of(r.rows));
         const spread = seedSpread(perSeed);
-        const ci = bootstrapInterval(g.items, stat, { rng: root.derive(`ci:${dataset}:${g.method}:${metric.key}`), resamples });
+        const ci = stratifiedInterval(g.strata, stat, root.derive(`ci:${dataset}:${g.method}:${metric.key}`), resamples);
         const paperValue = paper[metric.key]?.[dataset]?.[g.method];
         return { g, cell: { dataset, method: g.method, metric: metric.key, mean: spread.mean, std: spread.std, seeds: spread.n, ciLow: ci.low, ciHigh: ci.high, best: false, paper: paperValue ?? undefined } as Cell };
       });
@@ -318,10 +366,13 @@ export function compareRuns(all: RunRows[], options: ComparisonOptions = {}): Co
         best.cell.best = true;
         for (const m of made) {
           if (m === best) continue;
-          if (m.g.ids.join('\u0000') !== best.g.ids.join('\u0000')) continue;
-          // the same number of seeds on both sides, so that a swapped cascade carries as many rows
-          const k = Math.min(best.g.runs.length, m.g.runs.length);
-          const test = pairedPermutationTest(best.g.items.map((it) => it.slice(0, k)), m.g.items.map((it) => it.slice(0, k)), (x, y) => stat(x) - stat(y), { rng: root.derive(`test:${dataset}:${m.g.method}:${metric.key}`), resamples: options.permutations ?? 10_000 });
+          if (m.g.pairKey !== best.g.pairKey) continue;
+          // the same number of seeds on both sides of a shared split, so that a swapped cascade carries as many rows
+          const k = best.g.shared ? Math.min(best.g.runs.length, m.g.runs.length) : undefined;
+          const test = pairedPermutationTest(flatten(best.g.strata, k), flatten(m.g.strata, k), (x, y) => stat(unflatten(x)) - stat(unflatten(y)), {
+            rng: root.derive(`test:${dataset}:${m.g.method}:${metric.key}`),
+            resamples: options.permutations ?? 10_000,
+          });
           m.cell.pVsBest = test.pValue;
         }
       }
@@ -392,7 +443,7 @@ export function renderComparisonMarkdown(result: ComparisonResult, title: string
     for (const d of result.datasets)
       for (const m of keys) {
         const rowCells = result.methods.map((meth) => cell(d, meth, m.key));
-        if (rowCells.every((c) => !c)) continue;
+        if (rowCells.every((c) => !c || Number.isNaN(c.mean))) continue; // e.g. a horizon past the data
         const label = result.task === 'microscopic' ? d : `${d} @ ${m.label.split(' ').slice(-2).join(' ')}`;
         const line = [label, ...rowCells.map((c) => cellText(c, digits))];
         if (improvement) {
@@ -473,7 +524,10 @@ export function horizonPlotSpec(result: ComparisonResult, kind: 'mape' | 'kendal
     spec: {
       width: 300,
       height: 220,
-      encoding: { x: { field: 'hours', type: 'quantitative', title: 'horizon (hours)', scale: { type: 'log', nice: false } }, color: { field: 'model', type: 'nominal', legend: { orient: 'bottom' } } },
+      encoding: {
+        x: { field: 'hours', type: 'quantitative', title: 'horizon (hours)', scale: { type: 'log', nice: false }, axis: { values: [...new Set(values.map((v) => v.hours))] } },
+        color: { field: 'model', type: 'nominal', legend: { orient: 'bottom' }, sort: result.methods },
+      },
       layer: [
         { mark: { type: 'line', point: true }, encoding: { y: { field: 'mean', type: 'quantitative', title, scale: kind === 'mape' ? { type: 'log' } : { zero: false } } } },
         { mark: { type: 'errorbar', ticks: true }, encoding: { y: { field: 'low', type: 'quantitative', title }, y2: { field: 'high' } } },
@@ -494,9 +548,9 @@ export function simulationPlotSpec(result: ComparisonResult): VegaLiteSpec {
       height: 160,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'simulations', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'simulations' },
+        x: { field: 'simulations', type: 'quantitative', scale: { type: 'log', nice: false }, axis: { values: [...new Set(result.simulationCurve.map((p) => p.simulations))] }, title: 'simulations' },
         y: { field: 'value', type: 'quantitative', scale: { zero: false }, title: 'F1' },
-        color: { field: 'method', type: 'nominal', title: 'model', legend: { orient: 'bottom' } },
+        color: { field: 'method', type: 'nominal', title: 'model', legend: { orient: 'bottom' }, sort: result.methods },
       },
     },
   };
@@ -513,7 +567,7 @@ export function microPlotSpec(result: ComparisonResult): VegaLiteSpec {
     spec: {
       width: 160,
       height: 150,
-      encoding: { x: { field: 'model', type: 'nominal', title: null }, color: { field: 'model', type: 'nominal', legend: null } },
+      encoding: { x: { field: 'model', type: 'nominal', title: null, sort: result.methods }, color: { field: 'model', type: 'nominal', legend: null, sort: result.methods } },
       layer: [
         { mark: 'bar', encoding: { y: { field: 'mean', type: 'quantitative', title: 'F1' } } },
         { mark: { type: 'errorbar', ticks: true, color: 'black' }, encoding: { y: { field: 'low', type: 'quantitative', title: 'F1' }, y2: { field: 'high' } } },
