@@ -308,7 +308,7 @@ function readPaper(file: string | undefined): Record<string, Record<string, Reco
 /** Observed-size baseline rows (predict no growth) from any run's rows on the dataset. */
 function observedSizeRun(from: RunRows): RunRows {
   const rows = from.rows.map((r) => ({ ...r, predicted: (r.actual as unknown[]).map(() => num(r.observedSize)) }));
-  return { ...from, method: 'observed-size', seed: 0, rows };
+  return { ...from, method: 'observed-size', rows };
 }
 
 export function compareRuns(all: RunRows[], options: ComparisonOptions = {}): ComparisonResult {
@@ -321,8 +321,10 @@ export function compareRuns(all: RunRows[], options: ComparisonOptions = {}): Co
   if (task === 'macroscopic') {
     const extra: RunRows[] = [];
     for (const d of new Set(all.map((r) => r.dataset))) {
+      if (all.some((r) => r.dataset === d && r.method === 'observed-size')) continue;
+      // one per seed of a model on this dataset: the same cascades as that seed, so it pairs with every model
       const first = all.find((r) => r.dataset === d)!;
-      if (!all.some((r) => r.dataset === d && r.method === 'observed-size')) extra.push(observedSizeRun(first));
+      extra.push(...all.filter((r) => r.dataset === d && r.method === first.method).map(observedSizeRun));
     }
     runs = [...all, ...extra];
     notes.push('observed-size: predicts the size at the end of the observation window at every horizon (no growth); computed from the rows, no parameters.');
