@@ -522,7 +522,7 @@ export function horizonPlotSpec(result: ComparisonResult, kind: 'mape' | 'kendal
     data: { values },
     facet: { field: 'dataset', type: 'nominal', title: null },
     columns: 3,
-    resolve: { scale: { y: 'independent' } },
+    resolve: { scale: { x: 'independent', y: 'independent' } },
     spec: {
       width: 300,
       height: 220,
