@@ -33,3 +33,4 @@ export { pluginCatalogue, catalogueOfPlugins, metricKeyProblems, loggedKeys, che
 export type { MetricKeyCheckOptions } from './conformance.js';
 
 export { INFINITE_APE_CAP } from '@cascade-lab/metrics';
+export { simulationCountCurve, type PerSimulationCounts, type SimulationCountPoint } from './simulation-curve.js';

@@ -59,6 +59,18 @@ describe('evaluateMicroscopic: the NDM §5.3 protocol', () => {
     expect(r.earlyMacroF1).toBeCloseTo(2 / 5, 15);
     expect(r.earlyMicroF1).toBeCloseTo(2 / 5, 15);
     expect(r.cascades[0].stoppedEarly).toBe(0.5);
+    // per-simulation rows (hand, from the rows above): added 2, 3, 3, 1; hits (in {3,4,5}) 1, 3, 0, 1;
+    // early: added 2, 2, 2, 1; hits (in {3,4}) 1, 2, 0, 0
+    const ps = r.cascades[0].perSimulation;
+    expect([Array.from(ps.added), Array.from(ps.hits), Array.from(ps.earlyAdded), Array.from(ps.earlyHits)]).toEqual([
+      [2, 3, 3, 1],
+      [1, 3, 0, 1],
+      [2, 2, 2, 1],
+      [1, 2, 0, 0],
+    ]);
+    // their sums over S reproduce the counts: hit 5/4, predicted 9/4; early 3/4, 7/4
+    expect([r.cascades[0].full.hitMass, r.cascades[0].full.predictedMass]).toEqual([5 / 4, 9 / 4]);
+    expect([r.cascades[0].early.hitMass, r.cascades[0].early.predictedMass]).toEqual([3 / 4, 7 / 4]);
   });
 
   it('averages per cascade for Macro and sums first for Micro; skips cascades with nothing to predict', async () => {

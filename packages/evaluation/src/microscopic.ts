@@ -81,6 +81,15 @@ export interface CascadeEvaluation {
   early: StageEvaluation;
   /** Fraction of simulations that stopped before the budget. */
   stoppedEarly: number;
+  /**
+   * Per-simulation counts, in simulation order: users added by simulation s (`added`), how many of
+   * them are in G_c (`hits`), and the same over its first min(earlyStageSize, |G_c|) users against
+   * the first users of G_c (`earlyAdded`, `earlyHits`). Since P_u^c = (simulations that added u) / S,
+   * sum_{u in G} P_u = sum_s hits_s / S and sum_u P_u = sum_s added_s / S: the first m rows give the
+   * counts of an evaluation with m simulations (the simulations are independent and identically
+   * distributed), without simulating again (issue 19's F1-against-simulations curve).
+   */
+  perSimulation: { added: Uint32Array; hits: Uint32Array; earlyAdded: Uint32Array; earlyHits: Uint32Array };
 }
 
 export interface MicroscopicEvaluation {
@@ -236,8 +245,14 @@ export async function evaluateMicroscopic(model: InfectionSimulator, testCascade
         const budget = p.truth.length;
         const earlySize = Math.min(earlyStageSize, budget);
         let stoppedEarly = 0;
+        const truthSet = new Set(p.truth);
+        const earlyTruthSet = new Set(p.truth.slice(0, earlySize));
+        const perSimulation = { added: new Uint32Array(simulations), hits: new Uint32Array(simulations), earlyAdded: new Uint32Array(simulations), earlyHits: new Uint32Array(simulations) };
         for (let s = 0; s < simulations; s++) {
           const row = s * budget;
+          let added = 0;
+          let hits = 0;
+          let earlyHits = 0;
           for (let k = 0; k < budget; k++) {
             const u = res.sequences[row + k];
             if (u < 0) {
@@ -245,8 +260,17 @@ export async function evaluateMicroscopic(model: InfectionSimulator, testCascade
               break;
             }
             full.add(u);
-            if (k < earlySize) early.add(u);
+            added++;
+            if (truthSet.has(u)) hits++;
+            if (k < earlySize) {
+              early.add(u);
+              if (earlyTruthSet.has(u)) earlyHits++;
+            }
           }
+          perSimulation.added[s] = added;
+          perSimulation.hits[s] = hits;
+          perSimulation.earlyAdded[s] = Math.min(added, earlySize);
+          perSimulation.earlyHits[s] = earlyHits;
         }
         const pFull = full.drain(simulations);
         const pEarly = early.drain(simulations);
@@ -264,6 +288,7 @@ export async function evaluateMicroscopic(model: InfectionSimulator, testCascade
           full: { ...cFull, ...cascadePrecisionRecallF1(cFull) },
           early: { ...cEarly, ...cascadePrecisionRecallF1(cEarly) },
           stoppedEarly: stoppedEarly / simulations,
+          perSimulation,
         });
       });
       task.tick(batch.length, `macro-F1 so far ${macroF1(fullCounts).toFixed(4)}`);

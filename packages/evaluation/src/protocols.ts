@@ -111,6 +111,19 @@ export async function runMicroscopicProtocol(model: MicroscopicModel, data: Micr
     earlyPrecision: c.early.precision,
     earlyRecall: c.early.recall,
     stoppedEarly: c.stoppedEarly,
+    // counts for micro-F1 and the paired tests over cascades (issue 19)
+    hitMass: c.full.hitMass,
+    predictedMass: c.full.predictedMass,
+    earlyHitMass: c.early.hitMass,
+    earlyPredictedMass: c.early.predictedMass,
+    earlyTruthSize: c.early.truthSize,
+    // per-simulation counts: prefixes give the F1 of fewer simulations (see CascadeEvaluation.perSimulation)
+    perSimulation: {
+      added: Array.from(c.perSimulation.added),
+      hits: Array.from(c.perSimulation.hits),
+      earlyAdded: Array.from(c.perSimulation.earlyAdded),
+      earlyHits: Array.from(c.perSimulation.earlyHits),
+    },
     topPredicted: topUsers(ev.infectionProbabilities[i].users, ev.infectionProbabilities[i].probabilities, data.users, 20),
   }));
   return { metrics, series: [], predictions, summary: lines.join('\n') };

@@ -22,3 +22,14 @@ export {
   canonicalMetricKey,
 } from './catalogue.js';
 export type { MetricInfo, MetricDeclaration, ResolvedMetric, MetricPhase, MetricDirection, MetricUnit, MetricTask } from './catalogue.js';
+export {
+  normalCdf,
+  normalQuantile,
+  quantile,
+  intervalFromDistribution,
+  bootstrapInterval,
+  bootstrapDistribution,
+  seedSpread,
+  pairedPermutationTest,
+} from './resampling.js';
+export type { BootstrapMethod, BootstrapOptions, BootstrapInterval, SeedSpread, PairedTestOptions, PairedTestResult } from './resampling.js';

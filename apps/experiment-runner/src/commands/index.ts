@@ -9,10 +9,11 @@ import { sweepCommand } from './sweep.js';
 import { reportCommand } from './report.js';
 import { mlflowCommand } from './mlflow.js';
 import { runsCommand } from './runs.js';
+import { compareCommand } from './compare.js';
 
 /**
  * Every `cascade` sub-command. Each lives in its own file in this folder and exports one yargs
  * CommandModule; add new ones to this list (one import, one entry).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, evaluateCommand, pluginsCommand, validateCommand, datasetsCommand, backendCommand, sweepCommand, mlflowCommand, runsCommand, reportCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, evaluateCommand, pluginsCommand, validateCommand, datasetsCommand, backendCommand, sweepCommand, mlflowCommand, runsCommand, reportCommand, compareCommand];

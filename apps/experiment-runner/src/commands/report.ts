@@ -6,6 +6,7 @@ import { loggerFor, type GlobalOptions } from '../global-options.js';
 import { writeReport, selectRuns } from '../report/report.js';
 import { localRunSource, runSourceFor, type RunSource } from '../report/runs.js';
 import type { GroupBy, Layout } from '../report/table.js';
+import { compareRuns, loadRunRows, writeComparison, renderComparisonMarkdown } from '../report/comparison.js';
 import { pluginModules } from '../plugin-modules.js';
 
 interface ReportArgs extends GlobalOptions {
@@ -15,7 +16,9 @@ interface ReportArgs extends GlobalOptions {
   trackingUri?: string;
   runsDir?: string;
   metrics: string[];
-  layout: Layout;
+  layout: Layout | 'comparison';
+  ciSeed: number;
+  paperTables?: string;
   by: GroupBy;
   ours?: string;
   baselines: string[];
@@ -39,7 +42,14 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('tracking-uri', { type: 'string', describe: 'MLflow server (default $MLFLOW_TRACKING_URI; unset: the local store)' })
       .option('runs-dir', { type: 'string', describe: 'read the local run store in this folder (default $CASCADE_RUNS_DIR or ./runs)' })
       .option('metrics', { type: 'string', array: true, default: [] as string[], describe: 'metric keys or globs, e.g. test.macroF1,test.microF1 or \'test.h*.mape\' (default: the task\'s headline metrics)' })
-      .option('layout', { choices: ['rows', 'paper'] as const, default: 'rows' as const, describe: 'rows: one row per method, metrics as columns; paper: the NDM paper\'s Table 2 (metric x dataset rows, methods as columns, improvement last)' })
+      .option('layout', {
+        choices: ['rows', 'paper', 'comparison'] as const,
+        default: 'rows' as const,
+        describe:
+          'rows: one row per method, metrics as columns; paper: the NDM paper\'s Table 2 (metric x dataset rows, methods as columns, improvement last); comparison: models as columns, datasets (and horizons) as rows from the runs\' per-cascade rows, with seed spread, 95% bootstrap intervals, paired permutation p-values against the best model, the paper\'s values, F1 against simulations or error against horizon plots; logged to the sweep\'s parent run',
+      })
+      .option('ci-seed', { type: 'number', default: 1, describe: 'seed of the bootstrap resamples and permutation tests (comparison layout)' })
+      .option('paper-tables', { type: 'string', describe: 'published values to print beside ours (default configs/reference/ndm-paper-tables.json)' })
       .option('by', { choices: ['auto', 'trial', 'model', 'run'] as const, default: 'auto' as const, describe: 'what a method is: a sweep trial (its overrides), a model, or a single run (auto: trial for sweeps, else model)' })
       .option('ours', { type: 'string', describe: 'the method whose relative improvement over the best baseline is reported' })
       .option('baselines', { type: 'string', array: true, default: [] as string[], describe: 'methods that count as baselines (default: all but --ours)' })
@@ -74,9 +84,27 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     }
     try {
       const selected = await selectRuns(source, { experiment: args.experiment, parent: args.parent, sweep: args.sweep });
+      if (args.layout === 'comparison') {
+        const rows = await loadRunRows(source, selected.runs, undefined, logger);
+        const comparison = compareRuns(rows, { ciSeed: args.ciSeed, paperTables: args.paperTables, order: list(args.order), ours: args.ours, logger });
+        const title = args.title ?? selected.title;
+        const notes = [`Source: ${selected.description}; ${rows.length} runs with per-cascade rows${selected.unfinished ? ` (${selected.unfinished} unfinished left out)` : ''}.`];
+        if (!args.out) {
+          process.stdout.write(renderComparisonMarkdown(comparison, title, { ours: args.ours, digits: args.digits, notes }));
+          return;
+        }
+        const written = await writeComparison(comparison, title, args.out, { ours: args.ours, digits: args.digits, notes });
+        process.stdout.write(written.markdown);
+        process.stdout.write(`\nwritten: ${written.files.join(', ')}\n`);
+        if (args.parent) {
+          await source.addArtifacts(args.parent, args.out, 'report');
+          process.stdout.write(`logged to run ${args.parent} under report/\n`);
+        }
+        return;
+      }
       const result = await writeReport(selected, {
         metrics: list(args.metrics),
-        layout: args.layout,
+        layout: args.layout as Layout,
         by: args.by,
         ours: args.ours,
         baselines: args.baselines.length ? list(args.baselines) : undefined,

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { CascadeError, type Logger } from '@cascade-lab/core';
 import {
   LocalStore,
@@ -71,6 +72,27 @@ export interface RunSource {
    * time and a `cascade.error` tag saying why. A run that is no longer RUNNING is left as it is.
    */
   closeAbandoned(runId: string, status: 'FAILED' | 'KILLED', reason: string): Promise<void>;
+  /** One artifact file of a run (`predictions.jsonl`), or undefined when the run has none there. */
+  readArtifact(runId: string, path: string): Promise<Buffer | undefined>;
+  /**
+   * Adds the files under `localDir` to a run's artifacts under `artifactDir`, also to a run that has
+   * ended (a report logged to a sweep's parent run).
+   */
+  addArtifacts(runId: string, localDir: string, artifactDir: string): Promise<void>;
+}
+
+/** Files under a directory, relative, with `/`. */
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d)) {
+      const full = join(d, e);
+      if (statSync(full).isDirectory()) walk(full);
+      else out.push(relative(dir, full).split(sep).join('/'));
+    }
+  };
+  walk(dir);
+  return out.sort();
 }
 
 /** The run source behind a tracker made by `createTracker` (MLflow server or local store). */
@@ -129,6 +151,22 @@ export class MlflowRunSource implements RunSource {
     await this.client.updateRun(runId, { status, endTime: Date.now() });
   }
 
+  async readArtifact(runId: string, path: string): Promise<Buffer | undefined> {
+    const run = await this.client.getRun(runId);
+    try {
+      return await this.client.downloadArtifact(run.info.artifact_uri ?? '', path);
+    } catch (e) {
+      const status = (e as { httpStatus?: number }).httpStatus;
+      if (status === 404 || (e as { errorCode?: string }).errorCode === 'RESOURCE_DOES_NOT_EXIST') return undefined;
+      throw e;
+    }
+  }
+
+  async addArtifacts(runId: string, localDir: string, artifactDir: string): Promise<void> {
+    const uri = (await this.client.getRun(runId)).info.artifact_uri ?? '';
+    for (const f of filesUnder(localDir)) await this.client.uploadArtifact(uri, join(localDir, f), `${artifactDir}/${f}`);
+  }
+
   private async record(run: MlflowRunRecord): Promise<RunRecord> {
     const tags = Object.fromEntries((run.data.tags ?? []).map((t) => [t.key, t.value]));
     return {
@@ -184,6 +222,17 @@ export class LocalRunSource implements RunSource {
     if (!this.store.hasRun(runId) || this.store.readMeta(runId).status !== 'RUNNING') return;
     this.store.writeTags(runId, { ...this.store.readTags(runId), [CASCADE_TAGS.error]: reason.slice(0, 5000) });
     this.store.updateMeta(runId, { status, endTime: Date.now() });
+  }
+
+  async readArtifact(runId: string, path: string): Promise<Buffer | undefined> {
+    const file = join(this.store.artifactsDir(runId), ...path.split('/'));
+    return existsSync(file) ? readFileSync(file) : undefined;
+  }
+
+  async addArtifacts(runId: string, localDir: string, artifactDir: string): Promise<void> {
+    const target = join(this.store.artifactsDir(runId), ...artifactDir.split('/'));
+    mkdirSync(target, { recursive: true });
+    cpSync(localDir, target, { recursive: true });
   }
 
   private record(runId: string, tags: Record<string, string>): RunRecord {
