@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describePluginConformance } from '@cascade-lab/core/testing';
+import { describePluginConformance } from '@cascade-lab/evaluation/testing';
 import { executionSettings, MemoryLogger, quietProgress, Rng, type MacroscopicDataset, type TrainContext } from '@cascade-lab/core';
 import { initBackend, tf } from '@cascade-lab/tensor-ops';
 import { deepcasHyperparameters, deepcasPlugin, logIncrement, NodeVocabulary, prepareCascade, sizesFromLogIncrements, type DeepCasHyperparameters } from './plugin.js';

@@ -530,7 +530,8 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
       const r = await trainHorizon(data.horizonsHours[h], h, t, select(validationRows, data.validation, h), arch, embeddings, hp, ctx);
       networks.push(r.net);
       trained.push(data.horizonsHours[h]);
-      summary[`model.${horizonKey(data.horizonsHours[h])}.bestEpoch`] = r.bestEpoch;
+      // The runner logs summaryMetrics() as model.<key>.
+      summary[`${horizonKey(data.horizonsHours[h])}.bestEpoch`] = r.bestEpoch;
     }
   } catch (e) {
     for (const n of networks) n.dispose();
@@ -547,6 +548,10 @@ export const deepcasPlugin: MacroscopicPlugin<DeepCasHyperparameters> = {
   reference: 'Li, Ma, Guo, Mei: DeepCas: an End-to-end Predictor of Information Cascades, WWW 2017, §4',
   hyperparameters: deepcasHyperparameters,
   dataNeeds: ['cascadeGraph'],
+  metrics: [
+    { key: 'validation.h<hours>.loss', label: 'validation loss <hours> h', unit: 'loss', direction: 'lower', description: 'Squared error of log2(increment + 1) on the validation split for the network of that horizon (step = epoch).' },
+    { key: 'model.h<hours>.bestEpoch', label: 'kept epoch <hours> h', unit: 'epoch', direction: 'none', description: 'The epoch whose weights the network of that horizon keeps.' },
+  ],
   train,
   async load(dir: string, _context: InferenceContext) {
     // One error code for every failed load (core's ModelLoadError, MODEL_LOAD).

@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describePluginConformance, tinyMicroscopicDataset } from '@cascade-lab/core/testing';
+import { tinyMicroscopicDataset } from '@cascade-lab/core/testing';
+import { describePluginConformance } from '@cascade-lab/evaluation/testing';
 import { MemoryLogger, quietProgress, Rng, type TrainContext } from '@cascade-lab/core';
 import { type EmbeddedIcParameters } from './model.js';
 import { embeddedIcHyperparameters, embeddedIcPlugin } from './plugin.js';

@@ -30,6 +30,13 @@ export const embeddedIcPlugin: MicroscopicPlugin<EmbeddedIcHyperparameters> = {
   task: 'microscopic',
   description: 'Embedded IC (Bourigault, Lamprier, Gallinari, WSDM 2016): independent cascade with transmission probabilities from sender and receiver user embeddings',
   hyperparameters: embeddedIcHyperparameters,
+  metrics: [
+    { key: 'validation.logLikelihood', label: 'validation log-likelihood', unit: 'loss', direction: 'higher', description: 'IC log-likelihood per validation cascade (step = epoch); the default early-stopping monitor.' },
+    { key: 'validation.bestLogLikelihood', label: 'best validation log-likelihood', unit: 'loss', direction: 'higher', description: 'The validation log-likelihood of the kept epoch.' },
+    { key: 'train.pairsPerSecond', label: 'scored pairs/s', unit: 'perSecond', direction: 'higher', description: 'Sender-receiver pairs scored per second of training (sampled never-infected users included).' },
+    { key: 'model.simulationEdges', label: 'simulation edges', unit: 'count', direction: 'none', description: 'Pairs kept for simulation (probability at least minEdgeProbability).' },
+    { key: 'model.meanPrunedMassPerSender', label: 'pruned probability mass per sender', unit: 'value', direction: 'lower', description: 'Mean total probability of the dropped pairs per sender.' },
+  ],
 
   async train(data: MicroscopicDataset, hp, context) {
     const train = data.train.map((c) => cascadeUsers(c.events));

@@ -1,4 +1,5 @@
-import { describePluginConformance, tinyMacroscopicDataset } from '@cascade-lab/core/testing';
+import { tinyMacroscopicDataset } from '@cascade-lab/core/testing';
+import { describePluginConformance } from '@cascade-lab/evaluation/testing';
 import { windowCascade } from '@cascade-lab/data';
 import type { TrainContext } from '@cascade-lab/core';
 import { futureMarkWeight, hawkesHyperparameters, hawkesPlugin, HawkesModel } from './plugin.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describePluginConformance } from '@cascade-lab/core/testing';
+import { describePluginConformance } from '@cascade-lab/evaluation/testing';
 import { Rng, type Cascade } from '@cascade-lab/core';
 import { parseInfopathCascades, parseInfopathNetwork } from '@cascade-lab/data';
 import { generateTimeVaryingCascades, rateAt } from '@cascade-lab/simulation';

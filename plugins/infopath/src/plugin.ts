@@ -32,6 +32,11 @@ export const infopathPlugin: MicroscopicPlugin<InfopathHyperparameters> = {
   // Infection times drive the likelihood; each cascade's observation end comes from the dataset's
   // `observation` config (undefined: its last infection).
   dataNeeds: ['eventTimes'],
+  metrics: [
+    { key: 'model.edges', label: 'edges with a positive rate', unit: 'count', direction: 'none', description: 'Pairs with a rate above the projection floor at the prediction time.' },
+    { key: 'model.steps', label: 'time steps', unit: 'count', direction: 'none', description: 'Stochastic-gradient time steps over the training span.' },
+    { key: 'model.ratesAtTime', label: 'prediction time', unit: 'value', direction: 'none', description: 'Time (dataset unit) whose rates the simulations use (predictAt; the last step by default).' },
+  ],
 
   async train(data: MicroscopicDataset, hp, context) {
     const cascades = hp.useValidation ? [...data.train, ...data.validation] : data.train;

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describePluginConformance } from '@cascade-lab/core/testing';
+import { describePluginConformance } from '@cascade-lab/evaluation/testing';
 import { executionSettings, MemoryLogger, quietProgress, Rng, type Cascade, type MicroscopicDataset, type TrainContext } from '@cascade-lab/core';
 import { RateNetworkModel } from '@cascade-lab/simulation';
 import { parseInfopathCascades, parseInfopathNetwork, parseNetinfCascades, parseNetinfNetwork, snapVocabulary } from '@cascade-lab/data';

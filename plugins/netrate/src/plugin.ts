@@ -27,6 +27,12 @@ export const netratePlugin: MicroscopicPlugin<NetrateHyperparameters> = {
   // Infection times drive the likelihood; each cascade's observation end comes from the dataset's
   // `observation` config (undefined: its last infection).
   dataNeeds: ['eventTimes'],
+  metrics: [
+    { key: 'model.negLogLikelihood', label: 'negative log-likelihood', unit: 'loss', direction: 'none', description: 'NetRate objective at the fitted rates, summed over training cascades (survival terms included).' },
+    { key: 'model.edges', label: 'edges with a positive rate', unit: 'count', direction: 'none', description: 'Pairs (j, i) with a fitted rate above zero.' },
+    { key: 'model.candidatePairs', label: 'candidate pairs', unit: 'count', direction: 'none', description: 'Pairs (j, i) where j precedes i in some training cascade (the only rates that can be non-zero).' },
+    { key: 'model.kktResidual', label: 'KKT residual', unit: 'value', direction: 'lower', description: 'Largest violation of the optimality (KKT) conditions at the returned rates: how close the solver got to the exact optimum.' },
+  ],
 
   async train(data: MicroscopicDataset, hp, context) {
     const cascades = hp.useValidation ? [...data.train, ...data.validation] : data.train;

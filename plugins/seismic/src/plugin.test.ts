@@ -1,4 +1,5 @@
-import { describePluginConformance, tinyMacroscopicDataset } from '@cascade-lab/core/testing';
+import { tinyMacroscopicDataset } from '@cascade-lab/core/testing';
+import { describePluginConformance } from '@cascade-lab/evaluation/testing';
 import { windowCascade } from '@cascade-lab/data';
 import { seismicHyperparameters, seismicPlugin, SeismicModel } from './plugin.js';
 import { readMacroCascade, readReference } from './reference.test-util.js';
