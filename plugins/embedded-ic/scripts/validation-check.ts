@@ -5,6 +5,7 @@
  *   npx tsc -b tsconfig.build.json
  *   CASCADE_DATA_DIR=../shared/data node --import tsx plugins/embedded-ic/scripts/validation-check.ts memetracker '{"dimension":50}' [simulations]
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { MemoryLogger, quietProgress, Rng } from '@cascade-lab/core';
 import { loadMicroscopicDataset } from '@cascade-lab/data';
@@ -12,7 +13,9 @@ import { evaluateMicroscopic } from '@cascade-lab/evaluation';
 import { embeddedIcHyperparameters, embeddedIcPlugin } from '@cascade-lab/plugin-embedded-ic';
 
 const [name = 'memetracker', hpJson = '{}', sims = '100'] = process.argv.slice(2);
-const dataset = await loadMicroscopicDataset({ path: path.join(process.env.CASCADE_DATA_DIR ?? '../shared/data', 'micro', name), format: 'ndm' });
+// The NDM-format folders (Memetracker, Irvine) by path; the others (christianity) by registry name.
+const folder = path.join(process.env.CASCADE_DATA_DIR ?? '../shared/data', 'micro', name);
+const dataset = existsSync(path.join(folder, 'cascade.txt')) ? await loadMicroscopicDataset({ path: folder, format: 'ndm' }) : await loadMicroscopicDataset({ name });
 const hp = embeddedIcHyperparameters.parse(JSON.parse(hpJson));
 const t0 = performance.now();
 const model = await embeddedIcPlugin.train(dataset, hp, {
