@@ -13,6 +13,8 @@ export {
   transmissionScore,
   type EmbeddedIcParameters,
   type EmbeddedIcGradient,
+  EVERY_EARLIER_USER,
+  type ParentRule,
 } from './model.js';
 
 /** The inversify module the runner loads (apps/experiment-runner/src/plugin-modules.ts). */

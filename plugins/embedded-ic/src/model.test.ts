@@ -8,6 +8,7 @@ import {
   transmissionProbability,
   zeroGradient,
   type EmbeddedIcParameters,
+  type ParentRule,
 } from './model.js';
 
 /**
@@ -64,7 +65,34 @@ describe('embedded-ic likelihood: the hand-worked 3-user example', () => {
   });
 });
 
-describe('embedded-ic gradient', () => {
+describe('embedded-ic likelihood with a parent window: the same 3-user example', () => {
+  const p = handParameters();
+  it('window 1: each user infected by the one just before it: ln p(2->3) + ln p(3->4) = ln(1/4) + ln(1/2)', () => {
+    const rule: ParentRule = { window: 1, earlierFailed: false };
+    expect(cascadeLogLikelihood(p, [2, 3, 4], [], 1, undefined, undefined, rule).infected).toBeCloseTo(Math.log(1 / 4) + Math.log(1 / 2), 12);
+    expect(cascadeLogLikelihoodReference(p, [2, 3, 4], [], 1, undefined, rule).infected).toBeCloseTo(Math.log(1 / 4) + Math.log(1 / 2), 12);
+  });
+  it('window 1, earlier users failed: adds ln(1 - p(2->4)) = ln(4/5); dLL/dz_4_0 = (p34 - 1) + p24 = -1/2 + 1/5 = -3/10', () => {
+    const rule: ParentRule = { window: 1, earlierFailed: true };
+    const r = cascadeLogLikelihood(p, [2, 3, 4], [], 1, undefined, undefined, rule);
+    expect(r.infected).toBeCloseTo(Math.log(1 / 4) + Math.log(1 / 2) + Math.log(4 / 5), 12);
+    expect(cascadeLogLikelihoodReference(p, [2, 3, 4], [], 1, undefined, rule).infected).toBeCloseTo(r.infected, 12);
+    // q34 = 1 (sole parent): d ln P_4 / ds34 = p34 - 1; d ln(1 - p24) / ds24 = p24.
+    const grad = zeroGradient(p);
+    cascadeLogLikelihood(p, [2, 3, 4], [], 1, grad, undefined, rule);
+    expect(grad.receiverBias[4]).toBeCloseTo(-3 / 10, 12);
+  });
+  it('a window at least the cascade length is every earlier user', () => {
+    const a = cascadeLogLikelihood(p, [2, 3, 4], [], 1, undefined, undefined, { window: 5, earlierFailed: true });
+    expect(a.infected).toBeCloseTo(Math.log(1 / 4) + Math.log(3 / 5), 12);
+  });
+});
+
+describe.each<[string, ParentRule]>([
+  ['every earlier user', { window: 0, earlierFailed: false }],
+  ['window 2', { window: 2, earlierFailed: false }],
+  ['window 2, earlier users failed', { window: 2, earlierFailed: true }],
+])('embedded-ic gradient (%s)', (_name, rule) => {
   const numUsers = 9;
   const d = 3;
   const p = initialParameters(numUsers, d, Rng.fromSeed(11), 0.8, 0.2);
@@ -73,15 +101,15 @@ describe('embedded-ic gradient', () => {
   const negatives = [4, 6];
   const weight = 2.5;
   const total = (q: EmbeddedIcParameters) => {
-    const r = cascadeLogLikelihoodReference(q, users, negatives, weight);
+    const r = cascadeLogLikelihoodReference(q, users, negatives, weight, undefined, rule);
     return r.infected + r.escaped;
   };
 
   it('the fast form equals the per-pair reference (value and gradient)', () => {
     const g1 = zeroGradient(p);
     const g2 = zeroGradient(p);
-    const a = cascadeLogLikelihood(p, users, negatives, weight, g1);
-    const b = cascadeLogLikelihoodReference(p, users, negatives, weight, g2);
+    const a = cascadeLogLikelihood(p, users, negatives, weight, g1, undefined, rule);
+    const b = cascadeLogLikelihoodReference(p, users, negatives, weight, g2, rule);
     expect(a.infected).toBeCloseTo(b.infected, 12);
     expect(a.escaped).toBeCloseTo(b.escaped, 12);
     for (const key of ['senders', 'receivers', 'receiverBias'] as const) {
@@ -91,7 +119,7 @@ describe('embedded-ic gradient', () => {
 
   it('matches central finite differences of the log-likelihood in every parameter', () => {
     const grad = zeroGradient(p);
-    cascadeLogLikelihood(p, users, negatives, weight, grad);
+    cascadeLogLikelihood(p, users, negatives, weight, grad, undefined, rule);
     const h = 1e-6;
     let checked = 0;
     for (const key of ['senders', 'receivers', 'receiverBias'] as const) {

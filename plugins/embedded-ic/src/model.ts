@@ -35,6 +35,20 @@ export interface EmbeddedIcParameters {
   readonly receiverBias: Float64Array;
 }
 
+/**
+ * Who may have infected the j-th user of a cascade (see the file comment). `window` 0: every
+ * earlier user (the relaxation of unobserved IC steps). `window` k > 0: only the k users infected
+ * just before it, u_{j-k} .. u_{j-1}: an infected user stays contagious for the next k infections
+ * of the cascade. `earlierFailed`: the users infected before the window each tried and failed, a
+ * factor (1 - p(u_i -> v)) each (the exact likelihood of that contagious-window IC); false leaves
+ * those pairs out of the likelihood (no evidence either way).
+ */
+export interface ParentRule {
+  readonly window: number;
+  readonly earlierFailed: boolean;
+}
+export const EVERY_EARLIER_USER: ParentRule = { window: 0, earlierFailed: false };
+
 /** Gradient of the log-likelihood, same layout as the parameters. */
 export interface EmbeddedIcGradient {
   senders: Float64Array;
@@ -158,8 +172,11 @@ export function cascadeLogLikelihood(
   negativeWeight: number,
   grad?: EmbeddedIcGradient,
   scratch: LikelihoodScratch = new LikelihoodScratch(),
+  parents: ParentRule = EVERY_EARLIER_USER,
 ): CascadeLikelihood {
   const m = users.length;
+  const window = parents.window;
+  const strict = parents.earlierFailed;
   const d = p.dimension;
   const w = p.senders;
   const z = p.receivers;
@@ -181,14 +198,14 @@ export function cascadeLogLikelihood(
     sWeight.fill(0, 0, m);
   }
 
-  // One receiver v against senders u_0 .. u_{count-1}: scores into `scores`, returns sum ln(1 - p).
-  const scoreRow = (v: number, count: number): number => {
+  // One receiver v against senders u_from .. u_{count-1}: scores into `scores`, returns sum ln(1 - p).
+  const scoreRow = (v: number, from: number, count: number): number => {
     const b = v * d;
     let sqZ = 0;
     for (let k = 0; k < d; k++) sqZ += z[b + k] * z[b + k];
     const base = bias[v] + sqZ;
     let logEscape = 0;
-    for (let i = 0; i < count; i++) {
+    for (let i = from; i < count; i++) {
       const a = users[i] * d;
       let dot = 0;
       for (let k = 0; k < d; k++) dot += w[a + k] * z[b + k];
@@ -199,11 +216,11 @@ export function cascadeLogLikelihood(
     return logEscape;
   };
   // Accumulates receiver v's gradient given g_i = dLL/ds(u_i, v) in `scores` (overwritten).
-  const gradientRow = (v: number, count: number): void => {
+  const gradientRow = (v: number, from: number, count: number): void => {
     const b = v * d;
     rAcc.fill(0, 0, d);
     let gSum = 0;
-    for (let i = 0; i < count; i++) {
+    for (let i = from; i < count; i++) {
       const g = scores[i];
       if (g === 0) continue;
       gSum += g;
@@ -223,26 +240,37 @@ export function cascadeLogLikelihood(
   let infected = 0;
   for (let j = 1; j < m; j++) {
     const v = users[j];
-    const logEscape = scoreRow(v, j);
+    // Candidate parents u_lo .. u_{j-1}; the users before them, if counted, all failed to infect v.
+    const lo = window > 0 && j > window ? j - window : 0;
+    const first = strict ? 0 : lo;
+    const logEscapeAll = scoreRow(v, first, j);
+    let logEscape = logEscapeAll;
+    if (lo > first) {
+      logEscape = 0;
+      for (let i = lo; i < j; i++) logEscape -= softplus(-scores[i]);
+      infected += logEscapeAll - logEscape; // sum over i < lo of ln(1 - p_i)
+    }
     const pv = -Math.expm1(logEscape); // P_v = 1 - prod (1 - p_i), accurate when small
     infected += Math.log(pv);
     if (grad) {
-      for (let i = 0; i < j; i++) {
+      // d ln(1 - p_i) / ds_i = p_i for the users that failed.
+      for (let i = first; i < lo; i++) scores[i] = sigmoid(-scores[i]);
+      for (let i = lo; i < j; i++) {
         const pi = sigmoid(-scores[i]);
         // d ln P_v / ds_i = p_i - q_i, q_i = p_i / P_v the E-step posterior that u_i infected v.
         scores[i] = pi - pi / pv;
       }
-      gradientRow(v, j);
+      gradientRow(v, first, j);
     }
   }
   let escaped = 0;
   for (let n = 0; n < negatives.length; n++) {
     const v = negatives[n];
-    escaped += scoreRow(v, m);
+    escaped += scoreRow(v, 0, m);
     if (grad) {
       // d ln(1 - p) / ds = p.
       for (let i = 0; i < m; i++) scores[i] = negativeWeight * sigmoid(-scores[i]);
-      gradientRow(v, m);
+      gradientRow(v, 0, m);
     }
   }
   if (grad) {
@@ -267,15 +295,23 @@ export function cascadeLogLikelihoodReference(
   negatives: ArrayLike<number>,
   negativeWeight: number,
   grad?: EmbeddedIcGradient,
+  parents: ParentRule = EVERY_EARLIER_USER,
 ): CascadeLikelihood {
   const m = users.length;
   let infected = 0;
   for (let j = 1; j < m; j++) {
     const v = users[j];
+    const lo = parents.window > 0 ? Math.max(0, j - parents.window) : 0;
     const s = Array.from({ length: j }, (_, i) => transmissionScore(p, users[i], v));
-    const pv = 1 - s.reduce((prod, si) => prod * sigmoid(si), 1);
+    const pv = 1 - s.slice(lo).reduce((prod, si) => prod * sigmoid(si), 1);
     infected += Math.log(pv);
-    if (grad) s.forEach((si, i) => addScoreGradient(p, grad, users[i], v, sigmoid(-si) * (1 - 1 / pv)));
+    if (grad) s.forEach((si, i) => i >= lo && addScoreGradient(p, grad, users[i], v, sigmoid(-si) * (1 - 1 / pv)));
+    if (parents.earlierFailed) {
+      for (let i = 0; i < lo; i++) {
+        infected += Math.log(sigmoid(s[i]));
+        if (grad) addScoreGradient(p, grad, users[i], v, sigmoid(-s[i]));
+      }
+    }
   }
   let escaped = 0;
   for (let n = 0; n < negatives.length; n++) {

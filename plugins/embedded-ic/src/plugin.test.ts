@@ -8,7 +8,7 @@ import { type EmbeddedIcParameters } from './model.js';
 import { embeddedIcHyperparameters, embeddedIcPlugin } from './plugin.js';
 import { EmbeddedIcModel } from './simulator.js';
 import { meanLogLikelihood, negativesFor, trainEmbeddedIc } from './trainer.js';
-import { cascadeUsers, initialParameters } from './model.js';
+import { cascadeUsers, initialParameters, transmissionProbability } from './model.js';
 
 const fast = { dimension: 4, maxEpochs: 3, negativeSamples: 4 };
 
@@ -118,6 +118,24 @@ describe('embedded-ic training', () => {
     const best = Math.max(...result.fit.history.map((e) => e.validation.logLikelihood));
     expect(after).toBeCloseTo(best, 10);
     expect(result.fit.history[result.fit.bestEpoch - 1].validation.logLikelihood).toBe(best);
+  });
+
+  it('negativeWeight: the monitor is the weighted objective, and weighting the never-infected users less raises the transmission mass', async () => {
+    const train = data.train.map((c) => cascadeUsers(c.events));
+    const validation = data.validation.map((c) => cascadeUsers(c.events));
+    const fitWith = (negativeWeight: number) =>
+      trainEmbeddedIc(data.users.size, train, validation, { dimension: 4, learningRate: 0.5, maxEpochs: 8, patience: 8, negativeSamples: 0, negativeWeight, rng: Rng.fromSeed(5) });
+    const [full, light] = [await fitWith(1), await fitWith(0.25)];
+    // negativeSamples 0: weight 1 per never-infected user, times negativeWeight.
+    const weighted = negativesFor(data.users.size, validation, 0, Rng.fromSeed(0)).map((n) => ({ negatives: n.negatives, weight: 0.25 }));
+    const best = Math.max(...light.fit.history.map((e) => e.validation.logLikelihood));
+    expect(meanLogLikelihood(light.parameters, validation, weighted)).toBeCloseTo(best, 10);
+    const mass = (q: EmbeddedIcParameters) => {
+      let sum = 0;
+      for (let u = 2; u < q.numUsers; u++) for (let v = 2; v < q.numUsers; v++) if (u !== v) sum += transmissionProbability(q, u, v);
+      return sum;
+    };
+    expect(mass(light.parameters)).toBeGreaterThan(mass(full.parameters));
   });
 
   it('retrain-all: a second fit on training + validation cascades for the best epoch count (train.retrain.* keys)', async () => {

@@ -16,6 +16,19 @@ export const embeddedIcHyperparameters = z.strictObject({
     .describe('validation score that stops training and picks the kept epoch: the mean log-likelihood per cascade, or the shared protocol\'s Macro-F1 / Micro-F1 on the validation cascades (monitorSimulations IC simulations each)'),
   monitorSimulations: z.number().int().positive().default(100).describe('IC simulations per validation cascade for an F1 early-stopping metric'),
   negativeSamples: z.number().int().nonnegative().default(200).describe('never-infected users sampled per cascade for the likelihood (re-weighted to stay unbiased); 0 or more than there are: all of them (exact)'),
+  negativeWeight: z
+    .number()
+    .positive()
+    .max(1)
+    .default(1)
+    .describe('factor on the never-infected term of the training objective and of the validation log-likelihood monitor (1: the likelihood itself; below 1: a weighted likelihood)'),
+  parentWindow: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe('candidate parents of an infected user in the likelihood: 0: every earlier user of the cascade (the relaxation of unobserved IC steps); k: only the k users infected just before it'),
+  earlierParentsFailed: z.boolean().default(false).describe('with parentWindow k > 0: the users infected before the window count as failed attempts, a factor (1 - p) each (the exact likelihood of the contagious-window IC); false: those pairs are left out'),
   minEdgeProbability: z.number().min(0).max(1).default(1e-4).describe('pairs with p(u -> v) below this are left out of the simulation graph (0: every pair)'),
   finalFit: z
     .enum(['best-epoch', 'retrain-all'])
@@ -47,6 +60,8 @@ export const embeddedIcPlugin: MicroscopicPlugin<EmbeddedIcHyperparameters> = {
       maxEpochs: hp.maxEpochs,
       patience: hp.patience,
       negativeSamples: hp.negativeSamples,
+      negativeWeight: hp.negativeWeight,
+      parents: { window: hp.parentWindow, earlierFailed: hp.earlierParentsFailed },
       rng: context.rng,
       signal: context.signal,
       progress: context.progress,
@@ -69,6 +84,8 @@ export const embeddedIcPlugin: MicroscopicPlugin<EmbeddedIcHyperparameters> = {
         maxEpochs: bestEpoch,
         patience: 0,
         negativeSamples: hp.negativeSamples,
+        negativeWeight: hp.negativeWeight,
+      parents: { window: hp.parentWindow, earlierFailed: hp.earlierParentsFailed },
         rng: context.rng.derive('retrain'),
         signal: context.signal,
         progress: context.progress,

@@ -20,6 +20,7 @@ import {
   zeroGradient,
   type EmbeddedIcGradient,
   type EmbeddedIcParameters,
+  type ParentRule,
 } from './model.js';
 
 export interface TrainOptions {
@@ -28,6 +29,14 @@ export interface TrainOptions {
   maxEpochs: number;
   patience: number;
   negativeSamples: number;
+  /**
+   * Factor on the never-infected term of the objective (1: the likelihood itself). Below 1 the
+   * objective is a weighted likelihood that counts the evidence of the users who stayed uninfected
+   * less; the validation monitor uses the same objective.
+   */
+  negativeWeight?: number;
+  /** Candidate parents of an infected user (model.ts `ParentRule`); default: every earlier user. */
+  parents?: ParentRule;
   rng: Rng;
   signal?: AbortSignal;
   progress?: ProgressReporter;
@@ -94,12 +103,12 @@ function copyParameters(p: EmbeddedIcParameters): EmbeddedIcParameters {
 }
 
 /** Mean log-likelihood per cascade with the given (fixed) negatives. */
-export function meanLogLikelihood(p: EmbeddedIcParameters, cascades: Int32Array[], negatives: { negatives: Int32Array; weight: number }[]): number {
+export function meanLogLikelihood(p: EmbeddedIcParameters, cascades: Int32Array[], negatives: { negatives: Int32Array; weight: number }[], parents?: ParentRule): number {
   if (cascades.length === 0) return NaN;
   const scratch = new LikelihoodScratch();
   let sum = 0;
   for (let c = 0; c < cascades.length; c++) {
-    const r = cascadeLogLikelihood(p, cascades[c], negatives[c].negatives, negatives[c].weight, undefined, scratch);
+    const r = cascadeLogLikelihood(p, cascades[c], negatives[c].negatives, negatives[c].weight, undefined, scratch, parents);
     sum += r.infected + r.escaped;
   }
   return sum / cascades.length;
@@ -119,14 +128,15 @@ export async function trainEmbeddedIc(numUsers: number, train: Int32Array[], val
   const stamp = new Int32Array(numUsers);
   let mark = 0;
   // Fixed for the whole run, so the monitor compares epochs on the same estimate.
-  const validationNegatives = negativesFor(numUsers, validation, o.negativeSamples, o.rng.derive('validation-negatives'));
+  const negativeWeight = o.negativeWeight ?? 1;
+  const validationNegatives = negativesFor(numUsers, validation, o.negativeSamples, o.rng.derive('validation-negatives')).map((n) => ({ negatives: n.negatives, weight: n.weight * negativeWeight }));
   const rowsMark = new Int32Array(numUsers);
   const rows = new Int32Array(numUsers);
   let rowCounter = 0;
   let pairs = 0;
   const usable = train.filter((users) => users.length >= 2);
 
-  const monitors: Monitor[] = [{ name: 'logLikelihood', direction: 'max', evaluate: () => meanLogLikelihood(p, validation, validationNegatives) }];
+  const monitors: Monitor[] = [{ name: 'logLikelihood', direction: 'max', evaluate: () => meanLogLikelihood(p, validation, validationNegatives, o.parents) }];
   if (o.monitor === 'macroF1' || o.monitor === 'microF1') {
     if (!o.simulator) throw new Error('trainEmbeddedIc: an F1 monitor needs options.simulator');
     const validationCascades = validation.map((users, i) => ({ id: `validation:${i}`, events: Array.from(users, (user, time) => ({ user, time })) }));
@@ -160,8 +170,10 @@ export async function trainEmbeddedIc(numUsers: number, train: Int32Array[], val
         batches: order,
         step: (users) => {
           mark = mark >= 0x3fffffff ? (stamp.fill(0), 1) : mark + 1;
-          const { negatives, weight } = sampleNegatives(numUsers, users, o.negativeSamples, rng, stamp, mark);
-          const r = cascadeLogLikelihood(p, users, negatives, weight, grad, scratch);
+          const sampled = sampleNegatives(numUsers, users, o.negativeSamples, rng, stamp, mark);
+          const negatives = sampled.negatives;
+          const weight = sampled.weight * negativeWeight;
+          const r = cascadeLogLikelihood(p, users, negatives, weight, grad, scratch, o.parents);
           pairs += (users.length * (users.length - 1)) / 2 + users.length * negatives.length;
           // The rows with a gradient: the cascade's users and its negatives (distinct).
           let nRows = 0;
