@@ -1,5 +1,6 @@
 import { RESERVED_USERS, Rng } from '@cascade-lab/core';
-import { cascadeLengthStats, TWITTER_SIZED_DEFAULTS, twitterSizedCascades, twitterSizedDataset } from './twitter-sized.js';
+import { transmissionGraph } from '../graph.js';
+import { cascadeLengthStats, edgesShownInOrder, TWITTER_SIZED_DEFAULTS, twitterSizedCascades, twitterSizedDataset } from './twitter-sized.js';
 
 // The full preset takes well under a second to generate, so the shape is checked at full size.
 const full = twitterSizedCascades({ seed: 1 });
@@ -122,6 +123,21 @@ describe('twitterSizedCascades', () => {
     expect(ds.users.size).toBe(full.numNodes);
     expect(ds.users.rawIdOf(ds.users.indexOf('u5')!)).toBe('u5');
     expect(ds.graph).toBe(full.graph);
+  });
+
+  it('edgesShownInOrder keeps the true edges whose source precedes the target in some cascade', () => {
+    // Hand-built: users 2 -> 3, 3 -> 4, 4 -> 2, 2 -> 4; cascades [2, 3] and [4, 2]: shown 2 -> 3 and
+    // 4 -> 2; 3 -> 4 never has both ends in one cascade, 2 -> 4 only in the wrong order.
+    const sources = [2, 3, 4, 2];
+    const targets = [3, 4, 2, 4];
+    const network = transmissionGraph(5, sources, targets, [1, 1, 1, 1], { shared: false });
+    const ev = (...users: number[]) => ({ id: 'c', observationEnd: 9, events: users.map((user, k) => ({ user, time: k })) });
+    const g = edgesShownInOrder({ numNodes: 5, network, cascades: [ev(2, 3), ev(4, 2)] });
+    expect(Array.from(g.edges)).toEqual([2, 3, 4, 2]);
+    // On the preset: some edges are shown, far from all (3,000 cascades for ~79,000 edges).
+    const shown = edgesShownInOrder(full);
+    expect(shown.edges.length).toBeGreaterThan(0);
+    expect(shown.edges.length).toBeLessThan(full.graph.edges.length);
   });
 
   it('refuses bad options', () => {
