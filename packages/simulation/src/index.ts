@@ -34,3 +34,5 @@ export type { HawkesCascadeOptions } from './synthetic/hawkes.js';
 export { generateContentCascades, tokenNovelty, expectedSize, STREAM_EPOCH_SECONDS } from './synthetic/content-cascades.js';
 export type { ContentCascadeOptions, ContentCascadeTruth, ContentCascadeData } from './synthetic/content-cascades.js';
 export { gammaGrowthIntegral, regularizedLowerGamma, logGamma, expectedFollowerPower } from './synthetic/distributions.js';
+export { twitterSizedCascades, twitterSizedDataset, cascadeLengthStats, edgesShownInOrder, TWITTER_SIZED_DEFAULTS } from './synthetic/twitter-sized.js';
+export type { TwitterSizedOptions, TwitterSizedData } from './synthetic/twitter-sized.js';
