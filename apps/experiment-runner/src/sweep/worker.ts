@@ -127,13 +127,18 @@ function stop(reason: string): void {
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => stop('lost the sweep process'));
 process.on('SIGINT', () => stop('interrupted by SIGINT'));
 process.on('SIGTERM', () => stop('interrupted by SIGTERM'));
+let onOrphan: TrialJob['onOrphan'];
 process.on('disconnect', () => {
+  // A queue worker that died (SIGKILL, a lost machine) loses its job's lock: the job runs again on
+  // another worker, which closes this attempt's run FAILED; running on here would race it.
+  if (onOrphan === 'exit') process.exit(137);
   stop('the sweep process went away');
   setTimeout(() => process.exit(130), ORPHAN_GRACE_MS).unref();
 });
 process.on('message', (message: ToTrial) => {
   if (message.type === 'cancel') stop(message.reason);
-  else if (message.type === 'run')
+  else if (message.type === 'run') {
+    onOrphan = message.job.onOrphan;
     void runTrial(message.job, controller.signal).then((result) => {
       // The run is closed and the tracker flushed: exit once the result is delivered (engines and
       // backends may hold handles that would keep the process alive).
@@ -141,4 +146,5 @@ process.on('message', (message: ToTrial) => {
       if (process.connected) process.send!(result, () => process.exit(code));
       else process.exit(code);
     });
+  }
 });
