@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { CascadeError } from '@cascade-lab/core';
 import type { GlobalOptions } from '../global-options.js';
-import { parseQueueUrl, QUEUE_ENV, queueUrlFrom, redact } from '../queue/connection.js';
+import { checkQueue, parseQueueUrl, QUEUE_ENV, queueUrlFrom, redact } from '../queue/connection.js';
 import { queueStatus, queueStatusText } from '../queue/status.js';
 
 interface QueueArgs extends GlobalOptions {
@@ -24,6 +24,7 @@ export const queueCommand: CommandModule<object, QueueArgs> = {
     const url = queueUrlFrom(args.queue);
     if (!url) throw new CascadeError('USAGE', `no queue: pass --queue redis://host:port or set ${QUEUE_ENV}`);
     const target = parseQueueUrl(url);
+    await checkQueue(target);
     let counts;
     try {
       counts = await queueStatus(target, args.sweep);

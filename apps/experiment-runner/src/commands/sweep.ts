@@ -9,7 +9,7 @@ import { loadSweep, type ResolvedSweep } from '../sweep/config.js';
 import { createSweepDisplay } from '../sweep/display.js';
 import { planSweep, runSweep, SweepCancelledError, SweepFailedError, type SweepOutcome } from '../sweep/run-sweep.js';
 import { trialTableText } from '../sweep/table.js';
-import { parseQueueUrl, QUEUE_ENV, queueUrlFrom } from '../queue/connection.js';
+import { checkQueue, parseQueueUrl, QUEUE_ENV, queueUrlFrom } from '../queue/connection.js';
 import { runQueuedSweep } from '../queue/queued-sweep.js';
 
 interface SweepArgs extends GlobalOptions {
@@ -61,6 +61,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       const url = queueUrlFrom(args.queue || undefined);
       if (!url) throw new CascadeError('USAGE', `--queue needs a Redis URL (or ${QUEUE_ENV})`);
       const target = parseQueueUrl(url);
+      await checkQueue(target);
       try {
         const outcome = await runQueuedSweep(sweep, { target, logger, display: createSweepDisplay({ mode: args.quiet ? 'quiet' : args.progress }), trackingUri: args.trackingUri, cancelOnExit: args.cancelOnExit });
         printSummary(outcome);

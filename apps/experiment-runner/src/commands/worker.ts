@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { CascadeError } from '@cascade-lab/core';
 import { loggerFor, type GlobalOptions } from '../global-options.js';
-import { parseQueueUrl, QUEUE_ENV, queueUrlFrom } from '../queue/connection.js';
+import { checkQueue, parseQueueUrl, QUEUE_ENV, queueUrlFrom } from '../queue/connection.js';
 import { runQueueWorker } from '../queue/queue-worker.js';
 
 interface WorkerArgs extends GlobalOptions {
@@ -38,6 +38,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
     const url = queueUrlFrom(args.queue);
     if (!url) throw new CascadeError('USAGE', `no queue: pass --queue redis://host:port or set ${QUEUE_ENV}`);
     const target = parseQueueUrl(url);
+    await checkQueue(target);
     const controller = new AbortController();
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {

@@ -73,3 +73,25 @@ export function redact(text: string, target?: Pick<QueueTarget, 'secrets'>): str
   for (const s of target?.secrets ?? []) if (s) out = out.split(s).join('***');
   return out;
 }
+
+/**
+ * Connects once and pings, failing fast (a wrong password, nobody listening) with a message that
+ * names the queue without its credentials; BullMQ's own clients would retry forever instead.
+ */
+export async function checkQueue(target: QueueTarget, timeoutMs = 10_000): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis({ ...target.connection, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
+  // The first error says why (WRONGPASS, ECONNREFUSED); later ones only that the connection closed.
+  let first: Error | undefined;
+  client.on('error', (e: Error) => (first ??= e));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    throw new CascadeError('USAGE', `cannot use the queue ${target.display}: ${redact((first ?? (e as Error)).message, target)}`, {
+      hint: 'check the host, the port and the password (redis://:password@host:port), and that redis-server is running',
+    });
+  } finally {
+    client.disconnect();
+  }
+}

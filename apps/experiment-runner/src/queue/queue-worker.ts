@@ -18,7 +18,7 @@ import { Worker, UnrecoverableError, type Job, type ConnectionOptions } from 'bu
 import { Redis } from 'ioredis';
 import type { Logger } from '@cascade-lab/core';
 import { createTracker } from '@cascade-lab/tracking';
-import { runSourceFor, SWEEP_TAGS } from '../report/runs.js';
+import { runSourceFor, SWEEP_TAGS, type RunRecord } from '../report/runs.js';
 import { TrialPool, type TrialOutcome } from '../sweep/pool.js';
 import type { TrialJob } from '../sweep/protocol.js';
 import { redact, type QueueTarget } from './connection.js';
@@ -84,7 +84,14 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
     };
     const what = `${data.sweep} #${data.index} ${data.label} seed=${data.seed}`;
     logger.info(`${what}: attempt ${attempt} starts on ${me}`);
-    await closeLostAttempts(trial, data, attempt, me, logger);
+    const done = await takeOver(trial, data, attempt, me, logger);
+    if (done) {
+      // At-least-once delivery: an attempt whose result did not reach Redis (it went away at that
+      // moment) comes back; its trial already FINISHED, so that run is the result.
+      logger.warn(`${what}: already FINISHED in run ${done.runId} (an earlier attempt whose result did not reach the queue); not run again`);
+      summary.finished++;
+      return { runId: done.runId, location: done.location, outputDir: '', metrics: done.metrics, summary: 'finished by an earlier attempt', seconds: 0, worker: me };
+    }
 
     let progress: TrialProgress = { worker: me, attempt };
     let lastPost = 0;
@@ -210,23 +217,26 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
 }
 
 /**
- * Closes the runs of earlier attempts of this job that are still RUNNING: their worker died with
- * the job (this worker holds its lock now), so they can never finish. Marked FAILED, with why.
+ * Before an attempt: closes the runs of earlier attempts of this job that are still RUNNING (their
+ * worker died with the job and this worker holds its lock now, so they can never finish: FAILED,
+ * with why), and returns the trial's FINISHED run if an earlier attempt finished it.
  */
-async function closeLostAttempts(trial: TrialJob, data: QueuedTrial, attempt: number, me: string, logger: Logger): Promise<void> {
+async function takeOver(trial: TrialJob, data: QueuedTrial, attempt: number, me: string, logger: Logger): Promise<RunRecord | undefined> {
   const tracker = createTracker({ trackingUri: trial.trackingUri, runsDir: trial.runsDir, experiment: trial.experiment, logger });
   try {
     const source = runSourceFor(tracker);
-    const open = await source.list({
+    const runs = await source.list({
       experiment: trial.experiment,
       tags: { [SWEEP_TAGS.sweep]: data.sweep, [SWEEP_TAGS.role]: 'trial', [SWEEP_TAGS.trialHash]: trial.hash },
-      statuses: ['RUNNING'],
     });
-    for (const r of open) {
+    const finished = runs.find((r) => r.status === 'FINISHED');
+    if (finished) return finished;
+    for (const r of runs.filter((x) => x.status === 'RUNNING')) {
       const by = r.tags[SWEEP_TAGS.queueWorker] ?? 'an earlier sweep';
       await source.closeAbandoned(r.runId, 'FAILED', `lost: attempt ${r.tags[SWEEP_TAGS.queueAttempt] ?? '?'} on worker ${by} stopped before finishing (its worker died); the trial was taken up again by ${me} as attempt ${attempt}`);
       logger.warn(`closed run ${r.runId} of a lost attempt (worker ${by}) as FAILED`);
     }
+    return undefined;
   } finally {
     await tracker.close();
   }
