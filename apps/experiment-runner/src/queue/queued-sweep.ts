@@ -197,6 +197,9 @@ export async function runQueuedSweep(sweep: ResolvedSweep, options: QueuedSweepO
               try {
                 job = await guarded(queue.getJob(id));
                 state = job ? await guarded(job.getState()) : 'missing';
+                // The job may have ended between the two reads: read its result again.
+                if (job && (state === 'completed' || state === 'failed')) job = await guarded(queue.getJob(id));
+                if (job && state === 'completed' && !job.returnvalue) continue;
               } catch (e) {
                 if (e instanceof CancelledError) break;
                 throw e;
