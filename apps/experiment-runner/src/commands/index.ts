@@ -10,6 +10,8 @@ import { reportCommand } from './report.js';
 import { mlflowCommand } from './mlflow.js';
 import { runsCommand } from './runs.js';
 import { compareCommand } from './compare.js';
+import { workerCommand } from './worker.js';
+import { queueCommand } from './queue.js';
 
 /**
  * Every `cascade` sub-command. Each lives in its own file in this folder and exports one yargs
@@ -17,3 +19,5 @@ import { compareCommand } from './compare.js';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [runCommand, evaluateCommand, pluginsCommand, validateCommand, datasetsCommand, backendCommand, sweepCommand, mlflowCommand, runsCommand, reportCommand, compareCommand];
+// Distributed sweeps on a Redis job queue (issue 20).
+commands.push(workerCommand, queueCommand);

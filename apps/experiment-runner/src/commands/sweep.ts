@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { createContainer, PluginRegistry, type Logger } from '@cascade-lab/core';
+import { CascadeError, createContainer, PluginRegistry, type Logger } from '@cascade-lab/core';
 import { createTracker } from '@cascade-lab/tracking';
 import pc from 'picocolors';
 import { jsonSafe, loggerFor, type GlobalOptions } from '../global-options.js';
@@ -9,6 +9,8 @@ import { loadSweep, type ResolvedSweep } from '../sweep/config.js';
 import { createSweepDisplay } from '../sweep/display.js';
 import { planSweep, runSweep, SweepCancelledError, SweepFailedError, type SweepOutcome } from '../sweep/run-sweep.js';
 import { trialTableText } from '../sweep/table.js';
+import { checkQueue, parseQueueUrl, QUEUE_ENV, queueUrlFrom } from '../queue/connection.js';
+import { runQueuedSweep } from '../queue/queued-sweep.js';
 
 interface SweepArgs extends GlobalOptions {
   config: string;
@@ -18,6 +20,8 @@ interface SweepArgs extends GlobalOptions {
   dryRun: boolean;
   trackingUri?: string;
   json: boolean;
+  queue?: string;
+  cancelOnExit: boolean;
 }
 
 export const sweepCommand: CommandModule<object, SweepArgs> = {
@@ -32,6 +36,8 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the trials (and which already finished) without running anything' })
       .option('tracking-uri', { type: 'string', describe: 'MLflow server (default: the base config, then $MLFLOW_TRACKING_URI, then the local store ./runs)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the plan (--dry-run) or the outcome (parent run, every trial with its state and metrics) as JSON on stdout' })
+      .option('queue', { type: 'string', describe: `run the trials on \`cascade worker\` processes through this Redis job queue: redis://[:password@]host[:port][/db] or rediss:// ("" = $${QUEUE_ENV})` })
+      .option('cancel-on-exit', { type: 'boolean', default: false, describe: 'with --queue: Ctrl-C removes the sweep\'s waiting jobs and stops its running trials (default: they stay queued)' })
       .check((a) => {
         if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) throw new Error(`--workers must be a positive integer, got ${a.workers}`);
         if (a.seeds !== undefined && !/^\d+(,\d+)*$/.test(a.seeds)) throw new Error(`--seeds expects comma-separated non-negative integers, got "${a.seeds}"`);
@@ -53,6 +59,20 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       return;
     }
     logger.info(`sweep ${sweep.config.name}: ${sweep.trials.length} trials of ${sweep.baseFile}`);
+    if (args.queue !== undefined) {
+      const url = queueUrlFrom(args.queue || undefined);
+      if (!url) throw new CascadeError('USAGE', `--queue needs a Redis URL (or ${QUEUE_ENV})`);
+      const target = parseQueueUrl(url);
+      await checkQueue(target);
+      try {
+        const outcome = await runQueuedSweep(sweep, { target, logger, display: createSweepDisplay({ mode: args.quiet ? 'quiet' : args.progress }), trackingUri: args.trackingUri, cancelOnExit: args.cancelOnExit });
+        printSummary(outcome);
+      } catch (e) {
+        if (e instanceof SweepFailedError || e instanceof SweepCancelledError) printSummary(e.outcome);
+        throw e;
+      }
+      return;
+    }
     try {
       const outcome = await runSweep(sweep, { logger, display: createSweepDisplay({ mode: args.quiet || args.json ? 'quiet' : args.progress }), workers: args.workers, trackingUri: args.trackingUri });
       printSummary(outcome, args.json);

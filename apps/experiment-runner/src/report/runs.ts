@@ -30,6 +30,13 @@ export const SWEEP_TAGS = {
   trialIndex: 'cascade.trial.index',
   /** Process id of the trial process (with `cascade.host`: lets a rerun wait for a live leftover). */
   trialPid: 'cascade.trial.pid',
+  /** Process id of the sweep process, on the parent run (with `cascade.host`: a rerun closes a dead sweep's parent). */
+  sweepPid: 'cascade.sweep.pid',
+  /** The job queue of a queued sweep (`redis://host:port`, never with credentials), on the parent run. */
+  sweepQueue: 'cascade.sweep.queue',
+  /** On a trial run of a queued sweep: the worker (`host:pid`) and the attempt (1, 2, ...). */
+  queueWorker: 'cascade.queue.worker',
+  queueAttempt: 'cascade.queue.attempt',
 } as const;
 
 /** A run as the sweep and the report need it, whether it lives in MLflow or in the local store. */

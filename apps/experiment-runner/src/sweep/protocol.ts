@@ -18,6 +18,12 @@ export interface TrialJob {
   trackingUri?: string;
   runsDir?: string;
   experiment: string;
+  /**
+   * What the trial does when its parent process goes away: `close` (default; a local sweep) closes
+   * its run KILLED and exits; `exit` (a queue worker's trial) exits at once and leaves the run to
+   * whoever takes the job up again, which closes it FAILED (see queue/queue-worker.ts).
+   */
+  onOrphan?: 'close' | 'exit';
 }
 
 export type ToTrial = { type: 'run'; job: TrialJob } | { type: 'cancel'; reason: string };

@@ -139,6 +139,7 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
       if (running.length && !runs.some((r) => r.status === 'FINISHED'))
         logger.warn(`trial ${h} has a RUNNING run (${running.map((r) => r.runId).join(', ')}) whose process is gone (or on another host); running it again`);
     }
+    await closeDeadParents(sweep, source, logger);
     const rows = plan.rows;
     const pending = rows.filter((r) => r.state === 'pending');
     const skipped = rows.length - pending.length;
@@ -155,6 +156,7 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
         tags: {
           [SWEEP_TAGS.sweep]: sweep.config.name,
           [SWEEP_TAGS.role]: 'parent',
+          [SWEEP_TAGS.sweepPid]: String(process.pid),
           'cascade.sweep.file': sweep.file,
           'cascade.sweep.base': sweep.baseFile,
           ...(sweep.config.description ? { 'mlflow.note.content': sweep.config.description } : {}),
@@ -241,6 +243,31 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
   }
 }
 
+/**
+ * Closes the parent runs of earlier runs of this sweep that are still RUNNING although their sweep
+ * process is gone (it was SIGKILLed, or its machine died): KILLED, with a `cascade.error` tag that
+ * says so. Only parents started on this host can be checked (by pid); others are reported.
+ */
+export async function closeDeadParents(sweep: ResolvedSweep, source: RunSource, logger: Logger): Promise<string[]> {
+  const parents = await source.list({ experiment: sweep.experiment, tags: { [SWEEP_TAGS.sweep]: sweep.config.name, [SWEEP_TAGS.role]: 'parent' }, statuses: ['RUNNING'] });
+  const closed: string[] = [];
+  for (const p of parents) {
+    const pid = Number(p.tags[SWEEP_TAGS.sweepPid]);
+    if (p.tags[CASCADE_TAGS.host] !== hostname() || !Number.isInteger(pid) || pid <= 0) {
+      logger.warn(`an earlier run of this sweep (${p.runId}, host ${p.tags[CASCADE_TAGS.host] ?? '?'}) is still RUNNING; left as it is (its process cannot be checked from here)`);
+      continue;
+    }
+    if (processAlive(pid)) {
+      logger.warn(`an earlier run of this sweep (${p.runId}) is still running in process ${pid} on this host`);
+      continue;
+    }
+    await source.closeAbandoned(p.runId, 'KILLED', `the sweep process (pid ${pid} on ${hostname()}) died without closing this run; closed by a later run of the sweep`);
+    logger.info(`closed the parent run ${p.runId} of an earlier run of this sweep whose process (pid ${pid}) died: KILLED`);
+    closed.push(p.runId);
+  }
+  return closed;
+}
+
 /** RUNNING trial runs (of trials not finished yet) whose process is alive on this host. */
 function liveLeftovers(plan: SweepPlan): RunRecord[] {
   const finished = new Set(plan.rows.filter((r) => r.state === 'skipped').map((r) => r.hash));
@@ -291,7 +318,7 @@ export function jobFor(sweep: ResolvedSweep, trial: SweepTrial, parentRunId: str
 }
 
 /** Uploads the trial table (`trials.md`, `trials.json`) after each change, one upload at a time. */
-class TableUploads {
+export class TableUploads {
   private chain: Promise<void> = Promise.resolve();
   private queued = false;
   constructor(

@@ -127,16 +127,25 @@ function stop(reason: string): void {
 }
 // stdout/stderr are pipes to the sweep process: once it is gone, a write fails with EPIPE, which
 // must not crash the trial before it has closed its run.
-for (const stream of [process.stdout, process.stderr]) stream.on('error', () => stop('lost the sweep process'));
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => orphaned('lost the sweep process'));
 process.on('SIGINT', () => stop('interrupted by SIGINT'));
 process.on('SIGTERM', () => stop('interrupted by SIGTERM'));
+let onOrphan: TrialJob['onOrphan'];
+function orphaned(reason: string): void {
+  // A queue worker that died (SIGKILL, a lost machine) loses its job's lock: the job runs again on
+  // another worker, which closes this attempt's run FAILED; running on here would race it.
+  // SIGKILL, not process.exit: the run's exit hook would close it KILLED on the way out.
+  if (onOrphan === 'exit') process.kill(process.pid, 'SIGKILL');
+  stop(reason);
+}
 process.on('disconnect', () => {
-  stop('the sweep process went away');
+  orphaned('the sweep process went away');
   setTimeout(() => process.exit(130), ORPHAN_GRACE_MS).unref();
 });
 process.on('message', (message: ToTrial) => {
   if (message.type === 'cancel') stop(message.reason);
-  else if (message.type === 'run')
+  else if (message.type === 'run') {
+    onOrphan = message.job.onOrphan;
     void runTrial(message.job, controller.signal).then((result) => {
       // The run is closed and the tracker flushed: exit once the result is delivered (engines and
       // backends may hold handles that would keep the process alive).
@@ -144,4 +153,5 @@ process.on('message', (message: ToTrial) => {
       if (process.connected) process.send!(result, () => process.exit(code));
       else process.exit(code);
     });
+  }
 });
