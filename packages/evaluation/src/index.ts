@@ -25,8 +25,8 @@ export type { ProtocolPhase } from './keys.js';
 // The protocols on a dataset's test split (the runner), and on a validation split (monitors)
 export { runMicroscopicProtocol, runMacroscopicProtocol } from './protocols.js';
 export type { ProtocolSettings, ProtocolContext, EvaluationOutcome } from './protocols.js';
-export { simulatedF1, nextUserRankingMetrics, sizeErrorMetrics } from './monitors.js';
-export type { SimulatedF1Options } from './monitors.js';
+export { simulatedF1, simulatedF1Monitor, SIMULATED_F1_SELECTIONS, nextUserRankingMetrics, sizeErrorMetrics } from './monitors.js';
+export type { SimulatedF1Options, SimulatedF1MonitorOptions, SimulatedF1Selection, MonitorSimulator } from './monitors.js';
 
 // The metric-key check of the conformance kit (the Jest wrapper is `@cascade-lab/evaluation/testing`)
 export { pluginCatalogue, catalogueOfPlugins, metricKeyProblems, loggedKeys, checkPluginMetricKeys } from './conformance.js';

@@ -155,6 +155,7 @@ const MICRO = 'microscopic' as const;
 export const PROJECT_METRICS: readonly MetricInfo[] = Object.freeze([
   // Training loop (packages/training), any trained plugin.
   { key: 'train.loss', label: 'training loss', unit: 'loss', direction: 'lower', task: 'any', description: "Mean training objective of an epoch (step = epoch), the plugin's own loss." },
+  { key: 'validation.meanMacroF1', label: 'validation mean of Macro-F1 and early Macro-F1', unit: 'fraction', direction: 'higher', task: MICRO, description: 'The simulated-F1 monitor (evaluation package, simulatedF1Monitor) selecting by both NDM paper numbers at once: (Macro-F1 + early Macro-F1) / 2 on the validation split (Tables 2 and 3).' },
   { key: 'validation.loss', label: 'validation loss', unit: 'loss', direction: 'lower', task: 'any', description: 'The training objective on the validation split after an epoch (step = epoch).' },
   { key: 'train.bestEpoch', label: 'best epoch', unit: 'epoch', direction: 'none', task: 'any', description: 'The epoch whose weights were kept (best monitored validation value), 1-based.' },
   { key: 'train.epochs', label: 'epochs trained', unit: 'count', direction: 'none', task: 'any', description: 'Epochs run before the maximum or early stopping.' },

@@ -4,7 +4,7 @@
  * simulations) and append one JSON line per seed to the output file.
  *
  *   node --import tsx plugins/ndm/scripts/reproduce.ts --dataset memetracker --seeds 1,2,3 \
- *     --backend tensorflow --out runs/ndm-memetracker.jsonl [--set learnEnd=false ...]
+ *     --backend tensorflow --out runs/ndm-memetracker.jsonl [--set learnEnd=false ...] [--save DIR]
  *   (christianity, the dataset with a social graph: --dataset christianity --format infvae)
  *
  * The experiment runner (`cascade run configs/experiments/ndm-*.yaml`) does the same with tracking;
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     'data-dir': { type: 'string' },
+    save: { type: 'string' },
   },
 });
 
@@ -88,5 +89,10 @@ for (const seed of values.seeds!.split(',').map(Number)) {
     `${values.dataset} seed ${seed}: macro-F1 ${row.macroF1.toFixed(4)} micro-F1 ${row.microF1.toFixed(4)} early ${row.earlyMacroF1.toFixed(4)} / ${row.earlyMicroF1.toFixed(4)}; train ${trainSeconds.toFixed(0)} s, evaluation ${evaluation.seconds.toFixed(0)} s`,
   );
   if (out) appendFileSync(out, JSON.stringify(row) + '\n');
+  // --save DIR: keep each seed's model (DIR/seed-<n>) for diagnostics (scripts/released.ts --model).
+  if (values.save) {
+    mkdirSync(resolve(values.save, `seed-${seed}`), { recursive: true });
+    await model.save(resolve(values.save, `seed-${seed}`));
+  }
   model.dispose();
 }

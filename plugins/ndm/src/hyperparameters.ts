@@ -33,6 +33,10 @@ export const ndmHyperparameters = z
       .enum(['random', 'bucketed'])
       .default('random')
       .describe('random: batches of random cascades as the authors\' code (each batch computed in length-sorted sub-batches: same gradient, little padding); bucketed: batches of similar-length cascades (faster, but it gives short cascades more weight per target and fits worse)'),
+    lossReduction: z
+      .enum(['mean', 'sum'])
+      .default('mean')
+      .describe('mean: each step minimises the mean cross-entropy of its batch\'s targets; sum: the summed cross-entropy, as the authors\' code (size_average=False), so under Adam a batch\'s step grows with its number of targets and every target weighs the same over an epoch'),
     learningRateSchedule: z
       .enum(['noam', 'constant'])
       .default('noam')
@@ -45,9 +49,11 @@ export const ndmHyperparameters = z
     maxEpochs: z.number().int().min(1).default(50).describe('upper bound on training epochs'),
     patience: z.number().int().min(0).default(5).describe('stop after this many epochs without a better validation score; 0 trains maxEpochs epochs'),
     earlyStoppingMetric: z
-      .enum(['loss', 'map@10', 'hits@10', 'none'])
+      .enum(['loss', 'map@10', 'hits@10', 'macroF1', 'earlyMacroF1', 'meanMacroF1', 'none'])
       .default('loss')
-      .describe('validation score for early stopping and for choosing the kept epoch: mean next-user negative log-likelihood (lower is better) or a ranking metric (higher is better); none trains maxEpochs epochs and keeps the last weights, as the authors\' code'),
+      .describe('validation score for early stopping and for choosing the kept epoch: mean next-user negative log-likelihood (lower is better), a ranking metric, or the task itself: simulated Macro-F1, early Macro-F1 or their mean on the validation split (higher is better; selectionSimulations simulations per cascade, every selectionEvery epochs); none trains maxEpochs epochs and keeps the last weights, as the authors\' code'),
+    selectionSimulations: z.number().int().min(1).default(100).describe('simulations per validation cascade of the simulated-F1 selection (earlyStoppingMetric macroF1 / earlyMacroF1 / meanMacroF1); the test protocol uses its own count'),
+    selectionEvery: z.number().int().min(1).default(1).describe('run the simulated-F1 selection after every k-th epoch (and the last)'),
     finalFit: z
       .enum(['best-epoch', 'retrain-all'])
       .default('best-epoch')

@@ -5,6 +5,8 @@ import { tf } from './tf.js';
 import { fit as fitLoop } from '@cascade-lab/training';
 import { fit, lengthSortedSubBatches, memoryChunks, monitorName, NdmTrainer, validate, validationMonitor } from './trainer.js';
 import { initialWeights } from './weights.js';
+import { simulatedF1 } from '@cascade-lab/evaluation';
+import { NdmSimulator } from './simulator.js';
 
 beforeAll(() => useBackend('cpu'));
 
@@ -90,6 +92,28 @@ describe('training', () => {
     net.dispose();
   });
 
+  it('selects by simulated Macro-F1 on the validation split (the task itself) and keeps that epoch', async () => {
+    const { arch, hp } = smallModel(12, { learningRate: 0.05, maxEpochs: 5, earlyStoppingMetric: 'meanMacroF1', selectionSimulations: 20, selectionEvery: 2 });
+    const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(8)));
+    const ctx = trainContext();
+    const seen: Record<string, number>[] = [];
+    const rng = Rng.fromSeed(8).derive('train');
+    const result = await fit(net, hp, data.train, data.validation, rng, ctx, (r) => seen.push(r.validation));
+    // every 2 epochs and the last: epochs 2, 4, 5; the loss pass runs every epoch beside it
+    expect(seen.map((v) => v.meanMacroF1 !== undefined)).toEqual([false, true, false, true, true]);
+    expect(seen.every((v) => v.loss !== undefined)).toBe(true);
+    const scores = seen.map((v) => v.meanMacroF1 ?? -1);
+    expect(result.bestEpoch).toBe(scores.indexOf(Math.max(...scores)) + 1);
+    expect(seen[1].meanMacroF1).toBeCloseTo((seen[1].macroF1 + seen[1].earlyMacroF1) / 2, 15);
+    expect(ctx.logged.some((l) => l.key === 'validation.meanMacroF1' && l.step === 2)).toBe(true);
+    // The kept weights give the kept value again: the protocol with the monitor's seed stream.
+    const sim = new NdmSimulator(arch, net.readWeights());
+    const again = await simulatedF1(sim, data.validation, { simulations: 20, seed: rng.derive('selection') });
+    expect(again['validation.macroF1']).toBe(result.best!.macroF1);
+    sim.dispose();
+    net.dispose();
+  });
+
   it('the validation monitor follows the early-stopping metric: loss lower is better, ranking higher', () => {
     const { arch, hp } = smallModel(12);
     const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(6)));
@@ -133,6 +157,34 @@ describe('loss variants', () => {
     };
     expect(pEnd(withEnd.weights, true)).toBeGreaterThan(0.2);
     expect(pEnd(codeVariant.weights, false)).toBeLessThan(0.05);
+  });
+});
+
+describe('loss reduction', () => {
+  it('sum (authors\' code) equals mean under Adam when batches have equal target counts, and differs when they do not', () => {
+    const run = (lossReduction: 'mean' | 'sum', batches: number[][][]) => {
+      const { arch, hp } = smallModel(12, { lossReduction, dropout: 0 });
+      const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(11)));
+      const trainer = new NdmTrainer(net, hp, 'tape');
+      const losses = batches.map((b) => trainer.step(batchOf(b), Rng.fromSeed(1)).lossSum);
+      const w = net.readWeights().windowProjection;
+      trainer.dispose();
+      net.dispose();
+      return { w, losses };
+    };
+    // Two batches of 3 targets each (learnEnd: each sequence of n users has n targets).
+    const equal = [[[2, 3, 4]], [[5, 6, 7]]];
+    const a = run('mean', equal);
+    const b = run('sum', equal);
+    // Adam divides the step by the gradient's running scale: a constant factor 3 cancels (up to epsilon).
+    b.w.forEach((x, i) => expect(x).toBeCloseTo(a.w[i], 5));
+    b.losses.forEach((x, i) => expect(x).toBeCloseTo(a.losses[i], 5));
+    // 2 targets, then 8: the sum weighs the second step 4 times as much relative to the first.
+    const unequal = [[[2, 3]], [[4, 5, 6, 7], [8, 9, 10, 11]]];
+    const c = run('mean', unequal);
+    const d = run('sum', unequal);
+    const diff = Math.max(...Array.from(c.w, (x, i) => Math.abs(x - d.w[i])));
+    expect(diff).toBeGreaterThan(1e-4);
   });
 });
 

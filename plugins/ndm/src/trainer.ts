@@ -1,8 +1,10 @@
 import { END_USER, type Cascade, type ExecutionSettings, type GradientMode, type Rng, type TrainContext } from '@cascade-lab/core';
 import { padCascades, planBatches } from '@cascade-lab/data';
 import { rankingMetrics, targetRank } from '@cascade-lab/metrics';
+import { simulatedF1Monitor } from '@cascade-lab/evaluation';
 import { Adam, fit as fitLoop, noamSchedule, type EpochPlan, type EpochReport as LoopEpochReport, type Monitor } from '@cascade-lab/training';
 import { ndmExecution, type NdmHyperparameters } from './hyperparameters.js';
+import { NdmSimulator } from './simulator.js';
 import { ManualGradients, manualGradientsSupported, type LossAndGradients } from './manual-gradients.js';
 import { NdmNetwork, nextUserTargets, weightedCrossEntropySum, type SequenceBatch, type Targets } from './model.js';
 import { tf, type Tensor } from './tf.js';
@@ -148,7 +150,9 @@ export class NdmTrainer {
     const targets = chunks.map((c) => nextUserTargets(c, this.hp.learnEnd));
     const total = targets.reduce((s, t) => s + t.count, 0);
     if (total === 0) return { lossSum: 0, targets: 0 };
-    const r = this.manual ? this.manual.compute(chunks, targets, total, rng) : tapeLossAndGradients(this.network, chunks, targets, total, rng);
+    // The gradient is that of (summed loss / divisor): the batch mean, or the sum (authors' code).
+    const divisor = this.hp.lossReduction === 'sum' ? 1 : total;
+    const r = this.manual ? this.manual.compute(chunks, targets, divisor, rng) : tapeLossAndGradients(this.network, chunks, targets, divisor, rng);
     this.optimizer.applyGradients(this.network.trainableVariables(), r.grads);
     for (const t of Object.values(r.grads)) t.dispose();
     return { lossSum: r.lossSum, targets: total };
@@ -209,8 +213,16 @@ export function validate(network: NdmNetwork, cascades: readonly Cascade[], lear
   return { loss: count > 0 ? lossSum / count : Number.NaN, ranking: ranks.length > 0 ? rankingMetrics(ranks, RANKING_KS) : {}, targets: count };
 }
 
+/** Early-stopping metrics computed by simulating the validation cascades (the task's own protocol). */
+export const SIMULATED_SELECTIONS = ['macroF1', 'earlyMacroF1', 'meanMacroF1'] as const;
+type SimulatedSelection = (typeof SIMULATED_SELECTIONS)[number];
+
+export function isSimulatedSelection(metric: NdmHyperparameters['earlyStoppingMetric']): metric is SimulatedSelection {
+  return (SIMULATED_SELECTIONS as readonly string[]).includes(metric);
+}
+
 /** The validation monitor's name for an early-stopping metric (metric key style). */
-export function monitorName(metric: Exclude<NdmHyperparameters['earlyStoppingMetric'], 'none'>): string {
+export function monitorName(metric: Exclude<NdmHyperparameters['earlyStoppingMetric'], 'none' | SimulatedSelection>): string {
   return metric === 'loss' ? 'loss' : metricKey(metric);
 }
 
@@ -220,7 +232,7 @@ export function monitorName(metric: Exclude<NdmHyperparameters['earlyStoppingMet
  * hits@k, MAP@k) comes along as companions.
  */
 export function validationMonitor(network: NdmNetwork, validation: readonly Cascade[], hp: NdmHyperparameters): Monitor {
-  const name = monitorName(hp.earlyStoppingMetric === 'none' ? 'loss' : hp.earlyStoppingMetric);
+  const name = monitorName(hp.earlyStoppingMetric === 'none' || isSimulatedSelection(hp.earlyStoppingMetric) ? 'loss' : hp.earlyStoppingMetric);
   return {
     name,
     direction: name === 'loss' ? 'min' : 'max',
@@ -271,8 +283,24 @@ export async function fit(
   epochs = hp.maxEpochs,
   scope?: string,
 ): Promise<FitResult> {
-  const trainer = new NdmTrainer(network, hp, ndmExecution(context.execution).gradients);
-  const monitors = validation.length > 0 ? [validationMonitor(network, validation, hp)] : [];
+  const execution = ndmExecution(context.execution);
+  const trainer = new NdmTrainer(network, hp, execution.gradients);
+  const monitors: Monitor[] = validation.length > 0 ? [validationMonitor(network, validation, hp)] : [];
+  if (validation.length > 0 && isSimulatedSelection(hp.earlyStoppingMetric)) {
+    // Model selection by the task (issue 15): the microscopic protocol on the validation split with
+    // the simulator of the epoch's weights, its own simulation count and seed stream. It goes first,
+    // so the loop selects by it; the loss / ranking pass stays as a second monitor.
+    monitors.unshift(
+      simulatedF1Monitor({
+        cascades: validation,
+        simulations: hp.selectionSimulations,
+        seed: rng.derive('selection'),
+        select: hp.earlyStoppingMetric,
+        every: hp.selectionEvery,
+        simulator: () => new NdmSimulator(network.architecture, network.readWeights(), execution.simulationBatchRows),
+      }),
+    );
+  }
   try {
     const r = await fitLoop({
       name: 'ndm',
