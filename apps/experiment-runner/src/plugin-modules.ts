@@ -6,9 +6,10 @@ import { seismicModule } from '@cascade-lab/plugin-seismic';
 import { hawkesModule } from '@cascade-lab/plugin-hawkes';
 import { netrateModule } from '@cascade-lab/plugin-netrate';
 import { infopathModule } from '@cascade-lab/plugin-infopath';
+import { lstmModule } from '@cascade-lab/plugin-lstm';
 
 /**
  * The model plugins this runner ships with. Each plugin package exports one ContainerModule; the
  * plugin generator (`nx g @cascade-lab/tools:plugin`) appends new ones here.
  */
-export const pluginModules: ContainerModule[] = [popularityModule, gammaCasModule, ndmModule, seismicModule, hawkesModule, netrateModule, infopathModule];
+export const pluginModules: ContainerModule[] = [popularityModule, gammaCasModule, ndmModule, seismicModule, hawkesModule, netrateModule, infopathModule, lstmModule];
