@@ -126,7 +126,6 @@ export const lstmPlugin: MicroscopicPlugin<LstmHyperparameters> = {
   description: 'LSTM baseline (NDM paper §5.1): an LSTM over the users infected so far, softmax over users (and </s>) for the next one.',
   reference: 'Yang et al., Neural Diffusion Model for Microscopic Cascade Study, IEEE TKDE 2019, §5.1 (baseline LSTM)',
   hyperparameters: lstmHyperparameters,
-  metrics: [{ key: 'model.parameters', label: 'parameters', unit: 'count', direction: 'none', description: 'Scalar weights of the LSTM baseline (embedding, cell, output layer).' }],
   train: trainLstm,
   async load(dir, context) {
     return loadLstmModel(dir, context.execution);
