@@ -1,16 +1,14 @@
 import type { Cascade, Rng, TrainContext } from '@cascade-lab/core';
 import { simulatedF1Monitor } from '@cascade-lab/evaluation';
 import { planBatches } from '@cascade-lab/data';
-import { GraphFunction, tf } from '@cascade-lab/tensor-ops';
+import { GraphFunction, gridSize, tf } from '@cascade-lab/tensor-ops';
 import { Adam, fit as fitLoop, type EpochPlan, type Monitor } from '@cascade-lab/training';
 import type { LstmHyperparameters } from './hyperparameters.js';
 import { griddedChunk, type LstmNetwork, type TrainingChunk } from './network.js';
 import { LstmSimulator } from './simulator.js';
 
 /** Largest logit tensor (rows x length x users) of one compiled pass; more rows go to another chunk. */
-const MAX_LOGIT_CELLS = 1 << 22;
-/** Fixed cost of one chunk (graph launch), in padded positions. */
-const CHUNK_OVERHEAD = 256;
+const MAX_LOGIT_CELLS = 1 << 23;
 
 /** Cascades as user lists (infection order). */
 export function userLists(cascades: readonly Cascade[]): number[][] {
@@ -18,31 +16,18 @@ export function userLists(cascades: readonly Cascade[]): number[][] {
 }
 
 /**
- * Splits a batch into chunks of similar length (sorted, then cut where it saves padding, by dynamic
- * programming on rows * longest + CHUNK_OVERHEAD) and small enough for memory. The gradient of the
- * batch is the sum of the chunks' gradients, so the split changes the cost, not the result.
+ * Splits a batch into chunks small enough for memory (rows x longest x users at most
+ * MAX_LOGIT_CELLS), longest cascades together. One chunk is the rule: an unrolled LSTM costs one
+ * step per position whatever the rows, so splitting by length would add steps, and every chunk
+ * shape is a compiled graph. The gradient of the batch is the sum of the chunks' gradients.
  */
 export function lengthChunks(lists: readonly (readonly number[])[], numUsers: number): (readonly number[])[][] {
-  const sorted = lists.slice().sort((a, b) => a.length - b.length);
-  const n = sorted.length;
-  const best = new Float64Array(n + 1).fill(Infinity);
-  const cut = new Int32Array(n + 1);
-  best[0] = 0;
-  for (let end = 1; end <= n; end++) {
-    const longest = sorted[end - 1].length;
-    for (let start = 0; start < end; start++) {
-      const cost = best[start] + (end - start) * longest + CHUNK_OVERHEAD;
-      if (cost < best[end]) {
-        best[end] = cost;
-        cut[end] = start;
-      }
-    }
-  }
+  const sorted = lists.slice().sort((a, b) => b.length - a.length);
   const groups: (readonly number[])[][] = [];
-  for (let end = n; end > 0; end = cut[end]) {
-    const group = sorted.slice(cut[end], end);
-    const rowsPerChunk = Math.max(1, Math.floor(MAX_LOGIT_CELLS / (Math.max(1, group[group.length - 1].length) * numUsers)));
-    for (let s = 0; s < group.length; s += rowsPerChunk) groups.push(group.slice(s, s + rowsPerChunk));
+  for (let s = 0; s < sorted.length; ) {
+    const rows = Math.max(1, Math.floor(MAX_LOGIT_CELLS / (gridSize(Math.max(1, sorted[s].length)) * numUsers)));
+    groups.push(sorted.slice(s, s + rows));
+    s += rows;
   }
   return groups;
 }
@@ -54,8 +39,14 @@ export function lengthChunks(lists: readonly (readonly number[])[], numUsers: nu
  */
 export class LossAndGradients {
   readonly graph: GraphFunction;
+  /** The loss alone (validation). */
+  readonly lossGraph: GraphFunction;
   constructor(readonly network: LstmNetwork, options: { eager?: boolean } = {}) {
     const variables = network.trainableVariables();
+    this.lossGraph = new GraphFunction(
+      ([users, targets, weights, divisor]) => [network.loss(users as tf.Tensor2D, targets as tf.Tensor1D, weights as tf.Tensor1D, divisor as tf.Scalar)],
+      { name: 'lstm validation chunk', captureExternal: true, eager: options.eager },
+    );
     this.graph = new GraphFunction(
       ([users, targets, weights, divisor]) => {
         const { value, grads } = tf.variableGrads(() => network.loss(users as tf.Tensor2D, targets as tf.Tensor1D, weights as tf.Tensor1D, divisor as tf.Scalar), variables);
@@ -63,6 +54,19 @@ export class LossAndGradients {
       },
       { name: 'lstm training chunk', captureExternal: true, eager: options.eager },
     );
+  }
+
+  /** Summed loss / divisor of a chunk, no gradients. */
+  loss(chunk: TrainingChunk, divisor: number): number {
+    const inputs = [tf.tensor2d(chunk.users, [chunk.rows, chunk.length], 'int32'), tf.tensor1d(chunk.targets, 'int32'), tf.tensor1d(chunk.weights, 'float32'), tf.scalar(divisor)];
+    try {
+      const [value] = this.lossGraph.call(inputs);
+      const loss = value.dataSync()[0];
+      value.dispose();
+      return loss;
+    } finally {
+      tf.dispose(inputs);
+    }
   }
 
   /** Summed loss / divisor and the gradients by variable name (the caller disposes them). */
@@ -147,13 +151,12 @@ export class LstmTrainer {
 export function validationLoss(trainer: LstmTrainer, lists: readonly (readonly number[])[]): number {
   let sum = 0;
   let count = 0;
-  for (let s = 0; s < lists.length; s += 64) {
-    for (const g of lengthChunks(lists.slice(s, s + 64), trainer.network.architecture.numUsers)) {
+  const byLength = lists.slice().sort((a, b) => a.length - b.length);
+  for (let s = 0; s < byLength.length; s += 32) {
+    for (const g of lengthChunks(byLength.slice(s, s + 32), trainer.network.architecture.numUsers)) {
       const chunk = griddedChunk(g, trainer.hp.learnEnd);
       if (chunk.count === 0) continue;
-      const r = trainer.lossAndGradients.compute(chunk, 1);
-      tf.dispose(Object.values(r.grads));
-      sum += r.loss;
+      sum += trainer.lossAndGradients.loss(chunk, 1);
       count += chunk.count;
     }
   }
