@@ -60,7 +60,7 @@ async function worker(backendName: BackendName): Promise<Record<string, unknown>
     const model = new LstmModel(network.architecture, hp, network.readWeights());
     const evaluation = await evaluateMicroscopic(model, data.test, { rng: Rng.fromSeed(1).derive('evaluation'), simulations });
     evaluationSeconds = evaluation.seconds;
-    macroF1 = (evaluation.metrics as Record<string, number>).macroF1 ?? Number.NaN;
+    macroF1 = evaluation.macroF1;
     model.dispose();
   }
   network.dispose();
