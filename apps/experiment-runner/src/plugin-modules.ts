@@ -8,9 +8,10 @@ import { netrateModule } from '@cascade-lab/plugin-netrate';
 import { infopathModule } from '@cascade-lab/plugin-infopath';
 import { embeddedIcModule } from '@cascade-lab/plugin-embedded-ic';
 import { deepcasModule } from '@cascade-lab/plugin-deepcas';
+import { lstmModule } from '@cascade-lab/plugin-lstm';
 
 /**
  * The model plugins this runner ships with. Each plugin package exports one ContainerModule; the
  * plugin generator (`nx g @cascade-lab/tools:plugin`) appends new ones here.
  */
-export const pluginModules: ContainerModule[] = [popularityModule, gammaCasModule, ndmModule, seismicModule, hawkesModule, netrateModule, infopathModule, embeddedIcModule, deepcasModule];
+export const pluginModules: ContainerModule[] = [popularityModule, gammaCasModule, ndmModule, seismicModule, hawkesModule, netrateModule, infopathModule, embeddedIcModule, deepcasModule, lstmModule];

@@ -1,0 +1,122 @@
+// `npm run bench -- lstm [--backends tensorflow,wasm] [--batches 60] [--simulations 1000] [--python PATH] [--threads 1]`
+//
+// The LSTM baseline on Memetracker (the lstm-memetracker.yaml sizes: embedding 64, hidden 64, batch
+// 32), per backend, each in its own process:
+// - training throughput: targets per second over a fixed set of batches (the first --batches
+//   batches of seed 1's first epoch), one untimed warm-up pass (graph compilation) then one timed pass;
+// - the shared evaluation (`evaluateMicroscopic`: every test cascade, 1000 simulations, full and
+//   early stage) of the model after those passes, wall time (tensorflow only unless --eval-all);
+// and in the same run a PyTorch peer (tools/bench/peers/lstm_torch.py: nn.LSTM of the same sizes,
+// the same masking and targets, Adam) on the very same batches, timed the same way.
+// Target (issue 16): the tensorflow backend at least matches the PyTorch peer.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Rng } from '@cascade-lab/core';
+import { loadMicroscopicDataset, planBatches } from '@cascade-lab/data';
+import { evaluateMicroscopic } from '@cascade-lab/evaluation';
+import { graphFunctionsEnabled, initBackend, type BackendName } from '@cascade-lab/tensor-ops';
+import { lstmHyperparameters, LstmModel, LstmNetwork } from '../src/index.js';
+import { LstmTrainer, userLists } from '../src/trainer.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+const root = resolve(fileURLToPath(import.meta.url), '../../../..');
+const dataDir = process.env.CASCADE_DATA_DIR ?? resolve(root, '../shared/data');
+const hp = lstmHyperparameters.parse({ embeddingSize: 64, hiddenSize: 64, batchSize: 32 });
+
+async function setup() {
+  const data = await loadMicroscopicDataset({ path: resolve(dataDir, 'micro/memetracker'), format: 'ndm' }, { seed: 1 });
+  const lists = userLists(data.train.filter((c) => c.events.length >= 2));
+  const plan = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: hp.batchSize, bucketing: 'none', rng: Rng.fromSeed(1).derive('batches') });
+  const batches = plan.slice(0, Number(arg('batches', '60'))).map((rows) => rows.map((i) => lists[i]));
+  return { data, batches };
+}
+
+async function worker(backendName: BackendName): Promise<Record<string, unknown>> {
+  const backend = await initBackend(backendName);
+  const { data, batches } = await setup();
+  const network = new LstmNetwork({ numUsers: data.users.size, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize }, Rng.fromSeed(1));
+  const trainer = new LstmTrainer(network, hp);
+  const pass = () => {
+    let targets = 0;
+    const start = performance.now();
+    for (const b of batches) targets += trainer.step(b).targets;
+    return { targets, seconds: (performance.now() - start) / 1000 };
+  };
+  const warm = pass();
+  const timed = pass();
+  const stats = trainer.lossAndGradients.graph.stats;
+  trainer.dispose();
+  let evaluationSeconds = Number.NaN;
+  let macroF1 = Number.NaN;
+  const simulations = Number(arg('simulations', '1000'));
+  if (backend.name === 'tensorflow' || process.argv.includes('--eval-all')) {
+    const model = new LstmModel(network.architecture, hp, network.readWeights());
+    const evaluation = await evaluateMicroscopic(model, data.test, { rng: Rng.fromSeed(1).derive('evaluation'), simulations });
+    evaluationSeconds = evaluation.seconds;
+    macroF1 = evaluation.macroF1;
+    model.dispose();
+  }
+  network.dispose();
+  return {
+    backend: backend.name,
+    compiled: graphFunctionsEnabled(),
+    warmSeconds: warm.seconds,
+    seconds: timed.seconds,
+    targets: timed.targets,
+    targetsPerSecond: timed.targets / timed.seconds,
+    graphs: stats.compiled,
+    evaluationSeconds,
+    evaluatedCascades: data.test.length,
+    simulations,
+    macroF1,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+async function main(): Promise<void> {
+  const w = process.argv.indexOf('--worker');
+  if (w >= 0) {
+    const r = await worker(process.argv[w + 1] as BackendName);
+    process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
+    return;
+  }
+  console.log(`lstm benchmark: Memetracker, embedding ${hp.embeddingSize}, hidden ${hp.hiddenSize}, batch ${hp.batchSize}; ${cpus().length} cores, load ${loadavg()[0].toFixed(2)}`);
+  const passThrough = process.argv.slice(2);
+  const rows: Record<string, unknown>[] = [];
+  for (const b of arg('backends', 'tensorflow,wasm').split(',')) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', b, ...passThrough], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    if (r.status !== 0 || !line) console.log(`${b}: not measured (exit ${r.status})`);
+    else rows.push(JSON.parse(line.slice(7)));
+  }
+  // The PyTorch peer on the same batches.
+  const { data, batches } = await setup();
+  const dir = mkdtempSync(join(tmpdir(), 'lstm-bench-'));
+  const spec = join(dir, 'batches.json');
+  const threads = Number(arg('threads', '1'));
+  writeFileSync(spec, JSON.stringify({ numUsers: data.users.size, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize, learnEnd: hp.learnEnd, threads, batches }));
+  const python = arg('python', process.env.CASCADE_TORCH_PYTHON ?? 'python3');
+  const p = spawnSync(python, [resolve(root, 'tools/bench/peers/lstm_torch.py'), spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const pl = p.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
+  const torch = pl ? (JSON.parse(pl.slice(7)) as Record<string, number | string>) : null;
+  console.log(`\n${batches.length} batches, ${rows[0]?.targets ?? '?'} targets a pass (warm-up pass, then the timed one)\n`);
+  console.log('| implementation | targets/s | timed pass (s) | warm-up pass (s) | compiled graphs | evaluation (s) | peak RSS (MB) |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const n = (k: string, d = 1) => (typeof r[k] === 'number' && Number.isFinite(r[k] as number) ? (r[k] as number).toFixed(d) : '-');
+    console.log(`| ${r.backend}${r.compiled ? ' (compiled)' : ''} | ${n('targetsPerSecond', 0)} | ${n('seconds')} | ${n('warmSeconds')} | ${r.graphs} | ${n('evaluationSeconds')} (${r.evaluatedCascades} x ${r.simulations}) | ${n('peakRssMb', 0)} |`);
+  }
+  if (torch) console.log(`| PyTorch ${torch.torch} nn.LSTM (${torch.threads} thread${torch.threads === 1 ? '' : 's'}) | ${(torch.targetsPerSecond as number).toFixed(0)} | ${(torch.seconds as number).toFixed(1)} | - | - | - | - |`);
+  else console.log(`| PyTorch | not measured (${python} could not run the peer: install torch, or pass --python) | | | | | |`);
+  const tfRow = rows.find((r) => r.backend === 'tensorflow');
+  if (tfRow && torch) console.log(`\ntensorflow / PyTorch throughput: ${((tfRow.targetsPerSecond as number) / (torch.targetsPerSecond as number)).toFixed(2)} (target >= 1)`);
+}
+
+await main();
