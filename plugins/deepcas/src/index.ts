@@ -9,6 +9,7 @@ export {
   deepcasPlugin,
   deepcasHyperparameters,
   DeepCasModel,
+  HorizonNetwork,
   NodeVocabulary,
   prepareCascade,
   logIncrement,

@@ -4,8 +4,18 @@ import { join } from 'node:path';
 import { describePluginConformance } from '@cascade-lab/evaluation/testing';
 import { executionSettings, MemoryLogger, quietProgress, Rng, type MacroscopicDataset, type TrainContext } from '@cascade-lab/core';
 import { initBackend, tf } from '@cascade-lab/tensor-ops';
-import { deepcasHyperparameters, deepcasPlugin, logIncrement, NodeVocabulary, prepareCascade, sizesFromLogIncrements, type DeepCasHyperparameters } from './plugin.js';
-import { PAD_NODE, UNKNOWN_NODE } from './model.js';
+import {
+  deepcasHyperparameters,
+  deepcasPlugin,
+  HorizonNetwork,
+  logIncrement,
+  NodeVocabulary,
+  prepareCascade,
+  sizesFromLogIncrements,
+  type DeepCasHyperparameters,
+  type DeepCasModel,
+} from './plugin.js';
+import { DeepCasNetwork, PAD_NODE, UNKNOWN_NODE, type DeepCasArchitecture } from './model.js';
 import { tinyGraphDataset } from './graphs.test-util.js';
 
 /** Small dimensions for the tiny dataset. */
@@ -90,12 +100,12 @@ describe('deepcas plugin', () => {
     expect(mseModel).toBeLessThan(0.5 * mseMean);
   });
 
-  it('no tensor left behind across epochs: 1 and 4 epochs leave the same tensor count while the model lives', async () => {
+  it('no tensor left behind across epochs: 1 and 4 epochs leave the same tensor count while the model lives (one network per horizon)', async () => {
     const data = tinyGraphDataset();
     const counts: number[] = [];
     for (const epochs of [1, 4]) {
       const before = tf.memory().numTensors;
-      const model = await deepcasPlugin.train(data, deepcasHyperparameters.parse({ ...SMALL, epochs }), context(2));
+      const model = await deepcasPlugin.train(data, deepcasHyperparameters.parse({ ...SMALL, epochs, ensembleEpochs: 1 }), context(2));
       counts.push(tf.memory().numTensors - before);
       model.dispose();
       expect(tf.memory().numTensors).toBe(before);
@@ -112,6 +122,59 @@ describe('deepcas plugin', () => {
     for (const k of ['train.h12.loss', 'validation.h12.loss', 'train.h48.bestEpoch']) expect(keys).toContain(k);
     const bare = { ...data, train: data.train.map(({ cascadeGraph: _, ...c }) => c) };
     await expect(deepcasPlugin.train(bare, deepcasHyperparameters.parse(SMALL), context())).rejects.toThrow(/cascade graph/);
+  });
+});
+
+describe('ensemble of epochs', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  it('a horizon with several networks predicts the mean of their predictions', () => {
+    const arch: DeepCasArchitecture = { vocabularySize: 6, embeddingDim: 3, gruUnits: 2, dense1: 3, dense2: 2, walksPerGraph: 4, walkLength: 3, blockSize: 2, sizeBuckets: 4 };
+    // initStd 0.5: outputs far enough apart that a wrong average would show.
+    const nets = [1, 2, 3].map((seed) => new DeepCasNetwork(arch, Rng.fromSeed(seed), { initStd: 0.5 }));
+    const rows = [0, 1, 2].map((i) => ({ walks: Int32Array.from({ length: 12 }, (_, k) => (i + k) % 6), bucket: i }));
+    const singles = nets.map((n) => new HorizonNetwork(n).predict(rows, 2));
+    const together = new HorizonNetwork(nets);
+    const mean = rows.map((_, i) => (singles[0][i] + singles[1][i] + singles[2][i]) / 3);
+    expect(Math.abs(singles[0][0] - singles[1][0])).toBeGreaterThan(1e-4);
+    together.predict(rows, 2).forEach((v, i) => expect(v).toBeCloseTo(mean[i], 5));
+    together.dispose();
+  });
+
+  it('keeps the networks of the epochs with the lowest validation losses, the best first', async () => {
+    const logged: { key: string; value: number }[] = [];
+    const ctx = context(5, logged);
+    const model = (await deepcasPlugin.train(tinyGraphDataset(), deepcasHyperparameters.parse({ ...SMALL, epochs: 5, patience: 0, ensembleEpochs: 3 }), ctx)) as DeepCasModel;
+    try {
+      expect(model.membersPerHorizon).toEqual(model.trainedHorizonsHours.map(() => 3));
+      const summary = model.summaryMetrics();
+      for (const h of model.trainedHorizonsHours) {
+        // Validation losses in epoch order (one per epoch, patience 0: all 5 epochs run).
+        const losses = logged.filter((l) => l.key === `validation.h${h}.loss`).map((l) => l.value);
+        expect(losses).toHaveLength(5);
+        const lowest = losses
+          .map((v, i) => ({ v, epoch: i + 1 }))
+          .sort((a, b) => a.v - b.v || a.epoch - b.epoch)
+          .slice(0, 3)
+          .map((e) => e.epoch);
+        const line = (ctx.logger as MemoryLogger).lines.find((l) => l.message.startsWith(`deepcas h${h}: epochs`))!.message;
+        expect(line).toContain(`epochs ${lowest.join(', ')} averaged`);
+        expect(summary[`h${h}.bestEpoch`]).toBe(lowest[0]);
+        expect(summary[`h${h}.ensembleEpochs`]).toBe(3);
+        expect(summary[`h${h}.bestValidationLoss`]).toBeCloseTo(losses[lowest[0] - 1], 6);
+        expect(Number.isFinite(summary[`h${h}.ensembleValidationLoss`])).toBe(true);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('ensembleEpochs 1 keeps the best epoch alone', async () => {
+    const model = (await deepcasPlugin.train(tinyGraphDataset(), deepcasHyperparameters.parse({ ...SMALL, epochs: 3, patience: 0, ensembleEpochs: 1 }), context(6))) as DeepCasModel;
+    expect(model.membersPerHorizon).toEqual(model.trainedHorizonsHours.map(() => 1));
+    model.dispose();
   });
 });
 

@@ -52,13 +52,20 @@ export const deepcasHyperparameters = z.strictObject({
   epochs: z.number().int().positive().default(100).describe('most epochs per horizon'),
   leaveOneOut: z.boolean().default(true).describe('read a training cascade\'s nodes that no other training cascade holds as UNKNOWN, as a new cascade reads nodes never seen in training (false: every training node known, as the authors\' code)'),
   patience: z.number().int().min(0).default(10).describe('stop after this many epochs without a lower validation loss (authors\' code 10 evaluations); 0: never'),
+  ensembleEpochs: z
+    .number()
+    .int()
+    .positive()
+    .default(5)
+    .describe('average the predictions of the networks of this many epochs with the lowest validation losses (1: the best epoch alone); needs a validation split'),
 });
 export type DeepCasHyperparameters = z.output<typeof deepcasHyperparameters>;
 
 /** File name of a saved model's checkpoint manifest (weights in `deepcas.bin` beside it). */
 export const CHECKPOINT_FILE = 'deepcas.json';
 const SAVE_FORMAT = 'deepcas-model';
-const SAVE_VERSION = 1;
+/** Version 2 holds several networks (epochs) per horizon; version 1 files (one each) still load. */
+const SAVE_VERSION = 2;
 
 /** Raw node id -> vocabulary index (from RESERVED_NODES on). */
 export class NodeVocabulary {
@@ -177,15 +184,31 @@ export function trainingStep(network: DeepCasNetwork, hp: Pick<DeepCasHyperparam
   );
 }
 
-/** One horizon's network with its compiled forward pass. */
-class HorizonNetwork {
-  /** [walks, buckets] -> [prediction]: one TensorFlow graph per batch shape (eager elsewhere). */
+/**
+ * One horizon's networks (the kept epochs; the first is the best) with their compiled forward
+ * pass. The prediction is the mean of the networks' predictions of log2(increment + 1): an
+ * ensemble of epochs, which is less at the mercy of one noisy validation pick than the best epoch
+ * alone (the validation split of test-net has 42 cascades).
+ */
+export class HorizonNetwork {
+  /** [walks, buckets] -> [mean prediction]: one TensorFlow graph per batch shape (eager elsewhere). */
   readonly forwardGraph: GraphFunction;
-  constructor(readonly network: DeepCasNetwork) {
-    this.forwardGraph = new GraphFunction(([walks, buckets]) => [this.network.forward(walks as tf.Tensor3D, buckets as tf.Tensor1D).prediction], {
-      name: 'deepcas forward',
-      captureExternal: true,
-    });
+  readonly members: DeepCasNetwork[];
+  constructor(members: DeepCasNetwork | DeepCasNetwork[]) {
+    this.members = Array.isArray(members) ? members : [members];
+    if (this.members.length === 0) throw new RangeError('HorizonNetwork: no network');
+    this.forwardGraph = new GraphFunction(
+      ([walks, buckets]) => {
+        const each = this.members.map((m) => m.forward(walks as tf.Tensor3D, buckets as tf.Tensor1D).prediction);
+        return [each.length === 1 ? each[0] : tf.div(tf.addN(each), each.length)];
+      },
+      { name: 'deepcas forward', captureExternal: true },
+    );
+  }
+
+  /** The best epoch's network (the one trained in place). */
+  get network(): DeepCasNetwork {
+    return this.members[0];
   }
 
   /** Predicted log2(increment + 1) of each cascade. */
@@ -214,7 +237,7 @@ class HorizonNetwork {
 
   dispose(): void {
     this.forwardGraph.dispose();
-    this.network.dispose();
+    for (const m of this.members) m.dispose();
   }
 }
 
@@ -253,6 +276,8 @@ interface SavedMetadata {
   architecture: DeepCasArchitecture;
   /** Horizons (hours) with a trained network, in network order. */
   horizonsHours: number[];
+  /** Networks (epochs) per horizon, in the same order (version 2; version 1: one each). */
+  members?: number[];
   windowHours: number;
   vocabulary: string[];
 }
@@ -290,10 +315,18 @@ export class DeepCasModel implements MacroscopicModel {
     return { ...this.summary };
   }
 
+  /** Networks (epochs) averaged per trained horizon. */
+  get membersPerHorizon(): number[] {
+    return this.networks.map((n) => n.members.length);
+  }
+
+  /** Checkpoint names: `net<i>/<weight>` for a horizon's first network (as version 1), `net<i>/m<j>/<weight>` for the others. */
   private namedWeights(): Record<string, tf.Variable> {
     const out: Record<string, tf.Variable> = {};
     this.networks.forEach((n, i) => {
-      for (const [name, v] of Object.entries(n.network.allWeights())) out[`net${i}/${name}`] = v;
+      n.members.forEach((m, j) => {
+        for (const [name, v] of Object.entries(m.allWeights())) out[j === 0 ? `net${i}/${name}` : `net${i}/m${j}/${name}`] = v;
+      });
     });
     return out;
   }
@@ -305,6 +338,7 @@ export class DeepCasModel implements MacroscopicModel {
       hyperparameters: this.hyperparameters,
       architecture: this.architecture,
       horizonsHours: this.trainedHorizonsHours,
+      members: this.membersPerHorizon,
       windowHours: this.windowHours,
       vocabulary: [...this.vocabulary.ids],
     };
@@ -320,12 +354,15 @@ export class DeepCasModel implements MacroscopicModel {
       throw new CascadeError('DATA_NOT_FOUND', `no saved DeepCas model in ${dir}: cannot read ${manifestPath} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     const meta = manifest.metadata;
-    if (!meta || meta.format !== SAVE_FORMAT || meta.version !== SAVE_VERSION || !meta.architecture || !meta.hyperparameters || !meta.horizonsHours || !meta.vocabulary) {
+    if (!meta || meta.format !== SAVE_FORMAT || (meta.version !== SAVE_VERSION && meta.version !== 1) || !meta.architecture || !meta.hyperparameters || !meta.horizonsHours || !meta.vocabulary) {
       throw new CascadeError('DATA_FORMAT', `${manifestPath} is not a DeepCas model (format ${SAVE_FORMAT} version ${SAVE_VERSION})`);
     }
     const hp = deepcasHyperparameters.parse(meta.hyperparameters);
     // Initial values are overwritten by the checkpoint; the seed only fills them meanwhile.
-    const networks = meta.horizonsHours.map((_, i) => new HorizonNetwork(new DeepCasNetwork(meta.architecture!, Rng.fromSeed(`deepcas-load-${i}`))));
+    const members = meta.members ?? meta.horizonsHours.map(() => 1);
+    const networks = meta.horizonsHours.map(
+      (_, i) => new HorizonNetwork(Array.from({ length: members[i] ?? 1 }, (_, j) => new DeepCasNetwork(meta.architecture!, Rng.fromSeed(`deepcas-load-${i}-${j}`)))),
+    );
     const model = new DeepCasModel(networks, meta.horizonsHours, new NodeVocabulary(meta.vocabulary), hp, meta.windowHours ?? 0);
     try {
       await loadCheckpointInto(manifestPath, model.namedWeights());
@@ -390,9 +427,20 @@ async function trainHorizon(
   embeddings: Float32Array,
   hp: DeepCasHyperparameters,
   ctx: TrainContext,
-): Promise<{ net: HorizonNetwork; bestEpoch: number; validationMse: number }> {
+): Promise<{ net: HorizonNetwork; bestEpoch: number; validationMse: number; keptEpochs: number[]; ensembleValidationMse: number }> {
   const network = new DeepCasNetwork(arch, ctx.rng.derive(`init:${horizonKey(h)}`), { embeddings, initStd: hp.initStd });
-  const net = new HorizonNetwork(network);
+  let net = new HorizonNetwork(network);
+  const snapshot = () => Object.fromEntries(Object.entries(network.allWeights()).map(([n, v]) => [n, tf.keep(v.clone())]));
+  // The `ensembleEpochs` lowest validation losses so far with their weights, lowest first (ties: the earlier epoch first, as fit's best).
+  const kept: { loss: number; epoch: number; weights: Record<string, tf.Tensor> }[] = [];
+  const keep = (loss: number, epoch: number) => {
+    if (!(Number.isFinite(loss) && hp.ensembleEpochs > 1)) return;
+    if (kept.length === hp.ensembleEpochs && loss >= kept[kept.length - 1].loss) return;
+    let at = kept.length;
+    while (at > 0 && kept[at - 1].loss > loss) at--;
+    kept.splice(at, 0, { loss, epoch, weights: snapshot() });
+    if (kept.length > hp.ensembleEpochs) tf.dispose(Object.values(kept.pop()!.weights));
+  };
   const variables = network.allTrainableWeights();
   const embeddingVars = variables.filter((v) => v === network.embedding);
   const otherVars = variables.filter((v) => v !== network.embedding);
@@ -407,10 +455,11 @@ async function trainHorizon(
           {
             name: `${key}.loss`,
             direction: 'min',
-            evaluate: () => {
+            evaluate: (info) => {
               const p = net.predict(validation.rows, hp.batchSize, ctx.signal);
               let s = 0;
               p.forEach((v, i) => (s += (v - validation.y[i]) ** 2));
+              keep(s / p.length, info.epoch);
               return s / p.length;
             },
           },
@@ -428,7 +477,7 @@ async function trainHorizon(
       context: ctx,
       nonFiniteHint: 'lower learningRate',
       weights: {
-        snapshot: () => Object.fromEntries(Object.entries(network.allWeights()).map(([n, v]) => [n, tf.keep(v.clone())])),
+        snapshot,
         restore: (s) => {
           const w = network.allWeights();
           for (const [n, t] of Object.entries(s)) w[n].assign(t);
@@ -470,11 +519,26 @@ async function trainHorizon(
         };
       },
     });
-    return { net, bestEpoch: result.bestEpoch, validationMse: result.best?.[`${key}.loss`] ?? NaN };
+    const validationMse = result.best?.[`${key}.loss`] ?? NaN;
+    if (kept.length < 2) return { net, bestEpoch: result.bestEpoch, validationMse, keptEpochs: [result.bestEpoch], ensembleValidationMse: validationMse };
+    // fit brought back the best epoch's weights (kept[0]); the other kept epochs become networks of their own.
+    const others = kept.slice(1).map((k, j) => {
+      const m = new DeepCasNetwork(arch, Rng.fromSeed(`deepcas-member-${j}`)); // initial values overwritten at once
+      const w = m.allWeights();
+      for (const [n, t] of Object.entries(k.weights)) w[n].assign(t);
+      return m;
+    });
+    net.forwardGraph.dispose();
+    net = new HorizonNetwork([network, ...others]);
+    const p = net.predict(validation.rows, hp.batchSize, ctx.signal);
+    let s = 0;
+    p.forEach((v, i) => (s += (v - validation.y[i]) ** 2));
+    return { net, bestEpoch: result.bestEpoch, validationMse, keptEpochs: kept.map((k) => k.epoch), ensembleValidationMse: s / p.length };
   } catch (e) {
     net.dispose();
     throw e;
   } finally {
+    for (const k of kept) tf.dispose(Object.values(k.weights));
     step.dispose();
     optimizer.dispose();
     embeddingOptimizer.dispose();
@@ -531,7 +595,13 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
       networks.push(r.net);
       trained.push(data.horizonsHours[h]);
       // The runner logs summaryMetrics() as model.<key>.
-      summary[`${horizonKey(data.horizonsHours[h])}.bestEpoch`] = r.bestEpoch;
+      const key = horizonKey(data.horizonsHours[h]);
+      summary[`${key}.bestEpoch`] = r.bestEpoch;
+      summary[`${key}.ensembleEpochs`] = r.keptEpochs.length;
+      // Both on the validation cascades that chose the epochs: in-sample, not an estimate of test error.
+      summary[`${key}.bestValidationLoss`] = r.validationMse;
+      summary[`${key}.ensembleValidationLoss`] = r.ensembleValidationMse;
+      ctx.logger.info(`deepcas ${key}: epochs ${r.keptEpochs.join(', ')} averaged; validation loss ${r.ensembleValidationMse.toFixed(4)} (best epoch ${r.bestEpoch} alone ${r.validationMse.toFixed(4)})`);
     }
   } catch (e) {
     for (const n of networks) n.dispose();
@@ -551,6 +621,9 @@ export const deepcasPlugin: MacroscopicPlugin<DeepCasHyperparameters> = {
   metrics: [
     { key: 'validation.h<hours>.loss', label: 'validation loss <hours> h', unit: 'loss', direction: 'lower', description: 'Squared error of log2(increment + 1) on the validation split for the network of that horizon (step = epoch).' },
     { key: 'model.h<hours>.bestEpoch', label: 'kept epoch <hours> h', unit: 'epoch', direction: 'none', description: 'The epoch whose weights the network of that horizon keeps.' },
+    { key: 'model.h<hours>.ensembleEpochs', label: 'averaged epochs <hours> h', unit: 'count', direction: 'none', description: 'Networks (the epochs of lowest validation loss) whose predictions are averaged for that horizon (ensembleEpochs).' },
+    { key: 'model.h<hours>.bestValidationLoss', label: 'best-epoch validation loss <hours> h', unit: 'loss', direction: 'none', description: 'Validation loss of the best epoch alone, on the cascades that chose it (in-sample).' },
+    { key: 'model.h<hours>.ensembleValidationLoss', label: 'ensemble validation loss <hours> h', unit: 'loss', direction: 'none', description: 'Validation loss of the averaged networks, on the cascades that chose them (in-sample).' },
   ],
   train,
   async load(dir: string, _context: InferenceContext) {
