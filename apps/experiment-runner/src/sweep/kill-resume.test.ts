@@ -86,6 +86,14 @@ describe('cascade sweep: kill and resume', () => {
     expect(6 - skipped).toBeGreaterThanOrEqual(1);
     expect(second.output()).toMatch(new RegExp(`sweep: ${6 - skipped} finished now, ${skipped} skipped`));
 
+    // The killed sweep's parent run is closed KILLED by the second run (its process is gone), and
+    // the second run's parent FINISHED: no parent is left RUNNING.
+    const parents = store.listRuns().filter((m) => store.readTags(m.runId)[SWEEP_TAGS.role] === 'parent');
+    expect(parents.map((m) => m.status).sort()).toEqual(['FINISHED', 'KILLED']);
+    const dead = parents.find((m) => m.status === 'KILLED')!;
+    expect(store.readTags(dead.runId)['cascade.error']).toMatch(/the sweep process \(pid \d+ on .*\) died without closing this run/);
+    expect(second.output()).toMatch(/closed the parent run .* whose process \(pid \d+\) died: KILLED/);
+
     const finished = trialRuns().filter((m) => m.status === 'FINISHED');
     const hashes = finished.map((m) => store.readTags(m.runId)[SWEEP_TAGS.trialHash]);
     expect(finished).toHaveLength(6);
