@@ -110,20 +110,31 @@ export class PrefixSharingSampler<S> implements InfectionSimulator {
     const simRequest: number[] = [];
     const simIndex: number[] = [];
     const streams: Rng[] = [];
-    group.forEach((k, g) => {
+    // Let Ctrl-C (the abort signal) and progress output through during long simulations: every
+    // 4096 simulations of a loop, give the event loop a turn once 50 ms have passed since the last.
+    let lastYield = performance.now();
+    // Checked without an await on the fast path (an await per simulation would cost a microtask each).
+    const due = (i: number): boolean => (i & 4095) === 4095 && performance.now() - lastYield > 50;
+    const yieldNow = async (): Promise<void> => {
+      await new Promise((resolve) => setImmediate(resolve));
+      throwIfCancelled(signal);
+      lastYield = performance.now();
+    };
+    for (let g = 0; g < group.length; g++) {
+      const k = group[g];
       const requestRng = simulationRequestStream(rng, requests[k], k);
       for (let s = 0; s < requests[k].simulations; s++) {
         simRequest.push(g);
         simIndex.push(s);
         streams.push(simulationStream(requestRng, s));
+        if (due(streams.length - 1)) await yieldNow();
       }
-    });
+    }
     const n = simRequest.length;
     let states = this.stepper.roots(group.map((k) => requests[k].seeds));
     let stateOf: Int32Array = Int32Array.from(simRequest);
     const maxBudget = Math.max(0, ...group.map((k) => requests[k].budget));
     const sampled = new Int32Array(n);
-    let lastYield = performance.now();
     for (let step = 0; step < maxBudget; step++) {
       throwIfCancelled(signal);
       if (performance.now() - lastYield > 50) {
@@ -136,6 +147,7 @@ export class PrefixSharingSampler<S> implements InfectionSimulator {
       const { rows, totals } = await this.stepper.weights(states);
       sampled.fill(-1);
       for (let i = 0; i < n; i++) {
+        if (due(i)) await yieldNow();
         const st = stateOf[i];
         if (st < 0) continue;
         const k = group[simRequest[i]];
