@@ -16,7 +16,7 @@ import { runSourceFor, SWEEP_TAGS, type RunSource } from '../report/runs.js';
 import type { ResolvedSweep, SweepTrial } from '../sweep/config.js';
 import type { SweepDisplay } from '../sweep/display.js';
 import type { TrialOutcome } from '../sweep/pool.js';
-import { closeDeadParents, jobFor, planSweep, SweepCancelledError, SweepFailedError, TableUploads, type SweepOutcome } from '../sweep/run-sweep.js';
+import { closeDeadParents, concludeSweep, jobFor, planSweep, TableUploads, type SweepOutcome } from '../sweep/run-sweep.js';
 import type { TrialRow } from '../sweep/table.js';
 import { redact, type QueueTarget } from './connection.js';
 import { CANCELLED_PREFIX, cancelKey, KEEP_SECONDS, QUEUE_PREFIX, TRIAL_ATTEMPTS, TRIALS_QUEUE, type QueuedTrial, type TrialJobResult, type TrialProgress } from './jobs.js';
@@ -256,22 +256,7 @@ export async function runQueuedSweep(sweep: ResolvedSweep, options: QueuedSweepO
             );
         }
         for (const r of rows) if (r.state === 'pending' || r.state === 'running') r.state = options.cancelOnExit || !signal.aborted ? 'KILLED' : r.state;
-        await uploads.push();
-        await uploads.settled();
-        const outcome: SweepOutcome = {
-          parentRunId: parent.runId,
-          location: parent.location,
-          rows,
-          ran: pending.length,
-          skipped,
-          failed: rows.filter((r) => r.state === 'FAILED' || r.state === 'KILLED'),
-        };
-        if (signal.aborted) throw new SweepCancelledError(outcome);
-        if (outcome.failed.length) {
-          await parent.setTags({ 'cascade.sweep.failed': String(outcome.failed.length) });
-          throw new SweepFailedError(outcome);
-        }
-        return outcome;
+        return concludeSweep(parent, rows, uploads, pending.length, skipped, signal);
       },
     );
   } finally {

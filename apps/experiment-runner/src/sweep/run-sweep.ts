@@ -215,22 +215,7 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
         await Promise.all(closing);
         // Stopped before they started: no run was opened, nothing was killed.
         for (const r of rows) if (r.state === 'pending') r.state = 'not run';
-        await uploads.push();
-        await uploads.settled();
-        const outcome: SweepOutcome = {
-          parentRunId: parent.runId,
-          location: parent.location,
-          rows,
-          ran: pending.length,
-          skipped,
-          failed: rows.filter((r) => r.state === 'FAILED' || r.state === 'KILLED'),
-        };
-        if (signal.aborted) throw new SweepCancelledError(outcome);
-        if (outcome.failed.length) {
-          await parent.setTags({ 'cascade.sweep.failed': String(outcome.failed.length) });
-          throw new SweepFailedError(outcome);
-        }
-        return outcome;
+        return concludeSweep(parent, rows, uploads, pending.length, skipped, signal);
       },
     );
   } finally {
@@ -248,6 +233,22 @@ export async function runSweep(sweep: ResolvedSweep, options: SweepRunOptions): 
  * process is gone (it was SIGKILLed, or its machine died): KILLED, with a `cascade.error` tag that
  * says so. Only parents started on this host can be checked (by pid); others are reported.
  */
+/**
+ * The end of a sweep, local or queued: the trial table's last upload, then the outcome, thrown as
+ * SweepCancelledError after Ctrl-C or SweepFailedError (with the parent tagged) when trials failed.
+ */
+export async function concludeSweep(parent: TrackedRun, rows: TrialRow[], uploads: TableUploads, ran: number, skipped: number, signal: AbortSignal): Promise<SweepOutcome> {
+  await uploads.push();
+  await uploads.settled();
+  const outcome: SweepOutcome = { parentRunId: parent.runId, location: parent.location, rows, ran, skipped, failed: rows.filter((r) => r.state === 'FAILED' || r.state === 'KILLED') };
+  if (signal.aborted) throw new SweepCancelledError(outcome);
+  if (outcome.failed.length) {
+    await parent.setTags({ 'cascade.sweep.failed': String(outcome.failed.length) });
+    throw new SweepFailedError(outcome);
+  }
+  return outcome;
+}
+
 export async function closeDeadParents(sweep: ResolvedSweep, source: RunSource, logger: Logger): Promise<string[]> {
   const parents = await source.list({ experiment: sweep.experiment, tags: { [SWEEP_TAGS.sweep]: sweep.config.name, [SWEEP_TAGS.role]: 'parent' }, statuses: ['RUNNING'] });
   const closed: string[] = [];
