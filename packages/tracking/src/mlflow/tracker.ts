@@ -377,13 +377,7 @@ export class MlflowRun implements TrackedRun {
     try {
       await this.ctx.client.uploadArtifact(this.artifactUri, localPath, target, { signal: this.backgroundAbort.signal });
     } catch (err) {
-      if (!isTransient(err) || this.ctx.failFast) throw err;
-      this.noteOutage(err);
-      const spill = this.ensureSpillRun();
-      const dest = join(spill.dir, 'artifacts', ...target.split('/'));
-      mkdirSync(dirname(dest), { recursive: true });
-      copyFileSync(localPath, dest);
-      spill.artifacts.push(target);
+      this.spillArtifact(err, target, (dest) => copyFileSync(localPath, dest));
     }
   }
 
@@ -397,14 +391,19 @@ export class MlflowRun implements TrackedRun {
     try {
       await this.ctx.client.uploadArtifactBytes(this.artifactUri, content, target, { signal: this.backgroundAbort.signal });
     } catch (err) {
-      if (!isTransient(err) || this.ctx.failFast) throw err;
-      this.noteOutage(err);
-      const spill = this.ensureSpillRun();
-      const dest = join(spill.dir, 'artifacts', ...target.split('/'));
-      mkdirSync(dirname(dest), { recursive: true });
-      writeFileSync(dest, content);
-      spill.artifacts.push(target);
+      this.spillArtifact(err, target, (dest) => writeFileSync(dest, content));
     }
+  }
+
+  /** An upload failed: rethrow unless the server is merely unreachable, else keep the artifact in the spill run for replay. */
+  private spillArtifact(err: unknown, target: string, write: (dest: string) => void): void {
+    if (!isTransient(err) || this.ctx.failFast) throw err;
+    this.noteOutage(err);
+    const spill = this.ensureSpillRun();
+    const dest = join(spill.dir, 'artifacts', ...target.split('/'));
+    mkdirSync(dirname(dest), { recursive: true });
+    write(dest);
+    spill.artifacts.push(target);
   }
 
   // ------------------------------------------------------------ ending
