@@ -194,7 +194,11 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
     const model = modelFor(data.modelKey, what);
     let result: { outcome: TrialOutcome; cancelReason?: string };
     try {
-      const modelDir = await model.dir;
+      const modelDir = await model.dir.catch((e) => {
+        summary.failed++;
+        logger.warn(`${what}: ${(e as Error).message}`);
+        throw e;
+      });
       const shardJob: ShardJob = { kind: 'shard', config: data.config, hash: data.hash, label: `evaluation ${data.evaluation}`, baseDir: data.baseDir, modelDir, shard: data.shard, shards: data.shards, rngState: data.rngState, onOrphan: 'exit' };
       result = await inPool(job, { index: data.shard, job: shardJob }, what, attempt);
     } finally {
