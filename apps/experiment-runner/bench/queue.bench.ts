@@ -77,6 +77,7 @@ async function sweeps(): Promise<void> {
     const workers = Array.from({ length: n }, () => run(['worker', '--queue', redis.url, '--exit-when-idle', '3', '--quiet'], dir));
     const t0 = performance.now();
     const r = await run(['sweep', file, '--queue', redis.url, '--progress', 'quiet'], dir);
+    const ended = Date.now();
     if (r.code !== 0) throw new Error(r.output);
     const s = (performance.now() - t0) / 1000;
     await Promise.all(workers);
@@ -85,13 +86,16 @@ async function sweeps(): Promise<void> {
     const waits = jobs.map((j) => (j.processedOn! - j.timestamp) / 1000).sort((a, b) => a - b);
     const onWorker = jobs.map((j) => (j.finishedOn! - j.processedOn!) / 1000);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    overhead.push([n, waits[0].toFixed(3), mean(onWorker).toFixed(2), (mean(onWorker) - perTrial.local).toFixed(2)]);
+    // Result to merged metrics: the last job's result in Redis -> the sweep done (its polling, the
+    // last trial-table upload, the parent run closed, the process exited).
+    const lastResult = Math.max(...jobs.map((j) => j.finishedOn!));
+    overhead.push([n, waits[0].toFixed(3), mean(onWorker).toFixed(2), (mean(onWorker) - perTrial.local).toFixed(2), ((ended - lastResult) / 1000).toFixed(2)]);
   }
   await queue.close();
   table(`${trials}-trial popularity sweep on irvine, ${simulations} simulations per test cascade (wall seconds)`, ['mode', 'total s', 's per trial'], rows);
   table(
-    'per job (queue timestamps): first job enqueue -> start; mean time on the worker; minus a local trial (local 1-process sweep s per trial)',
-    ['workers', 'enqueue->start s', 'on worker s', 'vs local trial s'],
+    'per job (queue timestamps): first job enqueue -> start; mean time on the worker; minus a local trial (local 1-process sweep s per trial); last job result -> sweep done (merged table, parent run closed)',
+    ['workers', 'enqueue->start s', 'on worker s', 'vs local trial s', 'last result->done s'],
     overhead,
   );
 }
