@@ -27,7 +27,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('tracking-uri', { type: 'string', describe: 'MLflow server (default: the config, then $MLFLOW_TRACKING_URI, then the local store ./runs)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the outcome (run id, location, outputs, metrics) as JSON on stdout; logs stay on stderr' })
       .option('queue', { type: 'string', describe: `evaluate on \`cascade worker\` processes through this Redis job queue, in evaluation.shards jobs (microscopic): redis://[:password@]host[:port][/db] or rediss:// ("" = $${QUEUE_ENV})` })
-      .option('shards', { type: 'number', describe: 'with --queue: split the test cascades into this many jobs (sets evaluation.shards; not part of the config hash)' })
+      .option('shards', { type: 'number', describe: 'with --queue: split the test cascades into this many jobs (sets evaluation.shards, else the config\'s, else 1; not part of the config hash)' })
       .check((a) => {
         if (a.shards !== undefined && !(Number.isInteger(a.shards) && (a.shards as number) >= 1)) throw new Error(`--shards must be a positive integer, got ${a.shards}`);
         return true;
