@@ -1,8 +1,10 @@
 // Microscopic protocol (NDM paper §5.3) and next-user ranking
-export { evaluateMicroscopic, evaluateNextUserRanking, DEFAULT_RANKING_KS } from './microscopic.js';
+export { evaluateMicroscopic, evaluateNextUserRanking, DEFAULT_RANKING_KS, simulateMicroscopicRows, summarizeMicroscopic, nextUserRanks, rankingFromRanks } from './microscopic.js';
 export type {
   MicroscopicEvaluation,
   MicroscopicEvaluationOptions,
+  MicroscopicRows,
+  MicroscopicSummary,
   CascadeEvaluation,
   StageEvaluation,
   InfectionProbabilities,
@@ -23,8 +25,8 @@ export { microscopicMetricValues, rankingMetricValues, macroscopicMetricValues, 
 export type { ProtocolPhase } from './keys.js';
 
 // The protocols on a dataset's test split (the runner), and on a validation split (monitors)
-export { runMicroscopicProtocol, runMacroscopicProtocol } from './protocols.js';
-export type { ProtocolSettings, ProtocolContext, EvaluationOutcome } from './protocols.js';
+export { runMicroscopicProtocol, runMacroscopicProtocol, runMicroscopicShard, mergeMicroscopicShards, microscopicNetworkEvaluation, shardRange } from './protocols.js';
+export type { ProtocolSettings, ProtocolContext, EvaluationOutcome, ShardSpec, MicroscopicShardRow, MicroscopicShardResult } from './protocols.js';
 export { simulatedF1, simulatedF1Monitor, SIMULATED_F1_SELECTIONS, nextUserRankingMetrics, sizeErrorMetrics } from './monitors.js';
 export type { SimulatedF1Options, SimulatedF1MonitorOptions, SimulatedF1Selection, MonitorSimulator } from './monitors.js';
 

@@ -20,7 +20,9 @@ function inPhase(values: Record<string, number>, phase: ProtocolPhase): Record<s
 }
 
 /** Macro/Micro-F1 (full and early), micro precision and recall, and the counts (test phase). */
-export function microscopicMetricValues(ev: MicroscopicEvaluation, phase: ProtocolPhase = 'test'): Record<string, number> {
+export function microscopicMetricValues(
+  ev: Pick<MicroscopicEvaluation, 'macroF1' | 'microF1' | 'earlyMacroF1' | 'earlyMicroF1' | 'micro' | 'earlyMicro' | 'simulations'> & { cascades: readonly unknown[]; skipped: readonly unknown[] },
+  phase: ProtocolPhase = 'test'): Record<string, number> {
   return inPhase(
     {
       'test.macroF1': ev.macroF1,

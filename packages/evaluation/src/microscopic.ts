@@ -195,39 +195,94 @@ function checkResult(res: SimulationResult | undefined, req: SimulationRequest, 
   }
 }
 
+/** The simulated rows of some test cascades, before the F1s over cascades (see `simulateMicroscopicRows`). */
+export interface MicroscopicRows {
+  simulations: number;
+  earlyStageSize: number;
+  /** Evaluated cascades, in test order. */
+  cascades: CascadeEvaluation[];
+  /** P_u^c of each evaluated cascade (full stage / early stage), parallel to `cascades`. */
+  infectionProbabilities: InfectionProbabilities[];
+  earlyInfectionProbabilities: InfectionProbabilities[];
+  /** Test cascades left out, and why. */
+  skipped: { index: number; id: string; reason: string }[];
+  /** Wall-clock seconds of the simulations. */
+  seconds: number;
+}
+
+/** The F1s over cascades, from the per-cascade counts of the rows. */
+export type MicroscopicSummary = Pick<MicroscopicEvaluation, 'macroF1' | 'microF1' | 'earlyMacroF1' | 'earlyMicroF1' | 'micro' | 'earlyMicro'>;
+
 /**
  * Runs the protocol on `testCascades` with `model` (any `InfectionSimulator`: a plugin's trained
  * model, or one of this package's engines). See the module comment for the exact protocol.
  */
 export async function evaluateMicroscopic(model: InfectionSimulator, testCascades: readonly Cascade[], options: MicroscopicEvaluationOptions): Promise<MicroscopicEvaluation> {
   const started = performance.now();
+  const rows = await simulateMicroscopicRows(model, testCascades, options);
+  if (rows.cascades.length === 0) throw new RangeError('evaluateMicroscopic: no test cascade has a user to predict after its seed');
+  return { ...summarizeMicroscopic(rows.cascades), ...rows, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Macro/Micro-F1, full and early, of evaluated cascades: the means and sums of §5.3 over their
+ * counts, in the order given. The one aggregation of the protocol: a local evaluation and the merge
+ * of sharded ones (`mergeMicroscopicShards`) both end here, on the same rows in the same order, so
+ * they agree to the last digit.
+ */
+export function summarizeMicroscopic(cascades: readonly { full: DiffusionCounts; early: DiffusionCounts }[]): MicroscopicSummary {
+  if (cascades.length === 0) throw new RangeError('summarizeMicroscopic: no evaluated test cascade');
+  const fullCounts = cascades.map((c) => c.full);
+  const earlyCounts = cascades.map((c) => c.early);
+  const micro = microPrecisionRecallF1(fullCounts);
+  const earlyMicro = microPrecisionRecallF1(earlyCounts);
+  return { macroF1: macroF1(fullCounts), microF1: micro.f1, earlyMacroF1: macroF1(earlyCounts), earlyMicroF1: earlyMicro.f1, micro, earlyMicro };
+}
+
+/**
+ * The simulations and per-cascade counts of the test cascades whose index in `testCascades` is in
+ * [`start`, `end`) (all by default), without the F1s over cascades. Cascade i always draws from
+ * `rng.derive('cascade:<i>')` (i its index in the whole `testCascades`), so a row is the same
+ * whichever range it is simulated in: the rows of consecutive ranges, concatenated, are the rows
+ * of the whole list (evaluation sharding, issue 20). An empty range, or one without a cascade to
+ * predict, gives no rows (no error).
+ */
+export async function simulateMicroscopicRows(
+  model: InfectionSimulator,
+  testCascades: readonly Cascade[],
+  options: MicroscopicEvaluationOptions & { start?: number; end?: number },
+): Promise<MicroscopicRows> {
+  const started = performance.now();
   const simulations = options.simulations ?? 1000;
   const earlyStageSize = options.earlyStageSize ?? 5;
   const perCall = options.cascadesPerCall ?? 32;
+  const start = options.start ?? 0;
+  const end = options.end ?? testCascades.length;
   if (!Number.isInteger(simulations) || simulations < 1) throw new RangeError(`evaluateMicroscopic: simulations must be a positive integer, got ${simulations}`);
   if (!Number.isInteger(earlyStageSize) || earlyStageSize < 1) throw new RangeError(`evaluateMicroscopic: earlyStageSize must be a positive integer, got ${earlyStageSize}`);
   if (!Number.isInteger(perCall) || perCall < 1) throw new RangeError(`evaluateMicroscopic: cascadesPerCall must be a positive integer, got ${perCall}`);
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > testCascades.length || start > end)
+    throw new RangeError(`evaluateMicroscopic: the range [${start}, ${end}) is not inside the ${testCascades.length} test cascades`);
   const signal = options.signal;
 
   const prepared: Prepared[] = [];
   const skipped: MicroscopicEvaluation['skipped'] = [];
-  testCascades.forEach((c, index) => {
+  for (let index = start; index < end; index++) {
+    const c = testCascades[index];
     if (c.events.length === 0) {
       skipped.push({ index, id: c.id, reason: 'no events' });
-      return;
+      continue;
     }
     const truth = groundTruth(c);
     if (truth.length === 0) skipped.push({ index, id: c.id, reason: 'no infected user after the seed' });
     else prepared.push({ index, id: c.id, seed: c.events[0].user, startTime: c.events[0].time, truth });
-  });
-  if (prepared.length === 0) throw new RangeError('evaluateMicroscopic: no test cascade has a user to predict after its seed');
+  }
 
-  const task = (options.progress ?? quietProgress).start(`simulating ${prepared.length} test cascades x ${simulations}`, prepared.length);
   const cascades: CascadeEvaluation[] = [];
   const probs: InfectionProbabilities[] = [];
   const earlyProbs: InfectionProbabilities[] = [];
-  const fullCounts: DiffusionCounts[] = [];
-  const earlyCounts: DiffusionCounts[] = [];
+  if (prepared.length === 0) return { simulations, earlyStageSize, cascades, infectionProbabilities: probs, earlyInfectionProbabilities: earlyProbs, skipped, seconds: (performance.now() - started) / 1000 };
+  const task = (options.progress ?? quietProgress).start(`simulating ${prepared.length} test cascades x ${simulations}`, prepared.length);
   const full = new UserCounter();
   const early = new UserCounter();
   const stamp = new Map<number, number>();
@@ -276,8 +331,6 @@ export async function evaluateMicroscopic(model: InfectionSimulator, testCascade
         const pEarly = early.drain(simulations);
         const cFull = diffusionCounts({ truth: p.truth, users: pFull.users, infectionProbabilities: pFull.probabilities });
         const cEarly = diffusionCounts({ truth: p.truth.slice(0, earlySize), users: pEarly.users, infectionProbabilities: pEarly.probabilities });
-        fullCounts.push(cFull);
-        earlyCounts.push(cEarly);
         probs.push(pFull);
         earlyProbs.push(pEarly);
         cascades.push({
@@ -291,28 +344,12 @@ export async function evaluateMicroscopic(model: InfectionSimulator, testCascade
           perSimulation,
         });
       });
-      task.tick(batch.length, `macro-F1 so far ${macroF1(fullCounts).toFixed(4)}`);
+      task.tick(batch.length, `macro-F1 so far ${macroF1(cascades.map((c) => c.full)).toFixed(4)}`);
     }
   } finally {
     task.done();
   }
-  const micro = microPrecisionRecallF1(fullCounts);
-  const earlyMicro = microPrecisionRecallF1(earlyCounts);
-  return {
-    macroF1: macroF1(fullCounts),
-    microF1: micro.f1,
-    earlyMacroF1: macroF1(earlyCounts),
-    earlyMicroF1: earlyMicro.f1,
-    micro,
-    earlyMicro,
-    simulations,
-    earlyStageSize,
-    cascades,
-    infectionProbabilities: probs,
-    earlyInfectionProbabilities: earlyProbs,
-    skipped,
-    seconds: (performance.now() - started) / 1000,
-  };
+  return { simulations, earlyStageSize, cascades, infectionProbabilities: probs, earlyInfectionProbabilities: earlyProbs, skipped, seconds: (performance.now() - started) / 1000 };
 }
 
 /** Cut-offs of hits@k and MAP@k when none are given (as in the NDM reference check). */
@@ -345,6 +382,23 @@ export async function evaluateNextUserRanking(
   testCascades: readonly Cascade[],
   options: NextUserRankingOptions = {},
 ): Promise<NextUserRankingEvaluation> {
+  const ranks = await nextUserRanks(model, testCascades, options);
+  if (ranks.length === 0) throw new RangeError('evaluateNextUserRanking: no test cascade has two users');
+  return rankingFromRanks(ranks, options.ks ?? DEFAULT_RANKING_KS);
+}
+
+/** hits@k and MAP@k of ranks already computed (`nextUserRanks`), in the order given. */
+export function rankingFromRanks(ranks: readonly number[], ks: readonly number[]): NextUserRankingEvaluation {
+  return { metrics: rankingMetrics(ranks, ks), byK: ks.map((k) => ({ k, hits: hitsAtK(ranks, k), map: mapAtK(ranks, k) })), ranks: Int32Array.from(ranks) };
+}
+
+/**
+ * The rank of every true next user of `testCascades` given its true prefix, cascade by cascade
+ * (see `evaluateNextUserRanking`); none for cascades of one user. Deterministic, and each cascade's
+ * ranks depend on that cascade alone: the ranks of consecutive slices, concatenated, are the ranks
+ * of the whole list.
+ */
+export async function nextUserRanks(model: Pick<MicroscopicModel, 'nextUserScores'>, testCascades: readonly Cascade[], options: Pick<NextUserRankingOptions, 'progress' | 'signal'> = {}): Promise<number[]> {
   const nextUserScores = model.nextUserScores?.bind(model);
   if (!nextUserScores) throw new CascadeError('USAGE', 'this model does not score next users (no nextUserScores), so hits@k and MAP@k cannot be computed');
   const ranks: number[] = [];
@@ -371,7 +425,5 @@ export async function evaluateNextUserRanking(
   } finally {
     task.done();
   }
-  if (ranks.length === 0) throw new RangeError('evaluateNextUserRanking: no test cascade has two users');
-  const ks = options.ks ?? DEFAULT_RANKING_KS;
-  return { metrics: rankingMetrics(ranks, ks), byK: ks.map((k) => ({ k, hits: hitsAtK(ranks, k), map: mapAtK(ranks, k) })), ranks: Int32Array.from(ranks) };
+  return ranks;
 }

@@ -6,8 +6,9 @@
 import type { ExecutionSettings, MacroscopicDataset, MacroscopicModel, MicroscopicDataset, MicroscopicModel, ProgressReporter, Rng, UserVocabulary } from '@cascade-lab/core';
 import { macroscopicMetricValues, macroscopicSeries, microscopicMetricValues, networkMetricValues, rankingMetricValues } from './keys.js';
 import { evaluateMacroscopic } from './macroscopic.js';
-import { DEFAULT_RANKING_KS, evaluateMicroscopic, evaluateNextUserRanking } from './microscopic.js';
-import { evaluateEdgeScores, hasEdgeScores } from './network.js';
+import type { DiffusionCounts } from '@cascade-lab/metrics';
+import { DEFAULT_RANKING_KS, nextUserRanks, rankingFromRanks, simulateMicroscopicRows, summarizeMicroscopic } from './microscopic.js';
+import { evaluateEdgeScores, hasEdgeScores, type NetworkEvaluation } from './network.js';
 
 /** The protocols' knobs (the runner's `evaluation` config section). */
 export interface ProtocolSettings {
@@ -69,64 +70,167 @@ function fmt(v: number): string {
  * The microscopic protocol on the test split (NDM paper §5.3): Macro/Micro-F1, full and early; when
  * the model scores next users, hits@k and MAP@k given the true prefix; when it has `edgeScores()` and
  * the dataset a graph, network recovery and social link prediction against that graph.
+ *
+ * It is the one-shard case of the sharded protocol: `runMicroscopicShard` over the whole split, then
+ * `mergeMicroscopicShards`, so a sharded evaluation and this one share every line of arithmetic.
  */
 export async function runMicroscopicProtocol(model: MicroscopicModel, data: MicroscopicDataset, settings: ProtocolSettings, ctx: ProtocolContext): Promise<EvaluationOutcome> {
   const started = performance.now();
+  const shard = await runMicroscopicShard(model, data, settings, ctx, { shard: 0, shards: 1 });
+  const network = await microscopicNetworkEvaluation(model, data);
+  return mergeMicroscopicShards([shard], settings, { network, seconds: (performance.now() - started) / 1000 });
+}
+
+/** Shard `shard` (0-based) of `shards` of a protocol run. */
+export interface ShardSpec {
+  shard: number;
+  shards: number;
+}
+
+/**
+ * The test cascades of shard k of N among n: indices [floor(k n / N), floor((k + 1) n / N)),
+ * consecutive ranges that cover 0..n-1 once and differ in size by at most one.
+ */
+export function shardRange(n: number, { shard, shards }: ShardSpec): { start: number; end: number } {
+  if (!Number.isInteger(shards) || shards < 1) throw new RangeError(`shards must be a positive integer, got ${shards}`);
+  if (!Number.isInteger(shard) || shard < 0 || shard >= shards) throw new RangeError(`shard must be an integer in [0, ${shards}), got ${shard}`);
+  return { start: Math.floor((shard * n) / shards), end: Math.floor(((shard + 1) * n) / shards) };
+}
+
+/** One evaluated cascade of a shard: its counts (for the F1s over cascades) and its predictions row. */
+export interface MicroscopicShardRow {
+  /** Index in the test split (after `maxTestCascades`). */
+  index: number;
+  full: DiffusionCounts;
+  early: DiffusionCounts;
+  /** The cascade's line of `predictions.jsonl`. */
+  prediction: Record<string, unknown>;
+}
+
+/**
+ * A shard's part of the microscopic protocol: plain JSON (numbers, strings, arrays), so it can go
+ * through a job queue and come back with every double exact (JSON keeps the shortest decimal that
+ * reads back to the same double).
+ */
+export interface MicroscopicShardResult {
+  shard: number;
+  shards: number;
+  /** Test cascades [start, end) of `testCascades`. */
+  start: number;
+  end: number;
+  testCascades: number;
+  simulations: number;
+  earlyStageSize: number;
+  rows: MicroscopicShardRow[];
+  skipped: { index: number; id: string; reason: string }[];
+  /** Ranks of the true next users of the shard's cascades, in order; null when the model scores no next users. */
+  ranks: number[] | null;
+  /** Wall-clock seconds of the shard. */
+  seconds: number;
+}
+
+/**
+ * Shard k of N of the microscopic protocol: the simulations (and next-user ranks) of the test
+ * cascades `shardRange(n, spec)`. `ctx.rng` must be the evaluation's generator, the same for every
+ * shard: cascade i draws from `rng.derive('simulation').derive('cascade:<i>')` whatever the shard.
+ * Edge scores are not per cascade; the caller scores them once (`microscopicNetworkEvaluation`).
+ */
+export async function runMicroscopicShard(model: MicroscopicModel, data: MicroscopicDataset, settings: ProtocolSettings, ctx: ProtocolContext, spec: ShardSpec): Promise<MicroscopicShardResult> {
+  const started = performance.now();
   const test = settings.maxTestCascades ? data.test.slice(0, settings.maxTestCascades) : data.test;
-  const ev = await evaluateMicroscopic(model, test, {
+  const { start, end } = shardRange(test.length, spec);
+  const ev = await simulateMicroscopicRows(model, test, {
     rng: ctx.rng.derive('simulation'),
     simulations: settings.simulations,
     earlyStageSize: settings.earlyStageUsers,
     progress: ctx.progress,
     signal: ctx.signal,
+    start,
+    end,
   });
-  const metrics = microscopicMetricValues(ev);
+  const ranks = model.nextUserScores ? await nextUserRanks(model, test.slice(start, end), { progress: ctx.progress, signal: ctx.signal }) : null;
+  const rows = ev.cascades.map((c, i) => ({
+    index: c.index,
+    full: { hitMass: c.full.hitMass, predictedMass: c.full.predictedMass, truthSize: c.full.truthSize },
+    early: { hitMass: c.early.hitMass, predictedMass: c.early.predictedMass, truthSize: c.early.truthSize },
+    prediction: {
+      id: c.id,
+      seed: rawId(data.users, c.seed),
+      truthSize: c.truthSize,
+      f1: c.full.f1,
+      precision: c.full.precision,
+      recall: c.full.recall,
+      earlyF1: c.early.f1,
+      earlyPrecision: c.early.precision,
+      earlyRecall: c.early.recall,
+      stoppedEarly: c.stoppedEarly,
+      // counts for micro-F1 and the paired tests over cascades (issue 19)
+      hitMass: c.full.hitMass,
+      predictedMass: c.full.predictedMass,
+      earlyHitMass: c.early.hitMass,
+      earlyPredictedMass: c.early.predictedMass,
+      earlyTruthSize: c.early.truthSize,
+      // per-simulation counts: prefixes give the F1 of fewer simulations (see CascadeEvaluation.perSimulation)
+      perSimulation: {
+        added: Array.from(c.perSimulation.added),
+        hits: Array.from(c.perSimulation.hits),
+        earlyAdded: Array.from(c.perSimulation.earlyAdded),
+        earlyHits: Array.from(c.perSimulation.earlyHits),
+      },
+      topPredicted: topUsers(ev.infectionProbabilities[i].users, ev.infectionProbabilities[i].probabilities, data.users, 20),
+    },
+  }));
+  return { ...spec, start, end, testCascades: test.length, simulations: ev.simulations, earlyStageSize: ev.earlyStageSize, rows, skipped: ev.skipped, ranks, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Edge scores against the dataset's graph, when the model has them and the dataset a graph (else undefined). */
+export async function microscopicNetworkEvaluation(model: MicroscopicModel, data: MicroscopicDataset): Promise<NetworkEvaluation | undefined> {
+  return hasEdgeScores(model) && data.graph ? evaluateEdgeScores(model, data.graph) : undefined;
+}
+
+/**
+ * The protocol's outcome from the results of all N shards (any order): rows concatenated in test
+ * order, then the F1s over cascades (`summarizeMicroscopic`) and hits@k / MAP@k over every rank,
+ * exactly as a local evaluation computes them, so the metrics are identical to the last digit
+ * (`evaluation.seconds`, a wall time, aside). `extras.network`: the edge scores, scored once by the
+ * caller; `extras.seconds`: the evaluation's wall time.
+ */
+export function mergeMicroscopicShards(shards: readonly MicroscopicShardResult[], settings: ProtocolSettings, extras: { network?: NetworkEvaluation; seconds: number }): EvaluationOutcome {
+  if (shards.length === 0) throw new RangeError('mergeMicroscopicShards: no shard results');
+  const sorted = [...shards].sort((a, b) => a.shard - b.shard);
+  const { shards: count, testCascades, simulations, earlyStageSize } = sorted[0];
+  const problem = sorted.length !== count
+    ? `${sorted.length} shard results for ${count} shards`
+    : sorted.find((s, k) => s.shard !== k || s.shards !== count || s.testCascades !== testCascades || s.simulations !== simulations || s.earlyStageSize !== earlyStageSize || s.start !== shardRange(testCascades, s).start || s.end !== shardRange(testCascades, s).end)
+      ? 'the shard results are not the shards of one evaluation (a shard twice or missing, or another split, simulation count or test set)'
+      : undefined;
+  if (problem) throw new RangeError(`mergeMicroscopicShards: ${problem}`);
+  const rows = sorted.flatMap((s) => s.rows);
+  const skipped = sorted.flatMap((s) => s.skipped);
+  if (rows.length === 0) throw new RangeError('evaluateMicroscopic: no test cascade has a user to predict after its seed');
+  const summary = summarizeMicroscopic(rows);
+  const metrics = microscopicMetricValues({ ...summary, cascades: rows, skipped, simulations });
+  const seconds = sorted.reduce((m, s) => Math.max(m, s.seconds), 0);
   const lines = [
-    `Macro-F1 ${ev.macroF1.toFixed(4)}  Micro-F1 ${ev.microF1.toFixed(4)}  early Macro-F1 ${ev.earlyMacroF1.toFixed(4)}  early Micro-F1 ${ev.earlyMicroF1.toFixed(4)}` +
-      `  (${ev.cascades.length} test cascades x ${ev.simulations} simulations, ${ev.seconds.toFixed(1)} s)` +
-      (ev.skipped.length ? ` (${ev.skipped.length} test cascades skipped: ${ev.skipped[0].reason})` : ''),
+    `Macro-F1 ${summary.macroF1.toFixed(4)}  Micro-F1 ${summary.microF1.toFixed(4)}  early Macro-F1 ${summary.earlyMacroF1.toFixed(4)}  early Micro-F1 ${summary.earlyMicroF1.toFixed(4)}` +
+      `  (${rows.length} test cascades x ${simulations} simulations, ${seconds.toFixed(1)} s${count > 1 ? ` in the longest of ${count} shards` : ''})` +
+      (skipped.length ? ` (${skipped.length} test cascades skipped: ${skipped[0].reason})` : ''),
   ];
-  if (model.nextUserScores && test.some((c) => c.events.length >= 2)) {
-    const ks = settings.rankingK ?? DEFAULT_RANKING_KS;
-    const ranking = await evaluateNextUserRanking(model, test, { ks, progress: ctx.progress, signal: ctx.signal });
+  const ranks = sorted.every((s) => s.ranks !== null) ? sorted.flatMap((s) => s.ranks!) : [];
+  if (ranks.length > 0) {
+    const ranking = rankingFromRanks(ranks, settings.rankingK ?? DEFAULT_RANKING_KS);
     Object.assign(metrics, rankingMetricValues(ranking));
     lines.push(`next-user ranking: ${ranking.byK.map((r) => `hits@${r.k} ${r.hits.toFixed(4)}  MAP@${r.k} ${r.map.toFixed(4)}`).join('  ')}`);
   }
-  if (hasEdgeScores(model) && data.graph) {
-    const net = await evaluateEdgeScores(model, data.graph);
+  const net = extras.network;
+  if (net) {
     Object.assign(metrics, networkMetricValues(net));
     for (const s of net.sets) {
       lines.push(`edge scores "${s.name}" against the dataset's graph (${net.trueEdges} edges): precision@${net.trueEdges} ${fmt(s.precisionAtTrueEdges)}  AUC ${fmt(s.auc)}  closest-user accuracy ${fmt(s.closestUserAccuracy)} (${net.users} users)`);
     }
   }
-  metrics['evaluation.seconds'] = (performance.now() - started) / 1000;
-  const predictions = ev.cascades.map((c, i) => ({
-    id: c.id,
-    seed: rawId(data.users, c.seed),
-    truthSize: c.truthSize,
-    f1: c.full.f1,
-    precision: c.full.precision,
-    recall: c.full.recall,
-    earlyF1: c.early.f1,
-    earlyPrecision: c.early.precision,
-    earlyRecall: c.early.recall,
-    stoppedEarly: c.stoppedEarly,
-    // counts for micro-F1 and the paired tests over cascades (issue 19)
-    hitMass: c.full.hitMass,
-    predictedMass: c.full.predictedMass,
-    earlyHitMass: c.early.hitMass,
-    earlyPredictedMass: c.early.predictedMass,
-    earlyTruthSize: c.early.truthSize,
-    // per-simulation counts: prefixes give the F1 of fewer simulations (see CascadeEvaluation.perSimulation)
-    perSimulation: {
-      added: Array.from(c.perSimulation.added),
-      hits: Array.from(c.perSimulation.hits),
-      earlyAdded: Array.from(c.perSimulation.earlyAdded),
-      earlyHits: Array.from(c.perSimulation.earlyHits),
-    },
-    topPredicted: topUsers(ev.infectionProbabilities[i].users, ev.infectionProbabilities[i].probabilities, data.users, 20),
-  }));
-  return { metrics, series: [], predictions, summary: lines.join('\n') };
+  metrics['evaluation.seconds'] = extras.seconds;
+  return { metrics, series: [], predictions: rows.map((r) => r.prediction), summary: lines.join('\n') };
 }
 
 /**

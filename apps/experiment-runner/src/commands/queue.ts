@@ -12,12 +12,12 @@ interface QueueArgs extends GlobalOptions {
 
 export const queueCommand: CommandModule<object, QueueArgs> = {
   command: 'queue <action>',
-  describe: 'Inspect the Redis job queue of `cascade sweep --queue`',
+  describe: 'Inspect the Redis job queue of `cascade sweep --queue` and of sharded evaluations (`cascade run|evaluate --queue`)',
   builder: (y) =>
     (y
-      .positional('action', { choices: ['status'] as const, demandOption: true, describe: 'status: queued, active and failed trial jobs per sweep' })
+      .positional('action', { choices: ['status'] as const, demandOption: true, describe: 'status: queued, active and failed trial jobs per sweep, and shard jobs per evaluation' })
       .option('queue', { type: 'string', describe: `Redis URL (default: $${QUEUE_ENV})` })
-      .option('sweep', { type: 'string', describe: 'only this sweep' })
+      .option('sweep', { type: 'string', describe: 'only this sweep (or this evaluation id)' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
       .example('$0 queue status --queue redis://localhost:6379', 'what the workers are doing')) as unknown as Argv<QueueArgs>,
   handler: async (args) => {

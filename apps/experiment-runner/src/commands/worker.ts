@@ -15,11 +15,11 @@ interface WorkerArgs extends GlobalOptions {
 
 export const workerCommand: CommandModule<object, WorkerArgs> = {
   command: 'worker',
-  describe: 'Run sweep trials from a Redis job queue (`cascade sweep --queue`), on any number of machines',
+  describe: 'Run sweep trials (`cascade sweep --queue`) and evaluation shards (`cascade run|evaluate --queue`) from a Redis job queue, on any number of machines',
   builder: (y) =>
     (y
       .option('queue', { type: 'string', describe: `Redis URL: redis://[:password@]host[:port][/db] or rediss:// (default: $${QUEUE_ENV})` })
-      .option('concurrency', { type: 'number', default: 1, describe: 'trials run at the same time, each in its own process' })
+      .option('concurrency', { type: 'number', default: 1, describe: 'jobs (trials or shards) run at the same time, each in its own process' })
       .option('tracking-uri', { type: 'string', describe: 'MLflow server to log to (default: the one each job names, then $MLFLOW_TRACKING_URI)' })
       .option('lock-seconds', { type: 'number', default: 30, describe: 'a job whose worker died is retried on another worker after this long' })
       .option('max-jobs', { type: 'number', describe: 'exit after this many jobs' })
@@ -29,9 +29,9 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
         if (!((a.lockSeconds as number) > 0)) throw new Error(`--lock-seconds must be positive, got ${a.lockSeconds}`);
         return true;
       })
-      .example('$0 worker --queue redis://redis.lab:6379', 'take trials from the lab queue, one at a time')
+      .example('$0 worker --queue redis://redis.lab:6379', 'take trials and evaluation shards from the lab queue, one at a time')
       .epilogue(
-        `Prefer $${QUEUE_ENV} for a URL with a password (command lines are visible to other users). Ctrl-C (SIGTERM) stops the running trials (runs KILLED) and puts their jobs back in the queue; a worker killed outright loses its jobs' locks, and they are retried elsewhere after --lock-seconds.`,
+        `Prefer $${QUEUE_ENV} for a URL with a password (command lines are visible to other users). Ctrl-C (SIGTERM) stops the running trials (runs KILLED) and shards, and puts their jobs back in the queue; a worker killed outright loses its jobs' locks, and they are retried elsewhere after --lock-seconds.`,
       )) as unknown as Argv<WorkerArgs>,
   handler: async (args) => {
     const logger = loggerFor(args);
@@ -58,7 +58,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
         exitWhenIdleMs: args.exitWhenIdle !== undefined ? args.exitWhenIdle * 1000 : undefined,
         signal: controller.signal,
       });
-      logger.info(`worker done: ${summary.finished} trial(s) finished, ${summary.failed} failed or stopped`);
+      logger.info(`worker done: ${summary.finished} job(s) finished, ${summary.failed} failed or stopped`);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, PluginRegistry, type MicroscopicPlugin } from '@cascade-lab/core';
+import { ConfigError, configHash, PluginRegistry, type MacroscopicPlugin, type MicroscopicPlugin } from '@cascade-lab/core';
 import { z } from 'zod';
 import { loadExperiment } from './config.js';
 
@@ -18,6 +18,18 @@ const plugin: MicroscopicPlugin<{ heads: number; window: number }> = {
   },
 };
 const registry = new PluginRegistry([plugin]);
+const sizes: MacroscopicPlugin<Record<string, never>> = {
+  name: 'sizes',
+  task: 'macroscopic',
+  description: 'test double',
+  hyperparameters: z.strictObject({}),
+  train: async () => {
+    throw new Error('unused');
+  },
+  load: async () => {
+    throw new Error('unused');
+  },
+};
 const dir = mkdtempSync(join(tmpdir(), 'cascade-config-'));
 
 function write(name: string, text: string): string {
@@ -100,6 +112,29 @@ describe('loadExperiment', () => {
     ]);
     expect(moved.message).toMatch(/moved\.yaml:7:\d+: model\.hyperparameters\.simulationBatchRows: moved to execution\.batchRows/);
     expect(configError(write('exec-bad.yaml', base + 'execution:\n  worker: 3\n')).issues[0]).toMatchObject({ keyPath: 'execution.worker', line: 7 });
+  });
+
+  it('keeps evaluation.shards out of the config hash (a sharded evaluation computes the same numbers), and refuses it for the macroscopic protocol at its line', () => {
+    const plain = loadExperiment(write('shards0.yaml', base), registry);
+    const sharded = loadExperiment(write('shards1.yaml', base + 'evaluation:\n  shards: 4\n'), registry);
+    expect(sharded.config.evaluation.shards).toBe(4);
+    expect(sharded.hash).toBe(plain.hash);
+    expect(loadExperiment(write('shards2.yaml', base), registry, ['evaluation.shards=3']).hash).toBe(plain.hash);
+    // Hashes of configs without shards are the ones before the key existed: the resolved config less `execution`.
+    const { execution: _execution, ...identity } = plain.resolved;
+    expect(plain.hash).toBe(configHash(identity));
+    expect(loadExperiment(write('shards3.yaml', base), registry, ['evaluation.simulations=10']).hash).not.toBe(plain.hash);
+    const macro = new PluginRegistry([plugin, sizes]);
+    const e = (() => {
+      try {
+        loadExperiment(write('shards-macro.yaml', 'name: t\ndataset:\n  name: tideh-rt\nmodel:\n  name: sizes\nevaluation:\n  shards: 2\n'), macro);
+      } catch (err) {
+        return err as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(e.issues[0]).toMatchObject({ keyPath: 'evaluation.shards', line: 7 });
+    expect(e.message).toMatch(/splits the microscopic protocol only; model sizes is macroscopic/);
   });
 
   it('points at an unknown model name with the known ones', () => {

@@ -1,4 +1,4 @@
-import { ConfigError, configHash, dataNeedsOf, type ConfigIssue, describeMissingNeeds, missingDataNeeds, executionConfigSchema, executionSettings, loadConfig, type ExecutionSettings, PluginRegistry, zodIssuesToConfigIssues, type LoadedConfig, type ModelPlugin } from '@cascade-lab/core';
+import { ConfigError, configHash, dataNeedsOf, type ConfigIssue, describeMissingNeeds, missingDataNeeds, executionConfigSchema, executionSettings, loadConfig, parseConfig, type ExecutionSettings, PluginRegistry, zodIssuesToConfigIssues, type LoadedConfig, type ModelPlugin } from '@cascade-lab/core';
 import { configuredFormat, datasetConfigSchema, datasetOffer, FORMATS } from '@cascade-lab/data';
 import { z } from 'zod';
 
@@ -11,6 +11,12 @@ export const evaluationSchema = z
     maxTestCascades: z.number().int().positive().optional().describe('evaluate only the first N test cascades (quick runs)'),
     workers: z.number().int().positive().optional().describe('moved to execution.workers (refused here, with the line)'),
     stepwiseBoundaries: z.array(z.number().positive()).optional().describe('size-range boundaries of the step-wise tau (default: doubling ranges from the smallest observed size)'),
+    shards: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('microscopic: split the test cascades into N jobs run by `cascade worker`s (with --queue; the same metrics to the last digit); how to compute, not part of the config hash'),
   })
   .default({ simulations: 1000, earlyStageUsers: 5, rankingK: [1, 10, 50, 100] });
 
@@ -74,8 +80,9 @@ export interface ResolvedExperiment {
  * model name, and the model's hyperparameters against the plugin's own schema — every problem
  * reported with file, key path and line.
  */
-export function loadExperiment(file: string, registry: PluginRegistry, overrides: string[] = []): ResolvedExperiment {
-  const loaded = loadConfig(file, experimentSchema, { overrides });
+export function loadExperiment(file: string, registry: PluginRegistry, overrides: string[] = [], options: { text?: string } = {}): ResolvedExperiment {
+  // `text`: the config's YAML, already read (a queued evaluation shard carries its resolved config); `file` then only names it.
+  const loaded = options.text !== undefined ? parseConfig(options.text, file, experimentSchema, { overrides }) : loadConfig(file, experimentSchema, { overrides });
   const config = loaded.value;
   if (!registry.has(config.model.name)) {
     let message: string;
@@ -101,6 +108,7 @@ export function loadExperiment(file: string, registry: PluginRegistry, overrides
   }
   const hyperparameters = parsed.data as Record<string, unknown>;
   checkDataFitsPlugin(file, config, plugin, hyperparameters, loaded);
+  checkShards(file, config, plugin, loaded);
   const resolved: ExperimentConfig = { ...config, model: { name: config.model.name, hyperparameters } };
   return { file, config, plugin, hyperparameters, resolved, hash: experimentHash(resolved), loaded };
 }
@@ -151,10 +159,22 @@ function checkDataFitsPlugin(file: string, config: ExperimentConfig, plugin: Mod
 }
 
 /**
+ * Evaluation sharding splits the test cascades of the microscopic protocol (issue 20); the
+ * macroscopic protocol's `predict` sees all test cascades at once (a plugin may fit or draw across
+ * them), so splitting it could change its numbers: refused at the line.
+ */
+function checkShards(file: string, config: ExperimentConfig, plugin: ModelPlugin, loaded: LoadedConfig<ExperimentConfig>): void {
+  if ((config.evaluation.shards ?? 1) > 1 && plugin.task !== 'microscopic')
+    throw new ConfigError(file, [{ keyPath: 'evaluation.shards', message: `evaluation sharding splits the microscopic protocol only; model ${plugin.name} is ${plugin.task} (its predict sees every test cascade at once)`, ...loaded.locate(['evaluation', 'shards']) }]);
+}
+
+/**
  * A run's config identity: the resolved config without its execution settings, which say how to
- * compute, not what (a sweep must not re-run a trial when only they changed).
+ * compute, not what (a sweep must not re-run a trial when only they changed). `evaluation.shards`
+ * is one of them: a sharded evaluation gives the same numbers as a local one.
  */
 export function experimentHash(resolved: ExperimentConfig): string {
-  const { execution: _execution, ...identity } = resolved;
-  return configHash(identity);
+  const { execution: _execution, evaluation, ...rest } = resolved;
+  const { shards: _shards, ...evaluationIdentity } = evaluation;
+  return configHash({ ...rest, evaluation: evaluationIdentity });
 }

@@ -8,7 +8,8 @@ import type { ExperimentConfig } from './config.js';
 
 export type { EvaluationOutcome } from '@cascade-lab/evaluation';
 
-function settingsOf(evaluation: ExperimentConfig['evaluation']): ProtocolSettings {
+/** The protocols' settings from the config's `evaluation` section. */
+export function settingsOf(evaluation: ExperimentConfig['evaluation']): ProtocolSettings {
   return {
     simulations: evaluation.simulations,
     earlyStageUsers: evaluation.earlyStageUsers,

@@ -20,6 +20,7 @@ import { evaluateMacroscopicRun, evaluateMicroscopicRun, type EvaluationOutcome 
 import { RecordingMetrics } from './history.js';
 import { explainNaNMetrics } from './notes.js';
 import { checkTrainableSplits } from './splits.js';
+import type { QueueTarget } from '../queue/connection.js';
 
 export interface RunOptions {
   logger: Logger;
@@ -34,6 +35,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Folder relative dataset paths are resolved against (default: the config file's folder). */
   baseDir?: string;
+  /** Evaluate on this job queue, in `evaluation.shards` jobs run by `cascade worker`s (microscopic). */
+  queue?: QueueTarget;
 }
 
 export interface RunOutcome {
@@ -122,7 +125,7 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
             const trainSeconds = (Date.now() - trainStarted) / 1000;
             run.logMetric('train.seconds', trainSeconds);
             await model.save(join(outputDir, 'model'));
-            const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, history: metrics, rng, progress, signal, logger });
+            const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, history: metrics, rng, progress, signal, logger, baseDir: context.baseDir, queue: options.queue ? { target: options.queue, modelDir: join(outputDir, 'model') } : undefined });
             return { runId: run.runId, runName: run.name, location: run.location, outputDir, metrics: { ...recorded.metrics, 'train.seconds': trainSeconds }, summary: recorded.summary, backend };
           } finally {
             model.dispose();
@@ -166,6 +169,10 @@ export interface RecordInput {
   progress: ProgressReporter;
   signal: AbortSignal;
   logger: Logger;
+  /** Folder relative dataset paths resolve against (the queue's workers get it). */
+  baseDir?: string;
+  /** Shard the evaluation over this queue (`evaluation.shards` jobs); `modelDir` is the saved model the workers load. */
+  queue?: { target: QueueTarget; modelDir: string };
 }
 
 /**
@@ -175,9 +182,28 @@ export interface RecordInput {
 export async function evaluateAndRecord(input: RecordInput): Promise<{ metrics: Record<string, number>; summary: string }> {
   const { run, model, exp, data, outputDir, rng, progress, signal, logger } = input;
   const evalContext = { rng: rng.derive('evaluation'), progress, signal, execution: executionOf(exp.config) };
-  const outcome = exp.plugin.task === 'microscopic'
-    ? await evaluateMicroscopicRun(model as MicroscopicModel, data as LoadedMicroscopicDataset, exp.config.evaluation, evalContext)
-    : await evaluateMacroscopicRun(model as MacroscopicModel, data as LoadedMacroscopicDataset, exp.config.evaluation, evalContext);
+  const shards = exp.config.evaluation.shards;
+  if (shards !== undefined && shards > 1 && !input.queue) logger.info(`evaluation.shards is ${shards}, but no --queue: evaluating here in one piece (the same numbers)`);
+  let outcome: EvaluationOutcome;
+  if (input.queue && exp.plugin.task === 'microscopic') {
+    // Loaded only here: a run without --queue never needs BullMQ or Redis.
+    const { evaluateOnQueue } = await import('../queue/sharded-evaluation.js');
+    outcome = await evaluateOnQueue({
+      target: input.queue.target,
+      shards: shards ?? 1,
+      exp,
+      data: data as LoadedMicroscopicDataset,
+      model: model as MicroscopicModel,
+      modelDir: input.queue.modelDir,
+      rng: evalContext.rng,
+      baseDir: resolve(input.baseDir ?? dirname(resolve(exp.file))),
+      evaluationId: `${safeName(run.name)}-${run.runId.slice(-8)}`,
+      progress,
+      signal,
+      logger,
+    });
+  } else if (exp.plugin.task === 'microscopic') outcome = await evaluateMicroscopicRun(model as MicroscopicModel, data as LoadedMicroscopicDataset, exp.config.evaluation, evalContext);
+  else outcome = await evaluateMacroscopicRun(model as MacroscopicModel, data as LoadedMacroscopicDataset, exp.config.evaluation, evalContext);
   const modelMetrics = prefixed('model.', model.summaryMetrics?.() ?? {});
   const metrics = { ...outcome.metrics, ...modelMetrics };
   for (const note of explainNaNMetrics(metrics)) logger.warn(note);

@@ -5,6 +5,7 @@ import { initBackend } from '@cascade-lab/tensor-ops';
 import { createTracker, ensureDir, withRun, type Tracker } from '@cascade-lab/tracking';
 import { executionOf, loadExperiment } from './config.js';
 import { evaluateAndRecord, loadDataFor } from './run.js';
+import type { QueueTarget } from '../queue/connection.js';
 
 /** The files a finished run leaves: its resolved config and its saved model. */
 export interface SavedRun {
@@ -47,6 +48,8 @@ export interface EvaluateSavedOptions {
   trackingUri?: string;
   tracker?: Tracker;
   signal?: AbortSignal;
+  /** Evaluate on this job queue, in `evaluation.shards` jobs run by `cascade worker`s (microscopic). */
+  queue?: QueueTarget;
 }
 
 /**
@@ -59,6 +62,7 @@ export async function evaluateSaved(dir: string, options: EvaluateSavedOptions):
   const exp = loadExperiment(saved.configFile, options.registry, options.overrides ?? []);
   const { config, plugin } = exp;
   const { logger, progress } = options;
+  if (options.queue && plugin.task !== 'microscopic') throw new CascadeError('USAGE', `--queue shards the microscopic evaluation only; model ${plugin.name} is ${plugin.task}`);
   // The model is saved after training, before evaluation: a run stopped later still has one.
   if (saved.info.status === undefined)
     logger.warn(`${saved.dir}: run.json records no final status (a run still going, killed hard, or from an older version); evaluating its model anyway`);
@@ -89,7 +93,7 @@ export async function evaluateSaved(dir: string, options: EvaluateSavedOptions):
         writeFileSync(join(outputDir, 'run.json'), JSON.stringify({ runId: run.runId, name: run.name, location: run.location, evaluates: saved.dir }, null, 2) + '\n');
         const model = await plugin.load(saved.modelDir, { backend, logger, signal, execution: executionOf(exp.config) });
         try {
-          const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, rng: Rng.fromSeed(config.seed), progress, signal, logger });
+          const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, rng: Rng.fromSeed(config.seed), progress, signal, logger, baseDir, queue: options.queue ? { target: options.queue, modelDir: saved.modelDir } : undefined });
           return { runId: run.runId, location: run.location, outputDir, ...recorded };
         } finally {
           model.dispose();

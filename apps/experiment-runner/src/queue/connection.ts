@@ -95,3 +95,16 @@ export async function checkQueue(target: QueueTarget, timeoutMs = 10_000): Promi
     client.disconnect();
   }
 }
+
+/**
+ * The queue of a command's `--queue` option (`""` = $CASCADE_QUEUE_URL), checked with a ping;
+ * undefined when the option is absent (the command runs locally, whatever the environment says).
+ */
+export async function queueFromOption(option: string | undefined): Promise<QueueTarget | undefined> {
+  if (option === undefined) return undefined;
+  const url = queueUrlFrom(option || undefined);
+  if (!url) throw new CascadeError('USAGE', `--queue needs a Redis URL (or ${QUEUE_ENV})`);
+  const target = parseQueueUrl(url);
+  await checkQueue(target);
+  return target;
+}

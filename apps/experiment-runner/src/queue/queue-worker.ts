@@ -2,7 +2,10 @@
  * `cascade worker --queue redis://...`: takes trial jobs from the queue and runs each the way a
  * local sweep does (a fresh trial process per job, `sweep/pool.ts` and `sweep/worker.ts`), logging
  * to the tracking the job names (the sweep's MLflow server or local store; `--tracking-uri` and
- * MLFLOW_TRACKING_URI on the worker override it).
+ * MLFLOW_TRACKING_URI on the worker override it). Evaluation shards (`cascade run|evaluate --queue`
+ * with `evaluation.shards`) come on the same queue: the worker fetches the evaluation's saved model
+ * from Redis once (queue/model-bundle.ts), and a fresh process per shard loads it and runs its part
+ * of the protocol; the result goes back as the job's return value (no run is opened).
  *
  * Faults (issue 20):
  * - This worker dies (SIGKILL, lost machine): its trial process exits at once (`onOrphan: 'exit'`),
@@ -13,16 +16,32 @@
  *   message (UnrecoverableError: no retry); a trial process that dies is retried.
  * - Redis goes away: ioredis reconnects (commands wait), the trial process runs on meanwhile.
  */
-import { hostname } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker, UnrecoverableError, type Job, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '@cascade-lab/core';
 import { createTracker } from '@cascade-lab/tracking';
 import { runSourceFor, SWEEP_TAGS, type RunRecord } from '../report/runs.js';
 import { TrialPool, type TrialOutcome } from '../sweep/pool.js';
-import type { TrialJob } from '../sweep/protocol.js';
+import type { ShardJob, TrialJob } from '../sweep/protocol.js';
 import { redact, type QueueTarget } from './connection.js';
-import { CANCELLED_PREFIX, cancelKey, KEEP_SECONDS, QUEUE_PREFIX, TRIALS_QUEUE, type QueuedTrial, type TrialJobResult, type TrialProgress } from './jobs.js';
+import {
+  CANCELLED_PREFIX,
+  cancelKey,
+  isShardJob,
+  KEEP_SECONDS,
+  QUEUE_PREFIX,
+  TRIALS_QUEUE,
+  type QueuedJob,
+  type QueuedShard,
+  type QueuedTrial,
+  type ShardJobResult,
+  type TrialJobResult,
+  type TrialProgress,
+} from './jobs.js';
+import { downloadModel } from './model-bundle.js';
 
 export interface QueueWorkerOptions {
   target: QueueTarget;
@@ -63,36 +82,21 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
   let lastActivity = Date.now();
   let activeJobs = 0;
 
-  const processor = async (job: Job<QueuedTrial, TrialJobResult>): Promise<TrialJobResult> => {
+  const processor = async (job: Job<QueuedJob, TrialJobResult | ShardJobResult>): Promise<TrialJobResult | ShardJobResult> => {
     activeJobs++;
     try {
-      return await runJob(job);
+      return isShardJob(job.data) ? await runShardJob(job as Job<QueuedShard, ShardJobResult>) : await runJob(job as Job<QueuedTrial, TrialJobResult>);
     } finally {
       activeJobs--;
       lastActivity = Date.now();
     }
   };
 
-  const runJob = async (job: Job<QueuedTrial, TrialJobResult>): Promise<TrialJobResult> => {
-    const data = job.data;
-    const attempt = (job.attemptsStarted ?? job.attemptsMade + 1) || 1;
-    const trial: TrialJob = {
-      ...data.job,
-      trackingUri: options.trackingUri ?? data.job.trackingUri,
-      onOrphan: 'exit',
-      tags: { ...data.job.tags, [SWEEP_TAGS.queueWorker]: me, [SWEEP_TAGS.queueAttempt]: String(attempt) },
-    };
-    const what = `${data.sweep} #${data.index} ${data.label} seed=${data.seed}`;
-    logger.info(`${what}: attempt ${attempt} starts on ${me}`);
-    const done = await takeOver(trial, data, attempt, me, logger);
-    if (done) {
-      // At-least-once delivery: an attempt whose result did not reach Redis (it went away at that
-      // moment) comes back; its trial already FINISHED, so that run is the result.
-      logger.warn(`${what}: already FINISHED in run ${done.runId} (an earlier attempt whose result did not reach the queue); not run again`);
-      summary.finished++;
-      return { runId: done.runId, location: done.location, outputDir: '', metrics: done.metrics, summary: 'finished by an earlier attempt', seconds: 0, worker: me };
-    }
-
+  /**
+   * Runs a trial or shard job in a fresh child process (`TrialPool`), posting its progress to the
+   * job and stopping it when the job's cancel key appears.
+   */
+  const inPool = async (job: Job, work: { index: number; job: TrialJob | ShardJob }, what: string, attempt: number): Promise<{ outcome: TrialOutcome; cancelReason?: string }> => {
     let progress: TrialProgress = { worker: me, attempt };
     let lastPost = 0;
     const post = (force: boolean): void => {
@@ -134,14 +138,107 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
         })
         .catch(() => undefined);
     }, 1000);
-    let outcome: TrialOutcome;
     try {
-      const outcomes = await pool.run([{ index: data.index, job: trial }]);
-      outcome = outcomes.get(data.index)!;
+      const outcomes = await pool.run([work]);
+      return { outcome: outcomes.get(work.index)!, cancelReason };
     } finally {
       clearInterval(watch);
       pools.delete(pool);
     }
+  };
+
+  // The saved models of evaluations whose shards this worker ran: fetched once per evaluation,
+  // kept while shards of it may come (the last few evaluations), removed when the worker stops.
+  let modelsRoot: string | undefined;
+  const models = new Map<string, { dir: Promise<string>; users: number }>();
+  const KEEP_MODELS = 4;
+  const modelFor = (key: string, what: string): { dir: Promise<string>; release: () => void } => {
+    let entry = models.get(key);
+    if (!entry) {
+      modelsRoot ??= mkdtempSync(join(tmpdir(), 'cascade-worker-models-'));
+      const dir = join(modelsRoot, String(models.size) + '-' + key.replace(/[^A-Za-z0-9_.-]+/g, '_'));
+      const fetching = downloadModel(redis, key, dir).then((found) => {
+        if (!found) throw new UnrecoverableError(`the saved model of ${what} is no longer in Redis (${key}): its evaluation was cancelled, or ended more than a day ago`);
+        return dir;
+      });
+      entry = { dir: fetching, users: 0 };
+      models.set(key, entry);
+      fetching.catch(() => models.delete(key));
+    } else {
+      // Most recently used last.
+      models.delete(key);
+      models.set(key, entry);
+    }
+    const held = entry;
+    held.users++;
+    return {
+      dir: held.dir,
+      release: () => {
+        held.users--;
+        for (const [k, e] of models) {
+          if (models.size <= KEEP_MODELS) break;
+          if (e.users > 0) continue;
+          models.delete(k);
+          void e.dir.then((d) => rmSync(d, { recursive: true, force: true }), () => undefined);
+        }
+      },
+    };
+  };
+
+  /** One shard of a sharded evaluation (issue 20): the model from Redis, a fresh process, the shard's rows back. */
+  const runShardJob = async (job: Job<QueuedShard, ShardJobResult>): Promise<ShardJobResult> => {
+    const data = job.data;
+    const attempt = (job.attemptsStarted ?? job.attemptsMade + 1) || 1;
+    const what = `evaluation ${data.evaluation} shard ${data.shard + 1}/${data.shards}`;
+    logger.info(`${what}: attempt ${attempt} starts on ${me}`);
+    const model = modelFor(data.modelKey, what);
+    let result: { outcome: TrialOutcome; cancelReason?: string };
+    try {
+      const modelDir = await model.dir.catch((e) => {
+        summary.failed++;
+        logger.warn(`${what}: ${(e as Error).message}`);
+        throw e;
+      });
+      const shardJob: ShardJob = { kind: 'shard', config: data.config, hash: data.hash, label: `evaluation ${data.evaluation}`, baseDir: data.baseDir, modelDir, shard: data.shard, shards: data.shards, rngState: data.rngState, onOrphan: 'exit' };
+      result = await inPool(job, { index: data.shard, job: shardJob }, what, attempt);
+    } finally {
+      model.release();
+    }
+    const { outcome, cancelReason } = result;
+    logger.info(`${what}: ${outcome.status} after ${outcome.seconds.toFixed(1)} s${outcome.error ? `: ${outcome.error.split('\n')[0]}` : ''}`);
+    if (outcome.status === 'FINISHED' && outcome.shard) {
+      summary.finished++;
+      return { result: outcome.shard, worker: me, seconds: outcome.seconds };
+    }
+    summary.failed++;
+    if (outcome.status === 'KILLED' && cancelReason !== undefined) throw new UnrecoverableError(`${CANCELLED_PREFIX}${cancelReason}`);
+    if (outcome.status === 'KILLED' && stopping) throw new Error(`the worker ${me} stopped during the shard; it runs again on another worker`);
+    // The shard process died without an answer: retried; a model or config error: the same again.
+    if (outcome.died) throw new Error(outcome.error ?? 'the shard process died');
+    throw new UnrecoverableError(outcome.error ?? 'the shard failed');
+  };
+
+  const runJob = async (job: Job<QueuedTrial, TrialJobResult>): Promise<TrialJobResult> => {
+    const data = job.data;
+    const attempt = (job.attemptsStarted ?? job.attemptsMade + 1) || 1;
+    const trial: TrialJob = {
+      ...data.job,
+      trackingUri: options.trackingUri ?? data.job.trackingUri,
+      onOrphan: 'exit',
+      tags: { ...data.job.tags, [SWEEP_TAGS.queueWorker]: me, [SWEEP_TAGS.queueAttempt]: String(attempt) },
+    };
+    const what = `${data.sweep} #${data.index} ${data.label} seed=${data.seed}`;
+    logger.info(`${what}: attempt ${attempt} starts on ${me}`);
+    const done = await takeOver(trial, data, attempt, me, logger);
+    if (done) {
+      // At-least-once delivery: an attempt whose result did not reach Redis (it went away at that
+      // moment) comes back; its trial already FINISHED, so that run is the result.
+      logger.warn(`${what}: already FINISHED in run ${done.runId} (an earlier attempt whose result did not reach the queue); not run again`);
+      summary.finished++;
+      return { runId: done.runId, location: done.location, outputDir: '', metrics: done.metrics, summary: 'finished by an earlier attempt', seconds: 0, worker: me };
+    }
+
+    const { outcome, cancelReason } = await inPool(job, { index: data.index, job: trial }, what, attempt);
     if (outcome.abandoned && outcome.runId) {
       // The trial process died with its run open (out of memory, a crash): close it here.
       const source = runSourceFor(createTracker({ trackingUri: trial.trackingUri, runsDir: trial.runsDir, experiment: trial.experiment, logger }));
@@ -162,7 +259,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
     throw new UnrecoverableError(outcome.error ?? 'the trial failed');
   };
 
-  const worker = new Worker<QueuedTrial, TrialJobResult>(TRIALS_QUEUE, processor, {
+  const worker = new Worker<QueuedJob, TrialJobResult | ShardJobResult>(TRIALS_QUEUE, processor, {
     connection: target.connection as ConnectionOptions,
     prefix: QUEUE_PREFIX,
     concurrency: options.concurrency ?? 1,
@@ -204,7 +301,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
         if (activeJobs === 0 && Date.now() - lastActivity >= options.exitWhenIdleMs!) void stop(`the queue was empty for ${Math.round(options.exitWhenIdleMs! / 1000)} s`);
       }, 500)
     : undefined;
-  logger.info(`worker ${me} takes trial jobs from ${target.display} (concurrency ${options.concurrency ?? 1})`);
+  logger.info(`worker ${me} takes trial and evaluation-shard jobs from ${target.display} (concurrency ${options.concurrency ?? 1})`);
   try {
     await worker.run();
   } finally {
@@ -212,6 +309,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<Queue
     options.signal?.removeEventListener('abort', onAbort);
     if (!stopping) await worker.close();
     redis.disconnect();
+    if (modelsRoot) rmSync(modelsRoot, { recursive: true, force: true });
   }
   return summary;
 }

@@ -8,49 +8,13 @@
  * - Redis restarted mid-sweep: everyone reconnects and every trial finishes;
  * - Ctrl-C on the sweep leaves its jobs queued, or cancels them with --cancel-on-exit.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { LocalStore, type LocalRunMeta } from '@cascade-lab/tracking';
 import { SWEEP_TAGS } from '../report/runs.js';
+import { cli, everyFile, exitOf, stopAll, until, type Cli } from './cli-process.test-util.js';
 import { startRedis, type TestRedis } from './redis.test-util.js';
-
-const here = fileURLToPath(new URL('.', import.meta.url));
-const repoRoot = resolve(here, '../../../..');
-const mainTs = resolve(here, '../main.ts');
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-interface Cli {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-function cli(args: string[], cwd: string): Cli {
-  const child = spawn(process.execPath, ['--import', tsx, mainTs, ...args], {
-    cwd,
-    env: { ...process.env, TSX_TSCONFIG_PATH: resolve(here, '../sweep/tsconfig.sources.json'), CASCADE_DATA_DIR: process.env.CASCADE_DATA_DIR ?? resolve(repoRoot, '../shared/data'), CASCADE_QUEUE_URL: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-  const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  return { child, output: () => text, exit };
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number, output: () => string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; output:\n${output()}`);
-}
 
 function popularityBase(dir: string, runs: string, simulations: number): string {
   const file = join(dir, `base-${simulations}-${runs.split('/').pop()}.yaml`);
@@ -72,35 +36,6 @@ function trialRuns(store: LocalStore, sweep: string): (LocalRunMeta & { tags: Re
     .listRuns()
     .map((m) => ({ ...m, tags: store.readTags(m.runId) }))
     .filter((m) => m.tags[SWEEP_TAGS.role] === 'trial' && m.tags[SWEEP_TAGS.sweep] === sweep);
-}
-
-/** Every file under `dir` (text or not), for the credential check. */
-function everyFile(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...everyFile(p));
-    else out.push(p);
-  }
-  return out;
-}
-
-/** The exit code of a CLI process; on a timeout, fails with the output of every process given. */
-async function exitOf(c: Cli, timeoutMs: number, ...others: Cli[]): Promise<number | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no exit after ${timeoutMs} ms:\n${[c, ...others].map((o) => o.output()).join('\n-----\n')}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([c.exit, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function stopAll(workers: Cli[]): Promise<void> {
-  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
-  await Promise.all(workers.map((w) => w.exit));
 }
 
 describe('cascade sweep --queue with cascade worker processes', () => {

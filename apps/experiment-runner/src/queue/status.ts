@@ -1,9 +1,10 @@
-/** `cascade queue status`: the trial jobs in the queue, per sweep. */
+/** `cascade queue status`: the trial jobs in the queue, per sweep, and the shard jobs, per evaluation. */
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { QUEUE_PREFIX, TRIALS_QUEUE, type QueuedTrial, type TrialJobResult, type TrialProgress } from './jobs.js';
+import { isShardJob, QUEUE_PREFIX, TRIALS_QUEUE, type QueuedJob, type TrialProgress } from './jobs.js';
 import type { QueueTarget } from './connection.js';
 
 export interface SweepJobCounts {
+  /** The sweep's name, or `evaluation <id>` for the shards of a sharded evaluation. */
   sweep: string;
   queued: number;
   active: number;
@@ -16,7 +17,7 @@ export interface SweepJobCounts {
 }
 
 export async function queueStatus(target: QueueTarget, sweep?: string): Promise<SweepJobCounts[]> {
-  const queue = new Queue<QueuedTrial, TrialJobResult>(TRIALS_QUEUE, { connection: { ...target.connection, maxRetriesPerRequest: 1 } as ConnectionOptions, prefix: QUEUE_PREFIX });
+  const queue = new Queue<QueuedJob>(TRIALS_QUEUE, { connection: { ...target.connection, maxRetriesPerRequest: 1 } as ConnectionOptions, prefix: QUEUE_PREFIX });
   try {
     const by = new Map<string, SweepJobCounts>();
     const entry = (name: string): SweepJobCounts => {
@@ -28,9 +29,12 @@ export async function queueStatus(target: QueueTarget, sweep?: string): Promise<
     for (const state of states) {
       const jobs = await queue.getJobs([state], 0, -1);
       for (const job of jobs) {
-        if (!job?.data || (sweep && job.data.sweep !== sweep)) continue;
-        const e = entry(job.data.sweep);
-        const trial = `#${job.data.index} ${job.data.label} seed=${job.data.seed}`;
+        if (!job?.data) continue;
+        const data = job.data;
+        const group = isShardJob(data) ? `evaluation ${data.evaluation}` : data.sweep;
+        if (sweep && group !== sweep && !(isShardJob(data) && data.evaluation === sweep)) continue;
+        const e = entry(group);
+        const trial = isShardJob(data) ? `shard ${data.shard + 1}/${data.shards}` : `#${data.index} ${data.label} seed=${data.seed}`;
         if (state === 'active') {
           e.active++;
           const p = job.progress as TrialProgress | number;
@@ -51,8 +55,8 @@ export async function queueStatus(target: QueueTarget, sweep?: string): Promise<
 
 export function queueStatusText(target: QueueTarget, counts: SweepJobCounts[]): string {
   const lines = [`queue ${target.display}`];
-  if (!counts.length) return `${lines[0]}: no trial jobs\n`;
-  const header = ['sweep', 'queued', 'active', 'failed', 'completed'];
+  if (!counts.length) return `${lines[0]}: no trial or shard jobs\n`;
+  const header = ['sweep / evaluation', 'queued', 'active', 'failed', 'completed'];
   const rows = counts.map((c) => [c.sweep, String(c.queued), String(c.active), String(c.failed), String(c.completed)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   lines.push('');

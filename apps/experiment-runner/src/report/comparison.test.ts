@@ -90,6 +90,12 @@ describe('compareRuns (microscopic)', () => {
     const run = record('z', { 'evaluation.simulations': '30' });
     expect(protocolDifference(x.protocol, protocolOf(run, x.rows))).toMatch(/evaluation\.simulations=4 \(first\), evaluation\.simulations=30 \(second\)/);
   });
+
+  it('pairs a sharded evaluation with a local one (evaluation.shards is how to compute, not the protocol)', () => {
+    const x = microRun('ndm', 1, [0.1, 0.2]);
+    const sharded = record('s', { ...x.run.params, 'evaluation.shards': '4' });
+    expect(protocolOf(sharded, x.rows)).toBe(x.protocol);
+  });
 });
 
 describe('compareRuns (macroscopic)', () => {

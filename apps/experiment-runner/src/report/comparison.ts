@@ -54,11 +54,13 @@ export interface RunRows {
 
 /** Which settings define the test split and the protocol (the rest, e.g. the model, may differ). */
 const PROTOCOL_PARAMS = /^(dataset\.|evaluation\.)/;
+/** Evaluation settings that say how to compute, not what: a sharded evaluation gives the local numbers (issue 20). */
+const NOT_PROTOCOL = new Set(['evaluation.shards']);
 
 /** The identity of a run's test split and protocol: dataset and evaluation settings and the test cascades' ids. */
 export function protocolOf(run: RunRecord, rows: Row[]): string {
   const params = Object.entries(run.params)
-    .filter(([k]) => PROTOCOL_PARAMS.test(k))
+    .filter(([k]) => PROTOCOL_PARAMS.test(k) && !NOT_PROTOCOL.has(k))
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${v}`);
   return JSON.stringify({ params, cascades: rows.map((r) => String(r.id)) });

@@ -11,7 +11,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { LogLevel } from '@cascade-lab/core';
-import type { FromTrial, TrialJob } from './protocol.js';
+import type { MicroscopicShardResult } from '@cascade-lab/evaluation';
+import type { FromTrial, ShardJob, TrialJob } from './protocol.js';
 
 const fromSources = import.meta.url.endsWith('.ts');
 
@@ -30,6 +31,10 @@ export interface TrialOutcome {
   seconds: number;
   /** The trial process died before closing its run (`runId`): the sweep must close it. */
   abandoned?: boolean;
+  /** The process ended without reporting a result (killed, crashed). */
+  died?: boolean;
+  /** An evaluation shard's result (a `ShardJob`; it opens no run). */
+  shard?: MicroscopicShardResult;
 }
 
 export interface TrialTaskUpdate {
@@ -113,7 +118,7 @@ export class TrialPool {
   }
 
   /** Runs every job (index -> job); resolves with every outcome once all trials ended. */
-  async run(jobs: { index: number; job: TrialJob }[]): Promise<Map<number, TrialOutcome>> {
+  async run(jobs: { index: number; job: TrialJob | ShardJob }[]): Promise<Map<number, TrialOutcome>> {
     const outcomes = new Map<number, TrialOutcome>();
     const queue = [...jobs];
     const slots = Array.from({ length: Math.min(this.workers, jobs.length) }, (_, slot) => slot);
@@ -148,7 +153,7 @@ export class TrialPool {
     for (const child of this.live.values()) child.kill('SIGKILL');
   }
 
-  private runOne(index: number, job: TrialJob, slot: number): Promise<TrialOutcome> {
+  private runOne(index: number, job: TrialJob | ShardJob, slot: number): Promise<TrialOutcome> {
     const started = Date.now();
     const seconds = () => (Date.now() - started) / 1000;
     return new Promise((resolve) => {
@@ -163,6 +168,7 @@ export class TrialPool {
       const stderr = tailOf(child.stderr);
       const stdout = tailOf(child.stdout);
       let result: Extract<FromTrial, { type: 'result' }> | undefined;
+      let shard: MicroscopicShardResult | undefined;
       let runId: string | undefined;
       let location: string | undefined;
       child.on('message', (msg: FromTrial) => {
@@ -172,14 +178,17 @@ export class TrialPool {
           runId = msg.runId;
           location = msg.location;
           this.events.runStarted?.(index, msg.runId, msg.location);
-        } else if (msg.type === 'result') result = msg;
+        } else if (msg.type === 'shardResult') shard = msg.result;
+        else if (msg.type === 'result') result = msg;
       });
       child.once('error', (e) => {
         if (!result) result = { type: 'result', ok: false, cancelled: false, runId, error: { name: 'Error', message: `trial process error: ${e.message}` } };
       });
       child.once('exit', (code, signal) => {
         this.live.delete(index);
-        if (result?.ok) {
+        if (shard && !result) {
+          resolve({ status: 'FINISHED', shard, seconds: seconds() });
+        } else if (result?.ok) {
           resolve({ status: 'FINISHED', runId: result.runId, location: result.location, outputDir: result.outputDir, metrics: result.metrics, summary: result.summary, seconds: seconds() });
         } else if (result) {
           resolve({ status: result.cancelled ? 'KILLED' : 'FAILED', runId: result.runId ?? runId, location, error: result.error.message, errorCode: result.error.code, seconds: seconds() });
@@ -192,12 +201,13 @@ export class TrialPool {
             location,
             error: `trial process ${why} before reporting a result${output ? `:\n${output.split('\n').slice(-15).join('\n')}` : ''}`,
             seconds: seconds(),
+            died: true,
             abandoned: runId !== undefined,
           });
         }
       });
       if (this.cancelled) child.send({ type: 'cancel', reason: 'the sweep was cancelled' });
-      child.send({ type: 'run', job });
+      child.send('kind' in job && job.kind === 'shard' ? { type: 'shard', job } : { type: 'run', job: job as TrialJob });
     });
   }
 }

@@ -3,7 +3,8 @@
  * process runs exactly one trial: it gets `run`, streams `log`/`task`/`started` messages, and ends
  * with one `result`.
  */
-import type { LogLevel } from '@cascade-lab/core';
+import type { LogLevel, RngState } from '@cascade-lab/core';
+import type { MicroscopicShardResult } from '@cascade-lab/evaluation';
 
 /** Everything a trial process needs; it resolves the experiment itself from the same inputs. */
 export interface TrialJob {
@@ -26,11 +27,31 @@ export interface TrialJob {
   onOrphan?: 'close' | 'exit';
 }
 
-export type ToTrial = { type: 'run'; job: TrialJob } | { type: 'cancel'; reason: string };
+/**
+ * One shard of a microscopic evaluation (issue 20), for a queue worker's child process: the saved
+ * model is loaded from `modelDir` through the plugin's `load`, the data from the config.
+ */
+export interface ShardJob {
+  kind: 'shard';
+  /** The resolved config (YAML) and its hash; `label` names it in messages. */
+  config: string;
+  hash: string;
+  label: string;
+  baseDir: string;
+  modelDir: string;
+  shard: number;
+  shards: number;
+  rngState: RngState;
+  /** As for a trial: a shard process whose worker died exits at once (the job is retried elsewhere). */
+  onOrphan?: 'close' | 'exit';
+}
+
+export type ToTrial = { type: 'run'; job: TrialJob } | { type: 'shard'; job: ShardJob } | { type: 'cancel'; reason: string };
 
 export type FromTrial =
   | { type: 'log'; level: Exclude<LogLevel, 'silent'>; message: string }
   | { type: 'task'; id: number; label: string; total?: number; value: number; status?: string; done: boolean }
   | { type: 'started'; runId: string; location: string }
+  | { type: 'shardResult'; result: MicroscopicShardResult }
   | { type: 'result'; ok: true; runId: string; location: string; outputDir: string; metrics: Record<string, number>; summary: string; backend: string }
   | { type: 'result'; ok: false; cancelled: boolean; runId?: string; error: { name: string; code?: string; message: string; stack?: string } };

@@ -7,13 +7,17 @@
  * goes away (the IPC channel closes: the sweep was killed), so no trial outlives its sweep.
  */
 import 'reflect-metadata';
-import { CancelledError, createContainer, isCascadeError, PluginRegistry, type Logger, type ProgressReporter, type ProgressTask } from '@cascade-lab/core';
+import { CancelledError, CascadeError, createContainer, isCascadeError, PluginRegistry, Rng, type Logger, type MicroscopicModel, type ProgressReporter, type ProgressTask } from '@cascade-lab/core';
+import { runMicroscopicShard } from '@cascade-lab/evaluation';
+import { initBackend } from '@cascade-lab/tensor-ops';
 import { createTracker, type StartRunOptions, type TrackedRun, type Tracker } from '@cascade-lab/tracking';
-import { loadExperiment } from '../experiment/config.js';
-import { runExperiment } from '../experiment/run.js';
+import type { LoadedMicroscopicDataset } from '@cascade-lab/data';
+import { executionOf, loadExperiment } from '../experiment/config.js';
+import { settingsOf } from '../experiment/evaluate.js';
+import { loadDataFor, runExperiment } from '../experiment/run.js';
 import { pluginModules } from '../plugin-modules.js';
 import { SWEEP_TAGS } from '../report/runs.js';
-import type { FromTrial, ToTrial, TrialJob } from './protocol.js';
+import type { FromTrial, ShardJob, ToTrial, TrialJob } from './protocol.js';
 
 /** How long a trial may take to close its run after losing its sweep before it exits anyway. */
 const ORPHAN_GRACE_MS = 15_000;
@@ -121,6 +125,40 @@ async function runTrial(job: TrialJob, signal: AbortSignal): Promise<TrialResult
   }
 }
 
+type ShardAnswer = Extract<FromTrial, { type: 'shardResult' }> | Extract<FromTrial, { type: 'result'; ok: false }>;
+
+/**
+ * One shard of a microscopic evaluation (a queue worker's `ShardJob`, issue 20): the config from the
+ * job (its hash checked), the dataset, the saved model through the plugin's `load`, then the shard's
+ * part of the protocol with the evaluation's own generator. No run is opened: the evaluation's
+ * coordinator (`cascade run` / `cascade evaluate` with --queue) merges the shards into its run.
+ */
+async function runShard(job: ShardJob, signal: AbortSignal): Promise<ShardAnswer> {
+  try {
+    const registry = createContainer(pluginModules).get(PluginRegistry);
+    const exp = loadExperiment(`${job.label} (the queued config)`, registry, [], { text: job.config });
+    if (exp.hash !== job.hash)
+      throw new CascadeError('USAGE', `the queued config of ${job.label} resolves to hash ${exp.hash} on this worker, the evaluation's is ${job.hash} (a different version of cascade-lab or of the plugin here?)`);
+    if (exp.plugin.task !== 'microscopic') throw new CascadeError('USAGE', `evaluation shards are microscopic only; model ${exp.plugin.name} is ${exp.plugin.task}`);
+    const backend = await initBackend(exp.config.backend, { logger: ipcLogger });
+    const data = (await loadDataFor(exp, ipcLogger, job.baseDir)) as LoadedMicroscopicDataset;
+    const execution = executionOf(exp.config);
+    const model = (await exp.plugin.load(job.modelDir, { backend, logger: ipcLogger, signal, execution })) as MicroscopicModel;
+    try {
+      const ctx = { rng: Rng.fromState(job.rngState), progress: new IpcProgress(), signal, execution };
+      const result = await runMicroscopicShard(model, data, settingsOf(exp.config.evaluation), ctx, { shard: job.shard, shards: job.shards });
+      ipcLogger.info(`${job.label}: shard ${job.shard + 1} of ${job.shards}: test cascades ${result.start}..${result.end - 1}, ${result.rows.length} evaluated, ${result.seconds.toFixed(1)} s`);
+      return { type: 'shardResult', result };
+    } finally {
+      model.dispose();
+    }
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const cancelled = signal.aborted || err instanceof CancelledError;
+    return { type: 'result', ok: false, cancelled, error: { name: err.name, code: isCascadeError(err) ? err.code : undefined, message: err.message, stack: err.stack } };
+  }
+}
+
 const controller = new AbortController();
 function stop(reason: string): void {
   if (!controller.signal.aborted) controller.abort(reason);
@@ -144,7 +182,14 @@ process.on('disconnect', () => {
 });
 process.on('message', (message: ToTrial) => {
   if (message.type === 'cancel') stop(message.reason);
-  else if (message.type === 'run') {
+  else if (message.type === 'shard') {
+    onOrphan = message.job.onOrphan;
+    void runShard(message.job, controller.signal).then((answer) => {
+      const code = answer.type === 'shardResult' ? 0 : answer.cancelled ? 130 : 1;
+      if (process.connected) process.send!(answer, () => process.exit(code));
+      else process.exit(code);
+    });
+  } else if (message.type === 'run') {
     onOrphan = message.job.onOrphan;
     void runTrial(message.job, controller.signal).then((result) => {
       // The run is closed and the tracker flushed: exit once the result is delivered (engines and
