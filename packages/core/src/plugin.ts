@@ -231,6 +231,14 @@ export interface PluginMetricDeclaration {
 
 export interface MicroscopicPlugin<Hp = unknown> extends PluginBase<Hp> {
   readonly task: 'microscopic';
+  /**
+   * `true` when the trained model's `simulate` runs on the calling thread (tensor ops of one
+   * process, as NDM's and the LSTM's samplers): the runner then splits a microscopic evaluation
+   * into `execution.workers` shards run by child processes, each loading the saved model with
+   * `load` (issue 22), and merges them into the numbers of the single-process evaluation. Leave it
+   * unset when `simulate` already spreads over worker threads (a `SimulationPool`).
+   */
+  readonly inProcessSimulation?: boolean;
   train(data: MicroscopicDataset, hyperparameters: Hp, context: TrainContext): Promise<MicroscopicModel>;
   load(dir: string, context: InferenceContext): Promise<MicroscopicModel>;
 }

@@ -123,6 +123,8 @@ export async function trainLstm(data: MicroscopicDataset, hp: LstmHyperparameter
 export const lstmPlugin: MicroscopicPlugin<LstmHyperparameters> = {
   name: 'lstm',
   task: 'microscopic',
+  // Sampling runs as tensor ops in the calling process: the runner evaluates in execution.workers processes.
+  inProcessSimulation: true,
   description: 'LSTM baseline (NDM paper §5.1): an LSTM over the users infected so far, softmax over users (and </s>) for the next one.',
   reference: 'Yang et al., Neural Diffusion Model for Microscopic Cascade Study, IEEE TKDE 2019, §5.1 (baseline LSTM)',
   hyperparameters: lstmHyperparameters,

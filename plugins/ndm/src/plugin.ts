@@ -259,6 +259,8 @@ export async function trainNdm(data: MicroscopicDataset, hp: NdmHyperparameters,
 export const ndmPlugin: MicroscopicPlugin<NdmHyperparameters> = {
   name: 'ndm',
   task: 'microscopic',
+  // Sampling runs as tensor ops in the calling process: the runner evaluates in execution.workers processes.
+  inProcessSimulation: true,
   description: 'Neural Diffusion Model: multi-head attention over infected users and a window of position-specific projections predict the next infected user.',
   reference: 'Yang, Sun, Liu, Li, Zhou, Zhang, Sun: Neural Diffusion Model for Microscopic Cascade Study, IEEE TKDE 2019',
   metrics: [

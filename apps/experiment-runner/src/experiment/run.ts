@@ -18,6 +18,7 @@ import { metricPanelsSpec, predictedVsActualSpec, renderPng } from '../plots.js'
 import { executionOf, type ResolvedExperiment } from './config.js';
 import { evaluateMacroscopicRun, evaluateMicroscopicRun, type EvaluationOutcome } from './evaluate.js';
 import { RecordingMetrics } from './history.js';
+import { evaluateInProcesses, usesLocalShards } from './local-shards.js';
 import { explainNaNMetrics } from './notes.js';
 import { checkTrainableSplits } from './splits.js';
 import type { QueueTarget } from '../queue/connection.js';
@@ -125,7 +126,7 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
             const trainSeconds = (Date.now() - trainStarted) / 1000;
             run.logMetric('train.seconds', trainSeconds);
             await model.save(join(outputDir, 'model'));
-            const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, history: metrics, rng, progress, signal, logger, baseDir: context.baseDir, queue: options.queue ? { target: options.queue, modelDir: join(outputDir, 'model') } : undefined });
+            const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, history: metrics, rng, progress, signal, logger, baseDir: context.baseDir, queue: options.queue ? { target: options.queue, modelDir: join(outputDir, 'model') } : undefined, modelDir: join(outputDir, 'model') });
             return { runId: run.runId, runName: run.name, location: run.location, outputDir, metrics: { ...recorded.metrics, 'train.seconds': trainSeconds }, summary: recorded.summary, backend };
           } finally {
             model.dispose();
@@ -173,6 +174,8 @@ export interface RecordInput {
   baseDir?: string;
   /** Shard the evaluation over this queue (`evaluation.shards` jobs); `modelDir` is the saved model the workers load. */
   queue?: { target: QueueTarget; modelDir: string };
+  /** The model's saved folder, when it has one: what local evaluation processes load (else it is saved to a temporary folder). */
+  modelDir?: string;
 }
 
 /**
@@ -183,7 +186,9 @@ export async function evaluateAndRecord(input: RecordInput): Promise<{ metrics: 
   const { run, model, exp, data, outputDir, rng, progress, signal, logger } = input;
   const evalContext = { rng: rng.derive('evaluation'), progress, signal, execution: executionOf(exp.config) };
   const shards = exp.config.evaluation.shards;
-  if (shards !== undefined && shards > 1 && !input.queue) logger.info(`evaluation.shards is ${shards}, but no --queue: evaluating here in one piece (the same numbers)`);
+  const local = !input.queue && usesLocalShards(exp, evalContext.execution.workers);
+  if (shards !== undefined && shards > 1 && !input.queue)
+    logger.info(`evaluation.shards is ${shards}, but no --queue: evaluating here${local ? ` in execution.workers (${evalContext.execution.workers}) processes` : ' in one piece'} (the same numbers)`);
   let outcome: EvaluationOutcome;
   if (input.queue && exp.plugin.task === 'microscopic') {
     // Loaded only here: a run without --queue never needs BullMQ or Redis.
@@ -198,6 +203,20 @@ export async function evaluateAndRecord(input: RecordInput): Promise<{ metrics: 
       rng: evalContext.rng,
       baseDir: resolve(input.baseDir ?? dirname(resolve(exp.file))),
       evaluationId: `${safeName(run.name)}-${run.runId.slice(-8)}`,
+      progress,
+      signal,
+      logger,
+    });
+  } else if (local) {
+    // simulate runs on this thread: one child process per core (execution.workers), the same numbers (issue 22).
+    outcome = await evaluateInProcesses({
+      workers: evalContext.execution.workers,
+      exp,
+      data: data as LoadedMicroscopicDataset,
+      model: model as MicroscopicModel,
+      modelDir: input.modelDir,
+      rng: evalContext.rng,
+      baseDir: resolve(input.baseDir ?? dirname(resolve(exp.file))),
       progress,
       signal,
       logger,

@@ -93,7 +93,7 @@ export async function evaluateSaved(dir: string, options: EvaluateSavedOptions):
         writeFileSync(join(outputDir, 'run.json'), JSON.stringify({ runId: run.runId, name: run.name, location: run.location, evaluates: saved.dir }, null, 2) + '\n');
         const model = await plugin.load(saved.modelDir, { backend, logger, signal, execution: executionOf(exp.config) });
         try {
-          const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, rng: Rng.fromSeed(config.seed), progress, signal, logger, baseDir, queue: options.queue ? { target: options.queue, modelDir: saved.modelDir } : undefined });
+          const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, rng: Rng.fromSeed(config.seed), progress, signal, logger, baseDir, queue: options.queue ? { target: options.queue, modelDir: saved.modelDir } : undefined, modelDir: saved.modelDir });
           return { runId: run.runId, location: run.location, outputDir, ...recorded };
         } finally {
           model.dispose();
