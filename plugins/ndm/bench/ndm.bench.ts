@@ -11,9 +11,19 @@
 // - peak RSS of the whole process.
 // Targets (issue 6): wasm >= 2,100 tokens/s (10% of PyTorch's bucketed 21,000); tensorflow faster;
 // evaluation < 120 s on wasm, < 60 s on tensorflow; peak RSS of training < 1.5 GB.
+//
+// Evaluation in processes (issue 22, `execution.workers`): the trained model of the last backend is
+// saved as a run folder and evaluated by `cascade evaluate` (the runner's protocol: simulations and
+// next-user ranking) once in one process (`execution.workers=1`) and once in --processes child
+// processes (default 2, the cores here); the table gives both wall times (`evaluation.seconds`,
+// child start-up, data and model loading included) and whether metrics and predictions.jsonl are
+// identical. Target (issue 22): Memetracker, 830 x 1000, under 30 s on 2 cores.
+// `--saved <run folder>` skips training and measures this on a saved run (e.g. a `cascade run`'s
+// outputs folder of configs/experiments/ndm-quickstart.yaml; add `--simulations 1000`).
 import { spawnSync } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, type TrainContext } from '@cascade-lab/core';
 import { loadMicroscopicDataset, padCascades, planBatches } from '@cascade-lab/data';
@@ -63,6 +73,8 @@ interface WorkerResult {
   macroF1: number;
   microF1: number;
   peakRssMb: number;
+  /** The trained model as a run folder (config.yaml + model/) for the evaluation in processes. */
+  savedRun?: string;
 }
 
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
@@ -161,6 +173,20 @@ async function worker(backendName: BackendName): Promise<WorkerResult> {
   const test = data.test.slice(0, limit);
   const evaluation = await evaluateMicroscopic(model, test, { rng: Rng.fromSeed(1).derive('evaluation'), simulations });
   process.stderr.write(`[${backend.name}] evaluation of ${test.length} cascades x ${simulations}: ${evaluation.seconds.toFixed(1)} s\n`);
+  // The run folder `cascade evaluate` reads: the resolved setting of this benchmark, and the model.
+  const savedRun = mkdtempSync(join(tmpdir(), 'ndm-bench-run-'));
+  await model.save(join(savedRun, 'model'));
+  const config = [
+    'name: ndm-bench',
+    'seed: 1',
+    `backend: ${backend.name}`,
+    `dataset: { path: ${JSON.stringify(resolve(dataDir, 'micro/memetracker'))}, format: ndm }`,
+    `model: { name: ndm, hyperparameters: ${JSON.stringify({ learnEnd: false, earlyStoppingMetric: 'none' })} }`,
+    `evaluation: { simulations: ${simulations}, maxTestCascades: ${limit} }`,
+    'tracking: { experiment: ndm-bench }',
+    '',
+  ].join('\n');
+  writeFileSync(join(savedRun, 'config.yaml'), config);
   model.dispose();
   return {
     backend: backend.name,
@@ -185,7 +211,50 @@ async function worker(backendName: BackendName): Promise<WorkerResult> {
     macroF1: evaluation.macroF1,
     microF1: evaluation.microF1,
     peakRssMb: peakRssMb(),
+    savedRun,
   };
+}
+
+interface ProcessesRow {
+  workers: number;
+  evaluationSeconds: number;
+  wallSeconds: number;
+  metrics: Record<string, number>;
+  predictions: string;
+}
+
+/** `cascade evaluate <run> --set execution.workers=<workers>`, recorded into a scratch folder. */
+function evaluateSavedRun(run: string, workers: number, simulations: string | undefined): ProcessesRow {
+  const scratch = mkdtempSync(join(tmpdir(), 'ndm-bench-eval-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, CASCADE_DATA_DIR: dataDir };
+  delete env.MLFLOW_TRACKING_URI;
+  const sets = [`execution.workers=${workers}`, `tracking.runsDir=${join(scratch, 'runs')}`, `tracking.outputsDir=${join(scratch, 'outputs')}`, ...(simulations ? [`evaluation.simulations=${simulations}`] : [])];
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [resolve(root, 'apps/experiment-runner/bin/cascade.js'), 'evaluate', run, '--json', '--progress', 'quiet', ...sets.flatMap((x) => ['--set', x])], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+  const wallSeconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`cascade evaluate with execution.workers=${workers} exited ${r.status}`);
+  const out = JSON.parse(r.stdout) as { metrics: Record<string, number>; outputDir: string };
+  return { workers, evaluationSeconds: out.metrics['evaluation.seconds'], wallSeconds, metrics: out.metrics, predictions: readFileSync(join(out.outputDir, 'predictions.jsonl'), 'utf8') };
+}
+
+/** The table of the evaluation in one process and in `processes` processes (see the header). */
+function processesTable(run: string, processes: number, simulations: string | undefined): void {
+  const load = loadavg()[0];
+  const rows = [evaluateSavedRun(run, 1, simulations), evaluateSavedRun(run, processes, simulations)];
+  const without = (m: Record<string, number>) => JSON.stringify(Object.entries(m).filter(([k]) => !k.endsWith('.seconds')).sort(([a], [b]) => a.localeCompare(b)));
+  const sameMetrics = without(rows[0].metrics) === without(rows[1].metrics);
+  const samePredictions = rows[0].predictions === rows[1].predictions;
+  const m = rows[0].metrics;
+  console.log(
+    `\nEvaluation of ${run} in processes (\`cascade evaluate\`, ${m['test.cascades']} test cascades x ${m['test.simulations']} simulations, ranking included); ` +
+      `1-minute load average ${load.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (${cpus().length} cores); target (issue 22): Memetracker 830 x 1000 under 30 s on 2 cores\n`,
+  );
+  console.log(
+    table(
+      ['execution.workers', 'evaluation.seconds', 'command wall time', 'Macro-F1', 'metrics identical', 'predictions.jsonl identical'],
+      rows.map((r, i) => [r.workers, `${r.evaluationSeconds.toFixed(1)} s`, `${r.wallSeconds.toFixed(1)} s`, r.metrics['test.macroF1'].toFixed(4), i === 0 ? '(reference)' : sameMetrics ? 'yes' : 'NO', i === 0 ? '(reference)' : samePredictions ? 'yes' : 'NO']),
+    ),
+  );
 }
 
 function table(headers: string[], rows: (string | number)[][]): string {
@@ -196,7 +265,11 @@ function table(headers: string[], rows: (string | number)[][]): string {
 }
 
 const workerBackend = arg('worker', '');
-if (workerBackend) {
+const processes = Number(arg('processes', '2'));
+const savedArg = arg('saved', '');
+if (savedArg) {
+  processesTable(resolve(savedArg), processes, process.argv.includes('--simulations') ? arg('simulations', '1000') : undefined);
+} else if (workerBackend) {
   const result = await worker(workerBackend as BackendName);
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 } else {
@@ -238,4 +311,6 @@ if (workerBackend) {
     console.log(`\nPer-kernel time of one eager training step on ${r.backend} (batch ${r.stepBatch}; step ${wall}; kernels ${total.toFixed(0)} ms, ${r.kernels.reduce((s, k) => s + k.calls, 0)} calls):\n`);
     console.log(table(['kernel', 'ms', 'share', 'calls'], r.kernels.slice(0, 15).map((k) => [k.name, k.ms.toFixed(1), `${((100 * k.ms) / Math.max(total, 1e-9)).toFixed(0)}%`, k.calls])));
   }
+  const last = results[results.length - 1];
+  if (last?.savedRun && processes > 1) processesTable(last.savedRun, processes, undefined);
 }

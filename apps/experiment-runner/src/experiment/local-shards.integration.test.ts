@@ -116,14 +116,14 @@ describe('evaluation in local processes (execution.workers)', () => {
         modelDir = join(outputsOf(single.output()), 'model');
       }
       const controller = new AbortController();
-      // Ctrl-C once both children have loaded the data (each says so): before any shard can have
+      // Ctrl-C once the children have loaded the data (each says so): before any shard can have
       // simulated its 20 cascades x 2000.
       let loaded = 0;
-      const logger: Logger = { ...silent, debug: (m) => void (/dataset /.test(m) && ++loaded === 2 && controller.abort('interrupted by SIGINT')) };
+      const logger: Logger = { ...silent, debug: (m) => void (/dataset /.test(m) && ++loaded >= 2 && controller.abort('interrupted by SIGINT')) };
       let simulated = 0;
       const progress: ProgressReporter = { start: () => ({ tick: (n = 1) => void (simulated += n), status() {}, done() {} }) };
       const err = await evaluateInProcesses({ ...base(), logger, modelDir, progress, signal: controller.signal, graceMs: 20_000 }).catch((e: unknown) => e);
-      expect(loaded).toBe(2);
+      expect(loaded).toBeGreaterThanOrEqual(2);
       expect(err).toBeInstanceOf(CancelledError);
       // The children stopped before any shard had simulated its cascades.
       expect(simulated).toBe(0);

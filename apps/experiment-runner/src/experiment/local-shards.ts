@@ -134,7 +134,7 @@ export async function evaluateInProcesses(input: LocalShardsInput): Promise<Eval
     }
     task.done();
     const outcome = mergeMicroscopicShards(results, settings, { network: await network, seconds: (performance.now() - started) / 1000 });
-    outcome.summary += `\n(merged from ${shards} local processes)`;
+    outcome.summary += `\n(merged from ${shards} local processes; shard seconds ${results.map((r) => r.seconds.toFixed(1)).join(', ')})`;
     return outcome;
   } finally {
     signal.removeEventListener('abort', onAbort);

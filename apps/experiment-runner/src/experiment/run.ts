@@ -38,6 +38,11 @@ export interface RunOptions {
   baseDir?: string;
   /** Evaluate on this job queue, in `evaluation.shards` jobs run by `cascade worker`s (microscopic). */
   queue?: QueueTarget;
+  /**
+   * Evaluate in this process even where `execution.workers` would split it over child processes
+   * (a sweep's trial: the sweep already runs a trial per core).
+   */
+  singleProcessEvaluation?: boolean;
 }
 
 export interface RunOutcome {
@@ -126,7 +131,7 @@ export async function runExperiment(exp: ResolvedExperiment, options: RunOptions
             const trainSeconds = (Date.now() - trainStarted) / 1000;
             run.logMetric('train.seconds', trainSeconds);
             await model.save(join(outputDir, 'model'));
-            const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, history: metrics, rng, progress, signal, logger, baseDir: context.baseDir, queue: options.queue ? { target: options.queue, modelDir: join(outputDir, 'model') } : undefined, modelDir: join(outputDir, 'model') });
+            const recorded = await evaluateAndRecord({ run, model, exp, data, outputDir, history: metrics, rng, progress, signal, logger, baseDir: context.baseDir, queue: options.queue ? { target: options.queue, modelDir: join(outputDir, 'model') } : undefined, modelDir: join(outputDir, 'model'), singleProcess: options.singleProcessEvaluation });
             return { runId: run.runId, runName: run.name, location: run.location, outputDir, metrics: { ...recorded.metrics, 'train.seconds': trainSeconds }, summary: recorded.summary, backend };
           } finally {
             model.dispose();
@@ -176,6 +181,8 @@ export interface RecordInput {
   queue?: { target: QueueTarget; modelDir: string };
   /** The model's saved folder, when it has one: what local evaluation processes load (else it is saved to a temporary folder). */
   modelDir?: string;
+  /** Never split the evaluation over local child processes (`RunOptions.singleProcessEvaluation`). */
+  singleProcess?: boolean;
 }
 
 /**
@@ -186,7 +193,7 @@ export async function evaluateAndRecord(input: RecordInput): Promise<{ metrics: 
   const { run, model, exp, data, outputDir, rng, progress, signal, logger } = input;
   const evalContext = { rng: rng.derive('evaluation'), progress, signal, execution: executionOf(exp.config) };
   const shards = exp.config.evaluation.shards;
-  const local = !input.queue && usesLocalShards(exp, evalContext.execution.workers);
+  const local = !input.queue && !input.singleProcess && usesLocalShards(exp, evalContext.execution.workers);
   if (shards !== undefined && shards > 1 && !input.queue)
     logger.info(`evaluation.shards is ${shards}, but no --queue: evaluating here${local ? ` in execution.workers (${evalContext.execution.workers}) processes` : ' in one piece'} (the same numbers)`);
   let outcome: EvaluationOutcome;

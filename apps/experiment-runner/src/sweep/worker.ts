@@ -113,7 +113,8 @@ async function runTrial(job: TrialJob, signal: AbortSignal): Promise<TrialResult
       send({ type: 'started', runId: run.runId, location: run.location });
     });
     try {
-      const outcome = await runExperiment(exp, { logger: ipcLogger, progress: new IpcProgress(), tracker, parentRunId: job.parentRunId, signal });
+      // The sweep runs a trial per worker already: a trial evaluates in its own process.
+      const outcome = await runExperiment(exp, { logger: ipcLogger, progress: new IpcProgress(), tracker, parentRunId: job.parentRunId, signal, singleProcessEvaluation: true });
       return { type: 'result', ok: true, runId: outcome.runId, location: outcome.location, outputDir: outcome.outputDir, metrics: outcome.metrics, summary: outcome.summary, backend: outcome.backend.name };
     } finally {
       await tracker.close();

@@ -1,0 +1,154 @@
+// `npm run bench -- scale [--backend tensorflow] [--epochs 1] [--simulations 10] [--seed 1]`
+//
+// NDM at the size of the NDM paper's Twitter row (issue 22), on the simulation package's
+// Twitter-sized synthetic set (`twitterSizedCascades` with its defaults: 12,600 users, 3,000
+// cascades of mean length about 38 with a long tail, split as the NDM Twitter set by
+// `twitterSizedDataset`), so that the benchmark needs no download. In a child process of its own
+// (so that the peak RSS is NDM's alone), with the setting of configs/experiments/ndm-memetracker.yaml
+// (d 64, h 8, win 3, batch 32, random batches, </s> weighted out):
+// - one training epoch through the shared training loop (the first pays graph compilation: a run's
+//   first epoch), and later ones with --epochs;
+// - the shared simulation protocol (`evaluateMicroscopic`) with --simulations (default 10) per test
+//   cascade;
+// - peak RSS (process.resourceUsage().maxRSS) after the data, after training, after the evaluation;
+// and, from these, the projected time of a full run: 30 epochs at the last epoch's speed plus 1000
+// simulations per test cascade at the measured rate (the simulations of a cascade are independent).
+// Targets (issue 22): the full run under 1 hour on this 2-core machine, peak RSS under 3 GB.
+import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Rng, type TrainContext } from '@cascade-lab/core';
+import { evaluateMicroscopic } from '@cascade-lab/evaluation';
+import { cascadeLengthStats, twitterSizedCascades, twitterSizedDataset } from '@cascade-lab/simulation';
+import { initBackend, type BackendName } from '@cascade-lab/tensor-ops';
+import { fit } from '@cascade-lab/training';
+// The plugin's own sources (the benchmark drives one epoch at a time).
+import { architectureOf, defaultHyperparameters, initialWeights, installWasmBatchMatMul, NdmModel, NdmNetwork } from '../src/index.js';
+import { NdmTrainer, trainableCascades } from '../src/trainer.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+const root = resolve(fileURLToPath(import.meta.url), '../../../..');
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
+
+interface ScaleResult {
+  backend: string;
+  users: number;
+  train: number;
+  validation: number;
+  test: number;
+  meanLength: number;
+  maxLength: number;
+  generateSeconds: number;
+  dataPeakRssMb: number;
+  epochSeconds: number[];
+  targetsPerEpoch: number;
+  trainPeakRssMb: number;
+  simulations: number;
+  evaluationSeconds: number;
+  macroF1: number;
+  peakRssMb: number;
+}
+
+async function worker(backendName: BackendName): Promise<ScaleResult> {
+  const backend = await initBackend(backendName);
+  if (backend.name === 'wasm') installWasmBatchMatMul();
+  const epochs = Number(arg('epochs', '1'));
+  const simulations = Number(arg('simulations', '10'));
+  const t0 = performance.now();
+  const generated = twitterSizedCascades({ seed: Number(arg('seed', '1')) });
+  const data = twitterSizedDataset(generated);
+  const generateSeconds = (performance.now() - t0) / 1000;
+  const stats = cascadeLengthStats(generated.cascades);
+  const dataPeakRssMb = peakRssMb();
+  process.stderr.write(`[scale] ${data.users.size - 2} users; ${data.train.length} train / ${data.validation.length} validation / ${data.test.length} test; mean length ${stats.mean.toFixed(1)}, longest ${stats.max} (${generateSeconds.toFixed(1)} s)\n`);
+
+  const hp = defaultHyperparameters({ learnEnd: false, earlyStoppingMetric: 'none' });
+  const arch = architectureOf(hp, data.users.size);
+  const network = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(1).derive('init')));
+  const trainer = new NdmTrainer(network, hp, 'manual');
+  const train = trainableCascades(data.train);
+  const context: Pick<TrainContext, 'signal' | 'progress'> = { signal: new AbortController().signal, progress: { start: () => ({ tick() {}, status() {}, done() {} }) } };
+  const epochSeconds: number[] = [];
+  let targetsPerEpoch = 0;
+  for (let e = 1; e <= epochs; e++) {
+    const r = await fit({ name: 'ndm', epochs: 1, rng: Rng.fromSeed(1), epochStream: () => `epoch:${e}`, plan: (info) => trainer.plan(train, info.rng), context });
+    epochSeconds.push(r.seconds);
+    targetsPerEpoch = r.weight;
+    process.stderr.write(`[scale] epoch ${e}: ${r.seconds.toFixed(1)} s, ${(r.weight / r.seconds).toFixed(0)} targets/s, loss ${r.history[0].loss.toFixed(3)}, peak RSS ${peakRssMb().toFixed(0)} MB\n`);
+  }
+  trainer.dispose();
+  const trainPeakRssMb = peakRssMb();
+  const weights = network.readWeights();
+  network.dispose();
+  const model = new NdmModel(arch, hp, weights, {});
+  const evaluation = await evaluateMicroscopic(model, data.test, { rng: Rng.fromSeed(1).derive('evaluation'), simulations });
+  model.dispose();
+  process.stderr.write(`[scale] ${evaluation.cascades.length} test cascades x ${simulations} simulations: ${evaluation.seconds.toFixed(1)} s, peak RSS ${peakRssMb().toFixed(0)} MB\n`);
+  return {
+    backend: backend.name,
+    users: data.users.size - 2,
+    train: data.train.length,
+    validation: data.validation.length,
+    test: data.test.length,
+    meanLength: stats.mean,
+    maxLength: stats.max,
+    generateSeconds,
+    dataPeakRssMb,
+    epochSeconds,
+    targetsPerEpoch,
+    trainPeakRssMb,
+    simulations,
+    evaluationSeconds: evaluation.seconds,
+    macroF1: evaluation.macroF1,
+    peakRssMb: peakRssMb(),
+  };
+}
+
+function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  return [line(cells[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
+}
+
+const workerBackend = arg('worker', '');
+if (workerBackend) {
+  process.stdout.write(`RESULT ${JSON.stringify(await worker(workerBackend as BackendName))}\n`);
+} else {
+  const backend = arg('backend', 'tensorflow');
+  const loadBefore = loadavg()[0];
+  const passThrough = process.argv.slice(2).filter((_, i, all) => all[i] !== '--backend' && all[i - 1] !== '--backend');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', backend, ...passThrough], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) {
+    console.log(`${backend}: not measured (exit ${r.status}${r.signal ? `, ${r.signal}` : ''})`);
+    process.exit(1);
+  }
+  const s = JSON.parse(line.slice(7)) as ScaleResult;
+  const lastEpoch = s.epochSeconds[s.epochSeconds.length - 1];
+  const perThousand = (s.evaluationSeconds * 1000) / s.simulations;
+  const fullRun = 30 * lastEpoch + perThousand;
+  const gb = (mb: number) => `${(mb / 1024).toFixed(2)} GB`;
+  console.log(
+    `\nNDM on the Twitter-sized synthetic set (${s.users} users; ${s.train} train / ${s.validation} validation / ${s.test} test cascades; mean length ${s.meanLength.toFixed(1)}, longest ${s.maxLength}), ` +
+      `${s.backend} backend, d 64, h 8, win 3, batch 32, random batches, </s> weighted out; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (${cpus().length} cores)\n`,
+  );
+  console.log(
+    table(
+      ['measure', 'measured', 'issue 22: today (its session)', 'issue 22: target'],
+      [
+        [`training epoch${s.epochSeconds.length > 1 ? ` (${s.epochSeconds.map((x) => x.toFixed(1)).join(', ')})` : ' (the first: graphs compiled)'}`, `${lastEpoch.toFixed(1)} s (${(s.targetsPerEpoch / lastEpoch).toFixed(0)} targets/s)`, '97 s', ''],
+        [`${s.simulations} simulations per test cascade`, `${s.evaluationSeconds.toFixed(1)} s`, '38 s (10 simulations)', ''],
+        ['projected full run (30 epochs + 1000 simulations)', `${(fullRun / 60).toFixed(0)} min (${(perThousand / 60).toFixed(0)} min of it evaluation)`, 'about 49 + 63 min', 'under 60 min'],
+        ['peak RSS: data', gb(s.dataPeakRssMb), '', ''],
+        ['peak RSS: after training', gb(s.trainPeakRssMb), '', ''],
+        ['peak RSS: whole process', gb(s.peakRssMb), '6.8 GB', 'under 3 GB'],
+      ],
+    ),
+  );
+}
