@@ -1,6 +1,6 @@
 import { Rng } from '@cascade-lab/core';
-import { dropoutMultiplier, manualLossAndGradients } from './manual-gradients.js';
-import { batchOf, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
+import { dropoutMultiplier, infectedEntries, manualLossAndGradients } from './manual-gradients.js';
+import { batchOf, infectedUserMask, MASKED_LOGIT, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
 import { smallHyperparameters, smallModel, useBackend } from './testing.test-util.js';
 import { tf, type Tensor } from './tf.js';
 import { tapeLossAndGradients } from './trainer.js';
@@ -113,7 +113,7 @@ describe('hand-written NDM gradient', () => {
     }
   });
 
-  it('gives the cpu backend\'s loss and gradients on wasm (every kernel it uses, OneHot and Cumsum included)', async () => {
+  it('gives the cpu backend\'s loss and gradients on wasm (every kernel it uses, OneHot and ScatterNd included)', async () => {
     const cpu = gradients({}, 'manual', 'one-hot');
     await useBackend('wasm');
     try {
@@ -142,5 +142,23 @@ describe('hand-written NDM gradient', () => {
     const viaMultiplier = dropoutMultiplier([3, 50], 0.25, 77).dataSync();
     expect(Array.from(viaMultiplier)).toEqual(Array.from(viaDropout));
     expect(new Set(viaMultiplier)).toEqual(new Set([0, Math.fround(1 / 0.75)]));
+  });
+
+  it('masks infected users in index form: the dense mask of the tape path, entry for entry', () => {
+    for (const c of chunks) {
+      const { batchSize: B, maxLength: L } = c;
+      const e = infectedEntries(c, U);
+      const dense = tf.tidy(() => tf.scatterND(tf.tensor2d(e.indices, [e.values.length, 2], 'int32'), tf.tensor1d(e.values), [B * L, U]).dataSync());
+      expect(Array.from(dense)).toEqual(Array.from(infectedUserMask(c, U)));
+      // The bound B (L(L+1)/2 + L) is what a chunk shape gets, whatever its users.
+      expect(e.values.length).toBe(B * ((L * (L + 1)) / 2 + L));
+    }
+    // By hand, the first chunk's third row [8, 2, 8, 10] (L 5): rows t = 0..4 mask {pad, 8}, {pad, 8, 2},
+    // {pad, 8, 2} (8 again), {pad, 8, 2, 10}, and past the end the same 4: 2 + 3 + 3 + 4 + 4 = 16 pairs.
+    const row2 = batchOf([[8, 2, 8, 10]]);
+    const e = infectedEntries({ ...row2, maxLength: 5, users: Int32Array.from([8, 2, 8, 10, 0]) }, U);
+    expect(e.pairs).toBe(16);
+    expect(Array.from(e.values.subarray(0, 16))).toEqual(new Array(16).fill(MASKED_LOGIT));
+    expect(Array.from(e.values.subarray(16))).toEqual(new Array(e.values.length - 16).fill(0));
   });
 });

@@ -59,14 +59,47 @@ function scoreMask(batch: SequenceBatch, heads: number): Float32Array {
 }
 
 /**
- * `infectedUserMask` computed from the ids ([B*L] int32) as tensors: MASKED_LOGIT at the padding
- * user and at every user at positions 0..t of row t's sequence (padding positions add only the
- * padding user), 0 elsewhere; [B*L, U].
+ * The infected-user mask (`infectedUserMask`: MASKED_LOGIT at the padding user and at every user
+ * at positions 0..t of row t's sequence, 0 elsewhere, [B*L, U]) in index form: its MASKED_LOGIT
+ * entries as (row, user) pairs, each once, for `tf.scatterND` (issue 22). The dense form cost five
+ * [B*L, U] tensors (one-hot ids, their running sum, the padding user added, clipped, scaled), the
+ * largest tensors of a training step on a large vocabulary (12,600 users: 124 MB each for the
+ * longest Twitter-sized cascade); this costs two small host arrays and the one [B*L, U] mask that
+ * the logits are added to. The number of pairs is given the bound B (L(L+1)/2 + L) of a chunk shape
+ * (row t holds at most t+1 users and the padding user), so that one compiled graph serves every
+ * chunk of the shape; the unused pairs point at (0, PAD_USER) with value 0, which scatterND adds
+ * to that entry's MASKED_LOGIT without changing it. The mask is therefore the dense form's, entry
+ * for entry, and so are the masked logits.
  */
-function infectedMask(ids: Tensor, B: number, L: number, U: number): Tensor {
-  const seen = tf.cumsum(tf.reshape(tf.oneHot(ids as tf.Tensor1D, U, 1, 0, 'float32'), [B, L, U]), 1);
-  const padUser = tf.oneHot(tf.tensor1d([PAD_USER], 'int32'), U, 1, 0, 'float32'); // [1, U]
-  return tf.mul(tf.minimum(tf.add(tf.reshape(seen, [B * L, U]), padUser), 1), MASKED_LOGIT);
+export function infectedEntries(batch: SequenceBatch, numUsers: number): { indices: Int32Array; values: Float32Array; pairs: number } {
+  const { batchSize: B, maxLength: L } = batch;
+  const bound = B * ((L * (L + 1)) / 2 + L);
+  const indices = new Int32Array(bound * 2); // (0, 0) pairs
+  const values = new Float32Array(bound); // 0
+  for (let k = 0; k < bound; k++) indices[2 * k + 1] = PAD_USER;
+  const stamp = new Int32Array(numUsers).fill(-1);
+  const seen: number[] = [];
+  let k = 0;
+  for (let b = 0; b < B; b++) {
+    seen.length = 0;
+    for (let t = 0; t < L; t++) {
+      const u = batch.users[b * L + t];
+      if (u !== PAD_USER && stamp[u] !== b) {
+        stamp[u] = b;
+        seen.push(u);
+      }
+      const row = b * L + t;
+      indices[2 * k] = row;
+      indices[2 * k + 1] = PAD_USER;
+      values[k++] = MASKED_LOGIT;
+      for (const v of seen) {
+        indices[2 * k] = row;
+        indices[2 * k + 1] = v;
+        values[k++] = MASKED_LOGIT;
+      }
+    }
+  }
+  return { indices, values, pairs: k };
 }
 
 /**
@@ -102,7 +135,7 @@ export interface LossAndGradients {
 const TRAINED: WeightName[] = ['embedding', 'query', 'key', 'value', 'output', 'outputBias', 'normGain', 'normBias', 'windowProjection', 'windowBias'];
 
 /** Tensors one trained chunk feeds the step (all made on the host). */
-const CHUNK_INPUTS = ['ids', 'scoreMask', 'targetUsers', 'rowWeights'] as const;
+const CHUNK_INPUTS = ['ids', 'scoreMask', 'infectedIndices', 'infectedValues', 'targetUsers', 'rowWeights'] as const;
 
 interface StepLayout {
   architecture: NdmArchitecture;
@@ -120,7 +153,7 @@ interface StepLayout {
 /**
  * The loss and gradient computation as a pure function of its inputs, [weights..., frozen
  * embedding?, (running loss, running gradients...)?, per trained chunk: ids, score mask,
- * infected-user mask, row weights, weighted one-hot targets, (dropout uniforms of the attention
+ * infected-user mask entries (`infectedEntries`), target users, row weights, (dropout uniforms of the attention
  * weights and of the attended vector)], returning [loss / total, gradient of each weight in
  * `layout.weights` order] (plus the running values when accumulating). Pure, so that it can run as
  * one TensorFlow graph (`GraphFunction`).
@@ -162,7 +195,7 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
 
       for (const { B, L } of layout.chunks) {
         const N = B * L;
-        const [ids, scoreMask, targetUsers, rowWeights] = inputs.slice(next, next + CHUNK_INPUTS.length);
+        const [ids, scoreMask, infectedIndices, infectedValues, targetUsers, rowWeights] = inputs.slice(next, next + CHUNK_INPUTS.length);
         next += CHUNK_INPUTS.length;
         let dropWeights: Tensor | null = null;
         let dropAttended: Tensor | null = null;
@@ -186,7 +219,7 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         const act = norm.y;
         const windowed = (W > 1 ? windowInput(act, B, L, d, W) : act) as Tensor2D;
         const logits = a.windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: w.windowBias }) : tf.matMul(windowed, windowProjection);
-        const masked = tf.add(logits, infectedMask(ids, B, L, U));
+        const masked = tf.add(logits, tf.scatterND(infectedIndices, infectedValues, [N, U]));
         const oneHotWeighted = tf.mul(tf.oneHot(targetUsers as tf.Tensor1D, U, 1, 0, 'float32'), rowWeights); // [N, U]
         // Loss (Eq. 8 negated, divided by total) and its gradient in the logits.
         const ce = crossEntropyWithGradient(masked as Tensor2D, rowWeights, oneHotWeighted);
@@ -380,6 +413,7 @@ export class ManualGradients {
     const made: Tensor[] = [
       tf.tensor1d(padded.batch.users, 'int32'),
       tf.tensor3d(scoreMask(padded.batch, h), [rows, length * h, length]),
+      ...((e) => [tf.tensor2d(e.indices, [e.values.length, 2], 'int32'), tf.tensor1d(e.values, 'float32')])(infectedEntries(padded.batch, U)),
       tf.tensor1d(padded.targets.users, 'int32'),
       tf.tensor2d(weights, [rows * length, 1]),
     ];
