@@ -42,20 +42,20 @@ function multiplierFromUniform(uniform: Tensor, rate: number): Tensor {
   return tf.div(tf.floor(tf.add(uniform, keep)), keep);
 }
 
-/** Additive causal + padding mask in the [B, L*h, L] score layout (row j*h + i of sequence b). */
-function scoreMask(batch: SequenceBatch, heads: number): Float32Array {
-  const { batchSize: B, maxLength: L } = batch;
-  const mask = new Float32Array(B * L * heads * L);
-  for (let b = 0; b < B; b++) {
-    const n = batch.lengths[b];
-    for (let j = 0; j < L; j++) {
-      for (let i = 0; i < heads; i++) {
-        const row = ((b * L + j) * heads + i) * L;
-        for (let k = 0; k < L; k++) if (k > j || k >= n) mask[row + k] = MASKED_LOGIT;
-      }
-    }
-  }
-  return mask;
+/**
+ * The additive causal + padding mask of the scores, made in the graph from the sequence lengths
+ * ([B] int32): MASKED_LOGIT where k > j (a later position) or k >= n_b (padding), 0 elsewhere, as
+ * [B, L, 1, L], added to the scores laid out [B, L, h, L] (broadcast over the heads). It used to be
+ * made on the host at the scores' full size [B, L*h, L] and fed in: for the longest Twitter-sized
+ * row (2,466 positions, 8 heads) 194 MB on the host and again as a tensor (issue 22). The values are
+ * the same entry for entry (0 * MASKED_LOGIT is -0, and x + -0 = x), so the scores are too.
+ */
+function scoreMask(lengths: Tensor, B: number, L: number): Tensor {
+  const positions = tf.range(0, L, 1, 'int32');
+  const k = tf.reshape(positions, [1, 1, 1, L]);
+  const later = tf.greater(k, tf.reshape(positions, [1, L, 1, 1])); // [1, L, 1, L]
+  const padding = tf.greaterEqual(k, tf.reshape(lengths, [B, 1, 1, 1])); // [B, 1, 1, L]
+  return tf.mul(tf.cast(tf.logicalOr(later, padding), 'float32'), MASKED_LOGIT);
 }
 
 /**
@@ -135,7 +135,7 @@ export interface LossAndGradients {
 const TRAINED: WeightName[] = ['embedding', 'query', 'key', 'value', 'output', 'outputBias', 'normGain', 'normBias', 'windowProjection', 'windowBias'];
 
 /** Tensors one trained chunk feeds the step (all made on the host). */
-const CHUNK_INPUTS = ['ids', 'scoreMask', 'infectedIndices', 'infectedValues', 'targetUsers', 'rowWeights'] as const;
+const CHUNK_INPUTS = ['ids', 'lengths', 'infectedIndices', 'infectedValues', 'targetUsers', 'rowWeights'] as const;
 
 interface StepLayout {
   architecture: NdmArchitecture;
@@ -152,7 +152,7 @@ interface StepLayout {
 
 /**
  * The loss and gradient computation as a pure function of its inputs, [weights..., frozen
- * embedding?, (running loss, running gradients...)?, per trained chunk: ids, score mask,
+ * embedding?, (running loss, running gradients...)?, per trained chunk: ids, lengths (the score mask),
  * infected-user mask entries (`infectedEntries`), target users, row weights, (dropout uniforms of the attention
  * weights and of the attended vector)], returning [loss / total, gradient of each weight in
  * `layout.weights` order] (plus the running values when accumulating). Pure, so that it can run as
@@ -195,7 +195,7 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
 
       for (const { B, L } of layout.chunks) {
         const N = B * L;
-        const [ids, scoreMask, infectedIndices, infectedValues, targetUsers, rowWeights] = inputs.slice(next, next + CHUNK_INPUTS.length);
+        const [ids, lengths, infectedIndices, infectedValues, targetUsers, rowWeights] = inputs.slice(next, next + CHUNK_INPUTS.length);
         next += CHUNK_INPUTS.length;
         let dropWeights: Tensor | null = null;
         let dropAttended: Tensor | null = null;
@@ -209,7 +209,7 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         const x = (oneHot ? tf.matMul(oneHot, embedding) : tf.gather(embedding, ids)) as Tensor2D; // [N, d]
         const x3 = tf.reshape(x, [B, L, d]);
         const y3 = tf.reshape(tf.matMul(x, scoreT, false, true), [B, L * h, d]); // row (j, i): x_j M_i
-        const scores = tf.add(tf.matMul(y3, x3, false, true), scoreMask);
+        const scores = tf.reshape(tf.add(tf.reshape(tf.matMul(y3, x3, false, true), [B, L, h, L]), scoreMask(lengths, B, L)), [B, L * h, L]);
         const p = tf.softmax(scores); // [B, L*h, L]: w^i_jk
         const pm = dropWeights ? tf.mul(p, dropWeights) : p;
         const mixed = tf.reshape(tf.matMul(pm, x3), [N, hd]); // row (j): [sum_k w^i_jk x_k]_i
@@ -412,7 +412,7 @@ export class ManualGradients {
     for (let r = 0; r < weights.length; r++) weights[r] = padded.targets.weights[r] * (1 / total);
     const made: Tensor[] = [
       tf.tensor1d(padded.batch.users, 'int32'),
-      tf.tensor3d(scoreMask(padded.batch, h), [rows, length * h, length]),
+      tf.tensor1d(padded.batch.lengths, 'int32'),
       ...((e) => [tf.tensor2d(e.indices, [e.values.length, 2], 'int32'), tf.tensor1d(e.values, 'float32')])(infectedEntries(padded.batch, U)),
       tf.tensor1d(padded.targets.users, 'int32'),
       tf.tensor2d(weights, [rows * length, 1]),
