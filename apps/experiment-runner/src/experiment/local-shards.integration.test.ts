@@ -9,7 +9,7 @@
  * - an abort while the children simulate ends the evaluation CANCELLED, the children gone.
  */
 import 'reflect-metadata';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,7 +105,7 @@ describe('evaluation in local processes (execution.workers)', () => {
       const outputs = join(dir, 'outputs');
       let modelDir: string | undefined;
       try {
-        const runs = (await import('node:fs')).readdirSync(outputs).filter((d) => d.startsWith('lstm-small-') && !d.includes('evaluation'));
+        const runs = readdirSync(outputs).filter((d) => d.startsWith('lstm-small-') && !d.includes('evaluation'));
         if (runs.length) modelDir = join(outputs, runs[0], 'model');
       } catch {
         // no run yet
