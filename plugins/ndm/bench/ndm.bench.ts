@@ -221,6 +221,7 @@ interface ProcessesRow {
   wallSeconds: number;
   metrics: Record<string, number>;
   predictions: string;
+  summary: string;
 }
 
 /** `cascade evaluate <run> --set execution.workers=<workers>`, recorded into a scratch folder. */
@@ -233,8 +234,8 @@ function evaluateSavedRun(run: string, workers: number, simulations: string | un
   const r = spawnSync(process.execPath, [resolve(root, 'apps/experiment-runner/bin/cascade.js'), 'evaluate', run, '--json', '--progress', 'quiet', ...sets.flatMap((x) => ['--set', x])], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
   const wallSeconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`cascade evaluate with execution.workers=${workers} exited ${r.status}`);
-  const out = JSON.parse(r.stdout) as { metrics: Record<string, number>; outputDir: string };
-  return { workers, evaluationSeconds: out.metrics['evaluation.seconds'], wallSeconds, metrics: out.metrics, predictions: readFileSync(join(out.outputDir, 'predictions.jsonl'), 'utf8') };
+  const out = JSON.parse(r.stdout) as { metrics: Record<string, number>; outputDir: string; summary: string };
+  return { workers, evaluationSeconds: out.metrics['evaluation.seconds'], wallSeconds, metrics: out.metrics, predictions: readFileSync(join(out.outputDir, 'predictions.jsonl'), 'utf8'), summary: out.summary };
 }
 
 /** The table of the evaluation in one process and in `processes` processes (see the header). */
@@ -255,6 +256,8 @@ function processesTable(run: string, processes: number, simulations: string | un
       rows.map((r, i) => [r.workers, `${r.evaluationSeconds.toFixed(1)} s`, `${r.wallSeconds.toFixed(1)} s`, r.metrics['test.macroF1'].toFixed(4), i === 0 ? '(reference)' : sameMetrics ? 'yes' : 'NO', i === 0 ? '(reference)' : samePredictions ? 'yes' : 'NO']),
     ),
   );
+  // The per-shard times (the merge's last summary line): how even the shards were.
+  console.log(`\n${processes} processes: ${rows[1].summary.split('\n').pop()}`);
 }
 
 function table(headers: string[], rows: (string | number)[][]): string {
