@@ -3,7 +3,7 @@
  * test split of a dataset in, flat metrics under catalogue keys, per-cascade rows, curves and a
  * console summary out. Model selection on a validation split uses monitors.ts instead.
  */
-import type { ExecutionSettings, MacroscopicDataset, MacroscopicModel, MicroscopicDataset, MicroscopicModel, ProgressReporter, Rng, UserVocabulary } from '@cascade-lab/core';
+import type { Cascade, ExecutionSettings, MacroscopicDataset, MacroscopicModel, MicroscopicDataset, MicroscopicModel, ProgressReporter, Rng, UserVocabulary } from '@cascade-lab/core';
 import { macroscopicMetricValues, macroscopicSeries, microscopicMetricValues, networkMetricValues, rankingMetricValues } from './keys.js';
 import { evaluateMacroscopic } from './macroscopic.js';
 import type { DiffusionCounts } from '@cascade-lab/metrics';
@@ -85,6 +85,36 @@ export async function runMicroscopicProtocol(model: MicroscopicModel, data: Micr
 export interface ShardSpec {
   shard: number;
   shards: number;
+  /**
+   * Its test cascades [start, end), when not `shardRange`'s: consecutive ranges that cover the test
+   * split once (`workBalancedRanges`). Rows are per cascade, so any such split merges to the same numbers.
+   */
+  range?: { start: number; end: number };
+}
+
+/**
+ * N consecutive ranges of `cascades` with about equal simulation work each (issue 22: a shard is as
+ * slow as its work, and the evaluation as its slowest shard): cascade c weighs its |G_c| (the
+ * simulation budget: every simulation step of the NDM-style samplers costs about the same at these
+ * lengths, and the simulations of a cascade run at most |G_c| steps) plus one (its next-user
+ * ranking and bookkeeping); a cascade goes to range k while the running weight at its middle is
+ * below k/N of the total. Cut points only, so the rows, and the merged numbers, are the one-range ones.
+ */
+export function workBalancedRanges(cascades: readonly Cascade[], shards: number): { start: number; end: number }[] {
+  if (!Number.isInteger(shards) || shards < 1) throw new RangeError(`shards must be a positive integer, got ${shards}`);
+  const weights = cascades.map((c) => new Set(c.events.map((e) => e.user)).size);
+  const total = weights.reduce((a, w) => a + w, 0);
+  const ranges: { start: number; end: number }[] = [];
+  let start = 0;
+  let running = 0;
+  let i = 0;
+  for (let k = 1; k <= shards; k++) {
+    const goal = (k * total) / shards;
+    while (i < cascades.length && (k === shards || running + weights[i] / 2 < goal)) running += weights[i++];
+    ranges.push({ start, end: i });
+    start = i;
+  }
+  return ranges;
 }
 
 /**
@@ -138,7 +168,8 @@ export interface MicroscopicShardResult {
 export async function runMicroscopicShard(model: MicroscopicModel, data: MicroscopicDataset, settings: ProtocolSettings, ctx: ProtocolContext, spec: ShardSpec): Promise<MicroscopicShardResult> {
   const started = performance.now();
   const test = settings.maxTestCascades ? data.test.slice(0, settings.maxTestCascades) : data.test;
-  const { start, end } = shardRange(test.length, spec);
+  const { start, end } = spec.range ?? shardRange(test.length, spec);
+  if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= test.length)) throw new RangeError(`shard range [${start}, ${end}) is not inside the ${test.length} test cascades`);
   const ev = await simulateMicroscopicRows(model, test, {
     rng: ctx.rng.derive('simulation'),
     simulations: settings.simulations,
@@ -180,7 +211,7 @@ export async function runMicroscopicShard(model: MicroscopicModel, data: Microsc
       topPredicted: topUsers(ev.infectionProbabilities[i].users, ev.infectionProbabilities[i].probabilities, data.users, 20),
     },
   }));
-  return { ...spec, start, end, testCascades: test.length, simulations: ev.simulations, earlyStageSize: ev.earlyStageSize, rows, skipped: ev.skipped, ranks, seconds: (performance.now() - started) / 1000 };
+  return { shard: spec.shard, shards: spec.shards, start, end, testCascades: test.length, simulations: ev.simulations, earlyStageSize: ev.earlyStageSize, rows, skipped: ev.skipped, ranks, seconds: (performance.now() - started) / 1000 };
 }
 
 /** Edge scores against the dataset's graph, when the model has them and the dataset a graph (else undefined). */
@@ -201,7 +232,9 @@ export function mergeMicroscopicShards(shards: readonly MicroscopicShardResult[]
   const { shards: count, testCascades, simulations, earlyStageSize } = sorted[0];
   const problem = sorted.length !== count
     ? `${sorted.length} shard results for ${count} shards`
-    : sorted.find((s, k) => s.shard !== k || s.shards !== count || s.testCascades !== testCascades || s.simulations !== simulations || s.earlyStageSize !== earlyStageSize || s.start !== shardRange(testCascades, s).start || s.end !== shardRange(testCascades, s).end)
+    : // Consecutive ranges covering the test split once (shardRange's or any other cut points).
+      sorted.find((s, k) => s.shard !== k || s.shards !== count || s.testCascades !== testCascades || s.simulations !== simulations || s.earlyStageSize !== earlyStageSize || s.start !== (k === 0 ? 0 : sorted[k - 1].end) || s.end < s.start) ||
+        sorted[sorted.length - 1].end !== testCascades
       ? 'the shard results are not the shards of one evaluation (a shard twice or missing, or another split, simulation count or test set)'
       : undefined;
   if (problem) throw new RangeError(`mergeMicroscopicShards: ${problem}`);

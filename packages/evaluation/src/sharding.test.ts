@@ -5,10 +5,10 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng, quietProgress, type MicroscopicDataset, type MicroscopicModel } from '@cascade-lab/core';
+import { Rng, quietProgress, type Cascade, type MicroscopicDataset, type MicroscopicModel } from '@cascade-lab/core';
 import { loadMicroscopicDataset } from '@cascade-lab/data';
 import { createPopularityModel, popularityCounts, SequentialSampler } from '@cascade-lab/simulation';
-import { mergeMicroscopicShards, runMicroscopicProtocol, runMicroscopicShard, shardRange, type MicroscopicShardResult, type ProtocolSettings } from './protocols.js';
+import { mergeMicroscopicShards, runMicroscopicProtocol, runMicroscopicShard, shardRange, workBalancedRanges, type MicroscopicShardResult, type ProtocolSettings } from './protocols.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dir = path.resolve(repoRoot, process.env.CASCADE_DATA_DIR ?? '../shared/data', 'micro/memetracker');
@@ -47,6 +47,23 @@ describe('shardRange', () => {
   });
 });
 
+describe('workBalancedRanges', () => {
+  const cascade = (...users: number[]): Cascade => ({ id: users.join('-'), events: users.map((user, time) => ({ user, time })) });
+  it('cuts where the distinct users (|G_c| + 1) are even, not the counts (hand)', () => {
+    // Weights 2, 2, 2, 10 (distinct users; 5 repeats in the second), total 16, goals 8 and 16.
+    // Middles of the running weight: 1, 3, 5, 11: the first three stay below 8, the last goes to range 2.
+    const cs = [cascade(2, 3), cascade(4, 5, 5), cascade(6, 7), cascade(...Array.from({ length: 10 }, (_, i) => 10 + i))];
+    expect(workBalancedRanges(cs, 2)).toEqual([{ start: 0, end: 3 }, { start: 3, end: 4 }]);
+    // One range: everything; more ranges than cascades: empty ones, still consecutive.
+    expect(workBalancedRanges(cs, 1)).toEqual([{ start: 0, end: 4 }]);
+    // Goals 16 k / 6 = 2.67, 5.33, 8, 10.67, 13.33, 16 against middles 1, 3, 5, 11: range 1 takes the
+    // first (1 < 2.67), range 2 the next two (3, 5 < 5.33), ranges 3 and 4 nothing (11 >= 8, 10.67),
+    // range 5 the last (11 < 13.33), range 6 nothing.
+    expect(workBalancedRanges(cs, 6)).toEqual([{ start: 0, end: 1 }, { start: 1, end: 3 }, { start: 3, end: 3 }, { start: 3, end: 3 }, { start: 3, end: 4 }, { start: 4, end: 4 }]);
+    expect(workBalancedRanges([], 3)).toEqual([{ start: 0, end: 0 }, { start: 0, end: 0 }, { start: 0, end: 0 }]);
+  });
+});
+
 describe('sharded microscopic protocol on Memetracker (real data)', () => {
   let data: MicroscopicDataset;
   let model: MicroscopicModel;
@@ -68,6 +85,21 @@ describe('sharded microscopic protocol on Memetracker (real data)', () => {
       expect(withoutTime(merged.metrics)).toEqual(withoutTime(local.metrics));
       expect(merged.predictions).toEqual(local.predictions);
     }
+  });
+
+  it('shards cut by workBalancedRanges merge to the local numbers too', async () => {
+    const local = await runMicroscopicProtocol(model, data, settings, ctx());
+    const test = data.test.slice(0, settings.maxTestCascades);
+    const ranges = workBalancedRanges(test, 3);
+    expect(ranges.map((r) => r.end)).not.toEqual([1, 2, 3].map((k) => shardRange(test.length, { shard: k - 1, shards: 3 }).end));
+    const parts: MicroscopicShardResult[] = [];
+    for (let shard = 0; shard < 3; shard++) parts.push(JSON.parse(JSON.stringify(await runMicroscopicShard(model, data, settings, ctx(), { shard, shards: 3, range: ranges[shard] }))) as MicroscopicShardResult);
+    const merged = mergeMicroscopicShards(parts, settings, { seconds: 0 });
+    expect(withoutTime(merged.metrics)).toEqual(withoutTime(local.metrics));
+    expect(merged.predictions).toEqual(local.predictions);
+    // A gap between ranges is not a split of the test set.
+    const gap = JSON.parse(JSON.stringify(await runMicroscopicShard(model, data, settings, ctx(), { shard: 1, shards: 3, range: { start: ranges[1].start + 1, end: ranges[1].end } }))) as MicroscopicShardResult;
+    expect(() => mergeMicroscopicShards([parts[0], gap, parts[2]], settings, { seconds: 0 })).toThrow(/not the shards of one evaluation/);
   });
 
   it('more shards than test cascades: the empty shards add nothing', async () => {

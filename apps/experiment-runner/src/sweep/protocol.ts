@@ -41,6 +41,8 @@ export interface ShardJob {
   modelDir: string;
   shard: number;
   shards: number;
+  /** The shard's test cascades when not `shardRange`'s (local processes: `workBalancedRanges`). */
+  range?: { start: number; end: number };
   rngState: RngState;
   /** As for a trial: a shard process whose worker died exits at once (the job is retried elsewhere). */
   onOrphan?: 'close' | 'exit';

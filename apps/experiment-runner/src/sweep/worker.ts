@@ -147,7 +147,7 @@ async function runShard(job: ShardJob, signal: AbortSignal): Promise<ShardAnswer
     const model = (await exp.plugin.load(job.modelDir, { backend, logger: ipcLogger, signal, execution })) as MicroscopicModel;
     try {
       const ctx = { rng: Rng.fromState(job.rngState), progress: new IpcProgress(), signal, execution };
-      const result = await runMicroscopicShard(model, data, settingsOf(exp.config.evaluation), ctx, { shard: job.shard, shards: job.shards });
+      const result = await runMicroscopicShard(model, data, settingsOf(exp.config.evaluation), ctx, { shard: job.shard, shards: job.shards, range: job.range });
       ipcLogger.info(`${job.label}: shard ${job.shard + 1} of ${job.shards}: test cascades ${result.start}..${result.end - 1}, ${result.rows.length} evaluated, ${result.seconds.toFixed(1)} s`);
       return { type: 'shardResult', result };
     } finally {
