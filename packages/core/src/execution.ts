@@ -15,7 +15,7 @@ export const GRADIENT_MODES = ['manual', 'tape'] as const;
 export type GradientMode = (typeof GRADIENT_MODES)[number];
 
 export interface ExecutionSettings {
-  /** Worker threads for simulations, samplers and per-target solvers (default: the machine's cores). */
+  /** Worker threads for simulations, samplers and per-target solvers, or evaluation processes for plugins with `inProcessSimulation` (default: the machine's cores). */
   workers: number;
   /** Rows (simulations, cascades) advanced together in one batched step; undefined: the plugin's default. */
   batchRows?: number;
@@ -26,7 +26,7 @@ export interface ExecutionSettings {
 /** The `execution` section of an experiment or sweep config. */
 export const executionConfigSchema = z
   .object({
-    workers: z.number().int().min(1).optional().describe('worker threads for simulation and sampling (default: the number of cores)'),
+    workers: z.number().int().min(1).optional().describe('worker threads for simulation and sampling, or evaluation processes for models that simulate in-process (ndm, lstm) (default: the number of cores)'),
     batchRows: z.number().int().min(1).optional().describe("rows advanced together in one batched simulation/prediction step (default: the plugin's)"),
     gradients: z.enum(GRADIENT_MODES).optional().describe("gradient computation of trained plugins: manual (hand-written backward pass) or tape (autodiff); default: the plugin's"),
   })
