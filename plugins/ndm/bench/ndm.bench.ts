@@ -21,7 +21,7 @@
 // `--saved <run folder>` skips training and measures this on a saved run (e.g. a `cascade run`'s
 // outputs folder of configs/experiments/ndm-quickstart.yaml; add `--simulations 1000`).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -187,6 +187,7 @@ async function worker(backendName: BackendName): Promise<WorkerResult> {
     '',
   ].join('\n');
   writeFileSync(join(savedRun, 'config.yaml'), config);
+  writeFileSync(join(savedRun, 'run.json'), JSON.stringify({ name: 'ndm-bench', status: 'FINISHED' }) + '\n');
   model.dispose();
   return {
     backend: backend.name,
@@ -235,7 +236,9 @@ function evaluateSavedRun(run: string, workers: number, simulations: string | un
   const wallSeconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`cascade evaluate with execution.workers=${workers} exited ${r.status}`);
   const out = JSON.parse(r.stdout) as { metrics: Record<string, number>; outputDir: string; summary: string };
-  return { workers, evaluationSeconds: out.metrics['evaluation.seconds'], wallSeconds, metrics: out.metrics, predictions: readFileSync(join(out.outputDir, 'predictions.jsonl'), 'utf8'), summary: out.summary };
+  const predictions = readFileSync(join(out.outputDir, 'predictions.jsonl'), 'utf8');
+  rmSync(scratch, { recursive: true, force: true });
+  return { workers, evaluationSeconds: out.metrics['evaluation.seconds'], wallSeconds, metrics: out.metrics, predictions, summary: out.summary };
 }
 
 /** The table of the evaluation in one process and in `processes` processes (see the header). */
@@ -316,4 +319,5 @@ if (savedArg) {
   }
   const last = results[results.length - 1];
   if (last?.savedRun && processes > 1) processesTable(last.savedRun, processes, undefined);
+  for (const r of results) if (r.savedRun) rmSync(r.savedRun, { recursive: true, force: true });
 }
