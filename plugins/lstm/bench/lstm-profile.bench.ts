@@ -49,6 +49,16 @@ const pieces: [string, (x: tf.Tensor[]) => tf.Tensor[]][] = [
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(network.hiddenStates(u as tf.Tensor2D))), variables.filter((v) => !v.name.includes('output')));
     return [value, ...Object.values(grads)];
   }],
+  ['LSTM by lstmStep position by position (the old way), forward + backward (autodiff)', ([u]) => {
+    const { value, grads } = tf.variableGrads(() => {
+      const users = u as tf.Tensor2D;
+      const steps = tf.unstack(tf.gather(network.embedding, users), 1) as tf.Tensor2D[];
+      let state = network.cell.zeroState(users.shape[0]);
+      const hs = steps.map((x) => (state = network.cell.step(x, state)).h);
+      return tf.sum(tf.square(tf.stack(hs, 1)));
+    }, variables.filter((v) => !v.name.includes('output')));
+    return [value, ...Object.values(grads)];
+  }],
   ['infected mask only ([N, U] scatter)', ([, p, , , m]) => [tf.sum(tf.scatterND(m, tf.fill([m.shape[0]], MASKED_LOGIT), [p.shape[0], U]))]],
   ['dense infected mask, the old one ([rows*len, U] one-hot running count)', ([u]) => {
     const users = u as tf.Tensor2D;
@@ -87,8 +97,10 @@ for (const [label, fn] of pieces) {
     firstCalls[k] = (performance.now() - start) / 1000;
   }
   let best = Infinity;
+  let bestCpu = Infinity;
   for (let r = 0; r < repeats; r++) {
     const start = performance.now();
+    const cpu = process.cpuUsage();
     for (const c of chunks) {
       const x = chunkInputs(c);
       const out = g.call(x);
@@ -96,9 +108,11 @@ for (const [label, fn] of pieces) {
       tf.dispose(out);
       tf.dispose(x);
     }
+    const used = process.cpuUsage(cpu);
+    bestCpu = Math.min(bestCpu, (used.user + used.system) / 1000);
     best = Math.min(best, performance.now() - start);
   }
-  console.log(`${label}: ${(best / 1000).toFixed(3)} s a pass (best of ${repeats}), graph ops ${g.stats.lastGraphOps}, graphs ${g.stats.compiled}; tracing pass ${firstCalls[0].toFixed(2)} s, first graph pass ${firstCalls[1].toFixed(2)} s`);
+  console.log(`${label}: ${(best / 1000).toFixed(3)} s a pass (best of ${repeats}; CPU ${(bestCpu / 1000).toFixed(3)} s), graph ops ${g.stats.lastGraphOps}, graphs ${g.stats.compiled}; tracing pass ${firstCalls[0].toFixed(2)} s, first graph pass ${firstCalls[1].toFixed(2)} s`);
   g.dispose();
 }
 {
@@ -114,9 +128,13 @@ for (const [label, fn] of pieces) {
 {
   for (const b of batches) trainer.step(b);
   let best = Infinity;
+  let bestCpu = Infinity;
   for (let r = 0; r < repeats; r++) {
     const start = performance.now();
+    const cpu = process.cpuUsage();
     for (const b of batches) trainer.step(b);
+    const used = process.cpuUsage(cpu);
+    bestCpu = Math.min(bestCpu, (used.user + used.system) / 1000);
     best = Math.min(best, performance.now() - start);
   }
   let bestCompute = Infinity;
@@ -126,7 +144,7 @@ for (const [label, fn] of pieces) {
     bestCompute = Math.min(bestCompute, performance.now() - start);
   }
   console.log(`lossAndGradients.compute: ${(bestCompute / 1000).toFixed(3)} s a pass`);
-  console.log(`trainer.step (whole): ${(best / 1000).toFixed(3)} s a pass, graphs ${trainer.lossAndGradients.graph.stats.compiled}, graph ops ${trainer.lossAndGradients.graph.stats.lastGraphOps}`);
+  console.log(`trainer.step (whole): ${(best / 1000).toFixed(3)} s a pass (CPU ${(bestCpu / 1000).toFixed(3)} s), graphs ${trainer.lossAndGradients.graph.stats.compiled}, graph ops ${trainer.lossAndGradients.graph.stats.lastGraphOps}`);
 }
 trainer.dispose();
 network.dispose();

@@ -160,19 +160,16 @@ export class LstmNetwork extends WeightHolder {
     return tf.tidy(() => tf.add(tf.matMul(h, this.outputKernel as tf.Tensor2D), this.outputBias) as tf.Tensor2D);
   }
 
-  /** Hidden state after each position of `users` [B, L]: [B * L, H], row b * L + t. */
+  /**
+   * Hidden state after each position of `users` [B, L]: [B * L, H], row b * L + t (tensor-ops'
+   * `LSTMCell.sequence`: the input projection of all positions in one matmul, and a hand-written
+   * backpropagation through time of a few ops a position).
+   */
   hiddenStates(users: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const [B, L] = users.shape;
       const x = tf.gather(this.embedding, users) as tf.Tensor3D; // [B, L, E]
-      const steps = tf.unstack(x, 1) as tf.Tensor2D[];
-      let state = this.cell.zeroState(B);
-      const hs: tf.Tensor2D[] = [];
-      for (let t = 0; t < L; t++) {
-        state = this.cell.step(steps[t], state);
-        hs.push(state.h);
-      }
-      return tf.reshape(tf.stack(hs, 1), [B * L, this.architecture.hiddenSize]) as tf.Tensor2D;
+      return tf.reshape(this.cell.sequence(x), [B * L, this.architecture.hiddenSize]) as tf.Tensor2D;
     });
   }
 
