@@ -124,6 +124,8 @@ export function lstmSequence(x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D 
           ),
         );
         const forget = tf.unstack(F);
+        // U^T once: wasm's matmul with a transposed operand is twice as slow as transpose + matmul.
+        const uT = tf.transpose(u) as tf.Tensor2D;
         const dys = tf.unstack(dy, 1);
         const dzs: tf.Tensor[] = new Array(L);
         let dhNext: tf.Tensor | null = null;
@@ -133,7 +135,7 @@ export function lstmSequence(x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D 
           const dc: tf.Tensor = dcNext === null ? tf.mul(dh, cFromH[t]) : tf.add(dcNext, tf.mul(dh, cFromH[t]));
           dzs[t] = tf.mul(tf.concat([dc, dc, dc, dh], 1), D[t]);
           if (t > 0) {
-            dhNext = tf.matMul(dzs[t] as tf.Tensor2D, u as tf.Tensor2D, false, true);
+            dhNext = tf.matMul(dzs[t] as tf.Tensor2D, uT);
             dcNext = tf.mul(dc, forget[t]);
           }
         }

@@ -1,6 +1,7 @@
-// `npm run bench -- lstm-profile [--batches 10] [--repeats 3]`
+// `npm run bench -- lstm-profile [--batches 10] [--repeats 3] [--backend tensorflow|wasm]`
 //
-// Where the lstm training step's time goes on the tensorflow backend (compiled graphs), on the
+// Where the lstm training step's time goes on the tensorflow backend (compiled graphs; or eager on
+// --backend wasm), on the
 // bench's Memetracker batches: each piece of the step as its own compiled graph, timed per batch
 // after a compiling call, summed over the batches.
 import { resolve } from 'node:path';
@@ -21,7 +22,7 @@ const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 const dataDir = process.env.CASCADE_DATA_DIR ?? resolve(root, '../shared/data');
 const hp = lstmHyperparameters.parse({ embeddingSize: 64, hiddenSize: 64, batchSize: 32 });
 
-await initBackend('tensorflow');
+await initBackend((arg('backend', 'tensorflow')) as 'tensorflow' | 'wasm' | 'cpu');
 const data = await loadMicroscopicDataset({ path: resolve(dataDir, 'micro/memetracker'), format: 'ndm' }, { seed: 1 });
 const lists = userLists(data.train.filter((c) => c.events.length >= 2));
 const plan = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: hp.batchSize, bucketing: 'none', rng: Rng.fromSeed(1).derive('batches') });
