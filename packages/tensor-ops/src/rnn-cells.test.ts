@@ -1,5 +1,5 @@
 import { Rng } from '@cascade-lab/core';
-import { tf, lstmStep, lstmSequence, followerGatedLstmStep, gruStep, hardSigmoid, LSTMCell, FollowerGatedLSTMCell, GRUCell, type GateActivation } from './index.js';
+import { tf, initBackend, GraphFunction, lstmStep, lstmSequence, followerGatedLstmStep, gruStep, hardSigmoid, LSTMCell, FollowerGatedLSTMCell, GRUCell, type GateActivation } from './index.js';
 import { expectParity, gradientCheck, parityBackends, randn } from './testing.test-util.js';
 
 const backends = await parityBackends();
@@ -190,6 +190,33 @@ describe('lstmSequence', () => {
     cell.dispose();
   });
 
+  const onTensorflow = backends.others.includes('tensorflow') ? it : it.skip;
+  onTensorflow('on tensorflow, is the fused BlockLSTMV2 / BlockLSTMGradV2 kernels: a handful of ops in a compiled graph', async () => {
+    await initBackend('tensorflow');
+    try {
+      const g = new GraphFunction(([xs, k, u, b]) => {
+        const { value, grad } = tf.valueAndGrad((kk: tf.Tensor) => tf.sum(tf.square(lstmSequence(sequences(xs), { kernel: kk, recurrentKernel: u, bias: b }))))(k);
+        return [value, grad];
+      }, { name: 'fused lstm' });
+      const run = () => {
+        const inputs = [tf.tensor1d(data.xs), tf.tensor2d(data.kernel, [IN, 4 * U]), tf.tensor2d(data.recurrent, [U, 4 * U]), tf.tensor1d(data.bias)];
+        const out = g.call(inputs);
+        const values = out.map((t) => Array.from(t.dataSync()));
+        tf.dispose([...inputs, ...out]);
+        return values;
+      };
+      const traced = run();
+      const compiled = run();
+      compiled.forEach((v, k) => v.forEach((x, i) => expect(x).toBeCloseTo(traced[k][i], 6)));
+      // Counted once: 16 ops fused (the two LSTM ops and the transposes, concat, zeros and slices
+      // around them), 96 through the ops path (lstmSequenceOps, 3 positions).
+      expect(g.stats.lastGraphOps).toBeLessThan(40);
+      g.dispose();
+    } finally {
+      await initBackend('cpu');
+    }
+  });
+
   it('runs on every parity backend with the same states and gradients', async () => {
     // Three positions of O(1) gates: float32 rounding differences of a few ulps; 1e-5 + 1e-4 relative.
     await expectParity(
@@ -198,7 +225,8 @@ describe('lstmSequence', () => {
         const [xs, kernel, recurrentKernel, bias] = inputs();
         const r = tf.tensor(randn(B * STEPS * U, 'rnn-seq-cotangent'), [B, STEPS, U]);
         const grads = tf.grads((x: tf.Tensor, k: tf.Tensor, u: tf.Tensor) => tf.sum(tf.mul(lstmSequence(sequences(x), { kernel: k, recurrentKernel: u, bias }), r)) as tf.Scalar)([xs, kernel, recurrentKernel]);
-        return { h: lstmSequence(sequences(xs), { kernel, recurrentKernel, bias }), dx: grads[0], dk: grads[1], du: grads[2] };
+        const db = tf.grad((b: tf.Tensor) => tf.sum(tf.mul(lstmSequence(sequences(xs), { kernel, recurrentKernel, bias: b }), r)))(bias);
+        return { h: lstmSequence(sequences(xs), { kernel, recurrentKernel, bias }), dx: grads[0], dk: grads[1], du: grads[2], db };
       },
       1e-5,
       1e-4,

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Rng } from '@cascade-lab/core';
 import { tf } from './tf.js';
 import { WeightHolder } from './weights.js';
@@ -64,18 +65,101 @@ export function lstmStep(x: tf.Tensor2D, state: LSTMState, weights: LSTMWeights,
 /**
  * The hidden states of `lstmStep` (sigmoid gates) run over whole sequences from the zero state:
  * x [B, L, inputSize] -> h [B, L, units], h[:, t] the state after position t. The same recurrence,
- * written as few ops as possible, because an unrolled recurrence costs per op (20-40 us eager on
- * tfjs-node, a few us in a compiled graph) and autodiff through `lstmStep` records about 35
- * gradient ops per position:
- * - the input projection x W + b of every position is one matmul before the recurrence (so the
- *   pre-activation sums (x W + b) + h U, where `lstmStep` sums (x W + h U) + b: float rounding);
- * - the gradient is hand-written backpropagation through time (tf.customGrad): its loop carries
- *   only the recurrence, 6 ops a position (dh_t = dy_t + dz_{t+1} U^T, dc_t = dc_{t+1} f_{t+1} +
- *   dh_t o_t (1 - tanh^2 c_t), dz_t = [dc_t, dc_t, dc_t, dh_t] * D_t); the gate derivatives D_t
- *   (i(1-i) c~, f(1-f) c_{t-1}, i (1 - c~^2), o(1-o) tanh c_t) are computed for all positions at
- *   once, and so are the gradients of x, W, U and b (matmuls over all positions).
+ * written for speed, because an unrolled recurrence costs per op (20-40 us eager on tfjs-node, a
+ * few us in a compiled graph) and autodiff through `lstmStep` records about 35 gradient ops per
+ * position:
+ * - on the tensorflow backend, TensorFlow's fused kernels BlockLSTMV2 and BlockLSTMGradV2 (the
+ *   same i, f, c~, o layout, no peepholes, no cell clipping; z = [x, h] [W; U] + b): the whole
+ *   sequence and its gradient are one op each, also inside a compiled graph;
+ * - elsewhere (wasm, cpu), ops: the input projection x W + b of every position is one matmul
+ *   before the recurrence (so z = (x W + b) + h U, where `lstmStep` sums (x W + h U) + b: float
+ *   rounding), and the gradient is hand-written backpropagation through time (tf.customGrad)
+ *   whose loop carries only the recurrence, 6 ops a position (dh_t = dy_t + dz_{t+1} U^T,
+ *   dc_t = dc_{t+1} f_{t+1} + dh_t o_t (1 - tanh^2 c_t), dz_t = [dc_t, dc_t, dc_t, dh_t] * D_t);
+ *   the gate derivatives D_t (i(1-i) c~, f(1-f) c_{t-1}, i (1 - c~^2), o(1-o) tanh c_t) are
+ *   computed for all positions at once, and so are the gradients of x, W, U and b (matmuls over
+ *   all positions).
  */
 export function lstmSequence(x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D {
+  const fused = blockLstmBackend();
+  if (fused) return blockLstmSequence(fused, x, weights);
+  return lstmSequenceOps(x, weights);
+}
+
+/** The parts of tfjs-node's backend the fused kernels need. */
+interface FusedLstmBackend {
+  binding: { TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_TYPE: number; TF_FLOAT: number };
+  executeMultipleOutputs(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: unknown[], numOutputs: number): tf.Tensor[];
+}
+
+let int64Scalar: (new (value: number) => unknown) | null | undefined;
+
+/** tfjs-node's backend and its int64 scalar (BlockLSTM's seq_len_max), when the backend is tensorflow. */
+function blockLstmBackend(): { backend: FusedLstmBackend; Int64Scalar: new (value: number) => unknown } | null {
+  if (tf.getBackend() !== 'tensorflow') return null;
+  const backend = tf.backend() as unknown as FusedLstmBackend;
+  if (typeof backend.executeMultipleOutputs !== 'function' || !backend.binding) return null;
+  if (int64Scalar === undefined) {
+    int64Scalar = null;
+    const require = createRequire(import.meta.url);
+    for (const pkg of ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
+      try {
+        int64Scalar = (require(`${pkg}/dist/int64_tensors.js`) as { Int64Scalar: new (value: number) => unknown }).Int64Scalar;
+        break;
+      } catch {
+        // try the next package
+      }
+    }
+  }
+  return int64Scalar ? { backend, Int64Scalar: int64Scalar } : null;
+}
+
+/**
+ * BlockLSTMV2 over x (time-major inside) from zero states, its gradient BlockLSTMGradV2. The
+ * seq_len_max operand is an int64 scalar (tfjs has no int64 tensors: tfjs-node's Int64Scalar, made
+ * per call; in a compiled graph it is a constant).
+ */
+function blockLstmSequence(fused: { backend: FusedLstmBackend; Int64Scalar: new (value: number) => unknown }, x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D {
+  const { backend, Int64Scalar } = fused;
+  const b = backend.binding;
+  const type = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
+  const noPeephole = { name: 'use_peephole', type: b.TF_ATTR_BOOL, value: false };
+  const run = tf.customGrad((...args: (tf.Tensor | ((save: tf.Tensor[]) => void))[]) => {
+    const [input, kernel, recurrentKernel, bias] = args as tf.Tensor[];
+    const save = args[4] as (save: tf.Tensor[]) => void;
+    const [B, L, E] = input.shape;
+    const H = recurrentKernel.shape[0];
+    const xt = tf.transpose(input, [1, 0, 2]);
+    const w = tf.concat([kernel, recurrentKernel], 0);
+    const state = tf.zeros([B, H]);
+    const peephole = tf.zeros([H]);
+    // Outputs i, cs, f, o, ci, co, h, each [L, B, H].
+    const outs = backend.executeMultipleOutputs('BlockLSTMV2', [{ name: 'cell_clip', type: b.TF_ATTR_FLOAT, value: 0 }, noPeephole, type], [new Int64Scalar(L), xt, state, state, w, peephole, peephole, peephole, bias], 7);
+    const value = tf.transpose(outs[6], [1, 0, 2]) as tf.Tensor3D;
+    save([xt, w, bias, ...outs]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws, bs, ...forward] = saved;
+        const zeroState = tf.zeros([B, H]);
+        const zeroPeephole = tf.zeros([H]);
+        // Outputs: x, cs_prev, h_prev, w, wci, wcf, wco, b gradients.
+        const grads = backend.executeMultipleOutputs(
+          'BlockLSTMGradV2',
+          [noPeephole, type],
+          [new Int64Scalar(L), xs, zeroState, zeroState, ws, zeroPeephole, zeroPeephole, zeroPeephole, bs, ...forward, tf.zerosLike(forward[1]), tf.transpose(dy, [1, 0, 2])],
+          8,
+        );
+        const [dx, , , dw, , , , db] = grads;
+        return [tf.transpose(dx, [1, 0, 2]), tf.slice(dw, [0, 0], [E, 4 * H]), tf.slice(dw, [E, 0], [H, 4 * H]), db];
+      },
+    };
+  });
+  return run(x, weights.kernel, weights.recurrentKernel, weights.bias) as tf.Tensor3D;
+}
+
+/** `lstmSequence` in ops (every backend): see there. */
+function lstmSequenceOps(x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D {
   const run = tf.customGrad((...args: (tf.Tensor | ((save: tf.Tensor[]) => void))[]) => {
     const [input, kernel, recurrentKernel, bias] = args as tf.Tensor[];
     const save = args[4] as (save: tf.Tensor[]) => void;
