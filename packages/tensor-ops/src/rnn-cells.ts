@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { Rng } from '@cascade-lab/core';
 import { tf } from './tf.js';
 import { WeightHolder } from './weights.js';
@@ -86,41 +85,48 @@ export function lstmSequence(x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D 
   return lstmSequenceOps(x, weights);
 }
 
-/** The parts of tfjs-node's backend the fused kernels need. */
+/** The parts of tfjs-node's backend the fused kernels need (as graph-function.ts uses them). */
 interface FusedLstmBackend {
-  binding: { TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_TYPE: number; TF_FLOAT: number };
-  executeMultipleOutputs(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: unknown[], numOutputs: number): tf.Tensor[];
+  binding: {
+    TF_ATTR_FLOAT: number;
+    TF_ATTR_BOOL: number;
+    TF_ATTR_TYPE: number;
+    TF_FLOAT: number;
+    TF_INT64: number;
+    createTensor(shape: number[], dtype: number, values: ArrayBufferView): number;
+    deleteTensor(id: number): void;
+    executeOp(name: string, attrs: { name: string; type: number; value: unknown }[], inputIds: number[], numOutputs: number): { id: number; shape: number[]; dtype: number }[];
+  };
+  getInputTensorIds(tensors: tf.Tensor[]): number[];
+  createOutputTensor(metadata: { id: number; shape: number[]; dtype: number }): tf.Tensor;
 }
 
-let int64Scalar: (new (value: number) => unknown) | null | undefined;
-
-/** tfjs-node's backend and its int64 scalar (BlockLSTM's seq_len_max), when the backend is tensorflow. */
-function blockLstmBackend(): { backend: FusedLstmBackend; Int64Scalar: new (value: number) => unknown } | null {
+/** tfjs-node's backend, when the backend is tensorflow. */
+function blockLstmBackend(): FusedLstmBackend | null {
   if (tf.getBackend() !== 'tensorflow') return null;
   const backend = tf.backend() as unknown as FusedLstmBackend;
-  if (typeof backend.executeMultipleOutputs !== 'function' || !backend.binding) return null;
-  if (int64Scalar === undefined) {
-    int64Scalar = null;
-    const require = createRequire(import.meta.url);
-    for (const pkg of ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']) {
-      try {
-        int64Scalar = (require(`${pkg}/dist/int64_tensors.js`) as { Int64Scalar: new (value: number) => unknown }).Int64Scalar;
-        break;
-      } catch {
-        // try the next package
-      }
-    }
-  }
-  return int64Scalar ? { backend, Int64Scalar: int64Scalar } : null;
+  const ok = backend.binding && typeof backend.binding.executeOp === 'function' && typeof backend.getInputTensorIds === 'function' && typeof backend.createOutputTensor === 'function';
+  return ok ? backend : null;
 }
 
 /**
- * BlockLSTMV2 over x (time-major inside) from zero states, its gradient BlockLSTMGradV2. The
- * seq_len_max operand is an int64 scalar (tfjs has no int64 tensors: tfjs-node's Int64Scalar, made
- * per call; in a compiled graph it is a constant).
+ * Runs a BlockLSTM op whose first operand is seq_len_max, an int64 scalar (tfjs has no int64
+ * tensors: it is made here as two int32 words, little-endian as tfjs-node's Int64Scalar, and
+ * deleted after the call; inside a graph-function trace it becomes a constant).
  */
-function blockLstmSequence(fused: { backend: FusedLstmBackend; Int64Scalar: new (value: number) => unknown }, x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D {
-  const { backend, Int64Scalar } = fused;
+function runBlockLstmOp(backend: FusedLstmBackend, name: string, attrs: { name: string; type: number; value: unknown }[], length: number, inputs: tf.Tensor[], numOutputs: number): tf.Tensor[] {
+  const b = backend.binding;
+  const ids = backend.getInputTensorIds(inputs);
+  const seqLenMax = b.createTensor([], b.TF_INT64, new Int32Array([length, 0]));
+  try {
+    return b.executeOp(name, attrs, [seqLenMax, ...ids], numOutputs).map((m) => backend.createOutputTensor(m));
+  } finally {
+    b.deleteTensor(seqLenMax);
+  }
+}
+
+/** BlockLSTMV2 over x (time-major inside) from zero states, its gradient BlockLSTMGradV2. */
+function blockLstmSequence(backend: FusedLstmBackend, x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D {
   const b = backend.binding;
   const type = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
   const noPeephole = { name: 'use_peephole', type: b.TF_ATTR_BOOL, value: false };
@@ -134,7 +140,7 @@ function blockLstmSequence(fused: { backend: FusedLstmBackend; Int64Scalar: new 
     const state = tf.zeros([B, H]);
     const peephole = tf.zeros([H]);
     // Outputs i, cs, f, o, ci, co, h, each [L, B, H].
-    const outs = backend.executeMultipleOutputs('BlockLSTMV2', [{ name: 'cell_clip', type: b.TF_ATTR_FLOAT, value: 0 }, noPeephole, type], [new Int64Scalar(L), xt, state, state, w, peephole, peephole, peephole, bias], 7);
+    const outs = runBlockLstmOp(backend, 'BlockLSTMV2', [{ name: 'cell_clip', type: b.TF_ATTR_FLOAT, value: 0 }, noPeephole, type], L, [xt, state, state, w, peephole, peephole, peephole, bias], 7);
     const value = tf.transpose(outs[6], [1, 0, 2]) as tf.Tensor3D;
     save([xt, w, bias, ...outs]);
     return {
@@ -144,10 +150,12 @@ function blockLstmSequence(fused: { backend: FusedLstmBackend; Int64Scalar: new 
         const zeroState = tf.zeros([B, H]);
         const zeroPeephole = tf.zeros([H]);
         // Outputs: x, cs_prev, h_prev, w, wci, wcf, wco, b gradients.
-        const grads = backend.executeMultipleOutputs(
+        const grads = runBlockLstmOp(
+          backend,
           'BlockLSTMGradV2',
           [noPeephole, type],
-          [new Int64Scalar(L), xs, zeroState, zeroState, ws, zeroPeephole, zeroPeephole, zeroPeephole, bs, ...forward, tf.zerosLike(forward[1]), tf.transpose(dy, [1, 0, 2])],
+          L,
+          [xs, zeroState, zeroState, ws, zeroPeephole, zeroPeephole, zeroPeephole, bs, ...forward, tf.zerosLike(forward[1]), tf.transpose(dy, [1, 0, 2])],
           8,
         );
         const [dx, , , dw, , , , db] = grads;
