@@ -1,9 +1,10 @@
-// `npm run bench -- lstm [--backends tensorflow,wasm] [--batches 60] [--simulations 1000] [--python PATH] [--threads 1]`
+// `npm run bench -- lstm [--backends tensorflow,wasm] [--batches 60] [--simulations 1000] [--python PATH] [--threads 1] [--length-bucketing]`
 //
 // The LSTM baseline on Memetracker (the lstm-memetracker.yaml sizes: embedding 64, hidden 64, batch
 // 32), per backend, each in its own process:
 // - training throughput: targets per second over a fixed set of batches (the first --batches
-//   batches of seed 1's first epoch), two untimed warm-up passes (the first traces and compiles
+//   batches of seed 1's first epoch; with --length-bucketing, the batches of the lengthBucketing
+//   knob), two untimed warm-up passes (the first traces and compiles
 //   a graph per batch shape, the second is each graph's first run, which TensorFlow spends
 //   optimising the graph), then one timed pass;
 // - the shared evaluation (`evaluateMicroscopic`: every test cascade, 1000 simulations, full and
@@ -32,12 +33,12 @@ function arg(name: string, fallback: string): string {
 
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 const dataDir = process.env.CASCADE_DATA_DIR ?? resolve(root, '../shared/data');
-const hp = lstmHyperparameters.parse({ embeddingSize: 64, hiddenSize: 64, batchSize: 32 });
+const hp = lstmHyperparameters.parse({ embeddingSize: 64, hiddenSize: 64, batchSize: 32, lengthBucketing: process.argv.includes('--length-bucketing') });
 
 async function setup() {
   const data = await loadMicroscopicDataset({ path: resolve(dataDir, 'micro/memetracker'), format: 'ndm' }, { seed: 1 });
   const lists = userLists(data.train.filter((c) => c.events.length >= 2));
-  const plan = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: hp.batchSize, bucketing: 'none', rng: Rng.fromSeed(1).derive('batches') });
+  const plan = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: hp.batchSize, bucketing: hp.lengthBucketing ? 'sorted' : 'none', rng: Rng.fromSeed(1).derive('batches') });
   const batches = plan.slice(0, Number(arg('batches', '60'))).map((rows) => rows.map((i) => lists[i]));
   return { data, batches };
 }
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
     process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
     return;
   }
-  console.log(`lstm benchmark: Memetracker, embedding ${hp.embeddingSize}, hidden ${hp.hiddenSize}, batch ${hp.batchSize}; ${cpus().length} cores, load ${loadavg()[0].toFixed(2)}`);
+  console.log(`lstm benchmark: Memetracker, embedding ${hp.embeddingSize}, hidden ${hp.hiddenSize}, batch ${hp.batchSize}${hp.lengthBucketing ? ', length bucketing' : ''}; ${cpus().length} cores, load ${loadavg()[0].toFixed(2)}`);
   const passThrough = process.argv.slice(2);
   const rows: Record<string, unknown>[] = [];
   for (const b of arg('backends', 'tensorflow,wasm').split(',')) {

@@ -127,9 +127,10 @@ export class LstmTrainer {
     return { lossSum, targets: total };
   }
 
-  /** One epoch: random batches drawn from the epoch's stream. */
+  /** One epoch: random batches drawn from the epoch's stream (of similar lengths with `lengthBucketing`). */
   plan(lists: readonly (readonly number[])[], rng: Rng): EpochPlan<number[]> {
-    const batches = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: this.hp.batchSize, bucketing: 'none', rng: rng.derive('batches') });
+    const bucketing = this.hp.lengthBucketing ? 'sorted' : 'none';
+    const batches = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: this.hp.batchSize, bucketing, rng: rng.derive('batches') });
     return {
       batches,
       step: (rows) => {
