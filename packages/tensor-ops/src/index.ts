@@ -46,6 +46,7 @@ export {
 export { layerNorm, layerNormForward, layerNormBackward, LayerNorm, type LayerNormOptions, type LayerNormVariant, type LayerNormTrace } from './layer-norm.js';
 export {
   lstmStep,
+  lstmSequence,
   followerGatedLstmStep,
   gruStep,
   hardSigmoid,

@@ -1,5 +1,5 @@
 import { Rng } from '@cascade-lab/core';
-import { tf, lstmStep, followerGatedLstmStep, gruStep, hardSigmoid, LSTMCell, FollowerGatedLSTMCell, GRUCell, type GateActivation } from './index.js';
+import { tf, initBackend, GraphFunction, lstmStep, lstmSequence, followerGatedLstmStep, gruStep, hardSigmoid, LSTMCell, FollowerGatedLSTMCell, GRUCell, type GateActivation } from './index.js';
 import { expectParity, gradientCheck, parityBackends, randn } from './testing.test-util.js';
 
 const backends = await parityBackends();
@@ -129,6 +129,108 @@ describe('lstmStep', () => {
       inp(data.bias, [4 * U]),
     ]);
     expect(r.failures).toEqual([]);
+  });
+});
+
+describe('lstmSequence', () => {
+  // xs as [B, STEPS, IN] sequences; the reference is lstmStep position by position from the zero
+  // state, differentiated by tfjs' autodiff.
+  const sequences = (xs: tf.Tensor) => tf.reshape(xs, [B, STEPS, IN]) as tf.Tensor3D;
+  const stepped = (xs: tf.Tensor, kernel: tf.Tensor, recurrentKernel: tf.Tensor, bias: tf.Tensor, steps = STEPS): tf.Tensor => {
+    let state = { h: tf.zeros([B, U]) as tf.Tensor2D, c: tf.zeros([B, U]) as tf.Tensor2D };
+    const hs = (tf.unstack(sequences(xs), 1) as tf.Tensor2D[]).slice(0, steps).map((x) => (state = lstmStep(x, state, { kernel, recurrentKernel, bias })).h);
+    return tf.stack(hs, 1);
+  };
+  const inputs = () => [tf.tensor1d(data.xs), tf.tensor2d(data.kernel, [IN, 4 * U]), tf.tensor2d(data.recurrent, [U, 4 * U]), tf.tensor1d(data.bias)];
+
+  it.each([STEPS, 1])('states and gradients over %i positions equal lstmStep run position by position (autodiff)', (steps) => {
+    const r = tf.tensor(randn(B * steps * U, 'rnn-seq-cotangent'), [B, steps, U]);
+    const [ours, reference] = [
+      (xs: tf.Tensor, k: tf.Tensor, u: tf.Tensor, b: tf.Tensor) => lstmSequence(tf.slice(sequences(xs), [0, 0, 0], [B, steps, IN]), { kernel: k, recurrentKernel: u, bias: b }),
+      (xs: tf.Tensor, k: tf.Tensor, u: tf.Tensor, b: tf.Tensor) => stepped(xs, k, u, b, steps),
+    ].map((f) =>
+      tf.tidy(() => {
+        const x = inputs();
+        const value = Array.from(f(...(x as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor])).dataSync());
+        const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...(xs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor])), r)) as tf.Scalar)(x);
+        return { value, grads: grads.map((g) => Array.from(g.dataSync())) };
+      }),
+    );
+    r.dispose();
+    expect(ours.value).toHaveLength(B * steps * U);
+    ours.value.forEach((x, i) => expect(x).toBeCloseTo(reference.value[i], 6));
+    ours.grads.forEach((g, k) => g.forEach((x, i) => expect(x).toBeCloseTo(reference.grads[k][i], 6)));
+    // The cotangent reaches every input: no gradient is identically zero, but that of the
+    // recurrent kernel over one position (it multiplies the zero state).
+    ours.grads.forEach((g, k) => {
+      if (steps === 1 && k === 2) expect(Math.max(...g.map(Math.abs))).toBe(0);
+      else expect(Math.max(...g.map(Math.abs))).toBeGreaterThan(1e-3);
+    });
+  });
+
+  it('gradients match central differences', () => {
+    const r = gradientCheck((xs, k, u, b) => lstmSequence(sequences(xs), { kernel: k, recurrentKernel: u, bias: b }), [
+      inp(data.xs, [STEPS * B * IN]),
+      inp(data.kernel, [IN, 4 * U]),
+      inp(data.recurrent, [U, 4 * U]),
+      inp(data.bias, [4 * U]),
+    ]);
+    expect(r.failures).toEqual([]);
+  });
+
+  it.each(['sigmoid', 'hardSigmoid'] as const)('LSTMCell.sequence (%s gates) equals stepping the cell', (act) => {
+    const cell = new LSTMCell({ inputSize: IN, units: U, recurrentActivation: act }, Rng.fromSeed(5));
+    const [a, b] = tf.tidy(() => {
+      const x = sequences(tf.tensor1d(data.xs));
+      let state = cell.zeroState(B);
+      const hs = (tf.unstack(x, 1) as tf.Tensor2D[]).map((xt) => (state = cell.step(xt, state)).h);
+      return [Array.from(cell.sequence(x).dataSync()), Array.from(tf.stack(hs, 1).dataSync())];
+    });
+    a.forEach((x, i) => expect(x).toBeCloseTo(b[i], 6));
+    cell.dispose();
+  });
+
+  const onTensorflow = backends.others.includes('tensorflow') ? it : it.skip;
+  onTensorflow('on tensorflow, is the fused BlockLSTMV2 / BlockLSTMGradV2 kernels: a handful of ops in a compiled graph', async () => {
+    await initBackend('tensorflow');
+    try {
+      const g = new GraphFunction(([xs, k, u, b]) => {
+        const { value, grad } = tf.valueAndGrad((kk: tf.Tensor) => tf.sum(tf.square(lstmSequence(sequences(xs), { kernel: kk, recurrentKernel: u, bias: b }))))(k);
+        return [value, grad];
+      }, { name: 'fused lstm' });
+      const run = () => {
+        const inputs = [tf.tensor1d(data.xs), tf.tensor2d(data.kernel, [IN, 4 * U]), tf.tensor2d(data.recurrent, [U, 4 * U]), tf.tensor1d(data.bias)];
+        const out = g.call(inputs);
+        const values = out.map((t) => Array.from(t.dataSync()));
+        tf.dispose([...inputs, ...out]);
+        return values;
+      };
+      const traced = run();
+      const compiled = run();
+      compiled.forEach((v, k) => v.forEach((x, i) => expect(x).toBeCloseTo(traced[k][i], 6)));
+      // Counted once: 16 ops fused (the two LSTM ops and the transposes, concat, zeros and slices
+      // around them), 96 through the ops path (lstmSequenceOps, 3 positions).
+      expect(g.stats.lastGraphOps).toBeLessThan(40);
+      g.dispose();
+    } finally {
+      await initBackend('cpu');
+    }
+  });
+
+  it('runs on every parity backend with the same states and gradients', async () => {
+    // Three positions of O(1) gates: float32 rounding differences of a few ulps; 1e-5 + 1e-4 relative.
+    await expectParity(
+      backends,
+      () => {
+        const [xs, kernel, recurrentKernel, bias] = inputs();
+        const r = tf.tensor(randn(B * STEPS * U, 'rnn-seq-cotangent'), [B, STEPS, U]);
+        const grads = tf.grads((x: tf.Tensor, k: tf.Tensor, u: tf.Tensor) => tf.sum(tf.mul(lstmSequence(sequences(x), { kernel: k, recurrentKernel: u, bias }), r)) as tf.Scalar)([xs, kernel, recurrentKernel]);
+        const db = tf.grad((b: tf.Tensor) => tf.sum(tf.mul(lstmSequence(sequences(xs), { kernel, recurrentKernel, bias: b }), r)))(bias);
+        return { h: lstmSequence(sequences(xs), { kernel, recurrentKernel, bias }), dx: grads[0], dk: grads[1], du: grads[2], db };
+      },
+      1e-5,
+      1e-4,
+    );
   });
 });
 

@@ -61,6 +61,190 @@ export function lstmStep(x: tf.Tensor2D, state: LSTMState, weights: LSTMWeights,
   });
 }
 
+/**
+ * The hidden states of `lstmStep` (sigmoid gates) run over whole sequences from the zero state:
+ * x [B, L, inputSize] -> h [B, L, units], h[:, t] the state after position t. The same recurrence,
+ * written for speed, because an unrolled recurrence costs per op (20-40 us eager on tfjs-node, a
+ * few us in a compiled graph) and autodiff through `lstmStep` records about 35 gradient ops per
+ * position:
+ * - on the tensorflow backend, TensorFlow's fused kernels BlockLSTMV2 and BlockLSTMGradV2 (the
+ *   same i, f, c~, o layout, no peepholes, no cell clipping; z = [x, h] [W; U] + b): the whole
+ *   sequence and its gradient are one op each, also inside a compiled graph;
+ * - elsewhere (wasm, cpu), ops: the input projection x W + b of every position is one matmul
+ *   before the recurrence (so z = (x W + b) + h U, where `lstmStep` sums (x W + h U) + b: float
+ *   rounding), and the gradient is hand-written backpropagation through time (tf.customGrad)
+ *   whose loop carries only the recurrence, 6 ops a position (dh_t = dy_t + dz_{t+1} U^T,
+ *   dc_t = dc_{t+1} f_{t+1} + dh_t o_t (1 - tanh^2 c_t), dz_t = [dc_t, dc_t, dc_t, dh_t] * D_t);
+ *   the gate derivatives D_t (i(1-i) c~, f(1-f) c_{t-1}, i (1 - c~^2), o(1-o) tanh c_t) are
+ *   computed for all positions at once, and so are the gradients of x, W, U and b (matmuls over
+ *   all positions).
+ */
+export function lstmSequence(x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D {
+  const fused = blockLstmBackend();
+  if (fused) return blockLstmSequence(fused, x, weights);
+  return lstmSequenceOps(x, weights);
+}
+
+/** The parts of tfjs-node's backend the fused kernels need (as graph-function.ts uses them). */
+interface FusedLstmBackend {
+  binding: {
+    TF_ATTR_FLOAT: number;
+    TF_ATTR_BOOL: number;
+    TF_ATTR_TYPE: number;
+    TF_FLOAT: number;
+    TF_INT64: number;
+    createTensor(shape: number[], dtype: number, values: ArrayBufferView): number;
+    deleteTensor(id: number): void;
+    executeOp(name: string, attrs: { name: string; type: number; value: unknown }[], inputIds: number[], numOutputs: number): { id: number; shape: number[]; dtype: number }[];
+  };
+  getInputTensorIds(tensors: tf.Tensor[]): number[];
+  createOutputTensor(metadata: { id: number; shape: number[]; dtype: number }): tf.Tensor;
+}
+
+/** tfjs-node's backend, when the backend is tensorflow. */
+function blockLstmBackend(): FusedLstmBackend | null {
+  if (tf.getBackend() !== 'tensorflow') return null;
+  const backend = tf.backend() as unknown as FusedLstmBackend;
+  const ok = backend.binding && typeof backend.binding.executeOp === 'function' && typeof backend.getInputTensorIds === 'function' && typeof backend.createOutputTensor === 'function';
+  return ok ? backend : null;
+}
+
+/**
+ * Runs a BlockLSTM op whose first operand is seq_len_max, an int64 scalar (tfjs has no int64
+ * tensors: it is made here as two int32 words, little-endian as tfjs-node's Int64Scalar, and
+ * deleted after the call; inside a graph-function trace it becomes a constant).
+ */
+function runBlockLstmOp(backend: FusedLstmBackend, name: string, attrs: { name: string; type: number; value: unknown }[], length: number, inputs: tf.Tensor[], numOutputs: number): tf.Tensor[] {
+  const b = backend.binding;
+  const ids = backend.getInputTensorIds(inputs);
+  const seqLenMax = b.createTensor([], b.TF_INT64, new Int32Array([length, 0]));
+  try {
+    return b.executeOp(name, attrs, [seqLenMax, ...ids], numOutputs).map((m) => backend.createOutputTensor(m));
+  } finally {
+    b.deleteTensor(seqLenMax);
+  }
+}
+
+/** BlockLSTMV2 over x (time-major inside) from zero states, its gradient BlockLSTMGradV2. */
+function blockLstmSequence(backend: FusedLstmBackend, x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D {
+  const b = backend.binding;
+  const type = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
+  const noPeephole = { name: 'use_peephole', type: b.TF_ATTR_BOOL, value: false };
+  const run = tf.customGrad((...args: (tf.Tensor | ((save: tf.Tensor[]) => void))[]) => {
+    const [input, kernel, recurrentKernel, bias] = args as tf.Tensor[];
+    const save = args[4] as (save: tf.Tensor[]) => void;
+    const [B, L, E] = input.shape;
+    const H = recurrentKernel.shape[0];
+    const xt = tf.transpose(input, [1, 0, 2]);
+    const w = tf.concat([kernel, recurrentKernel], 0);
+    const state = tf.zeros([B, H]);
+    const peephole = tf.zeros([H]);
+    // Outputs i, cs, f, o, ci, co, h, each [L, B, H].
+    const outs = runBlockLstmOp(backend, 'BlockLSTMV2', [{ name: 'cell_clip', type: b.TF_ATTR_FLOAT, value: 0 }, noPeephole, type], L, [xt, state, state, w, peephole, peephole, peephole, bias], 7);
+    const value = tf.transpose(outs[6], [1, 0, 2]) as tf.Tensor3D;
+    save([xt, w, bias, ...outs]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws, bs, ...forward] = saved;
+        const zeroState = tf.zeros([B, H]);
+        const zeroPeephole = tf.zeros([H]);
+        // Outputs: x, cs_prev, h_prev, w, wci, wcf, wco, b gradients.
+        const grads = runBlockLstmOp(
+          backend,
+          'BlockLSTMGradV2',
+          [noPeephole, type],
+          L,
+          [xs, zeroState, zeroState, ws, zeroPeephole, zeroPeephole, zeroPeephole, bs, ...forward, tf.zerosLike(forward[1]), tf.transpose(dy, [1, 0, 2])],
+          8,
+        );
+        const [dx, , , dw, , , , db] = grads;
+        return [tf.transpose(dx, [1, 0, 2]), tf.slice(dw, [0, 0], [E, 4 * H]), tf.slice(dw, [E, 0], [H, 4 * H]), db];
+      },
+    };
+  });
+  return run(x, weights.kernel, weights.recurrentKernel, weights.bias) as tf.Tensor3D;
+}
+
+/** `lstmSequence` in ops (every backend): see there. */
+function lstmSequenceOps(x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D {
+  const run = tf.customGrad((...args: (tf.Tensor | ((save: tf.Tensor[]) => void))[]) => {
+    const [input, kernel, recurrentKernel, bias] = args as tf.Tensor[];
+    const save = args[4] as (save: tf.Tensor[]) => void;
+    const [B, L, E] = input.shape;
+    const H = recurrentKernel.shape[0];
+    const projected = tf.reshape(tf.add(tf.matMul(tf.reshape(input, [B * L, E]), kernel as tf.Tensor2D), bias), [B, L, 4 * H]);
+    const steps = tf.unstack(projected, 1) as tf.Tensor2D[];
+    const gates: tf.Tensor[][] = [[], [], [], [], [], []]; // i, f, c~, o, c, tanh c per position
+    const hs: tf.Tensor[] = [];
+    let h: tf.Tensor | null = null;
+    let c: tf.Tensor | null = null;
+    for (let t = 0; t < L; t++) {
+      // From the zero state h U = 0 and f c = 0 exactly: position 0 skips them.
+      const z: tf.Tensor = h === null ? steps[t] : tf.add(steps[t], tf.matMul(h as tf.Tensor2D, recurrentKernel as tf.Tensor2D));
+      const [zi, zf, zc, zo] = tf.split(z, 4, 1);
+      const i = tf.sigmoid(zi);
+      const f = tf.sigmoid(zf);
+      const candidate = tf.tanh(zc);
+      const o = tf.sigmoid(zo);
+      c = c === null ? tf.mul(i, candidate) : tf.add(tf.mul(f, c), tf.mul(i, candidate));
+      const tanhC = tf.tanh(c);
+      h = tf.mul(o, tanhC);
+      [i, f, candidate, o, c, tanhC].forEach((g, k) => gates[k].push(g));
+      hs.push(h);
+    }
+    const value = tf.stack(hs, 1) as tf.Tensor3D;
+    save([input, kernel, recurrentKernel, value, ...gates.map((g) => tf.stack(g))]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, k, u, hAll, I, F, C_, O, C, T] = saved; // gates [L, B, H]
+        const zeros = tf.zeros([1, B, H]);
+        const previousC = L === 1 ? zeros : tf.concat([zeros, tf.slice(C, [0, 0, 0], [L - 1, B, H])], 0);
+        const one = tf.scalar(1);
+        // dc gets dh o (1 - tanh^2 c); dz = [dc, dc, dc, dh] * D.
+        const cFromH = tf.unstack(tf.mul(O, tf.sub(one, tf.square(T))));
+        const D = tf.unstack(
+          tf.concat(
+            [
+              tf.mul(C_, tf.mul(I, tf.sub(one, I))),
+              tf.mul(previousC, tf.mul(F, tf.sub(one, F))),
+              tf.mul(I, tf.sub(one, tf.square(C_))),
+              tf.mul(T, tf.mul(O, tf.sub(one, O))),
+            ],
+            2,
+          ),
+        );
+        const forget = tf.unstack(F);
+        // U^T once: wasm's matmul with a transposed operand is twice as slow as transpose + matmul.
+        const uT = tf.transpose(u) as tf.Tensor2D;
+        const dys = tf.unstack(dy, 1);
+        const dzs: tf.Tensor[] = new Array(L);
+        let dhNext: tf.Tensor | null = null;
+        let dcNext: tf.Tensor | null = null;
+        for (let t = L - 1; t >= 0; t--) {
+          const dh: tf.Tensor = dhNext === null ? dys[t] : tf.add(dys[t], dhNext);
+          const dc: tf.Tensor = dcNext === null ? tf.mul(dh, cFromH[t]) : tf.add(dcNext, tf.mul(dh, cFromH[t]));
+          dzs[t] = tf.mul(tf.concat([dc, dc, dc, dh], 1), D[t]);
+          if (t > 0) {
+            dhNext = tf.matMul(dzs[t] as tf.Tensor2D, uT);
+            dcNext = tf.mul(dc, forget[t]);
+          }
+        }
+        const dz = tf.reshape(tf.stack(dzs, 1), [B * L, 4 * H]) as tf.Tensor2D;
+        const previousH = L === 1 ? tf.zeros([B, 1, H]) : tf.concat([tf.zeros([B, 1, H]), tf.slice(hAll, [0, 0, 0], [B, L - 1, H])], 1);
+        return [
+          tf.reshape(tf.matMul(dz, k as tf.Tensor2D, false, true), [B, L, E]),
+          tf.matMul(tf.reshape(xs, [B * L, E]) as tf.Tensor2D, dz, true, false),
+          tf.matMul(tf.reshape(previousH, [B * L, H]) as tf.Tensor2D, dz, true, false),
+          tf.sum(dz, 0),
+        ];
+      },
+    };
+  });
+  return run(x, weights.kernel, weights.recurrentKernel, weights.bias) as tf.Tensor3D;
+}
+
 /** LSTM weights plus the follower gate of GammaCas. */
 export interface FollowerGatedLSTMWeights extends LSTMWeights {
   /** [followerSize, units]: the follower gate's input weights (no recurrent term). */
@@ -163,6 +347,20 @@ export class LSTMCell extends WeightHolder implements LSTMWeights {
 
   step(x: tf.Tensor2D, state: LSTMState): LSTMState {
     return lstmStep(x, state, this, { recurrentActivation: this.recurrentActivation });
+  }
+
+  /**
+   * Hidden states over sequences x [B, L, inputSize] from the zero state, [B, L, units]:
+   * `lstmSequence` (few ops, hand-written gradient) for sigmoid gates, `step` position by position
+   * for hard-sigmoid ones.
+   */
+  sequence(x: tf.Tensor3D): tf.Tensor3D {
+    if (this.recurrentActivation === 'sigmoid') return lstmSequence(x, this);
+    return tf.tidy(() => {
+      let state = this.zeroState(x.shape[0]);
+      const hs = (tf.unstack(x, 1) as tf.Tensor2D[]).map((xt) => (state = this.step(xt, state)).h);
+      return tf.stack(hs, 1) as tf.Tensor3D;
+    });
   }
 }
 

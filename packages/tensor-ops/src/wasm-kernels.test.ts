@@ -13,8 +13,10 @@ describe('wasm kernel gaps', () => {
     await tf.setBackend('cpu');
   });
 
-  it('registers UnsortedSegmentSum and Conv2DBackpropFilter for wasm and corrects OneHot, once', () => {
-    expect(registerWasmKernelGaps()).toEqual(['UnsortedSegmentSum', 'Conv2DBackpropFilter', 'OneHot']);
+  it('registers UnsortedSegmentSum and Conv2DBackpropFilter for wasm, corrects OneHot and replaces the slicing kernels, once', () => {
+    const slice = tf.getKernel('Slice', 'wasm');
+    expect(registerWasmKernelGaps()).toEqual(['UnsortedSegmentSum', 'Conv2DBackpropFilter', 'OneHot', 'Slice', 'Unpack', 'SplitV']);
+    expect(tf.getKernel('Slice', 'wasm')).toBe(slice); // already replaced when tensor-ops loaded; not wrapped twice
     expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeDefined();
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
   });
@@ -38,6 +40,45 @@ describe('wasm kernel gaps', () => {
     // segment 0 <- row 1; segment 1 <- nothing; segment 2 <- rows 0 and 2; id 5 is out of range.
     expect(Array.from(out.f)).toEqual([3, 4, 0, 0, 6, 8]);
     expect(Array.from(out.i)).toEqual([3, 3]);
+  });
+
+  it('Slice, Unpack and SplitV (read from heap views) equal the cpu backend, every dtype and axis', async () => {
+    const values = randn(3 * 4 * 5, 'slicing');
+    const compute = () => {
+      const x = tf.tensor3d(values, [3, 4, 5]);
+      const ints = tf.tensor3d(values.map((v) => Math.round(10 * v)), [3, 4, 5], 'int32');
+      const bools = tf.greater(x, 0);
+      const out: Record<string, tf.Tensor> = {
+        // Contiguous runs of every length: a whole trailing block, part of a row, single elements.
+        rows: tf.slice(x, [1, 0, 0], [2, 4, 5]),
+        block: tf.slice(x, [0, 1, 0], [3, 2, 5]),
+        inner: tf.slice(x, [1, 1, 2], [2, 3, 2]),
+        column: tf.slice(x, [0, 0, 4], [3, 4, 1]),
+        toEnd: tf.slice(x, [2, 3, 1], [-1, -1, -1]),
+        empty: tf.slice(x, [0, 0, 0], [3, 0, 5]),
+        flat: tf.slice(tf.reshape(x, [60]), [7], [11]),
+        ints: tf.slice(ints, [0, 2, 1], [3, 2, 3]),
+        bools: tf.cast(tf.slice(bools, [1, 0, 3], [1, 4, 2]), 'float32'),
+        split: tf.concat(tf.split(x, [1, 3, 1], 2).map((t, i) => tf.mul(t, i + 1)), 2),
+        splitRows: tf.concat(tf.split(ints, 3, 0).map((t, i) => tf.mul(t, i + 1)), 0),
+        // A gradient through split (its gradient is a concat) and unstack (a stack).
+        grad: tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.split(t, [2, 2], 1)[1], tf.stack(tf.unstack(t, 0).map((u, i) => tf.mul(u, i)), 0).slice([0, 0, 0], [3, 2, 5]))))(x),
+      };
+      for (const axis of [0, 1, 2, -1]) tf.unstack(x, axis).forEach((t, i) => (out[`unstack${axis}_${i}`] = t));
+      tf.unstack(ints, 1).forEach((t, i) => (out[`unstackInts${i}`] = t));
+      return out;
+    };
+    const cpu = await runOn('cpu', compute);
+    const wasm = await runOn('wasm', compute);
+    expect(Object.keys(wasm).sort()).toEqual(Object.keys(cpu).sort());
+    // Slicing copies values: equal exactly, but the gradient (sums of products) to rounding.
+    for (const k of Object.keys(cpu)) {
+      if (k === 'grad') expect(closeness({ grad: wasm.grad }, { grad: cpu.grad }, ATOL, RTOL).worst).toBeLessThanOrEqual(1);
+      else expect(Array.from(wasm[k])).toEqual(Array.from(cpu[k]));
+    }
+    expect(cpu.toEnd).toHaveLength(4);
+    expect(cpu.empty).toHaveLength(0);
+    expect(cpu.unstack2_4).toHaveLength(12);
   });
 
   it('gradient of gather (an embedding lookup with repeated ids) equals the cpu backend', async () => {

@@ -15,6 +15,12 @@
  * One kernel it has is wrong: `OneHot` ignores `dtype` and writes int32 values (a float32 one-hot
  * holds 1.4e-45 for 1); it is replaced by one that asks for int32 and casts.
  *
+ * Three are slow beyond reason: wasm's `Slice` reads its input with `backend.readSync`, a copy of the
+ * whole tensor, for every slice, so `Unpack` and `SplitV` (a slice per output) cost the tensor's
+ * size times the number of outputs: unstacking [60, 32, 256] floats took 50 ms (an unrolled
+ * recurrence unstacks its inputs by position). They are replaced by kernels that copy the slice
+ * straight from a view of the wasm heap (same results: a slice is a copy).
+ *
  * Other kernels the wasm backend lacks (Einsum, FFT/IFFT and complex numbers, the depthwise
  * convolution gradients, ragged tensors, Draw, StaticRegexReplace) are not used by any model here.
  */
@@ -128,6 +134,102 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
   }
 }
 
+/**
+ * Copies x[begin : begin + size] (begin and size already normalised) into a new wasm tensor, from
+ * views of the heap. The output is allocated first: allocating can grow the heap, which detaches
+ * views taken before.
+ */
+function sliceFromHeap(backend: BackendWasm, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+  const out = backend.makeOutput(size, x.dtype);
+  if (tf.util.sizeFromShape(size) === 0) return out;
+  const from = backend.typedArrayFromHeap(x);
+  const to = backend.typedArrayFromHeap(out);
+  const rank = x.shape.length;
+  if (rank === 0) {
+    to.set(from);
+    return out;
+  }
+  const strides = [...tf.util.computeStrides(x.shape), 1];
+  // Dimensions after k are whole, so each run over dimensions k.. is one contiguous block.
+  let k = rank - 1;
+  while (k > 0 && size[k] === x.shape[k]) k--;
+  const run = size[k] * strides[k];
+  const index = new Array<number>(k).fill(0);
+  const count = tf.util.sizeFromShape(size.slice(0, k));
+  for (let c = 0, o = 0; c < count; c++, o += run) {
+    let offset = begin[k] * strides[k];
+    for (let i = 0; i < k; i++) offset += (begin[i] + index[i]) * strides[i];
+    to.set(from.subarray(offset, offset + run), o);
+    for (let i = k - 1; i >= 0 && ++index[i] === size[i]; i--) index[i] = 0;
+  }
+  return out;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+function slice(args: KernelArgs, original: tf.KernelFunc): TensorInfo {
+  const { x } = args.inputs as { x: TensorInfo };
+  if (x.dtype === 'string') return original(args as Parameters<tf.KernelFunc>[0]) as TensorInfo;
+  const attrs = args.attrs as unknown as tf.SliceAttrs;
+  const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size);
+  return sliceFromHeap(args.backend as BackendWasm, x, begin, size);
+}
+
+function unpack(args: KernelArgs, original: tf.KernelFunc): TensorInfo[] {
+  const { value } = args.inputs as { value: TensorInfo };
+  if (value.dtype === 'string') return original(args as Parameters<tf.KernelFunc>[0]) as TensorInfo[];
+  const rank = value.shape.length;
+  let axis = (args.attrs as unknown as tf.UnpackAttrs).axis;
+  if (axis < 0) axis += rank;
+  const outShape = value.shape.filter((_, i) => i !== axis);
+  const begin = new Array<number>(rank).fill(0);
+  const size = value.shape.slice();
+  size[axis] = 1;
+  return Array.from({ length: value.shape[axis] }, (_, i) => {
+    begin[axis] = i;
+    const { dataId, dtype } = sliceFromHeap(args.backend as BackendWasm, value, begin, size);
+    return { dataId, dtype, shape: outShape };
+  });
+}
+
+function splitV(args: KernelArgs, original: tf.KernelFunc): TensorInfo[] {
+  const { x } = args.inputs as { x: TensorInfo };
+  if (x.dtype === 'string') return original(args as Parameters<tf.KernelFunc>[0]) as TensorInfo[];
+  const attrs = args.attrs as unknown as tf.SplitVAttrs;
+  const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits, axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((part) => {
+    const size = x.shape.slice();
+    size[axis] = part;
+    const out = sliceFromHeap(args.backend as BackendWasm, x, begin, size);
+    begin[axis] += part;
+    return out;
+  });
+}
+
+const SLICING_KERNELS: { kernelName: string; kernelFunc: (args: KernelArgs, original: tf.KernelFunc) => TensorInfo | TensorInfo[] }[] = [
+  { kernelName: 'Slice', kernelFunc: slice },
+  { kernelName: 'Unpack', kernelFunc: unpack },
+  { kernelName: 'SplitV', kernelFunc: splitV },
+];
+let slicingReplaced = false;
+
+/** Replaces wasm's Slice, Unpack and SplitV by the heap-view ones above (once). */
+function replaceWasmSlicing(): void {
+  if (slicingReplaced) return;
+  for (const k of SLICING_KERNELS) {
+    const original = tf.getKernel(k.kernelName, 'wasm');
+    if (!original) return; // wasm not registered (yet)
+  }
+  slicingReplaced = true;
+  for (const k of SLICING_KERNELS) {
+    const original = tf.getKernel(k.kernelName, 'wasm')!;
+    tf.unregisterKernel(k.kernelName, 'wasm');
+    tf.registerKernel({ ...original, kernelFunc: ((args: KernelArgs) => k.kernelFunc(args, original.kernelFunc)) as tf.KernelFunc });
+  }
+}
+
 const GAP_KERNELS: { kernelName: string; kernelFunc: tf.KernelFunc }[] = [
   { kernelName: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum as tf.KernelFunc },
   { kernelName: 'Conv2DBackpropFilter', kernelFunc: conv2DBackpropFilter as tf.KernelFunc },
@@ -142,7 +244,8 @@ export function registerWasmKernelGaps(): string[] {
     if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel({ kernelName: k.kernelName, backendName: 'wasm', kernelFunc: k.kernelFunc });
   }
   correctWasmOneHot();
-  return [...GAP_KERNELS.map((k) => k.kernelName), 'OneHot'];
+  replaceWasmSlicing();
+  return [...GAP_KERNELS.map((k) => k.kernelName), 'OneHot', ...SLICING_KERNELS.map((k) => k.kernelName)];
 }
 
 let oneHotCorrected = false;

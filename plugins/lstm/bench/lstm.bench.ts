@@ -1,13 +1,18 @@
-// `npm run bench -- lstm [--backends tensorflow,wasm] [--batches 60] [--simulations 1000] [--python PATH] [--threads 1]`
+// `npm run bench -- lstm [--backends tensorflow,wasm] [--batches 60] [--simulations 1000] [--python PATH] [--threads 1] [--length-bucketing]`
 //
 // The LSTM baseline on Memetracker (the lstm-memetracker.yaml sizes: embedding 64, hidden 64, batch
 // 32), per backend, each in its own process:
 // - training throughput: targets per second over a fixed set of batches (the first --batches
-//   batches of seed 1's first epoch), one untimed warm-up pass (graph compilation) then one timed pass;
+//   batches of seed 1's first epoch; with --length-bucketing, the batches of the lengthBucketing
+//   knob), two untimed warm-up passes (the first traces and compiles
+//   a graph per batch shape, the second is each graph's first run, which TensorFlow spends
+//   optimising the graph), then one timed pass;
 // - the shared evaluation (`evaluateMicroscopic`: every test cascade, 1000 simulations, full and
 //   early stage) of the model after those passes, wall time (tensorflow only unless --eval-all);
 // and in the same run a PyTorch peer (tools/bench/peers/lstm_torch.py: nn.LSTM of the same sizes,
-// the same masking and targets, Adam) on the very same batches, timed the same way.
+// the same masking and targets, Adam) on the very same batches, timed the same way, in two forms:
+// the softmax over every padded position (the straightforward port), and over the trained
+// positions only (the computation the lstm plugin does).
 // Target (issue 16): the tensorflow backend at least matches the PyTorch peer.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -28,12 +33,12 @@ function arg(name: string, fallback: string): string {
 
 const root = resolve(fileURLToPath(import.meta.url), '../../../..');
 const dataDir = process.env.CASCADE_DATA_DIR ?? resolve(root, '../shared/data');
-const hp = lstmHyperparameters.parse({ embeddingSize: 64, hiddenSize: 64, batchSize: 32 });
+const hp = lstmHyperparameters.parse({ embeddingSize: 64, hiddenSize: 64, batchSize: 32, lengthBucketing: process.argv.includes('--length-bucketing') });
 
 async function setup() {
   const data = await loadMicroscopicDataset({ path: resolve(dataDir, 'micro/memetracker'), format: 'ndm' }, { seed: 1 });
   const lists = userLists(data.train.filter((c) => c.events.length >= 2));
-  const plan = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: hp.batchSize, bucketing: 'none', rng: Rng.fromSeed(1).derive('batches') });
+  const plan = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: hp.batchSize, bucketing: hp.lengthBucketing ? 'sorted' : 'none', rng: Rng.fromSeed(1).derive('batches') });
   const batches = plan.slice(0, Number(arg('batches', '60'))).map((rows) => rows.map((i) => lists[i]));
   return { data, batches };
 }
@@ -49,6 +54,10 @@ async function worker(backendName: BackendName): Promise<Record<string, unknown>
     for (const b of batches) targets += trainer.step(b).targets;
     return { targets, seconds: (performance.now() - start) / 1000 };
   };
+  // Two untimed passes: the first traces each new batch shape (eager) and compiles its graph, the
+  // second runs each graph for the first time (TensorFlow optimises a graph and builds its
+  // executor at its first run: about as long as the trace for these graphs of thousands of ops).
+  const trace = pass();
   const warm = pass();
   const timed = pass();
   const stats = trainer.lossAndGradients.graph.stats;
@@ -67,7 +76,9 @@ async function worker(backendName: BackendName): Promise<Record<string, unknown>
   return {
     backend: backend.name,
     compiled: graphFunctionsEnabled(),
+    traceSeconds: trace.seconds,
     warmSeconds: warm.seconds,
+    compileSeconds: stats.compileSeconds,
     seconds: timed.seconds,
     targets: timed.targets,
     targetsPerSecond: timed.targets / timed.seconds,
@@ -87,7 +98,7 @@ async function main(): Promise<void> {
     process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
     return;
   }
-  console.log(`lstm benchmark: Memetracker, embedding ${hp.embeddingSize}, hidden ${hp.hiddenSize}, batch ${hp.batchSize}; ${cpus().length} cores, load ${loadavg()[0].toFixed(2)}`);
+  console.log(`lstm benchmark: Memetracker, embedding ${hp.embeddingSize}, hidden ${hp.hiddenSize}, batch ${hp.batchSize}${hp.lengthBucketing ? ', length bucketing' : ''}; ${cpus().length} cores, load ${loadavg()[0].toFixed(2)}`);
   const passThrough = process.argv.slice(2);
   const rows: Record<string, unknown>[] = [];
   for (const b of arg('backends', 'tensorflow,wasm').split(',')) {
@@ -105,18 +116,19 @@ async function main(): Promise<void> {
   const python = arg('python', process.env.CASCADE_TORCH_PYTHON ?? 'python3');
   const p = spawnSync(python, [resolve(root, 'tools/bench/peers/lstm_torch.py'), spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const pl = p.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
-  const torch = pl ? (JSON.parse(pl.slice(7)) as Record<string, number | string>) : null;
-  console.log(`\n${batches.length} batches, ${rows[0]?.targets ?? '?'} targets a pass (warm-up pass, then the timed one)\n`);
-  console.log('| implementation | targets/s | timed pass (s) | warm-up pass (s) | compiled graphs | evaluation (s) | peak RSS (MB) |');
+  const torch = pl ? (JSON.parse(pl.slice(7)) as { torch: string; threads: number; variants: { rows: string; seconds: number; targetsPerSecond: number }[] }) : null;
+  console.log(`\n${batches.length} batches, ${rows[0]?.targets ?? '?'} targets a pass (two warm-up passes, then the timed one)\n`);
+  console.log('| implementation | targets/s | timed pass (s) | warm-up: tracing pass / first-run pass (s) | compiled graphs | evaluation (s) | peak RSS (MB) |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const n = (k: string, d = 1) => (typeof r[k] === 'number' && Number.isFinite(r[k] as number) ? (r[k] as number).toFixed(d) : '-');
-    console.log(`| ${r.backend}${r.compiled ? ' (compiled)' : ''} | ${n('targetsPerSecond', 0)} | ${n('seconds')} | ${n('warmSeconds')} | ${r.graphs} | ${n('evaluationSeconds')} (${r.evaluatedCascades} x ${r.simulations}) | ${n('peakRssMb', 0)} |`);
+    console.log(`| ${r.backend}${r.compiled ? ' (compiled)' : ''} | ${n('targetsPerSecond', 0)} | ${n('seconds', 2)} | ${n('traceSeconds')} / ${n('warmSeconds')} | ${r.graphs} | ${n('evaluationSeconds')} (${r.evaluatedCascades} x ${r.simulations}) | ${n('peakRssMb', 0)} |`);
   }
-  if (torch) console.log(`| PyTorch ${torch.torch} nn.LSTM (${torch.threads} thread${torch.threads === 1 ? '' : 's'}) | ${(torch.targetsPerSecond as number).toFixed(0)} | ${(torch.seconds as number).toFixed(1)} | - | - | - | - |`);
-  else console.log(`| PyTorch | not measured (${python} could not run the peer: install torch, or pass --python) | | | | | |`);
+  const peers = torch?.variants ?? [];
+  for (const v of peers) console.log(`| PyTorch ${torch!.torch} nn.LSTM (${torch!.threads} thread${torch!.threads === 1 ? '' : 's'}), softmax over ${v.rows} positions | ${v.targetsPerSecond.toFixed(0)} | ${v.seconds.toFixed(2)} | - | - | - | - |`);
+  if (!torch) console.log(`| PyTorch | not measured (${python} could not run the peer: install torch, or pass --python) | | | | | |`);
   const tfRow = rows.find((r) => r.backend === 'tensorflow');
-  if (tfRow && torch) console.log(`\ntensorflow / PyTorch throughput: ${((tfRow.targetsPerSecond as number) / (torch.targetsPerSecond as number)).toFixed(2)} (target >= 1)`);
+  for (const v of peers) if (tfRow) console.log(`tensorflow / PyTorch (${v.rows} positions) throughput: ${((tfRow.targetsPerSecond as number) / v.targetsPerSecond).toFixed(2)} (target >= 1)`);
 }
 
 await main();

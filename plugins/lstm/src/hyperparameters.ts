@@ -14,6 +14,10 @@ export const lstmHyperparameters = z.strictObject({
   learnEnd: z.boolean().default(true).describe('train on </s> as a target, so a simulation can stop (as NDM §4.1); false weights </s> out of the loss, as the NDM authors\' code, and simulations run to their budget'),
   learningRate: z.number().positive().default(0.001).describe('Adam step size'),
   batchSize: z.number().int().min(1).default(32).describe('cascades per Adam step'),
+  lengthBucketing: z
+    .boolean()
+    .default(false)
+    .describe('batch cascades of similar length (shuffled, then sorted by length within pools of 64 batches; the batch order shuffled): fewer padded LSTM steps, but other batches than the default random ones, so other numbers'),
   maxEpochs: z.number().int().min(1).default(30).describe('most epochs'),
   patience: z.number().int().min(0).default(5).describe('epochs without a better validation value before stopping (0: never stop early)'),
   earlyStoppingMetric: z

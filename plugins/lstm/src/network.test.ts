@@ -70,6 +70,43 @@ describe('lstm network (cpu)', () => {
     expect(trainingChunk([[2, 3, 2, 4], [5]], false).count).toBe(2);
   });
 
+  it('loss rows: the trained positions, their targets, and the infected users to mask', () => {
+    // Length 5 (+ 1 slot): row 0 is [2, 3, 2, 4] (position 1's target 2 is repeated: not a loss row).
+    const c = trainingChunk([[2, 3, 2, 4], [5]], true, 3, 5, () => 6);
+    expect(Array.from(c.positions)).toEqual([0, 2, 3, 5, 0, 0]);
+    expect(Array.from(c.positionTargets)).toEqual([3, 4, END_USER, END_USER, 0, 0]);
+    expect(Array.from(c.positionWeights)).toEqual([1, 1, 1, 1, 0, 0]);
+    const masked = (k: number) => Array.from({ length: 6 }, (_, j) => [c.maskIndices[(k * 6 + j) * 2], c.maskIndices[(k * 6 + j) * 2 + 1]]);
+    expect(masked(1)).toEqual([[1, 2], [1, 3], [1, 2], [1, 0], [1, 0], [1, 0]]); // after 2, 3, 2; then padding
+    expect(masked(3)).toEqual([[3, 5], [3, 0], [3, 0], [3, 0], [3, 0], [3, 0]]);
+    expect(masked(5)).toEqual(Array.from({ length: 6 }, () => [5, 0]));
+    expect(() => trainingChunk([[2, 3, 2, 4], [5]], true, 3, 5, () => 3)).toThrow(RangeError);
+  });
+
+  it('loss and gradients equal the dense formulation (softmax over every padded position, mask from a running one-hot count)', () => {
+    // The reference: what the loss computed before the loss rows and the scattered mask (a
+    // [B, L, U] one-hot running count, logSoftmax over all B x L positions, weighted).
+    const network = handNetwork();
+    const variables = network.trainableVariables();
+    const cascades = [[2, 4, 3], [5, 2, 5, 3], [3]];
+    for (const learnEnd of [true, false]) {
+      const chunk = trainingChunk(cascades, learnEnd, 4, 6, (n) => n + 3);
+      const reference = tf.variableGrads(() => {
+        const logp = tf.logSoftmax(network.maskedLogits(tf.tensor2d(chunk.users, [4, 6], 'int32')));
+        const picked = tf.sum(tf.mul(logp, tf.oneHot(tf.tensor1d(chunk.targets, 'int32'), 6, 1, 0, 'float32')), 1);
+        return tf.div(tf.neg(tf.sum(tf.mul(picked, tf.tensor1d(chunk.weights)))), chunk.count) as tf.Scalar;
+      }, variables);
+      const r = new LossAndGradients(network, { eager: true }).compute(chunk, chunk.count);
+      expect(r.loss).toBeCloseTo(reference.value.dataSync()[0], 6);
+      for (const v of variables) {
+        const y = reference.grads[v.name].dataSync();
+        r.grads[v.name].dataSync().forEach((x, i) => expect(x).toBeCloseTo(y[i], 6));
+      }
+      tf.dispose([reference.value, ...Object.values(reference.grads), ...Object.values(r.grads)]);
+    }
+    network.dispose();
+  });
+
   it('padding rows and columns change neither the loss nor the gradients', () => {
     const network = handNetwork();
     const lg = new LossAndGradients(network, { eager: true });
@@ -112,7 +149,9 @@ describe('lstm training chunk: compiled graph equals eager', () => {
     const network = handNetwork();
     const compiled = new LossAndGradients(network);
     const eager = new LossAndGradients(network, { eager: true });
-    const chunks = [trainingChunk([[2, 4, 3], [5, 2]], true, 4, 4), trainingChunk([[3, 5], [4, 2, 5, 3]], true, 4, 4), trainingChunk([[5, 4, 3, 2], [2]], false, 4, 4)];
+    // One signature: 4 x 4 users and 8 loss rows (5, 6 and 3 trained targets, the rest padding).
+    const eight = () => 8;
+    const chunks = [trainingChunk([[2, 4, 3], [5, 2]], true, 4, 4, eight), trainingChunk([[3, 5], [4, 2, 5, 3]], true, 4, 4, eight), trainingChunk([[5, 4, 3, 2], [2]], false, 4, 4, eight)];
     for (const chunk of chunks) {
       const a = compiled.compute(chunk, 3);
       const b = eager.compute(chunk, 3);

@@ -28,15 +28,38 @@ export interface TrainingChunk {
   weights: Float32Array;
   /** Trained targets (the sum of `weights`). */
   count: number;
+  /**
+   * The trained positions b * length + t in row-major order, then padding positions (index 0,
+   * weight 0) up to `positions.length` (at least `count`): the loss computes the output layer and
+   * the softmax for these rows only, not for every padded position.
+   */
+  positions: Int32Array;
+  /** Target and weight (1, 0 for padding) of each of `positions`. */
+  positionTargets: Int32Array;
+  positionWeights: Float32Array;
+  /**
+   * The users masked at each of `positions`, [positions.length, length + 1, 2] row-major pairs
+   * (position k, user): the users infected up to and including the position, then the padding
+   * user for the rest of the length + 1 slots (so padding is always masked, and the shape
+   * depends only on the chunk's shape).
+   */
+  maskIndices: Int32Array;
 }
 
 /**
  * Pads cascades (user lists, infection order) into one chunk of `rows x length` (at least the real
  * sizes; extra rows and columns are padding with weight 0). The target after user t is user t+1,
  * and `</s>` after the last one (trained only with `learnEnd`); a target already infected (a user
- * repeated in the data) is not trained on, since its logit is masked.
+ * repeated in the data) is not trained on, since its logit is masked. `positionsSize` gives the
+ * number of loss rows for `count` trained targets (padding rows carry weight 0).
  */
-export function trainingChunk(cascades: readonly (readonly number[])[], learnEnd: boolean, rows = cascades.length, length = Math.max(1, ...cascades.map((c) => c.length))): TrainingChunk {
+export function trainingChunk(
+  cascades: readonly (readonly number[])[],
+  learnEnd: boolean,
+  rows = cascades.length,
+  length = Math.max(1, ...cascades.map((c) => c.length)),
+  positionsSize: (count: number) => number = (count) => Math.max(1, count),
+): TrainingChunk {
   const users = new Int32Array(rows * length).fill(PAD_USER);
   const targets = new Int32Array(rows * length).fill(PAD_USER);
   const weights = new Float32Array(rows * length);
@@ -54,13 +77,50 @@ export function trainingChunk(cascades: readonly (readonly number[])[], learnEnd
       }
     }
   });
-  return { rows, length, users, targets, weights, count };
+  const size = positionsSize(count);
+  if (size < count || size < 1) throw new RangeError(`trainingChunk: ${size} positions cannot hold ${count} trained targets`);
+  const positions = new Int32Array(size);
+  const positionTargets = new Int32Array(size).fill(PAD_USER);
+  const positionWeights = new Float32Array(size);
+  const slots = length + 1;
+  const maskIndices = new Int32Array(size * slots * 2);
+  for (let k = 0; k < size; k++) for (let j = 0; j < slots; j++) maskIndices[(k * slots + j) * 2] = k; // users stay PAD_USER (0)
+  let k = 0;
+  for (let p = 0; p < rows * length; p++) {
+    if (weights[p] === 0) continue;
+    positions[k] = p;
+    positionTargets[k] = targets[p];
+    positionWeights[k] = 1;
+    const start = p - (p % length);
+    for (let q = start; q <= p; q++) maskIndices[(k * slots + (q - start)) * 2 + 1] = users[q];
+    k++;
+  }
+  return { rows, length, users, targets, weights, count, positions, positionTargets, positionWeights, maskIndices };
 }
 
-/** A chunk's rows and length rounded up to tensor-ops' shape grid (a few compiled graphs per run). */
+/**
+ * A chunk's rows and length rounded up to tensor-ops' shape grid, and its loss rows (trained
+ * positions) up to a power of two: every distinct (rows, length, loss rows) is a compiled graph,
+ * and a finer grid for the loss rows (4 steps per doubling) compiled 75 graphs in 3 Memetracker
+ * epochs where powers of two compile 33 (21 without loss rows), for 30% more loss rows (245k
+ * against 186k; the dense softmax over every padded position had 1154k).
+ */
 export function griddedChunk(cascades: readonly (readonly number[])[], learnEnd: boolean): TrainingChunk {
   const length = gridSize(Math.max(1, ...cascades.map((c) => c.length)));
-  return trainingChunk(cascades, learnEnd, gridSize(cascades.length), length);
+  return trainingChunk(cascades, learnEnd, gridSize(cascades.length), length, (count) => gridSize(Math.max(1, count), { stepsPerDoubling: 1 }));
+}
+
+/** The tensors `LstmNetwork.loss` takes for a chunk, in its argument order (the caller disposes them). */
+export function chunkTensors(chunk: TrainingChunk, divisor: number): [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor2D, tf.Scalar] {
+  const n = chunk.positions.length;
+  return [
+    tf.tensor2d(chunk.users, [chunk.rows, chunk.length], 'int32'),
+    tf.tensor1d(chunk.positions, 'int32'),
+    tf.tensor1d(chunk.positionTargets, 'int32'),
+    tf.tensor1d(chunk.positionWeights, 'float32'),
+    tf.tensor2d(chunk.maskIndices, [n * (chunk.length + 1), 2], 'int32'),
+    tf.scalar(divisor),
+  ];
 }
 
 export class LstmNetwork extends WeightHolder {
@@ -100,19 +160,16 @@ export class LstmNetwork extends WeightHolder {
     return tf.tidy(() => tf.add(tf.matMul(h, this.outputKernel as tf.Tensor2D), this.outputBias) as tf.Tensor2D);
   }
 
-  /** Hidden state after each position of `users` [B, L]: [B * L, H], row b * L + t. */
+  /**
+   * Hidden state after each position of `users` [B, L]: [B * L, H], row b * L + t (tensor-ops'
+   * `LSTMCell.sequence`: the input projection of all positions in one matmul, and a hand-written
+   * backpropagation through time of a few ops a position).
+   */
   hiddenStates(users: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const [B, L] = users.shape;
       const x = tf.gather(this.embedding, users) as tf.Tensor3D; // [B, L, E]
-      const steps = tf.unstack(x, 1) as tf.Tensor2D[];
-      let state = this.cell.zeroState(B);
-      const hs: tf.Tensor2D[] = [];
-      for (let t = 0; t < L; t++) {
-        state = this.cell.step(steps[t], state);
-        hs.push(state.h);
-      }
-      return tf.reshape(tf.stack(hs, 1), [B * L, this.architecture.hiddenSize]) as tf.Tensor2D;
+      return tf.reshape(this.cell.sequence(x), [B * L, this.architecture.hiddenSize]) as tf.Tensor2D;
     });
   }
 
@@ -132,11 +189,24 @@ export class LstmNetwork extends WeightHolder {
     });
   }
 
-  /** Summed weighted next-user cross-entropy of a chunk (tensors of `trainingChunk`), divided by `divisor`. */
-  loss(users: tf.Tensor2D, targets: tf.Tensor1D, weights: tf.Tensor1D, divisor: tf.Scalar): tf.Scalar {
+  /**
+   * Summed weighted next-user cross-entropy of a chunk, divided by `divisor`. The inputs are the
+   * chunk's tensors (`chunkTensors`): users [B, L], and for the trained positions only their flat
+   * indices [N], targets [N], weights [N] and mask index pairs [N * (L + 1), 2]. The LSTM runs
+   * over the padded [B, L]; the output layer and the softmax over users (the costly part: N x U
+   * per position instead of B x L x U) only over the N trained positions. The mask is a scatter of
+   * MASKED_LOGIT at (position, infected user): a user listed twice (the padding user, or a user
+   * repeated in the data) gets a multiple of it, whose exp() is 0 all the same, so the loss is the
+   * one of `maskedLogits` at those positions.
+   */
+  loss(users: tf.Tensor2D, positions: tf.Tensor1D, targets: tf.Tensor1D, weights: tf.Tensor1D, maskIndices: tf.Tensor2D, divisor: tf.Scalar): tf.Scalar {
     return tf.tidy(() => {
-      const logp = tf.logSoftmax(this.maskedLogits(users));
-      const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, this.architecture.numUsers, 1, 0, 'float32')), 1);
+      const U = this.architecture.numUsers;
+      const N = positions.shape[0];
+      const logits = this.logits(tf.gather(this.hiddenStates(users), positions) as tf.Tensor2D);
+      const mask = tf.scatterND(maskIndices, tf.fill([maskIndices.shape[0]], MASKED_LOGIT), [N, U]);
+      const logp = tf.logSoftmax(tf.add(logits, mask));
+      const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, U, 1, 0, 'float32')), 1);
       return tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), divisor) as tf.Scalar;
     });
   }

@@ -9,7 +9,8 @@ import { lstmHyperparameters } from './hyperparameters.js';
 import { LstmNetwork } from './network.js';
 import { loadLstmModel, lstmPlugin, type LstmModel } from './plugin.js';
 import { patternCascades } from './testing.test-util.js';
-import { fitLstm } from './trainer.js';
+import { planBatches } from '@cascade-lab/data';
+import { fitLstm, LstmTrainer } from './trainer.js';
 
 // The plugin contract: schema, reproducible training, save/load, well-formed simulations
 // (packages/core/src/conformance), and metric keys from the catalogue or `metrics` (packages/evaluation).
@@ -65,6 +66,21 @@ describe('lstm plugin', () => {
     expect(x[1][5]).toBe(-Infinity);
     model.dispose();
     loaded.dispose();
+  });
+
+  it('batches: random by default; of similar lengths with lengthBucketing (opt-in: other batches)', () => {
+    // 64 cascades of lengths 2..65 in batches of 8: one pool, so sorted batches hold 8 consecutive lengths.
+    const lists = Array.from({ length: 64 }, (_, k) => Array.from({ length: k + 2 }, (_, t) => 2 + ((k + t) % (U - 2))));
+    const network = new LstmNetwork({ numUsers: U, embeddingSize: 4, hiddenSize: 4 }, Rng.fromSeed(1));
+    const spread = (batches: number[][]) => Math.max(...batches.map((b) => Math.max(...b) - Math.min(...b)));
+    const plain = new LstmTrainer(network, { ...small, batchSize: 8 }).plan(lists, Rng.fromSeed(4)).batches;
+    const bucketed = new LstmTrainer(network, { ...small, batchSize: 8, lengthBucketing: true }).plan(lists, Rng.fromSeed(4)).batches;
+    // Index k has length k + 2, so an index spread is a length spread.
+    expect(plain).toEqual(planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: 8, bucketing: 'none', rng: Rng.fromSeed(4).derive('batches') }));
+    expect(spread(plain)).toBeGreaterThan(20);
+    expect(spread(bucketed)).toBe(7);
+    expect(bucketed.flat().sort((a, b) => a - b)).toEqual(plain.flat().sort((a, b) => a - b));
+    network.dispose();
   });
 
   it('keeps the live tensor count flat across epochs (simulated selection on)', async () => {

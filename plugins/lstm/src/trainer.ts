@@ -4,7 +4,7 @@ import { planBatches } from '@cascade-lab/data';
 import { GraphFunction, gridSize, tf } from '@cascade-lab/tensor-ops';
 import { Adam, fit as fitLoop, type EpochPlan, type Monitor } from '@cascade-lab/training';
 import type { LstmHyperparameters } from './hyperparameters.js';
-import { griddedChunk, type LstmNetwork, type TrainingChunk } from './network.js';
+import { chunkTensors, griddedChunk, type LstmNetwork, type TrainingChunk } from './network.js';
 import { LstmSimulator } from './simulator.js';
 
 /** Largest logit tensor (rows x length x users) of one compiled pass; more rows go to another chunk. */
@@ -43,13 +43,15 @@ export class LossAndGradients {
   readonly lossGraph: GraphFunction;
   constructor(readonly network: LstmNetwork, options: { eager?: boolean } = {}) {
     const variables = network.trainableVariables();
+    const loss = ([users, positions, targets, weights, maskIndices, divisor]: tf.Tensor[]) =>
+      network.loss(users as tf.Tensor2D, positions as tf.Tensor1D, targets as tf.Tensor1D, weights as tf.Tensor1D, maskIndices as tf.Tensor2D, divisor as tf.Scalar);
     this.lossGraph = new GraphFunction(
-      ([users, targets, weights, divisor]) => [network.loss(users as tf.Tensor2D, targets as tf.Tensor1D, weights as tf.Tensor1D, divisor as tf.Scalar)],
+      (inputs) => [loss(inputs)],
       { name: 'lstm validation chunk', captureExternal: true, eager: options.eager },
     );
     this.graph = new GraphFunction(
-      ([users, targets, weights, divisor]) => {
-        const { value, grads } = tf.variableGrads(() => network.loss(users as tf.Tensor2D, targets as tf.Tensor1D, weights as tf.Tensor1D, divisor as tf.Scalar), variables);
+      (inputs) => {
+        const { value, grads } = tf.variableGrads(() => loss(inputs), variables);
         return [value, ...variables.map((v) => grads[v.name])];
       },
       { name: 'lstm training chunk', captureExternal: true, eager: options.eager },
@@ -58,7 +60,7 @@ export class LossAndGradients {
 
   /** Summed loss / divisor of a chunk, no gradients. */
   loss(chunk: TrainingChunk, divisor: number): number {
-    const inputs = [tf.tensor2d(chunk.users, [chunk.rows, chunk.length], 'int32'), tf.tensor1d(chunk.targets, 'int32'), tf.tensor1d(chunk.weights, 'float32'), tf.scalar(divisor)];
+    const inputs = chunkTensors(chunk, divisor);
     try {
       const [value] = this.lossGraph.call(inputs);
       const loss = value.dataSync()[0];
@@ -72,12 +74,7 @@ export class LossAndGradients {
   /** Summed loss / divisor and the gradients by variable name (the caller disposes them). */
   compute(chunk: TrainingChunk, divisor: number): { loss: number; grads: Record<string, tf.Tensor> } {
     const variables = this.network.trainableVariables();
-    const inputs = [
-      tf.tensor2d(chunk.users, [chunk.rows, chunk.length], 'int32'),
-      tf.tensor1d(chunk.targets, 'int32'),
-      tf.tensor1d(chunk.weights, 'float32'),
-      tf.scalar(divisor),
-    ];
+    const inputs = chunkTensors(chunk, divisor);
     try {
       const [value, ...grads] = this.graph.call(inputs);
       const loss = value.dataSync()[0];
@@ -130,9 +127,10 @@ export class LstmTrainer {
     return { lossSum, targets: total };
   }
 
-  /** One epoch: random batches drawn from the epoch's stream. */
+  /** One epoch: random batches drawn from the epoch's stream (of similar lengths with `lengthBucketing`). */
   plan(lists: readonly (readonly number[])[], rng: Rng): EpochPlan<number[]> {
-    const batches = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: this.hp.batchSize, bucketing: 'none', rng: rng.derive('batches') });
+    const bucketing = this.hp.lengthBucketing ? 'sorted' : 'none';
+    const batches = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: this.hp.batchSize, bucketing, rng: rng.derive('batches') });
     return {
       batches,
       step: (rows) => {
