@@ -6,7 +6,7 @@ import { trainEmbeddedIc } from './trainer.js';
 
 /** Every knob with its default and a description (`cascade plugins` prints them). */
 export const embeddedIcHyperparameters = z.strictObject({
-  dimension: z.number().int().positive().default(25).describe('d, the size of the sender and receiver vectors (the NDM paper picks it from {25, 50, 100} on validation; configs/sweeps/embedded-ic-dimension.yaml chose 25 on Memetracker, Irvine and christianity)'),
+  dimension: z.number().int().positive().default(25).describe('d, the size of the sender and receiver vectors (the NDM paper picks it from {25, 50, 100} on validation; the experiment configs choose it jointly with negativeWeight on validation Micro-F1, README "Choosing d and lambda")'),
   learningRate: z.number().positive().default(0.5).describe('Adagrad step size of the per-cascade stochastic EM step'),
   maxEpochs: z.number().int().positive().default(100).describe('most passes over the training cascades'),
   patience: z.number().int().positive().default(5).describe('stop after this many epochs without a better mean validation log-likelihood (the best epoch is kept)'),
