@@ -17,11 +17,12 @@ export {
   initialEmbeddings,
   horizonKey,
   trainingStep,
+  networkLearningRate,
   CHECKPOINT_FILE,
   type DeepCasHyperparameters,
   type PreparedCascade,
 } from './plugin.js';
-export { DeepCasNetwork, geometricWalkWeights, gruSequence, sizeBucket, PAD_NODE, UNKNOWN_NODE, RESERVED_NODES, type DeepCasArchitecture, type ForwardOutput } from './model.js';
+export { DeepCasNetwork, geometricWalkWeights, sizeGeometricWalkWeights, gruSequence, sizeBucket, PAD_NODE, UNKNOWN_NODE, RESERVED_NODES, type DeepCasArchitecture, type ForwardOutput } from './model.js';
 export { sampleWalks, startNodes, transitionTable, WALK_END, DEFAULT_WALK_OPTIONS, type WalkOptions, type TransitionRule, type TransitionTable } from './walks.js';
 
 /** The inversify module the runner loads (apps/experiment-runner/src/plugin-modules.ts). */

@@ -1,6 +1,6 @@
 import { Rng } from '@cascade-lab/core';
 import { gruStep, initBackend, tf } from '@cascade-lab/tensor-ops';
-import { DeepCasNetwork, geometricWalkWeights, gruSequence, sizeBucket, type DeepCasArchitecture } from './model.js';
+import { DeepCasNetwork, geometricWalkWeights, gruSequence, sizeBucket, sizeGeometricWalkWeights, type DeepCasArchitecture } from './model.js';
 
 const arch: DeepCasArchitecture = { vocabularySize: 9, embeddingDim: 4, gruUnits: 3, dense1: 5, dense2: 4, walksPerGraph: 4, walkLength: 3, blockSize: 2, sizeBuckets: 4 };
 
@@ -43,6 +43,49 @@ describe('DeepCas network (§4)', () => {
     expect(grad).toBeCloseTo(expected, 5);
   });
 
+  it('size prior: p = sigmoid(a)^(1 + bucket), block j weighing p (1 - p)^j (hand-computed)', () => {
+    // a = 0: sigmoid 1/2. Bucket 0: p = 1/2 -> 1/2, 1/4, 1/8 per block of 2 walks.
+    // Bucket 1: p = 1/4 -> 1/4, 3/16, 9/64. Bucket 2: p = 1/8 -> 1/8, 7/64, 49/512.
+    const w = tf.tidy(() => sizeGeometricWalkWeights(tf.tensor1d([0]), tf.tensor1d([0, 1, 2], 'int32'), 6, 2).arraySync());
+    const expected = [
+      [1 / 2, 1 / 2, 1 / 4, 1 / 4, 1 / 8, 1 / 8],
+      [1 / 4, 1 / 4, 3 / 16, 3 / 16, 9 / 64, 9 / 64],
+      [1 / 8, 1 / 8, 7 / 64, 7 / 64, 49 / 512, 49 / 512],
+    ];
+    w.forEach((row, i) => row.forEach((v, k) => expect(v).toBeCloseTo(expected[i][k], 6)));
+  });
+
+  it('size prior gradient: tape equals the closed form of d/da sum_k c_k p(1-p)^j, p = sigmoid(a)^n', () => {
+    // float64 closed form: dp/da = n p (1 - s) for s = sigmoid(a); d/dp [p (1 - p)^j] = (1 - p)^j - j p (1 - p)^(j - 1).
+    const c = [0.3, -1.2, 0.7, 2.0, -0.4, 1.1];
+    const a = 0.4;
+    const bucket = 2;
+    const grad = tf.tidy(() => tf.grad((l: tf.Tensor) => tf.sum(tf.mul(sizeGeometricWalkWeights(l as tf.Tensor1D, tf.tensor1d([bucket], 'int32'), 6, 2), tf.tensor2d([c]))))(tf.tensor1d([a])).dataSync()[0]);
+    const s = 1 / (1 + Math.exp(-a));
+    const n = bucket + 1;
+    const p = s ** n;
+    const dp = n * p * (1 - s);
+    let expected = 0;
+    for (let k = 0; k < 6; k++) {
+      const j = Math.floor(k / 2);
+      expected += c[k] * ((1 - p) ** j - (j > 0 ? j * p * (1 - p) ** (j - 1) : 0)) * dp;
+    }
+    expect(grad).toBeCloseTo(expected, 5);
+  });
+
+  it('glorot MLP initialisation: zero hidden biases, the output bias at the given label, Glorot-bounded kernels; one geo logit with the size prior', () => {
+    const net = new DeepCasNetwork({ ...arch, walkPrior: 'size' }, Rng.fromSeed(11), { mlp: 'glorot', outputBias: 2.5 });
+    expect(Array.from(net.b1.dataSync())).toEqual(new Array(arch.dense1).fill(0));
+    expect(Array.from(net.b2.dataSync())).toEqual(new Array(arch.dense2).fill(0));
+    expect(Array.from(net.bOut.dataSync())).toEqual([2.5]);
+    // Glorot-uniform bound sqrt(6 / (fanIn + fanOut)): dense1 2U = 6 -> 5: sqrt(6 / 11).
+    const w1 = Array.from(net.w1.dataSync());
+    expect(Math.max(...w1.map(Math.abs))).toBeLessThanOrEqual(Math.sqrt(6 / 11));
+    expect(Math.max(...w1.map(Math.abs))).toBeGreaterThan(0.05);
+    expect(net.geoLogits.shape).toEqual([1]);
+    net.dispose();
+  });
+
   it('gruSequence equals gruStep (tensor-ops) step by step, forwards and backwards', () => {
     const net = new DeepCasNetwork(arch, Rng.fromSeed(1));
     const rng = Rng.fromSeed(2);
@@ -64,8 +107,8 @@ describe('DeepCas network (§4)', () => {
     net.dispose();
   });
 
-  it('forward: shapes, attention rows summing to 1, and the prediction equal to the equations written out', () => {
-    const net = new DeepCasNetwork(arch, Rng.fromSeed(3), { initStd: 0.5 });
+  it.each(['bucket', 'size'] as const)('forward (%s prior): shapes, attention rows summing to 1, and the prediction equal to the equations written out', (walkPrior) => {
+    const net = new DeepCasNetwork({ ...arch, walkPrior }, Rng.fromSeed(3), { initStd: 0.5 });
     const walks = randomWalks(2, Rng.fromSeed(4));
     const buckets = tf.tensor1d([0, 3], 'int32');
     tf.tidy(() => {
@@ -84,7 +127,7 @@ describe('DeepCas network (§4)', () => {
       for (let g = 0; g < 2; g++) {
         const lambda = stepLogits[b[g]].map(Math.exp);
         const z = lambda.reduce((a, v) => a + v, 0);
-        const p = 1 / (1 + Math.exp(-geo[b[g]]));
+        const p = walkPrior === 'bucket' ? 1 / (1 + Math.exp(-geo[b[g]])) : (1 / (1 + Math.exp(-geo[0]))) ** (1 + b[g]);
         const vec = new Array(2 * arch.gruUnits).fill(0);
         for (let k = 0; k < arch.walksPerGraph; k++) {
           const a = p * (1 - p) ** Math.floor(k / arch.blockSize);

@@ -19,7 +19,7 @@
  * training step and the forward pass run as compiled TensorFlow graphs (tensor-ops' GraphFunction).
  */
 import type { Rng } from '@cascade-lab/core';
-import { GRUCell, normal, tf, WeightHolder } from '@cascade-lab/tensor-ops';
+import { constant, GRUCell, normal, tf, WeightHolder, xavierUniform, zeros } from '@cascade-lab/tensor-ops';
 
 /** Vocabulary index of positions after a walk stopped. */
 export const PAD_NODE = 0;
@@ -45,6 +45,13 @@ export interface DeepCasArchitecture {
   blockSize: number;
   /** Graph-size buckets floor(log2(|V_c|)), the last one taking every larger graph. */
   sizeBuckets: number;
+  /**
+   * How the geometric prior's p depends on the graph's size: `bucket`, one learned logit per size
+   * bucket (the authors' Torch code); `size`, one learned logit a with p = sigmoid(a)^(1 + bucket)
+   * (the authors' TensorFlow code: p = sigmoid(a)^log2(e |V_c|), at the resolution of the bucket).
+   * Absent (models saved before the option): `bucket`.
+   */
+  walkPrior?: 'bucket' | 'size';
 }
 
 /** Size bucket of a cascade graph with `numNodes` nodes: floor(log2(n)), capped. */
@@ -64,6 +71,28 @@ export function geometricWalkWeights(logits: tf.Tensor1D, walks: number, blockSi
     const j = tf.range(0, blocks, 1, 'float32').reshape([1, blocks]);
     const p = tf.sigmoid(logits).reshape([g, 1]);
     const perBlock = tf.mul(p, tf.exp(tf.mul(tf.neg(tf.softplus(logits).reshape([g, 1])), j))); // [G, blocks]
+    return tf.reshape(tf.tile(tf.expandDims(perBlock, 2), [1, 1, blockSize]), [g, walks]) as tf.Tensor2D;
+  });
+}
+
+/**
+ * The `size` prior's per-block weights: p = sigmoid(a)^(1 + bucket), block j weighing
+ * p (1 - p)^j, computed in logs: log p = -(1 + bucket) softplus(-a) (log sigmoid(a) =
+ * -softplus(-a)), log(1 - p) = log1p(-p). One logit for every size, so graphs of rare sizes share
+ * what the common ones teach, and the weights' total B (1 - (1 - p)^(K/B)) falls with the size from
+ * the first step (sigmoid(a) = 1/2: total 20 (1 - 0.75^10) = 18.9 for a 2-node graph, 20 (1 -
+ * (1 - 2^-5)^10) = 5.5 for 16 nodes): a size signal the network reads without learning it first.
+ * Returns [G, K].
+ */
+export function sizeGeometricWalkWeights(logit: tf.Tensor1D, buckets: tf.Tensor1D, walks: number, blockSize: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const blocks = walks / blockSize;
+    const g = buckets.shape[0];
+    const j = tf.range(0, blocks, 1, 'float32').reshape([1, blocks]);
+    const exponent = tf.add(tf.cast(buckets, 'float32'), 1).reshape([g, 1]);
+    const logP = tf.mul(exponent, tf.neg(tf.softplus(tf.neg(logit.reshape([1, 1]))))); // [G, 1]
+    const log1mP = tf.log1p(tf.neg(tf.exp(logP)));
+    const perBlock = tf.exp(tf.add(logP, tf.mul(log1mP, j))); // [G, blocks]
     return tf.reshape(tf.tile(tf.expandDims(perBlock, 2), [1, 1, blockSize]), [g, walks]) as tf.Tensor2D;
   });
 }
@@ -108,8 +137,16 @@ export interface ForwardOutput {
 export interface NetworkInit {
   /** Initial embedding rows [V * D] (skip-gram vectors; reserved rows included). */
   embeddings?: Float32Array;
-  /** Std of the normal initialisation of the attention logits and MLP (authors' code 0.01). */
+  /** Std of the normal initialisation of the attention logits (and of the MLP with `mlp: 'normal'`; authors' code 0.01). */
   initStd?: number;
+  /**
+   * The MLP's initialisation: `glorot`, Glorot-uniform kernels, zero hidden biases and the output
+   * bias at `outputBias`; `normal`, every MLP weight N(0, initStd^2) (the authors' TensorFlow code).
+   * Default `normal`.
+   */
+  mlp?: 'glorot' | 'normal';
+  /** The output bias with `mlp: 'glorot'` (the plugin passes the mean training label). */
+  outputBias?: number;
 }
 
 export class DeepCasNetwork extends WeightHolder {
@@ -140,13 +177,16 @@ export class DeepCasNetwork extends WeightHolder {
     this.forwardGru = new GRUCell({ inputSize: a.embeddingDim, units: a.gruUnits }, rng.derive('gru-forward'));
     this.backwardGru = new GRUCell({ inputSize: a.embeddingDim, units: a.gruUnits }, rng.derive('gru-backward'));
     this.stepLogits = this.addWeight('attention/stepLogits', [a.sizeBuckets, a.walkLength], small, rng.derive('step'));
-    this.geoLogits = this.addWeight('attention/geoLogits', [a.sizeBuckets], small, rng.derive('geo'));
-    this.w1 = this.addWeight('dense1/kernel', [2 * a.gruUnits, a.dense1], small, rng.derive('w1'));
-    this.b1 = this.addWeight('dense1/bias', [a.dense1], small, rng.derive('b1'));
-    this.w2 = this.addWeight('dense2/kernel', [a.dense1, a.dense2], small, rng.derive('w2'));
-    this.b2 = this.addWeight('dense2/bias', [a.dense2], small, rng.derive('b2'));
-    this.wOut = this.addWeight('out/kernel', [a.dense2, 1], small, rng.derive('wOut'));
-    this.bOut = this.addWeight('out/bias', [1], small, rng.derive('bOut'));
+    this.geoLogits = this.addWeight('attention/geoLogits', [(a.walkPrior ?? 'bucket') === 'size' ? 1 : a.sizeBuckets], small, rng.derive('geo'));
+    const glorot = init.mlp === 'glorot';
+    const kernel = glorot ? xavierUniform() : small;
+    const bias = glorot ? zeros() : small;
+    this.w1 = this.addWeight('dense1/kernel', [2 * a.gruUnits, a.dense1], kernel, rng.derive('w1'));
+    this.b1 = this.addWeight('dense1/bias', [a.dense1], bias, rng.derive('b1'));
+    this.w2 = this.addWeight('dense2/kernel', [a.dense1, a.dense2], kernel, rng.derive('w2'));
+    this.b2 = this.addWeight('dense2/bias', [a.dense2], bias, rng.derive('b2'));
+    this.wOut = this.addWeight('out/kernel', [a.dense2, 1], kernel, rng.derive('wOut'));
+    this.bOut = this.addWeight('out/bias', [1], glorot ? constant(init.outputBias ?? 0) : small, rng.derive('bOut'));
   }
 
   /** Every weight by name (the GRUs' under `gruForward/` and `gruBackward/`). */
@@ -175,7 +215,10 @@ export class DeepCasNetwork extends WeightHolder {
     const bwd = gruSequence(x, this.backwardGru, true);
     // §4.4: attention over steps (softmax per size bucket) and over walks (geometric prior).
     const stepAttention = tf.softmax(tf.gather(this.stepLogits, buckets)) as tf.Tensor2D; // [G, T]
-    const walkWeights = geometricWalkWeights(tf.gather(this.geoLogits, buckets) as tf.Tensor1D, k, a.blockSize); // [G, K]
+    const walkWeights =
+      (a.walkPrior ?? 'bucket') === 'size'
+        ? sizeGeometricWalkWeights(this.geoLogits as tf.Tensor1D, buckets, k, a.blockSize)
+        : geometricWalkWeights(tf.gather(this.geoLogits, buckets) as tf.Tensor1D, k, a.blockSize); // [G, K]
     const steps = tf.unstack(stepAttention, 1); // T x [G]
     let graph: tf.Tensor | null = null;
     for (let s = 0; s < t; s++) {

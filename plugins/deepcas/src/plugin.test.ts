@@ -9,6 +9,7 @@ import {
   deepcasPlugin,
   HorizonNetwork,
   logIncrement,
+  networkLearningRate,
   NodeVocabulary,
   prepareCascade,
   sizesFromLogIncrements,
@@ -53,6 +54,13 @@ describe('deepcas plugin', () => {
     expect(sizesFromLogIncrements(10, [24, 12], [3, 2], 6, [18])[0]).toBeCloseTo(10 + 2 ** 2.5 - 1, 12);
     // A negative predicted y counts as 0 (no shrinking).
     expect(Array.from(sizesFromLogIncrements(5, [12], [-0.7], 6, [3, 12, 100]))).toEqual([5, 5, 5]);
+  });
+
+  it('network step size: learningRate 0.5^floor(e / n) in epoch e (1-based), constant with n = 0 (hand-computed)', () => {
+    // 13 steps an epoch, n = 3: steps 1-26 (epochs 1, 2) 0.01; step 27 (epoch 3) 0.005; step 65 (epoch 5) 0.005; step 66 (epoch 6) 0.0025.
+    const lr = networkLearningRate({ learningRate: 0.01, learningRateHalvingEpochs: 3 }, 13);
+    expect([1, 26, 27, 65, 66].map(lr)).toEqual([0.01, 0.01, 0.005, 0.005, 0.0025]);
+    expect([1, 1000].map(networkLearningRate({ learningRate: 0.01, learningRateHalvingEpochs: 0 }, 13))).toEqual([0.01, 0.01]);
   });
 
   it('labels are log2(increment + 1), NaN where the size is unknown (hand-computed)', () => {

@@ -22,7 +22,7 @@ import {
   loadingModel,
 } from '@cascade-lab/core';
 import { GraphFunction, loadCheckpointInto, saveCheckpoint, skipGram, tf } from '@cascade-lab/tensor-ops';
-import { Adam, fit, type Monitor } from '@cascade-lab/training';
+import { Adam, fit, type LearningRateSchedule, type Monitor } from '@cascade-lab/training';
 import { z } from 'zod';
 import { DeepCasNetwork, PAD_NODE, RESERVED_NODES, sizeBucket, UNKNOWN_NODE, type DeepCasArchitecture } from './model.js';
 import { sampleWalks, WALK_END, type WalkOptions } from './walks.js';
@@ -42,12 +42,26 @@ export const deepcasHyperparameters = z.strictObject({
   dense2: z.number().int().positive().default(16).describe('second MLP layer width (paper 16)'),
   blockSize: z.number().int().positive().default(20).describe('walks per block of the geometric prior (authors\' code 20); must divide walksPerGraph'),
   sizeBuckets: z.number().int().positive().default(16).describe('graph-size buckets floor(log2 |V_c|) with their own attention parameters'),
-  learningRate: z.number().positive().default(0.01).describe('Adam step size of the network (authors\' code 0.01)'),
+  walkPrior: z
+    .enum(['bucket', 'size'])
+    .default('bucket')
+    .describe('p of the geometric prior over walks: bucket, one logit per size bucket (the authors\' Torch code); size, one logit a and p = sigmoid(a)^(1 + floor(log2 |V_c|)) (their TensorFlow code; not better on validation, README)'),
+  learningRate: z.number().positive().default(0.01).describe('Adam step size of the network at the first epoch (authors\' code 0.01)'),
+  learningRateHalvingEpochs: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('halve the network\'s step size every this many epochs: epoch e (1-based) steps at learningRate 0.5^floor(e / n) (the authors\' Torch code: 3; not better on validation, README); 0: constant (their TensorFlow code)'),
   embeddingLearningRate: z.number().min(0).default(5e-5).describe('Adam step size of the node embeddings (authors\' code 5e-5)'),
   l1: z.number().min(0).default(5e-5).describe('L1 penalty on every weight (authors\' code 5e-5)'),
   l2: z.number().min(0).default(1e-8).describe('L2 penalty (sum w^2 / 2) on every weight (authors\' code 1e-8)'),
   maxGradNorm: z.number().positive().default(100).describe('clip each gradient tensor to this norm (authors\' code 100)'),
-  initStd: z.number().positive().default(0.01).describe('std of the normal initialisation of attention and MLP weights (authors\' code 0.01)'),
+  initStd: z.number().positive().default(0.01).describe('std of the normal initialisation of the attention logits, and of the MLP with mlpInit normal (authors\' code 0.01)'),
+  mlpInit: z
+    .enum(['normal', 'glorot'])
+    .default('normal')
+    .describe('MLP initialisation: normal, N(0, initStd^2) everywhere (the authors\' TensorFlow code); glorot, Glorot-uniform kernels, zero biases, the output bias at the mean training label of the horizon (not better on validation, README)'),
   batchSize: z.number().int().positive().default(32).describe('cascades per step (authors\' code 32)'),
   epochs: z.number().int().positive().default(100).describe('most epochs per horizon'),
   leaveOneOut: z.boolean().default(true).describe('read a training cascade\'s nodes that no other training cascade holds as UNKNOWN, as a new cascade reads nodes never seen in training (false: every training node known, as the authors\' code)'),
@@ -417,6 +431,19 @@ export function initialEmbeddings(walks: readonly PreparedCascade[], vocabularyS
   return vectors;
 }
 
+/**
+ * The network's step size at (1-based) update `step`: learningRate 0.5^floor(e / n) in epoch e
+ * (1-based) = floor((step - 1) / stepsPerEpoch) + 1, n = learningRateHalvingEpochs (the authors'
+ * Torch code halves it before every epoch e with e mod 3 = 0), tried against the validation loss
+ * of test-net jumping by 0.3-1.0 between neighbouring epochs at the constant 0.01 (README,
+ * Results). The embeddings keep their constant, much smaller step (as in that code).
+ */
+export function networkLearningRate(hp: Pick<DeepCasHyperparameters, 'learningRate' | 'learningRateHalvingEpochs'>, stepsPerEpoch: number): LearningRateSchedule {
+  const n = hp.learningRateHalvingEpochs;
+  if (n === 0) return () => hp.learningRate;
+  return (step) => hp.learningRate * 0.5 ** Math.floor((Math.floor((step - 1) / stepsPerEpoch) + 1) / n);
+}
+
 /** Trains one horizon's network on the cascades whose size at that horizon is known. */
 async function trainHorizon(
   h: number,
@@ -428,7 +455,8 @@ async function trainHorizon(
   hp: DeepCasHyperparameters,
   ctx: TrainContext,
 ): Promise<{ net: HorizonNetwork; bestEpoch: number; validationMse: number; keptEpochs: number[]; ensembleValidationMse: number }> {
-  const network = new DeepCasNetwork(arch, ctx.rng.derive(`init:${horizonKey(h)}`), { embeddings, initStd: hp.initStd });
+  const meanLabel = train.y.reduce((a, b) => a + b, 0) / train.y.length;
+  const network = new DeepCasNetwork(arch, ctx.rng.derive(`init:${horizonKey(h)}`), { embeddings, initStd: hp.initStd, mlp: hp.mlpInit, outputBias: meanLabel });
   let net = new HorizonNetwork(network);
   const snapshot = () => Object.fromEntries(Object.entries(network.allWeights()).map(([n, v]) => [n, tf.keep(v.clone())]));
   // The `ensembleEpochs` lowest validation losses so far with their weights, lowest first (ties: the earlier epoch first, as fit's best).
@@ -444,7 +472,8 @@ async function trainHorizon(
   const variables = network.allTrainableWeights();
   const embeddingVars = variables.filter((v) => v === network.embedding);
   const otherVars = variables.filter((v) => v !== network.embedding);
-  const optimizer = new Adam({ learningRate: hp.learningRate, name: 'deepcas Adam' });
+  const stepsPerEpoch = Math.ceil(train.rows.length / hp.batchSize);
+  const optimizer = new Adam({ learningRate: networkLearningRate(hp, stepsPerEpoch), name: 'deepcas Adam' });
   const embeddingOptimizer = new Adam({ learningRate: hp.embeddingLearningRate, name: 'deepcas embedding Adam' });
   const kt = arch.walksPerGraph * arch.walkLength;
   const step = trainingStep(network, hp);
@@ -568,6 +597,7 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
     walkLength: hp.walkLength,
     blockSize: hp.blockSize,
     sizeBuckets: hp.sizeBuckets,
+    walkPrior: hp.walkPrior,
   };
   ctx.logger.info(`deepcas: ${vocabulary.ids.length} nodes in the training graphs, ${trainRows.length} training and ${validationRows.length} validation cascades, ${hp.walksPerGraph} walks of ${hp.walkLength}`);
   const networks: HorizonNetwork[] = [];

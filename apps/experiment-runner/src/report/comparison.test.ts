@@ -118,6 +118,28 @@ describe('compareRuns (macroscopic)', () => {
   });
 });
 
+describe('compareRuns (macroscopic) over datasets with different horizon lists', () => {
+  it('scores each dataset at its own horizons, found by hours, not by position in the union (hand)', () => {
+    const run = (dataset: string, horizonsHours: number[], actual: number[][], predicted: number[][]): RunRows => {
+      const rows = actual.map((a, i) => ({ id: `${dataset}${i}`, observedSize: 4, horizonsHours, actual: a, predicted: predicted[i] }));
+      const r = record(`deepcas-${dataset}`, { 'model.name': 'deepcas', 'dataset.name': dataset });
+      return { run: r, method: 'deepcas', dataset, seed: 1, task: 'macroscopic', rows, protocol: protocolOf(r, rows) };
+    };
+    // weibo at 12, 18, 24 h; test-net at 24, 48 h (union 12, 18, 24, 48: 24 h is position 2 of the
+    // union, position 0 of test-net's rows).
+    const weibo = run('weibo-sample', [12, 18, 24], [[10, 10, 10], [8, 8, 8]], [[10, 10, 5], [8, 8, 8]]);
+    const testNet = run('deepcas-test-net', [24, 48], [[10, 20], [5, 10]], [[5, 20], [5, 5]]);
+    const r = compareRuns([weibo, testNet], { resamples: 20, permutations: 20 });
+    const at = (d: string, k: string) => r.cells.find((c) => c.dataset === d && c.method === 'deepcas' && c.metric === k)?.mean;
+    // test-net 24 h: |5-10|/10, 0 -> 0.25; 48 h: 0, |5-10|/10 -> 0.25. weibo 24 h: 0.5, 0 -> 0.25.
+    expect(at('deepcas-test-net', 'test.h24.mape')).toBeCloseTo(0.25, 12);
+    expect(at('deepcas-test-net', 'test.h48.mape')).toBeCloseTo(0.25, 12);
+    expect(at('weibo-sample', 'test.h24.mape')).toBeCloseTo(0.25, 12);
+    expect(at('deepcas-test-net', 'test.h12.mape')).toBeUndefined();
+    expect(renderComparisonMarkdown(r, 'M')).toMatch(/\| deepcas-test-net @ 48 h \|/);
+  });
+});
+
 describe('compareRuns with a split that depends on the seed', () => {
   it('keeps every seed, resamples within each seed and pairs models seed by seed', () => {
     const run = (method: string, seed: number, ids: string[], f1s: number[]): RunRows => {

@@ -148,10 +148,18 @@ export const MICRO_METRICS: RowMetric[] = [
   { key: 'test.earlyMicroF1', label: 'early Micro-F1', of: (rows) => microF1Of(rows, 'earlyHitMass', 'earlyPredictedMass', 'earlyTruthSize') },
 ];
 
-function horizonValues(rows: readonly Row[], h: number): { y: Float64Array; yHat: Float64Array } {
-  const y = Float64Array.from(rows, (r) => num((r.actual as unknown[])[h]));
-  const yHat = Float64Array.from(rows, (r) => num((r.predicted as unknown[])[h]));
-  return { y, yHat };
+/**
+ * Actual and predicted sizes at `hours` (NaN where a row has no such horizon). Looked up by the
+ * hours in each row's own `horizonsHours`: datasets of one report have different horizon lists
+ * (deepcas-test-net 24 and 48 h, weibo-sample 12, 18 and 24 h), so a position in the union of
+ * every run's horizons is not a position in a row's arrays.
+ */
+function horizonValues(rows: readonly Row[], hours: number): { y: Float64Array; yHat: Float64Array } {
+  const at = (r: Row, field: 'actual' | 'predicted') => {
+    const i = (r.horizonsHours as number[]).indexOf(hours);
+    return i < 0 ? NaN : num((r[field] as unknown[])[i]);
+  };
+  return { y: Float64Array.from(rows, (r) => at(r, 'actual')), yHat: Float64Array.from(rows, (r) => at(r, 'predicted')) };
 }
 
 /** MAPE (finite predictions, the protocol's `test.h<hours>.mape`), tau-b and rho at each horizon. */
@@ -159,13 +167,13 @@ export function macroMetrics(horizonsHours: readonly number[]): RowMetric[] {
   return horizonsHours.flatMap((hours, h) => {
     const seg = `h${String(hours).replace('.', 'p')}`;
     const known = (rows: readonly Row[]) => {
-      const { y, yHat } = horizonValues(rows, h);
+      const { y, yHat } = horizonValues(rows, hours);
       const keep: number[] = [];
       for (let i = 0; i < y.length; i++) if (!Number.isNaN(y[i]) && !Number.isNaN(yHat[i])) keep.push(i);
       return { y: keep.map((i) => y[i]), yHat: keep.map((i) => yHat[i]) };
     };
     return [
-      { key: `test.${seg}.mape`, label: `MAPE ${hours} h`, horizonIndex: h, of: (rows) => sizePredictionMetrics(horizonValues(rows, h).y, horizonValues(rows, h).yHat).mape },
+      { key: `test.${seg}.mape`, label: `MAPE ${hours} h`, horizonIndex: h, of: (rows) => { const v = horizonValues(rows, hours); return sizePredictionMetrics(v.y, v.yHat).mape; } },
       { key: `test.${seg}.kendallTau`, label: `Kendall tau ${hours} h`, horizonIndex: h, of: (rows) => { const k = known(rows); return k.y.length >= 2 ? kendallTau(k.y, k.yHat) : NaN; } },
       { key: `test.${seg}.spearmanRho`, label: `Spearman rho ${hours} h`, horizonIndex: h, of: (rows) => { const k = known(rows); return k.y.length >= 2 ? spearmanRho(k.y, k.yHat) : NaN; } },
     ];
@@ -400,10 +408,10 @@ export function compareRuns(all: RunRows[], options: ComparisonOptions = {}): Co
   return { task, datasets, methods, metrics, cells, simulationCurve, notes };
 }
 
+/** Whether the group's runs predicted the metric's horizon (by hours, wherever it is in their list). */
 function sameHorizonIndex(g: Group, metric: RowMetric): boolean {
   const hours = Number(metric.key.split('.')[1].slice(1).replace('p', '.'));
-  const hs = g.runs[0].rows[0].horizonsHours as number[];
-  return hs[metric.horizonIndex!] === hours;
+  return (g.runs[0].rows[0].horizonsHours as number[]).includes(hours);
 }
 
 // ---------------------------------------------------------------- rendering

@@ -74,12 +74,12 @@ describe(`comparison tables end to end (${uri ? `MLflow ${uri}` : 'local store'}
     expect(await parentArtifacts(parent)).toEqual(expect.arrayContaining(['comparison.md', 'comparison.csv']));
   }, 240_000);
 
-  it('macro-comparison-ci: sweep, then MAPE / tau / rho at every horizon with the observed-size baseline and the plots', async () => {
+  it('macro-comparison-ci: sweep, then MAPE / tau / rho at every horizon with the observed-size and mean-log-growth baselines and the plots', async () => {
     const parent = await sweep('macro-comparison-ci.yaml', 'macro-comparison-ci');
     const out = join(work, 'macro-report');
     const report = await cli('report', '--parent', parent, ...where, '--layout', 'comparison', '--out', out, '--quiet');
     if (report.code !== 0) throw new Error(`cascade report exited with ${report.code}:\n${report.stdout}\n${report.stderr}`);
-    expect(report.stdout).toMatch(/^\| dataset @ horizon \| observed-size \| hawkes \| seismic \| gammacas-co \|$/m);
+    expect(report.stdout).toMatch(/^\| dataset @ horizon \| observed-size \| mean-log-growth \| hawkes \| seismic \| gammacas-co \|$/m);
     for (const h of [12, 18, 24]) expect(report.stdout).toMatch(new RegExp(`^\\| weibo-sample @ ${h} h \\| `, 'm'));
     for (const kind of ['mape', 'kendallTau', 'spearmanRho']) expect(existsSync(join(out, `plots/${kind}-against-horizon.png`))).toBe(true);
     expect(await parentArtifacts(parent)).toEqual(expect.arrayContaining(['comparison.md', 'comparison.csv']));
