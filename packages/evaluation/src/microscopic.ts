@@ -92,23 +92,8 @@ export interface CascadeEvaluation {
   perSimulation: { added: Uint32Array; hits: Uint32Array; earlyAdded: Uint32Array; earlyHits: Uint32Array };
 }
 
-export interface MicroscopicEvaluation {
-  macroF1: number;
-  microF1: number;
-  earlyMacroF1: number;
-  earlyMicroF1: number;
-  /** Micro precision and recall (full and early stage). */
-  micro: PrecisionRecallF1;
-  earlyMicro: PrecisionRecallF1;
-  simulations: number;
-  earlyStageSize: number;
-  /** Evaluated cascades, in test order. */
-  cascades: CascadeEvaluation[];
-  /** P_u^c of each evaluated cascade (full stage / early stage), parallel to `cascades`. */
-  infectionProbabilities: InfectionProbabilities[];
-  earlyInfectionProbabilities: InfectionProbabilities[];
-  /** Test cascades left out, and why. */
-  skipped: { index: number; id: string; reason: string }[];
+/** The whole evaluation: the F1s over cascades and the simulated rows they come from. */
+export interface MicroscopicEvaluation extends MicroscopicSummary, MicroscopicRows {
   /** Wall-clock seconds of the evaluation. */
   seconds: number;
 }
@@ -211,7 +196,15 @@ export interface MicroscopicRows {
 }
 
 /** The F1s over cascades, from the per-cascade counts of the rows. */
-export type MicroscopicSummary = Pick<MicroscopicEvaluation, 'macroF1' | 'microF1' | 'earlyMacroF1' | 'earlyMicroF1' | 'micro' | 'earlyMicro'>;
+export interface MicroscopicSummary {
+  macroF1: number;
+  microF1: number;
+  earlyMacroF1: number;
+  earlyMicroF1: number;
+  /** Micro precision and recall (full and early stage). */
+  micro: PrecisionRecallF1;
+  earlyMicro: PrecisionRecallF1;
+}
 
 /**
  * Runs the protocol on `testCascades` with `model` (any `InfectionSimulator`: a plugin's trained

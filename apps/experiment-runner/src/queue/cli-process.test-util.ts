@@ -1,6 +1,7 @@
 /**
- * The `cascade` CLI as separate processes (from the sources, through tsx), for the queue's
- * integration tests: sweeps, workers and evaluations that talk through a real Redis.
+ * The `cascade` CLI as separate processes (from the sources, through tsx), for the integration
+ * tests that run it: the queue's (sweeps, workers and evaluations through a real Redis) and the
+ * local sweep's kill-and-resume test.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';

@@ -4,42 +4,12 @@
  * exactly once; the trials that were running at the kill must have closed their runs (KILLED, or
  * FINISHED if their work was done before they noticed that the sweep is gone).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { LocalStore, type LocalRunMeta } from '@cascade-lab/tracking';
+import { cli, until } from '../queue/cli-process.test-util.js';
 import { SWEEP_TAGS } from '../report/runs.js';
-
-const here = fileURLToPath(new URL('.', import.meta.url));
-const repoRoot = resolve(here, '../../../..');
-const mainTs = resolve(here, '../main.ts');
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-function cli(args: string[], cwd: string): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', tsx, mainTs, ...args], {
-    cwd,
-    env: { ...process.env, TSX_TSCONFIG_PATH: join(here, 'tsconfig.sources.json'), CASCADE_DATA_DIR: process.env.CASCADE_DATA_DIR ?? resolve(repoRoot, '../shared/data') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-  const exit = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  return { child, output: () => text, exit };
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number, output: () => string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; CLI output:\n${output()}`);
-}
 
 describe('cascade sweep: kill and resume', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cascade-sweep-kill-'));
