@@ -20,4 +20,9 @@ process.env.TF_NUM_INTRAOP_THREADS ??= '1';
 process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 
-module.exports = { projects, testTimeout: 60000 };
+module.exports = {
+  projects,
+  testTimeout: 60000,
+  globalSetup: path.join(__dirname, 'jest.global-setup.cjs'),
+  globalTeardown: path.join(__dirname, 'jest.global-teardown.cjs'),
+};
