@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MlflowClient, artifactProxyPath } from './client.js';
 import { redactUri } from '../errors.js';
 import { normaliseArtifactPath } from '../paths.js';
@@ -38,5 +40,41 @@ describe('credentials', () => {
     expect(client.retryPolicy.maxRetries).toBe(2);
     client.close();
     expect(() => new MlflowClient({ trackingUri: 'file:///tmp/mlruns' })).toThrow(/needs an http\(s\) tracking URI/);
+  });
+});
+
+describe('kept-alive connections', () => {
+  // A server that closes idle connections after a while (uvicorn, which `mlflow server` runs: 5 s,
+  // without saying so in a Keep-Alive header): the client must drop its idle sockets before that, or a
+  // call made just as the server closes one fails (ECONNRESET). Node's server announces its timeout
+  // (Keep-Alive: timeout=3, which Node's agent honours less 1 s): the client's own 200 ms must win.
+  const serve = async (): Promise<{ server: http.Server; uri: string; connections: () => number }> => {
+    let connections = 0;
+    const server = http.createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"experiment": {"experiment_id": "1", "name": "e", "lifecycle_stage": "active"}}');
+    });
+    server.keepAliveTimeout = 3000;
+    server.on('connection', () => connections++);
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    return { server, uri: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections };
+  };
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('are reused while fresh and dropped before the server closes them', async () => {
+    const { server, uri, connections } = await serve();
+    const client = new MlflowClient({ trackingUri: uri, idleSocketTimeoutMs: 200, retry: { maxRetries: 0 } });
+    try {
+      await client.getExperiment('1');
+      await wait(50); // the agent frees the socket just after the response ends
+      await client.getExperiment('1');
+      expect(connections()).toBe(1); // a fresh idle socket is reused
+      await wait(300); // idle past the client's 200 ms, well before the server's limit
+      await client.getExperiment('1');
+      expect(connections()).toBe(2); // the client had closed its idle socket and opened a new one
+    } finally {
+      client.close();
+      server.close();
+    }
   });
 });

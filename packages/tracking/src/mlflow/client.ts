@@ -32,6 +32,12 @@ export interface MlflowClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Per-request timeout, ms (default 120 s, MLflow's `MLFLOW_HTTP_REQUEST_TIMEOUT`). */
   requestTimeoutMs?: number;
+  /**
+   * How long an idle kept-alive connection is kept for the next call, ms (default 1500). It must be
+   * shorter than the server's own idle timeout (uvicorn, which `mlflow server` runs: 5 s; gunicorn:
+   * 2 s): a connection the server has just closed, picked up for a request, fails with ECONNRESET.
+   */
+  idleSocketTimeoutMs?: number;
   /** Skip TLS verification (`MLFLOW_TRACKING_INSECURE_TLS`). */
   insecureTls?: boolean;
   /** CA bundle for the server's certificate (`MLFLOW_TRACKING_SERVER_CERT_PATH`). */
@@ -113,9 +119,14 @@ export class MlflowClient {
     if (username && password) headers.Authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
     else if (options.token) headers.Authorization = `Bearer ${options.token}`;
 
-    const httpAgent = new http.Agent({ keepAlive: true });
+    // Node's agent destroys a free socket when its `timeout` passes; a request sets its own timeout
+    // (axios' `timeout`) while it runs. Servers rarely announce their idle timeout (uvicorn does not
+    // send Keep-Alive: timeout=...), so without this a metrics batch every ~5 s races the server's close.
+    const idle = options.idleSocketTimeoutMs ?? 1500;
+    const httpAgent = new http.Agent({ keepAlive: true, timeout: idle });
     const httpsAgent = new https.Agent({
       keepAlive: true,
+      timeout: idle,
       rejectUnauthorized: !options.insecureTls,
       ca: options.caCertPath ? readFileSync(options.caCertPath) : undefined,
     });
