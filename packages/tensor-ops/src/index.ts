@@ -19,6 +19,7 @@ export {
 } from './backend.js';
 export { registerWasmKernelGaps } from './wasm-kernels.js';
 export { WeightedRowTable } from './host/weighted-row-sum.js';
+export { RowDotTable } from './host/row-dots.js';
 export { skipGram, type SkipGramOptions } from './skip-gram.js';
 export {
   normal,

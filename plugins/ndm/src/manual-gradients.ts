@@ -1,5 +1,5 @@
 import { CascadeError, PAD_USER, type Rng } from '@cascade-lab/core';
-import { MASKED_LOGIT, crossEntropyWithGradient, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
+import { MASKED_LOGIT, crossEntropyWithGradientOfIds, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
 import { GraphFunction, graphFunctionsEnabled, layerNormBackward, layerNormForward, shapeGrid, type GraphFunctionStats, type LayerNormOptions } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D } from './tf.js';
 import type { NdmArchitecture, WeightName } from './weights.js';
@@ -220,9 +220,10 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         const windowed = (W > 1 ? windowInput(act, B, L, d, W) : act) as Tensor2D;
         const logits = a.windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: w.windowBias }) : tf.matMul(windowed, windowProjection);
         const masked = tf.add(logits, tf.scatterND(infectedIndices, infectedValues, [N, U]));
-        const oneHotWeighted = tf.mul(tf.oneHot(targetUsers as tf.Tensor1D, U, 1, 0, 'float32'), rowWeights); // [N, U]
+        // (row, target user) of every row: the targets as ids, no [N, U] one-hot.
+        const targetIndex = tf.stack([tf.range(0, N, 1, 'int32'), targetUsers], 1); // [N, 2]
         // Loss (Eq. 8 negated, divided by total) and its gradient in the logits.
-        const ce = crossEntropyWithGradient(masked as Tensor2D, rowWeights, oneHotWeighted);
+        const ce = crossEntropyWithGradientOfIds(masked as Tensor2D, rowWeights, targetIndex);
         loss = acc(loss, ce.value);
         // ---- backward ----
         const dLogits = ce.dLogits; // [N, U]
@@ -315,25 +316,19 @@ function padChunk(batch: SequenceBatch, targets: Targets, rows: number, length: 
   return { batch: { batchSize: rows, maxLength: length, users, lengths }, targets: { users: targetUsers, weights, count: targets.count } };
 }
 
-/** Uniform draws of shape [B, h, L, L] laid into [rows, h, length, length] (zeros elsewhere). */
-function padAttentionDraws(draws: Float32Array, B: number, h: number, L: number, rows: number, length: number): Float32Array {
-  const out = new Float32Array(rows * h * length * length);
-  for (let b = 0; b < B; b++) for (let i = 0; i < h; i++) for (let j = 0; j < L; j++) out.set(draws.subarray(((b * h + i) * L + j) * L, ((b * h + i) * L + j + 1) * L), ((b * h + i) * length + j) * length);
+/**
+ * Uniform draws (tf.randomUniform with `seed`, as the tape path's tf.dropout draws them) of shape
+ * `shape`, padded with zeros at the end of each axis to `padded`. Kept as tensors: for the longest
+ * Twitter-sized row the attention draws are 8 x 2,466^2 floats (194 MB), and reading them back to
+ * the host and padding them there cost two more host copies of that size per step, garbage that
+ * stayed in the process's RSS until collected (issue 22). The values are the same, entry for entry.
+ */
+function uniformDraws(shape: number[], seed: number, padded: number[]): Tensor {
+  const draws = tf.randomUniform(shape, 0, 1, 'float32', seed);
+  if (padded.every((n, i) => n === shape[i])) return draws;
+  const out = tf.pad(draws, shape.map((n, i) => [0, padded[i] - n] as [number, number]));
+  draws.dispose();
   return out;
-}
-
-/** Uniform draws of shape [B*L, d] laid into [rows*length, d]. */
-function padRowDraws(draws: Float32Array, B: number, L: number, d: number, rows: number, length: number): Float32Array {
-  const out = new Float32Array(rows * length * d);
-  for (let b = 0; b < B; b++) out.set(draws.subarray(b * L * d, (b + 1) * L * d), b * length * d);
-  return out;
-}
-
-function uniformDraws(shape: number[], seed: number): Float32Array {
-  const t = tf.randomUniform(shape, 0, 1, 'float32', seed);
-  const values = t.dataSync() as Float32Array;
-  t.dispose();
-  return values;
 }
 
 /**
@@ -419,12 +414,11 @@ export class ManualGradients {
     ];
     if (rate > 0) {
       // Drawn at the chunk's own shape, in the tape path's order and layout.
-      const attention = uniformDraws([B, h, L, L], rng.seedInt());
-      const attended = uniformDraws([B * L, d], rng.seedInt());
-      made.push(
-        tf.tensor4d(rows === B && length === L ? attention : padAttentionDraws(attention, B, h, L, rows, length), [rows, h, length, length]),
-        tf.tensor2d(rows === B && length === L ? attended : padRowDraws(attended, B, L, d, rows, length), [rows * length, d]),
-      );
+      made.push(uniformDraws([B, h, L, L], rng.seedInt(), [rows, h, length, length]));
+      // [B*L, d] laid into [rows*length, d]: row (b, j) at b * length + j.
+      const attended = uniformDraws([B, L, d], rng.seedInt(), [rows, length, d]);
+      made.push(tf.reshape(attended, [rows * length, d]));
+      attended.dispose();
     }
     return made;
   }

@@ -1,6 +1,6 @@
 import { END_USER, PAD_USER, Rng } from '@cascade-lab/core';
 import { layerNorm, multiHeadAttention } from '@cascade-lab/tensor-ops';
-import { batchOf, infectedUserMask, MASKED_LOGIT, NdmNetwork, nextUserTargets, weightedCrossEntropySum } from './model.js';
+import { batchOf, crossEntropyWithGradient, crossEntropyWithGradientOfIds, infectedUserMask, MASKED_LOGIT, NdmNetwork, nextUserTargets, targetWeightTensors, weightedCrossEntropySum } from './model.js';
 import { smallModel, useBackend } from './testing.test-util.js';
 import { tf } from './tf.js';
 
@@ -155,6 +155,28 @@ describe('weighted cross-entropy', () => {
     expect(Array.from(ours).every(Number.isFinite)).toBe(true);
     expect(maxAbsDiff(ours, reference)).toBeLessThan(1e-6);
     logits.dispose();
+  });
+
+  it('with the targets as ids: the gradient of the dense one-hot form bit for bit, its value to rounding', () => {
+    const rng = Rng.fromSeed(6);
+    const N = 7;
+    const U = 300;
+    const values = Float32Array.from({ length: N * U }, () => rng.normal(0, 3));
+    // Row 2's target is masked and weighted 0; row 5 is padding (weight 0, target 0).
+    const targets = { users: Int32Array.from([4, 299, 17, 4, 150, 0, 2]), weights: Float32Array.from([1, 1, 0, 1, 1, 0, 1]), count: 5 };
+    values[2 * U + 17] = MASKED_LOGIT;
+    tf.tidy(() => {
+      const logits = tf.tensor2d(values, [N, U]);
+      const { rowWeights, oneHotWeighted } = targetWeightTensors(targets, U, 1 / 5);
+      const dense = crossEntropyWithGradient(logits, rowWeights, oneHotWeighted);
+      const index = tf.stack([tf.range(0, N, 1, 'int32'), tf.tensor1d(targets.users, 'int32')], 1);
+      const ids = crossEntropyWithGradientOfIds(logits, rowWeights, index);
+      expect(Array.from(ids.dLogits.dataSync())).toEqual(Array.from(dense.dLogits.dataSync()));
+      const [a, b] = [ids.value.dataSync()[0], dense.value.dataSync()[0]];
+      expect(Number.isFinite(a)).toBe(true);
+      // The same five products summed in another order: float32 rounding of a value near 6.
+      expect(Math.abs(a - b)).toBeLessThan(1e-5 * Math.abs(b));
+    });
   });
 });
 

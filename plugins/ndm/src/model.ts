@@ -381,6 +381,25 @@ export function crossEntropyWithGradient(logits: Tensor2D, rowWeights: Tensor, o
 }
 
 /**
+ * {@link crossEntropyWithGradient} with the targets as ids, `targetIndex` [N, 2] = (row, target user)
+ * for every row (each row once; rows of weight 0 may name any user), instead of the weighted one-hot
+ * [N, U]: the value gathers the N target log-probabilities, and the gradient subtracts w_r at the N
+ * target entries only (`tensorScatterUpdate`), so no dense one-hot tensor or product is made (issue 22:
+ * 124 MB each for the longest Twitter-sized row). The gradient is the dense form's bit for bit
+ * (a - w at the target, a - 0 = a elsewhere); the value sums the same N products in another order,
+ * so it equals the dense form's to float rounding.
+ */
+export function crossEntropyWithGradientOfIds(logits: Tensor2D, rowWeights: Tensor, targetIndex: Tensor): { value: Tensor; dLogits: Tensor2D } {
+  const shifted = tf.sub(logits, tf.max(logits, 1, true));
+  const logProbs = tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), 1, true)));
+  const w = tf.reshape(rowWeights, [-1]);
+  const value = tf.neg(tf.sum(tf.mul(tf.gatherND(logProbs, targetIndex), w)));
+  const scaled = tf.mul(tf.exp(logProbs), rowWeights);
+  const dLogits = tf.tensorScatterUpdate(scaled, targetIndex, tf.sub(tf.gatherND(scaled, targetIndex), w)) as Tensor2D;
+  return { value, dLogits };
+}
+
+/**
  * Summed cross-entropy of the targets under softmax(logits) (Eq. 8, negated), with the gradient
  * written out (`crossEntropyWithGradient`). Rows of weight 0 contribute exactly 0 to the value and
  * the gradient, whatever their logits (so masked targets can never produce NaN).

@@ -1,5 +1,6 @@
 import { END_USER, Rng, type SimulationRequest } from '@cascade-lab/core';
 import { SequentialSampler } from '@cascade-lab/simulation';
+import { RowDotTable } from '@cascade-lab/tensor-ops';
 import { batchOf, NdmNetwork } from './model.js';
 import { attentionStep, NdmSimulator, type AttentionTables } from './simulator.js';
 import { smallModel, useBackend } from './testing.test-util.js';
@@ -62,6 +63,28 @@ describe('attention weights', () => {
       expect(Math.abs(lookup[e] - underflow[e])).toBeLessThan(1e-5);
       expect(Math.abs(lookup[e] - dot[e])).toBeLessThan(1e-5);
     }
+    sim.dispose();
+  });
+
+  it.each([
+    ['2 heads', {}],
+    ['8 heads', { heads: 8 }],
+    ['3 heads: a padded lane', { heads: 3 }],
+  ] as [string, Partial<NdmHyperparameters>][])('without the score table, the WebAssembly scores give the JavaScript dot products bit for bit (%s)', (_, overrides) => {
+    const { arch, weights } = smallModel(12, { dropout: 0, ...overrides });
+    const sim = new NdmSimulator(arch, weights);
+    const d = arch.dimension;
+    const prefix = [5, 9, 2, 11, 7, 3, 9, 4];
+    const tables = { ...sim.tables, scores: null, expScores: null };
+    const step = (t: AttentionTables): Float32Array => {
+      const act = new Float32Array(d);
+      attentionStep(t, prefix, prefix.length, act, 0, new Float32Array(d), 0, new Float64Array(d + arch.heads * prefix.length));
+      return act;
+    };
+    // What the simulator builds when the vocabulary is too large for a score table (the Twitter size).
+    const kernel = step({ ...tables, keyRows: new RowDotTable(weights.embedding, d) });
+    const js = step({ ...tables, keyRows: null });
+    expect(Array.from(kernel)).toEqual(Array.from(js));
     sim.dispose();
   });
 });
