@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '@cascade-lab/core';
 import { loadMicroscopicDataset, planBatches } from '@cascade-lab/data';
-import { GraphFunction, initBackend, tf } from '@cascade-lab/tensor-ops';
+import { GraphFunction, initBackend, lstmSequence, tf } from '@cascade-lab/tensor-ops';
 import { lstmHyperparameters } from '../src/index.js';
 import { chunkTensors, griddedChunk, LstmNetwork, MASKED_LOGIT, type TrainingChunk } from '../src/network.js';
 import { LstmTrainer, lengthChunks, userLists } from '../src/trainer.js';
@@ -50,15 +50,26 @@ const pieces: [string, (x: tf.Tensor[]) => tf.Tensor[]][] = [
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(network.hiddenStates(u as tf.Tensor2D))), variables.filter((v) => !v.name.includes('output')));
     return [value, ...Object.values(grads)];
   }],
-  ['LSTM by lstmStep position by position (the old way), forward + backward (autodiff)', ([u]) => {
+  ['LSTM hidden states forward + backward, BlockLSTMGradV2 backward (before)', ([u]) => {
     const { value, grads } = tf.variableGrads(() => {
       const users = u as tf.Tensor2D;
-      const steps = tf.unstack(tf.gather(network.embedding, users), 1) as tf.Tensor2D[];
-      let state = network.cell.zeroState(users.shape[0]);
-      const hs = steps.map((x) => (state = network.cell.step(x, state)).h);
-      return tf.sum(tf.square(tf.stack(hs, 1)));
+      const x = tf.gather(network.embedding, users) as tf.Tensor3D;
+      return tf.sum(tf.square(lstmSequence(x, network.cell, { implementation: 'fusedBlockGrad' })));
     }, variables.filter((v) => !v.name.includes('output')));
     return [value, ...Object.values(grads)];
+  }],
+  ['the step without the LSTM (hidden states an input): loss + gradients', ([u, p, t, w, m, d]) => {
+    const [B, L] = u.shape;
+    const h = tf.fill([B * L, hp.hiddenSize], 0.1);
+    const f = (hh: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) => {
+      const logits = tf.add(tf.matMul(tf.gather(hh, p) as tf.Tensor2D, kernel as tf.Tensor2D), bias);
+      const mask = tf.scatterND(m, tf.fill([m.shape[0]], MASKED_LOGIT), [p.shape[0], U]);
+      const logp = tf.logSoftmax(tf.add(logits, mask));
+      const picked = tf.sum(tf.mul(logp, tf.oneHot(t as tf.Tensor1D, U, 1, 0, 'float32')), 1);
+      return tf.div(tf.neg(tf.sum(tf.mul(picked, w))), d) as tf.Scalar;
+    };
+    const { value, grads } = tf.valueAndGrads(f)([h, network.outputKernel, network.outputBias]);
+    return [value, ...grads];
   }],
   ['infected mask only ([N, U] scatter)', ([, p, , , m]) => [tf.sum(tf.scatterND(m, tf.fill([m.shape[0]], MASKED_LOGIT), [p.shape[0], U]))]],
   ['dense infected mask, the old one ([rows*len, U] one-hot running count)', ([u]) => {

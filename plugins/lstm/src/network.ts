@@ -5,7 +5,7 @@
  * users, so a cascade can end (as NDM §4.1).
  */
 import { END_USER, PAD_USER, type Rng } from '@cascade-lab/core';
-import { gridSize, LSTMCell, tf, WeightHolder, xavierUniform, normal, type LSTMState } from '@cascade-lab/tensor-ops';
+import { gridSize, LSTMCell, tf, WeightHolder, xavierUniform, normal, type LSTMSequenceOptions, type LSTMState } from '@cascade-lab/tensor-ops';
 
 /** Added to the logit of a user that may not come next: exp() of it is exactly 0 in float32. */
 export const MASKED_LOGIT = -1e9;
@@ -128,6 +128,8 @@ export class LstmNetwork extends WeightHolder {
   readonly cell: LSTMCell;
   readonly outputKernel: tf.Variable;
   readonly outputBias: tf.Variable;
+  /** How `hiddenStates` runs the LSTM (tensor-ops' `lstmSequence`; the benchmark compares them). */
+  lstmImplementation: LSTMSequenceOptions['implementation'] = 'fused';
 
   constructor(
     readonly architecture: LstmArchitecture,
@@ -169,7 +171,7 @@ export class LstmNetwork extends WeightHolder {
     return tf.tidy(() => {
       const [B, L] = users.shape;
       const x = tf.gather(this.embedding, users) as tf.Tensor3D; // [B, L, E]
-      return tf.reshape(this.cell.sequence(x), [B * L, this.architecture.hiddenSize]) as tf.Tensor2D;
+      return tf.reshape(this.cell.sequence(x, { implementation: this.lstmImplementation }), [B * L, this.architecture.hiddenSize]) as tf.Tensor2D;
     });
   }
 
