@@ -1,5 +1,8 @@
 // `npm run bench -- lstm [--backends tensorflow,wasm] [--batches 60] [--simulations 1000] [--python PATH] [--threads 1] [--length-bucketing]`
-// (a backend `tensorflow:no-row-groups` runs the chunks as one group of rows x length, as before row groups)
+// (backend variants: `tensorflow:no-row-groups` runs the chunks as one group of rows x length, as before
+// row groups; `tensorflow:one-thread` sets TF_NUM_INTRAOP_THREADS=1 and TF_NUM_INTEROP_THREADS=1, which
+// TensorFlow reads at load: by default it uses a pool of one thread per core for each; both together:
+// `tensorflow:no-row-groups:one-thread`)
 //
 // The LSTM baseline on Memetracker (the lstm-memetracker.yaml sizes: embedding 64, hidden 64, batch
 // 32), per backend, each in its own process:
@@ -45,11 +48,11 @@ async function setup() {
 }
 
 async function worker(spec: string): Promise<Record<string, unknown>> {
-  const [backendName, variant] = spec.split(':') as [BackendName, string | undefined];
+  const [backendName, ...variants] = spec.split(':') as [BackendName, ...string[]];
   const backend = await initBackend(backendName);
   const { data, batches } = await setup();
   const network = new LstmNetwork({ numUsers: data.users.size, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize }, Rng.fromSeed(1));
-  const trainer = new LstmTrainer(network, hp, { rowGroups: variant !== 'no-row-groups' });
+  const trainer = new LstmTrainer(network, hp, { rowGroups: !variants.includes('no-row-groups') });
   const pass = () => {
     let targets = 0;
     const start = performance.now();
@@ -78,7 +81,7 @@ async function worker(spec: string): Promise<Record<string, unknown>> {
   }
   network.dispose();
   return {
-    backend: backend.name + (variant ? ` (${variant})` : ''),
+    backend: backend.name + variants.map((v) => ` (${v})`).join(''),
     cpuSeconds: timed.cpuSeconds,
     compiled: graphFunctionsEnabled(),
     traceSeconds: trace.seconds,
@@ -107,7 +110,8 @@ async function main(): Promise<void> {
   const passThrough = process.argv.slice(2);
   const rows: Record<string, unknown>[] = [];
   for (const b of arg('backends', 'tensorflow,wasm').split(',')) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', b, ...passThrough], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = b.split(':').includes('one-thread') ? { ...process.env, TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' } : process.env;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', b, ...passThrough], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     if (r.status !== 0 || !line) console.log(`${b}: not measured (exit ${r.status})`);
     else rows.push(JSON.parse(line.slice(7)));
@@ -139,6 +143,7 @@ async function main(): Promise<void> {
       console.log(`${r.backend} / PyTorch (${v.rows} positions) throughput: ${wall.toFixed(2)} (target >= 1); by CPU time ${cpu.toFixed(2)}`);
     }
   }
+  console.log(`load after: ${loadavg()[0].toFixed(2)}`);
 }
 
 await main();
