@@ -41,10 +41,10 @@ for (let e = 0; e < Number(arg('epochs', '3')); e++) {
   let loss = 0;
   let weight = 0;
   for (const b of plan.batches) {
-    const r = plan.step(b);
-    loss += r.loss;
-    weight += r.weight;
-    steps.push(r.loss / r.weight);
+    const r = trainer.step(b.map((i) => lists[i]));
+    loss += r.lossSum;
+    weight += r.targets;
+    steps.push(r.lossSum / r.targets);
   }
   console.log(`${label} epoch ${e + 1}: training loss ${(loss / weight).toFixed(7)}, validation loss ${validationLoss(trainer, validation).toFixed(7)} (${plan.batches.length} steps)`);
 }
