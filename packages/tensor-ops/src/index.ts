@@ -60,6 +60,7 @@ export {
   type FollowerGatedLSTMWeights,
   type GRUWeights,
   type LSTMStepOptions,
+  type LSTMSequenceOptions,
   type RecurrentCellConfig,
   type LSTMCellConfig,
   type FollowerGatedLSTMCellConfig,

@@ -191,7 +191,7 @@ describe('lstmSequence', () => {
   });
 
   const onTensorflow = backends.others.includes('tensorflow') ? it : it.skip;
-  onTensorflow('on tensorflow, is the fused BlockLSTMV2 / BlockLSTMGradV2 kernels: a handful of ops in a compiled graph', async () => {
+  onTensorflow('on tensorflow, is the fused BlockLSTMV2 and LSTMBlockCellGrad kernels: a few ops a position in a compiled graph', async () => {
     await initBackend('tensorflow');
     try {
       const g = new GraphFunction(([xs, k, u, b]) => {
@@ -208,10 +208,54 @@ describe('lstmSequence', () => {
       const traced = run();
       const compiled = run();
       compiled.forEach((v, k) => v.forEach((x, i) => expect(x).toBeCloseTo(traced[k][i], 6)));
-      // Counted once: 16 ops fused (the two LSTM ops and the transposes, concat, zeros and slices
-      // around them), 96 through the ops path (lstmSequenceOps, 3 positions).
-      expect(g.stats.lastGraphOps).toBeLessThan(40);
+      // Counted once (3 positions): 16 ops with BlockLSTMGradV2 (the two LSTM ops and the
+      // transposes, concat, zeros and slices around them), 46 with the per-position cell
+      // gradient (3 ops a position and the unstacks, stack, matmuls and gate swaps around them),
+      // 96 through the ops path (lstmSequenceOps).
+      expect(g.stats.lastGraphOps).toBeLessThan(60);
       g.dispose();
+    } finally {
+      await initBackend('cpu');
+    }
+  });
+
+  onTensorflow.each(['fused', 'fusedBlockGrad'] as const)('on tensorflow, %s: gradients match central differences', async (implementation) => {
+    await initBackend('tensorflow');
+    try {
+      const r = gradientCheck((xs, k, u, b) => lstmSequence(sequences(xs), { kernel: k, recurrentKernel: u, bias: b }, { implementation }), [
+        inp(data.xs, [STEPS * B * IN]),
+        inp(data.kernel, [IN, 4 * U]),
+        inp(data.recurrent, [U, 4 * U]),
+        inp(data.bias, [4 * U]),
+      ]);
+      expect(r.failures).toEqual([]);
+    } finally {
+      await initBackend('cpu');
+    }
+  });
+
+  onTensorflow.each([STEPS, 1])('on tensorflow, the per-position cell backward equals BlockLSTMGradV2 and the ops path over %i positions', async (steps) => {
+    await initBackend('tensorflow');
+    try {
+      const r = tf.tensor(randn(B * steps * U, 'rnn-seq-cotangent'), [B, steps, U]);
+      const [cells, block, ops] = (['fused', 'fusedBlockGrad', 'ops'] as const).map((implementation) =>
+        tf.tidy(() => {
+          const f = (xs: tf.Tensor, k: tf.Tensor, u: tf.Tensor, b: tf.Tensor) =>
+            lstmSequence(tf.slice(sequences(xs), [0, 0, 0], [B, steps, IN]), { kernel: k, recurrentKernel: u, bias: b }, { implementation });
+          const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...(xs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor])), r)) as tf.Scalar)(inputs());
+          return grads.map((g) => Array.from(g.dataSync()));
+        }),
+      );
+      r.dispose();
+      // Float32 rounding only (the weight gradients summed over positions in another order).
+      cells.forEach((g, k) => g.forEach((x, i) => {
+        expect(x).toBeCloseTo(block[k][i], 6);
+        expect(x).toBeCloseTo(ops[k][i], 6);
+      }));
+      cells.forEach((g, k) => {
+        if (steps === 1 && k === 2) expect(Math.max(...g.map(Math.abs))).toBe(0);
+        else expect(Math.max(...g.map(Math.abs))).toBeGreaterThan(1e-3);
+      });
     } finally {
       await initBackend('cpu');
     }

@@ -67,9 +67,13 @@ export function lstmStep(x: tf.Tensor2D, state: LSTMState, weights: LSTMWeights,
  * written for speed, because an unrolled recurrence costs per op (20-40 us eager on tfjs-node, a
  * few us in a compiled graph) and autodiff through `lstmStep` records about 35 gradient ops per
  * position:
- * - on the tensorflow backend, TensorFlow's fused kernels BlockLSTMV2 and BlockLSTMGradV2 (the
- *   same i, f, c~, o layout, no peepholes, no cell clipping; z = [x, h] [W; U] + b): the whole
- *   sequence and its gradient are one op each, also inside a compiled graph;
+ * - on the tensorflow backend, TensorFlow's fused kernel BlockLSTMV2 (the same i, f, c~, o layout,
+ *   no peepholes, no cell clipping; z = [x, h] [W; U] + b): the whole sequence is one op, also
+ *   inside a compiled graph; its gradient runs TensorFlow's one-position fused backward
+ *   LSTMBlockCellGrad and one matmul a position, then the gradients of x, W, U and b as one
+ *   matmul each over all positions (see `blockLstmSequence`; BlockLSTMGradV2, one op for the
+ *   whole sequence, multiplies by the whole [W; U] and accumulates the weight gradient at every
+ *   position, and was 10-15% slower on the lstm plugin's batches);
  * - elsewhere (wasm, cpu), ops: the input projection x W + b of every position is one matmul
  *   before the recurrence (so z = (x W + b) + h U, where `lstmStep` sums (x W + h U) + b: float
  *   rounding), and the gradient is hand-written backpropagation through time (tf.customGrad)
@@ -79,10 +83,21 @@ export function lstmStep(x: tf.Tensor2D, state: LSTMState, weights: LSTMWeights,
  *   computed for all positions at once, and so are the gradients of x, W, U and b (matmuls over
  *   all positions).
  */
-export function lstmSequence(x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D {
-  const fused = blockLstmBackend();
-  if (fused) return blockLstmSequence(fused, x, weights);
+export function lstmSequence(x: tf.Tensor3D, weights: LSTMWeights, options: LSTMSequenceOptions = {}): tf.Tensor3D {
+  const implementation = options.implementation ?? 'fused';
+  const fused = implementation === 'ops' ? null : blockLstmBackend();
+  if (fused) return blockLstmSequence(fused, x, weights, implementation === 'fusedBlockGrad' ? 'block' : 'cells');
   return lstmSequenceOps(x, weights);
+}
+
+export interface LSTMSequenceOptions {
+  /**
+   * 'fused' (default): on tensorflow BlockLSTMV2 and a backward of LSTMBlockCellGrad per position
+   * with the weight and input gradients as single matmuls; 'fusedBlockGrad': BlockLSTMV2 and
+   * BlockLSTMGradV2 (what 'fused' was before; kept for the benchmark); 'ops': the ops path on
+   * every backend. Off tensorflow the fused ones are the ops path.
+   */
+  implementation?: 'fused' | 'fusedBlockGrad' | 'ops';
 }
 
 /** The parts of tfjs-node's backend the fused kernels need (as graph-function.ts uses them). */
@@ -125,8 +140,35 @@ function runBlockLstmOp(backend: FusedLstmBackend, name: string, attrs: { name: 
   }
 }
 
-/** BlockLSTMV2 over x (time-major inside) from zero states, its gradient BlockLSTMGradV2. */
-function blockLstmSequence(backend: FusedLstmBackend, x: tf.Tensor3D, weights: LSTMWeights): tf.Tensor3D {
+/** Runs one TensorFlow op by name on tfjs tensors (traced like any op inside a graph function). */
+function runOp(backend: FusedLstmBackend, name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[] {
+  return backend.binding.executeOp(name, attrs, backend.getInputTensorIds(inputs), numOutputs).map((m) => backend.createOutputTensor(m));
+}
+
+/**
+ * Keras' gate order (i, f, c~, o) <-> the LSTMBlockCell order (i, c~, f, o) of the columns of a
+ * [rows, 4 * H] matrix: the permutation swaps the middle two blocks, so it is its own inverse.
+ */
+function swapMiddleGates(m: tf.Tensor, H: number): tf.Tensor {
+  const [i, f, c, o] = tf.split(m, [H, H, H, H], m.rank - 1);
+  return tf.concat([i, c, f, o], m.rank - 1);
+}
+
+/**
+ * BlockLSTMV2 over x (time-major inside) from zero states. Its gradient (`backward`):
+ * - 'cells' (default): the recurrence alone runs position by position, 3 ops a position:
+ *   LSTMBlockCellGrad (TensorFlow's fused elementwise LSTM backward of one position: the gate
+ *   gradients dz_t and dc_{t-1} from dh_t and dc_t), dz_t U^T and dh_{t-1} = dy_{t-1} + dz_t U^T.
+ *   The gate gradients of all positions are then stacked and the gradients of x, W, U and b are
+ *   one matmul (or sum) each over all positions, as PyTorch's CPU LSTM does: BlockLSTMGradV2 does
+ *   two [B, E + H] x [E + H, 4H]-sized matmuls at every position instead (dz_t [W; U]^T, and
+ *   [x_t, h_{t-1}]^T dz_t accumulated into the weight gradient), whose cost hardly shrinks
+ *   with the rows.
+ * - 'block': TensorFlow's BlockLSTMGradV2 (one op for the whole sequence).
+ * Both compute the same gradients (float rounding: the weight gradients are summed over positions
+ * in another order).
+ */
+function blockLstmSequence(backend: FusedLstmBackend, x: tf.Tensor3D, weights: LSTMWeights, backward: 'cells' | 'block'): tf.Tensor3D {
   const b = backend.binding;
   const type = { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT };
   const noPeephole = { name: 'use_peephole', type: b.TF_ATTR_BOOL, value: false };
@@ -142,24 +184,54 @@ function blockLstmSequence(backend: FusedLstmBackend, x: tf.Tensor3D, weights: L
     // Outputs i, cs, f, o, ci, co, h, each [L, B, H].
     const outs = runBlockLstmOp(backend, 'BlockLSTMV2', [{ name: 'cell_clip', type: b.TF_ATTR_FLOAT, value: 0 }, noPeephole, type], L, [xt, state, state, w, peephole, peephole, peephole, bias], 7);
     const value = tf.transpose(outs[6], [1, 0, 2]) as tf.Tensor3D;
-    save([xt, w, bias, ...outs]);
+    save([xt, w, bias, kernel, recurrentKernel, ...outs]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, ws, bs, ...forward] = saved;
+        const [xs, ws, bs, k, u, ...forward] = saved;
         const zeroState = tf.zeros([B, H]);
         const zeroPeephole = tf.zeros([H]);
-        // Outputs: x, cs_prev, h_prev, w, wci, wcf, wco, b gradients.
-        const grads = runBlockLstmOp(
-          backend,
-          'BlockLSTMGradV2',
-          [noPeephole, type],
-          L,
-          [xs, zeroState, zeroState, ws, zeroPeephole, zeroPeephole, zeroPeephole, bs, ...forward, tf.zerosLike(forward[1]), tf.transpose(dy, [1, 0, 2])],
-          8,
-        );
-        const [dx, , , dw, , , , db] = grads;
-        return [tf.transpose(dx, [1, 0, 2]), tf.slice(dw, [0, 0], [E, 4 * H]), tf.slice(dw, [E, 0], [H, 4 * H]), db];
+        const dyt = tf.transpose(dy, [1, 0, 2]); // [L, B, H]
+        if (backward === 'block') {
+          // Outputs: x, cs_prev, h_prev, w, wci, wcf, wco, b gradients.
+          const grads = runBlockLstmOp(backend, 'BlockLSTMGradV2', [noPeephole, type], L, [xs, zeroState, zeroState, ws, zeroPeephole, zeroPeephole, zeroPeephole, bs, ...forward, tf.zerosLike(forward[1]), dyt], 8);
+          const [dx, , , dw, , , , db] = grads;
+          return [tf.transpose(dx, [1, 0, 2]), tf.slice(dw, [0, 0], [E, 4 * H]), tf.slice(dw, [E, 0], [H, 4 * H]), db];
+        }
+        const [I, CS, F, O, CI, CO, Hs] = forward;
+        const [is, css, fs, os, cis, cos] = [I, CS, F, O, CI, CO].map((g) => tf.unstack(g));
+        const dys = tf.unstack(dyt);
+        // LSTMBlockCellGrad reads x, h_prev and w for their shapes only (its gradient has no matmul).
+        const xShape = tf.zeros([B, E]);
+        const uCells = swapMiddleGates(u, H); // [H, 4H], columns in the cell op's order
+        const dzs: tf.Tensor[] = new Array(L);
+        let dh: tf.Tensor = dys[L - 1];
+        let dc: tf.Tensor = zeroState;
+        for (let t = L - 1; t >= 0; t--) {
+          const csPrev = t > 0 ? css[t - 1] : zeroState;
+          // Outputs: cs_prev gradient, dz (i, c~, f, o), and the three peephole gradients.
+          const [dcPrev, dz] = runOp(
+            backend,
+            'LSTMBlockCellGrad',
+            [noPeephole, type],
+            [xShape, csPrev, zeroState, ws, zeroPeephole, zeroPeephole, zeroPeephole, bs, is[t], css[t], fs[t], os[t], cis[t], cos[t], dc, dh],
+            5,
+          );
+          dzs[t] = dz;
+          if (t > 0) {
+            dh = tf.add(dys[t - 1], tf.matMul(dz as tf.Tensor2D, uCells as tf.Tensor2D, false, true));
+            dc = dcPrev;
+          }
+        }
+        const dzCells = tf.reshape(tf.stack(dzs), [L * B, 4 * H]) as tf.Tensor2D; // rows t * B + b
+        const hPrev = tf.reshape(L === 1 ? tf.zeros([1, B, H]) : tf.concat([tf.zeros([1, B, H]), tf.slice(Hs, [0, 0, 0], [L - 1, B, H])], 0), [L * B, H]) as tf.Tensor2D;
+        const dx = tf.matMul(dzCells, swapMiddleGates(k, H) as tf.Tensor2D, false, true); // [L * B, E]
+        return [
+          tf.transpose(tf.reshape(dx, [L, B, E]), [1, 0, 2]),
+          swapMiddleGates(tf.matMul(tf.reshape(xs, [L * B, E]) as tf.Tensor2D, dzCells, true, false), H),
+          swapMiddleGates(tf.matMul(hPrev, dzCells, true, false), H),
+          swapMiddleGates(tf.sum(dzCells, 0), H),
+        ];
       },
     };
   });
@@ -354,8 +426,8 @@ export class LSTMCell extends WeightHolder implements LSTMWeights {
    * `lstmSequence` (few ops, hand-written gradient) for sigmoid gates, `step` position by position
    * for hard-sigmoid ones.
    */
-  sequence(x: tf.Tensor3D): tf.Tensor3D {
-    if (this.recurrentActivation === 'sigmoid') return lstmSequence(x, this);
+  sequence(x: tf.Tensor3D, options: LSTMSequenceOptions = {}): tf.Tensor3D {
+    if (this.recurrentActivation === 'sigmoid') return lstmSequence(x, this, options);
     return tf.tidy(() => {
       let state = this.zeroState(x.shape[0]);
       const hs = (tf.unstack(x, 1) as tf.Tensor2D[]).map((xt) => (state = this.step(xt, state)).h);

@@ -1,4 +1,4 @@
-// `npm run bench -- lstm-profile [--batches 10] [--repeats 3] [--backend tensorflow|wasm]`
+// `npm run bench -- lstm-profile [--batches 10] [--repeats 3] [--backend tensorflow|wasm] [--no-row-groups]`
 //
 // Where the lstm training step's time goes on the tensorflow backend (compiled graphs; or eager on
 // --backend wasm), on the
@@ -10,8 +10,8 @@ import { Rng } from '@cascade-lab/core';
 import { loadMicroscopicDataset, planBatches } from '@cascade-lab/data';
 import { GraphFunction, initBackend, tf } from '@cascade-lab/tensor-ops';
 import { lstmHyperparameters } from '../src/index.js';
-import { chunkTensors, griddedChunk, LstmNetwork, MASKED_LOGIT, type TrainingChunk } from '../src/network.js';
-import { LstmTrainer, lengthChunks, userLists } from '../src/trainer.js';
+import { chunkTensors, griddedChunk, LstmNetwork, MASKED_LOGIT, type RowGroup, type TrainingChunk } from '../src/network.js';
+import { groupsKey, LstmTrainer, lengthChunks, userLists } from '../src/trainer.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,36 +29,53 @@ const plan = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: h
 const batches = plan.slice(0, Number(arg('batches', '10'))).map((rows) => rows.map((i) => lists[i]));
 const U = data.users.size;
 const network = new LstmNetwork({ numUsers: U, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize }, Rng.fromSeed(1));
-const trainer = new LstmTrainer(network, hp);
+const trainer = new LstmTrainer(network, hp, { rowGroups: !process.argv.includes('--no-row-groups') });
 const variables = network.trainableVariables();
-const chunks: TrainingChunk[] = batches.flatMap((b) => lengthChunks(b, U).map((g) => griddedChunk(g, hp.learnEnd)));
+const rowGroups = !process.argv.includes('--no-row-groups');
+const chunks: TrainingChunk[] = batches.flatMap((b) => lengthChunks(b, U).map((g) => griddedChunk(g, hp.learnEnd, { rowGroups })));
 const realLengths = batches.map((b) => Math.max(...b.map((c) => c.length)));
 console.log(`users ${U}; ${batches.length} batches -> ${chunks.length} chunks; real max lengths ${realLengths.join(' ')}`);
-console.log(`chunk shapes ${chunks.map((c) => `${c.rows}x${c.length}`).join(' ')}; padded logit cells ${chunks.reduce((s, c) => s + c.rows * c.length * U, 0) / 1e6}M, loss rows ${chunks.reduce((s, c) => s + c.positions.length, 0)}, real positions ${batches.flat().reduce((s, c) => s + c.length, 0)}, padded ${chunks.reduce((s, c) => s + c.rows * c.length, 0)}`);
+console.log(`chunk shapes (row groups) ${chunks.map((c) => groupsKey(c.groups)).join(' ')}; LSTM row positions ${chunks.reduce((s, c) => s + c.groups.reduce((t, g) => t + g.rows * g.length, 0), 0)}; padded logit cells ${chunks.reduce((s, c) => s + c.rows * c.length * U, 0) / 1e6}M, loss rows ${chunks.reduce((s, c) => s + c.positions.length, 0)}, real positions ${batches.flat().reduce((s, c) => s + c.length, 0)}, padded ${chunks.reduce((s, c) => s + c.rows * c.length, 0)}`);
 
+/** The row groups of the chunk being run (read by the pieces while a graph is traced; the call's key). */
+let groups: readonly RowGroup[] = [];
 type Inputs = (c: TrainingChunk) => tf.Tensor[];
 const chunkInputs: Inputs = (c) => chunkTensors(c, c.count);
-const loss = ([u, p, t, w, m, d]: tf.Tensor[]) => network.loss(u as tf.Tensor2D, p as tf.Tensor1D, t as tf.Tensor1D, w as tf.Tensor1D, m as tf.Tensor2D, d as tf.Scalar);
+const loss = ([u, p, t, w, m, d]: tf.Tensor[]) => network.loss(u as tf.Tensor2D, p as tf.Tensor1D, t as tf.Tensor1D, w as tf.Tensor1D, m as tf.Tensor2D, d as tf.Scalar, groups);
 const pieces: [string, (x: tf.Tensor[]) => tf.Tensor[]][] = [
   ['loss + gradients (the step graph)', (x) => {
     const { value, grads } = tf.variableGrads(() => loss(x), variables);
     return [value, ...variables.map((v) => grads[v.name])];
   }],
   ['loss forward only', (x) => [loss(x)]],
-  ['LSTM hidden states forward', ([u]) => [tf.sum(network.hiddenStates(u as tf.Tensor2D))]],
+  ['LSTM hidden states forward', ([u]) => [tf.sum(network.hiddenStates(u as tf.Tensor2D, groups))]],
   ['LSTM hidden states forward + backward', ([u]) => {
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(network.hiddenStates(u as tf.Tensor2D))), variables.filter((v) => !v.name.includes('output')));
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(network.hiddenStates(u as tf.Tensor2D, groups))), variables.filter((v) => !v.name.includes('output')));
     return [value, ...Object.values(grads)];
   }],
-  ['LSTM by lstmStep position by position (the old way), forward + backward (autodiff)', ([u]) => {
+  ['LSTM hidden states forward + backward, BlockLSTMGradV2 backward (before)', ([u]) => {
     const { value, grads } = tf.variableGrads(() => {
       const users = u as tf.Tensor2D;
-      const steps = tf.unstack(tf.gather(network.embedding, users), 1) as tf.Tensor2D[];
-      let state = network.cell.zeroState(users.shape[0]);
-      const hs = steps.map((x) => (state = network.cell.step(x, state)).h);
-      return tf.sum(tf.square(tf.stack(hs, 1)));
+      network.lstmImplementation = 'fusedBlockGrad';
+      try {
+        return tf.sum(tf.square(network.hiddenStates(users, groups)));
+      } finally {
+        network.lstmImplementation = 'fused';
+      }
     }, variables.filter((v) => !v.name.includes('output')));
     return [value, ...Object.values(grads)];
+  }],
+  ['the step without the LSTM (hidden states an input): loss + gradients', ([, p, t, w, m, d]) => {
+    const h = tf.fill([groups.reduce((s, g) => s + g.rows * g.length, 0), hp.hiddenSize], 0.1);
+    const f = (hh: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) => {
+      const logits = tf.add(tf.matMul(tf.gather(hh, p) as tf.Tensor2D, kernel as tf.Tensor2D), bias);
+      const mask = tf.scatterND(m, tf.fill([m.shape[0]], MASKED_LOGIT), [p.shape[0], U]);
+      const logp = tf.logSoftmax(tf.add(logits, mask));
+      const picked = tf.sum(tf.mul(logp, tf.oneHot(t as tf.Tensor1D, U, 1, 0, 'float32')), 1);
+      return tf.div(tf.neg(tf.sum(tf.mul(picked, w))), d) as tf.Scalar;
+    };
+    const { value, grads } = tf.valueAndGrads(f)([h, network.outputKernel, network.outputBias]);
+    return [value, ...grads];
   }],
   ['infected mask only ([N, U] scatter)', ([, p, , , m]) => [tf.sum(tf.scatterND(m, tf.fill([m.shape[0]], MASKED_LOGIT), [p.shape[0], U]))]],
   ['dense infected mask, the old one ([rows*len, U] one-hot running count)', ([u]) => {
@@ -90,7 +107,8 @@ for (const [label, fn] of pieces) {
     const start = performance.now();
     for (const c of chunks) {
       const x = chunkInputs(c);
-      const out = g.call(x);
+      groups = c.groups;
+      const out = g.call(x, groupsKey(c.groups));
       for (const o of out) o.dataSync();
       tf.dispose(out);
       tf.dispose(x);
@@ -104,7 +122,8 @@ for (const [label, fn] of pieces) {
     const cpu = process.cpuUsage();
     for (const c of chunks) {
       const x = chunkInputs(c);
-      const out = g.call(x);
+      groups = c.groups;
+      const out = g.call(x, groupsKey(c.groups));
       for (const o of out) o.dataSync();
       tf.dispose(out);
       tf.dispose(x);

@@ -1,4 +1,8 @@
 // `npm run bench -- lstm [--backends tensorflow,wasm] [--batches 60] [--simulations 1000] [--python PATH] [--threads 1] [--length-bucketing]`
+// (backend variants: `tensorflow:no-row-groups` runs the chunks as one group of rows x length, as before
+// row groups; `tensorflow:one-thread` sets TF_NUM_INTRAOP_THREADS=1 and TF_NUM_INTEROP_THREADS=1, which
+// TensorFlow reads at load: by default it uses a pool of one thread per core for each; both together:
+// `tensorflow:no-row-groups:one-thread`)
 //
 // The LSTM baseline on Memetracker (the lstm-memetracker.yaml sizes: embedding 64, hidden 64, batch
 // 32), per backend, each in its own process:
@@ -43,16 +47,19 @@ async function setup() {
   return { data, batches };
 }
 
-async function worker(backendName: BackendName): Promise<Record<string, unknown>> {
+async function worker(spec: string): Promise<Record<string, unknown>> {
+  const [backendName, ...variants] = spec.split(':') as [BackendName, ...string[]];
   const backend = await initBackend(backendName);
   const { data, batches } = await setup();
   const network = new LstmNetwork({ numUsers: data.users.size, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize }, Rng.fromSeed(1));
-  const trainer = new LstmTrainer(network, hp);
+  const trainer = new LstmTrainer(network, hp, { rowGroups: !variants.includes('no-row-groups') });
   const pass = () => {
     let targets = 0;
     const start = performance.now();
+    const cpu = process.cpuUsage();
     for (const b of batches) targets += trainer.step(b).targets;
-    return { targets, seconds: (performance.now() - start) / 1000 };
+    const used = process.cpuUsage(cpu);
+    return { targets, seconds: (performance.now() - start) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
   };
   // Two untimed passes: the first traces each new batch shape (eager) and compiles its graph, the
   // second runs each graph for the first time (TensorFlow optimises a graph and builds its
@@ -74,7 +81,8 @@ async function worker(backendName: BackendName): Promise<Record<string, unknown>
   }
   network.dispose();
   return {
-    backend: backend.name,
+    backend: backend.name + variants.map((v) => ` (${v})`).join(''),
+    cpuSeconds: timed.cpuSeconds,
     compiled: graphFunctionsEnabled(),
     traceSeconds: trace.seconds,
     warmSeconds: warm.seconds,
@@ -94,7 +102,7 @@ async function worker(backendName: BackendName): Promise<Record<string, unknown>
 async function main(): Promise<void> {
   const w = process.argv.indexOf('--worker');
   if (w >= 0) {
-    const r = await worker(process.argv[w + 1] as BackendName);
+    const r = await worker(process.argv[w + 1]);
     process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
     return;
   }
@@ -102,7 +110,8 @@ async function main(): Promise<void> {
   const passThrough = process.argv.slice(2);
   const rows: Record<string, unknown>[] = [];
   for (const b of arg('backends', 'tensorflow,wasm').split(',')) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', b, ...passThrough], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = b.split(':').includes('one-thread') ? { ...process.env, TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' } : process.env;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', b, ...passThrough], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     if (r.status !== 0 || !line) console.log(`${b}: not measured (exit ${r.status})`);
     else rows.push(JSON.parse(line.slice(7)));
@@ -116,19 +125,25 @@ async function main(): Promise<void> {
   const python = arg('python', process.env.CASCADE_TORCH_PYTHON ?? 'python3');
   const p = spawnSync(python, [resolve(root, 'tools/bench/peers/lstm_torch.py'), spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const pl = p.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
-  const torch = pl ? (JSON.parse(pl.slice(7)) as { torch: string; threads: number; variants: { rows: string; seconds: number; targetsPerSecond: number }[] }) : null;
+  const torch = pl ? (JSON.parse(pl.slice(7)) as { torch: string; threads: number; variants: { rows: string; seconds: number; cpuSeconds: number; targetsPerSecond: number }[] }) : null;
   console.log(`\n${batches.length} batches, ${rows[0]?.targets ?? '?'} targets a pass (two warm-up passes, then the timed one)\n`);
-  console.log('| implementation | targets/s | timed pass (s) | warm-up: tracing pass / first-run pass (s) | compiled graphs | evaluation (s) | peak RSS (MB) |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| implementation | targets/s | timed pass (s) | its CPU time (s) | warm-up: tracing pass / first-run pass (s) | compiled graphs | evaluation (s) | peak RSS (MB) |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const n = (k: string, d = 1) => (typeof r[k] === 'number' && Number.isFinite(r[k] as number) ? (r[k] as number).toFixed(d) : '-');
-    console.log(`| ${r.backend}${r.compiled ? ' (compiled)' : ''} | ${n('targetsPerSecond', 0)} | ${n('seconds', 2)} | ${n('traceSeconds')} / ${n('warmSeconds')} | ${r.graphs} | ${n('evaluationSeconds')} (${r.evaluatedCascades} x ${r.simulations}) | ${n('peakRssMb', 0)} |`);
+    console.log(`| ${r.backend}${r.compiled ? ' (compiled)' : ''} | ${n('targetsPerSecond', 0)} | ${n('seconds', 2)} | ${n('cpuSeconds', 2)} | ${n('traceSeconds')} / ${n('warmSeconds')} | ${r.graphs} | ${n('evaluationSeconds')} (${r.evaluatedCascades} x ${r.simulations}) | ${n('peakRssMb', 0)} |`);
   }
   const peers = torch?.variants ?? [];
-  for (const v of peers) console.log(`| PyTorch ${torch!.torch} nn.LSTM (${torch!.threads} thread${torch!.threads === 1 ? '' : 's'}), softmax over ${v.rows} positions | ${v.targetsPerSecond.toFixed(0)} | ${v.seconds.toFixed(2)} | - | - | - | - |`);
-  if (!torch) console.log(`| PyTorch | not measured (${python} could not run the peer: install torch, or pass --python) | | | | | |`);
-  const tfRow = rows.find((r) => r.backend === 'tensorflow');
-  for (const v of peers) if (tfRow) console.log(`tensorflow / PyTorch (${v.rows} positions) throughput: ${((tfRow.targetsPerSecond as number) / v.targetsPerSecond).toFixed(2)} (target >= 1)`);
+  for (const v of peers) console.log(`| PyTorch ${torch!.torch} nn.LSTM (${torch!.threads} thread${torch!.threads === 1 ? '' : 's'}), softmax over ${v.rows} positions | ${v.targetsPerSecond.toFixed(0)} | ${v.seconds.toFixed(2)} | ${v.cpuSeconds.toFixed(2)} | - | - | - | - |`);
+  if (!torch) console.log(`| PyTorch | not measured (${python} could not run the peer: install torch, or pass --python) | | | | | | |`);
+  for (const r of rows.filter((x) => String(x.backend).startsWith('tensorflow'))) {
+    for (const v of peers) {
+      const wall = (r.targetsPerSecond as number) / v.targetsPerSecond;
+      const cpu = v.cpuSeconds / (r.cpuSeconds as number);
+      console.log(`${r.backend} / PyTorch (${v.rows} positions) throughput: ${wall.toFixed(2)} (target >= 1); by CPU time ${cpu.toFixed(2)}`);
+    }
+  }
+  console.log(`load after: ${loadavg()[0].toFixed(2)}`);
 }
 
 await main();

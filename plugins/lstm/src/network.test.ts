@@ -1,6 +1,6 @@
 import { initBackend, initTensorflowIfInstalled, tf } from '@cascade-lab/tensor-ops';
 import { END_USER } from '@cascade-lab/core';
-import { trainingChunk, type LstmNetwork } from './network.js';
+import { griddedChunk, rowGroups, trainingChunk, type LstmNetwork } from './network.js';
 import { handNetwork } from './testing.test-util.js';
 import { LossAndGradients } from './trainer.js';
 
@@ -83,6 +83,32 @@ describe('lstm network (cpu)', () => {
     expect(() => trainingChunk([[2, 3, 2, 4], [5]], true, 3, 5, () => 3)).toThrow(RangeError);
   });
 
+  it('row groups: each row group runs over its own length, and the loss rows index the groups laid end to end', () => {
+    // Rows [2, 3, 2, 4], [5, 3], [4]; groups of 1 row x 5 and 2 rows x 2: states 0..4 are row 0's,
+    // 5..6 row 1's, 7..8 row 2's. Trained: row 0 at t = 0, 2, 3; row 1 at t = 0, 1; row 2 at t = 0.
+    const c = trainingChunk([[2, 3, 2, 4], [5, 3], [4]], true, 3, 5, () => 6, [{ rows: 1, length: 5 }, { rows: 2, length: 2 }]);
+    expect(Array.from(c.positions)).toEqual([0, 2, 3, 5, 6, 7]);
+    expect(Array.from(c.positionTargets)).toEqual([3, 4, END_USER, 3, END_USER, END_USER]);
+    // The mask pairs follow the users, whatever the groups: row 1 at t = 1 has 5 and 3 infected.
+    const masked = (k: number) => Array.from({ length: 6 }, (_, j) => [c.maskIndices[(k * 6 + j) * 2], c.maskIndices[(k * 6 + j) * 2 + 1]]);
+    expect(masked(4)).toEqual([[4, 5], [4, 3], [4, 0], [4, 0], [4, 0], [4, 0]]);
+    // A group shorter than one of its cascades, or groups that do not cover the rows, are refused.
+    expect(() => trainingChunk([[2, 3, 2, 4], [5, 3, 2], [4]], true, 3, 5, () => 6, [{ rows: 1, length: 5 }, { rows: 2, length: 2 }])).toThrow(RangeError);
+    expect(() => trainingChunk([[2, 3, 2, 4], [5, 3], [4]], true, 3, 5, () => 6, [{ rows: 1, length: 5 }, { rows: 1, length: 2 }])).toThrow(RangeError);
+  });
+
+  it('rowGroups: the first quarter of 8 or more rows at the chunk length, the rest at the power of two above their longest', () => {
+    const lengths = [40, 30, 9, 5, 5, 4, 3, 2, 2];
+    // 16 rows (9 cascades and 7 padding rows): the first 4 rows at 40, the other 12 at 8 >= 5.
+    expect(rowGroups(lengths, 16, 40)).toEqual([{ rows: 4, length: 40 }, { rows: 12, length: 8 }]);
+    // The rest as long as the chunk (no saving) and fewer than 8 rows: one group.
+    expect(rowGroups([9, 9, 9, 9, 9, 9, 9, 9], 8, 10)).toEqual([{ rows: 8, length: 10 }]);
+    expect(rowGroups([40, 3, 2], 7, 40)).toEqual([{ rows: 7, length: 40 }]);
+    // griddedChunk uses them (8 cascades: 8 rows, length 40 on the grid).
+    expect(griddedChunk([Array.from({ length: 40 }, (_, i) => i + 2), [1, 2], [3, 4], [5], [6], [7], [8], [9]], true).groups).toEqual([{ rows: 2, length: 40 }, { rows: 6, length: 2 }]);
+    expect(griddedChunk([Array.from({ length: 40 }, (_, i) => i + 2), [1, 2], [3, 4], [5], [6], [7], [8], [9]], true, { rowGroups: false }).groups).toEqual([{ rows: 8, length: 40 }]);
+  });
+
   it('loss and gradients equal the dense formulation (softmax over every padded position, mask from a running one-hot count)', () => {
     // The reference: what the loss computed before the loss rows and the scattered mask (a
     // [B, L, U] one-hot running count, logSoftmax over all B x L positions, weighted).
@@ -107,11 +133,16 @@ describe('lstm network (cpu)', () => {
     network.dispose();
   });
 
-  it('padding rows and columns change neither the loss nor the gradients', () => {
+  it.each([
+    ['padding rows and columns', [{ rows: 4, length: 7 }]],
+    ['row groups (2 rows x 7, 2 rows x 2)', [{ rows: 2, length: 7 }, { rows: 2, length: 2 }]],
+    ['row groups (1 row x 3, 3 rows x 7)', [{ rows: 1, length: 3 }, { rows: 3, length: 7 }]],
+  ])('%s change neither the loss nor the gradients', (_, groups) => {
     const network = handNetwork();
     const lg = new LossAndGradients(network, { eager: true });
     const a = lg.compute(trainingChunk([[2, 4, 3], [5, 2]], true), 5);
-    const b = lg.compute(trainingChunk([[2, 4, 3], [5, 2]], true, 4, 7), 5);
+    const b = lg.compute(trainingChunk([[2, 4, 3], [5, 2]], true, 4, 7, undefined, groups), 5);
+    expect(a.loss).toBeGreaterThan(0.5);
     expect(b.loss).toBeCloseTo(a.loss, 6);
     for (const k of Object.keys(a.grads)) {
       const x = a.grads[k].dataSync();
@@ -151,7 +182,15 @@ describe('lstm training chunk: compiled graph equals eager', () => {
     const eager = new LossAndGradients(network, { eager: true });
     // One signature: 4 x 4 users and 8 loss rows (5, 6 and 3 trained targets, the rest padding).
     const eight = () => 8;
-    const chunks = [trainingChunk([[2, 4, 3], [5, 2]], true, 4, 4, eight), trainingChunk([[3, 5], [4, 2, 5, 3]], true, 4, 4, eight), trainingChunk([[5, 4, 3, 2], [2]], false, 4, 4, eight)];
+    // Then a second signature, the same shapes cut into row groups (the graph's key).
+    const groups = [{ rows: 1, length: 4 }, { rows: 3, length: 2 }];
+    const chunks = [
+      trainingChunk([[2, 4, 3], [5, 2]], true, 4, 4, eight),
+      trainingChunk([[3, 5], [4, 2, 5, 3]], true, 4, 4, eight),
+      trainingChunk([[5, 4, 3, 2], [2]], false, 4, 4, eight),
+      trainingChunk([[5, 4, 3, 2], [2]], false, 4, 4, eight, groups),
+      trainingChunk([[2, 4, 5, 3], [5, 2], [3]], true, 4, 4, eight, groups),
+    ];
     for (const chunk of chunks) {
       const a = compiled.compute(chunk, 3);
       const b = eager.compute(chunk, 3);
@@ -162,7 +201,8 @@ describe('lstm training chunk: compiled graph equals eager', () => {
       }
       tf.dispose([...Object.values(a.grads), ...Object.values(b.grads)]);
     }
-    expect(compiled.graph.stats.graphCalls).toBe(2); // the first call of the one signature traces eagerly
+    expect(compiled.graph.stats.graphCalls).toBe(3); // the first call of each signature traces eagerly
+    expect(compiled.graph.stats.compiled).toBe(2);
     network.dispose();
   });
 });

@@ -5,7 +5,7 @@
  * users, so a cascade can end (as NDM §4.1).
  */
 import { END_USER, PAD_USER, type Rng } from '@cascade-lab/core';
-import { gridSize, LSTMCell, tf, WeightHolder, xavierUniform, normal, type LSTMState } from '@cascade-lab/tensor-ops';
+import { gridSize, LSTMCell, tf, WeightHolder, xavierUniform, normal, type LSTMSequenceOptions, type LSTMState } from '@cascade-lab/tensor-ops';
 
 /** Added to the logit of a user that may not come next: exp() of it is exactly 0 in float32. */
 export const MASKED_LOGIT = -1e9;
@@ -15,6 +15,16 @@ export interface LstmArchitecture {
   numUsers: number;
   embeddingSize: number;
   hiddenSize: number;
+}
+
+/**
+ * Consecutive rows of a chunk whose LSTM runs over their first `length` positions only: the rest
+ * of the chunk's length is padding for them, which the LSTM would compute and nothing reads (a
+ * state depends only on earlier positions).
+ */
+export interface RowGroup {
+  rows: number;
+  length: number;
 }
 
 /** Users, next-user targets and their weights of a padded batch, [rows, length] row-major. */
@@ -28,10 +38,14 @@ export interface TrainingChunk {
   weights: Float32Array;
   /** Trained targets (the sum of `weights`). */
   count: number;
+  /** The rows in groups, in order (one group of rows x length unless the chunk was cut so). */
+  groups: readonly RowGroup[];
   /**
-   * The trained positions b * length + t in row-major order, then padding positions (index 0,
-   * weight 0) up to `positions.length` (at least `count`): the loss computes the output layer and
-   * the softmax for these rows only, not for every padded position.
+   * The trained positions in row-major order, then padding positions (index 0, weight 0) up to
+   * `positions.length` (at least `count`): the loss computes the output layer and the softmax for
+   * these rows only, not for every padded position. A position is its row in the groups' hidden
+   * states laid end to end: o_g + (b - s_g) * length_g + t for row b of the group g that starts at
+   * row s_g after o_g states (b * length + t with one group).
    */
   positions: Int32Array;
   /** Target and weight (1, 0 for padding) of each of `positions`. */
@@ -51,7 +65,8 @@ export interface TrainingChunk {
  * sizes; extra rows and columns are padding with weight 0). The target after user t is user t+1,
  * and `</s>` after the last one (trained only with `learnEnd`); a target already infected (a user
  * repeated in the data) is not trained on, since its logit is masked. `positionsSize` gives the
- * number of loss rows for `count` trained targets (padding rows carry weight 0).
+ * number of loss rows for `count` trained targets (padding rows carry weight 0). `groups` cut the
+ * rows into runs with their own LSTM length (each at least the longest cascade of its rows).
  */
 export function trainingChunk(
   cascades: readonly (readonly number[])[],
@@ -59,7 +74,22 @@ export function trainingChunk(
   rows = cascades.length,
   length = Math.max(1, ...cascades.map((c) => c.length)),
   positionsSize: (count: number) => number = (count) => Math.max(1, count),
+  groups: readonly RowGroup[] = [{ rows, length }],
 ): TrainingChunk {
+  if (groups.reduce((s, g) => s + g.rows, 0) !== rows) throw new RangeError(`trainingChunk: groups of ${groups.map((g) => g.rows).join('+')} rows for ${rows} rows`);
+  // Each row's group: its first row and the states before it.
+  const groupStart = new Int32Array(rows);
+  const groupOffset = new Int32Array(rows);
+  const groupLength = new Int32Array(rows);
+  for (let g = 0, start = 0, offset = 0; g < groups.length; offset += groups[g].rows * groups[g].length, start += groups[g].rows, g++) {
+    if (groups[g].length > length || groups[g].length < 1) throw new RangeError(`trainingChunk: a group of length ${groups[g].length} in a chunk of length ${length}`);
+    for (let b = start; b < start + groups[g].rows; b++) {
+      groupStart[b] = start;
+      groupOffset[b] = offset;
+      groupLength[b] = groups[g].length;
+      if (b < cascades.length && cascades[b].length > groups[g].length) throw new RangeError(`trainingChunk: row ${b} (${cascades[b].length} users) is longer than its group (${groups[g].length})`);
+    }
+  }
   const users = new Int32Array(rows * length).fill(PAD_USER);
   const targets = new Int32Array(rows * length).fill(PAD_USER);
   const weights = new Float32Array(rows * length);
@@ -88,14 +118,16 @@ export function trainingChunk(
   let k = 0;
   for (let p = 0; p < rows * length; p++) {
     if (weights[p] === 0) continue;
-    positions[k] = p;
+    const b = Math.floor(p / length);
+    const t = p % length;
+    positions[k] = groupOffset[b] + (b - groupStart[b]) * groupLength[b] + t;
     positionTargets[k] = targets[p];
     positionWeights[k] = 1;
-    const start = p - (p % length);
+    const start = p - t;
     for (let q = start; q <= p; q++) maskIndices[(k * slots + (q - start)) * 2 + 1] = users[q];
     k++;
   }
-  return { rows, length, users, targets, weights, count, positions, positionTargets, positionWeights, maskIndices };
+  return { rows, length, users, targets, weights, count, groups, positions, positionTargets, positionWeights, maskIndices };
 }
 
 /**
@@ -103,11 +135,37 @@ export function trainingChunk(
  * positions) up to a power of two: every distinct (rows, length, loss rows) is a compiled graph,
  * and a finer grid for the loss rows (4 steps per doubling) compiled 75 graphs in 3 Memetracker
  * epochs where powers of two compile 33 (21 without loss rows), for 30% more loss rows (245k
- * against 186k; the dense softmax over every padded position had 1154k).
+ * against 186k; the dense softmax over every padded position had 1154k). The rows are cut into
+ * `rowGroups` (`rowGroups: false`: one group, for the benchmark).
  */
-export function griddedChunk(cascades: readonly (readonly number[])[], learnEnd: boolean): TrainingChunk {
+export function griddedChunk(cascades: readonly (readonly number[])[], learnEnd: boolean, options: { rowGroups?: boolean } = {}): TrainingChunk {
   const length = gridSize(Math.max(1, ...cascades.map((c) => c.length)));
-  return trainingChunk(cascades, learnEnd, gridSize(cascades.length), length, (count) => gridSize(Math.max(1, count), { stepsPerDoubling: 1 }));
+  const rows = gridSize(cascades.length);
+  const groups = options.rowGroups === false ? [{ rows, length }] : rowGroups(cascades.map((c) => c.length), rows, length);
+  return trainingChunk(cascades, learnEnd, rows, length, (count) => gridSize(Math.max(1, count), { stepsPerDoubling: 1 }), groups);
+}
+
+/**
+ * The row groups of a chunk of `rows` x `length` whose rows have `lengths` (the padding rows
+ * after them none), longest first as `lengthChunks` orders them: with 8 rows or more, the first
+ * quarter of the rows runs over the chunk's length and the rest over the power of two at or above
+ * their longest cascade (one group when that is not shorter). In a batch of 32 random
+ * Memetracker cascades a few are long and most short (8 users on average; the longest 16 to 300),
+ * and the LSTM's cost grows with rows x length (less than proportionally for few rows): over 3
+ * epochs of Memetracker batches the two groups run 2.4x fewer row positions than one padded group
+ * (64% of them padding against 85%). The second length is part of a compiled graph's shape, on a
+ * coarse grid: 64 training graphs in those 3 epochs against 37. Any order of rows is correct;
+ * longest first is what saves.
+ */
+export function rowGroups(lengths: readonly number[], rows: number, length: number): RowGroup[] {
+  const top = Math.ceil(rows / 4);
+  if (rows < 8) return [{ rows, length }];
+  const restLength = gridSize(Math.max(1, ...lengths.slice(top)), { stepsPerDoubling: 1 });
+  if (restLength >= length) return [{ rows, length }];
+  return [
+    { rows: top, length },
+    { rows: rows - top, length: restLength },
+  ];
 }
 
 /** The tensors `LstmNetwork.loss` takes for a chunk, in its argument order (the caller disposes them). */
@@ -128,6 +186,8 @@ export class LstmNetwork extends WeightHolder {
   readonly cell: LSTMCell;
   readonly outputKernel: tf.Variable;
   readonly outputBias: tf.Variable;
+  /** How `hiddenStates` runs the LSTM (tensor-ops' `lstmSequence`; the benchmark compares them). */
+  lstmImplementation: LSTMSequenceOptions['implementation'] = 'fused';
 
   constructor(
     readonly architecture: LstmArchitecture,
@@ -162,14 +222,22 @@ export class LstmNetwork extends WeightHolder {
 
   /**
    * Hidden state after each position of `users` [B, L]: [B * L, H], row b * L + t (tensor-ops'
-   * `LSTMCell.sequence`: the input projection of all positions in one matmul, and a hand-written
-   * backpropagation through time of a few ops a position).
+   * `LSTMCell.sequence`). With row `groups`, each group's LSTM runs over its rows and its length
+   * only, and the states are the groups' [rows_g * length_g, H] laid end to end (see
+   * `TrainingChunk.positions`).
    */
-  hiddenStates(users: tf.Tensor2D): tf.Tensor2D {
+  hiddenStates(users: tf.Tensor2D, groups?: readonly RowGroup[]): tf.Tensor2D {
     return tf.tidy(() => {
       const [B, L] = users.shape;
-      const x = tf.gather(this.embedding, users) as tf.Tensor3D; // [B, L, E]
-      return tf.reshape(this.cell.sequence(x), [B * L, this.architecture.hiddenSize]) as tf.Tensor2D;
+      const H = this.architecture.hiddenSize;
+      let start = 0;
+      const parts = (groups ?? [{ rows: B, length: L }]).map((g) => {
+        const u = g.rows === B && g.length === L ? users : tf.slice(users, [start, 0], [g.rows, g.length]);
+        start += g.rows;
+        const x = tf.gather(this.embedding, u) as tf.Tensor3D; // [rows, length, E]
+        return tf.reshape(this.cell.sequence(x, { implementation: this.lstmImplementation }), [g.rows * g.length, H]);
+      });
+      return (parts.length === 1 ? parts[0] : tf.concat(parts, 0)) as tf.Tensor2D;
     });
   }
 
@@ -191,19 +259,19 @@ export class LstmNetwork extends WeightHolder {
 
   /**
    * Summed weighted next-user cross-entropy of a chunk, divided by `divisor`. The inputs are the
-   * chunk's tensors (`chunkTensors`): users [B, L], and for the trained positions only their flat
-   * indices [N], targets [N], weights [N] and mask index pairs [N * (L + 1), 2]. The LSTM runs
+   * chunk's tensors (`chunkTensors`) and its row groups: users [B, L], and for the trained positions
+   * only their indices [N] (into the groups' states), targets [N], weights [N] and mask index pairs [N * (L + 1), 2]. The LSTM runs
    * over the padded [B, L]; the output layer and the softmax over users (the costly part: N x U
    * per position instead of B x L x U) only over the N trained positions. The mask is a scatter of
    * MASKED_LOGIT at (position, infected user): a user listed twice (the padding user, or a user
    * repeated in the data) gets a multiple of it, whose exp() is 0 all the same, so the loss is the
    * one of `maskedLogits` at those positions.
    */
-  loss(users: tf.Tensor2D, positions: tf.Tensor1D, targets: tf.Tensor1D, weights: tf.Tensor1D, maskIndices: tf.Tensor2D, divisor: tf.Scalar): tf.Scalar {
+  loss(users: tf.Tensor2D, positions: tf.Tensor1D, targets: tf.Tensor1D, weights: tf.Tensor1D, maskIndices: tf.Tensor2D, divisor: tf.Scalar, groups?: readonly RowGroup[]): tf.Scalar {
     return tf.tidy(() => {
       const U = this.architecture.numUsers;
       const N = positions.shape[0];
-      const logits = this.logits(tf.gather(this.hiddenStates(users), positions) as tf.Tensor2D);
+      const logits = this.logits(tf.gather(this.hiddenStates(users, groups), positions) as tf.Tensor2D);
       const mask = tf.scatterND(maskIndices, tf.fill([maskIndices.shape[0]], MASKED_LOGIT), [N, U]);
       const logp = tf.logSoftmax(tf.add(logits, mask));
       const picked = tf.sum(tf.mul(logp, tf.oneHot(targets, U, 1, 0, 'float32')), 1);

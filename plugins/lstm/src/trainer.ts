@@ -4,7 +4,7 @@ import { planBatches } from '@cascade-lab/data';
 import { GraphFunction, gridSize, tf } from '@cascade-lab/tensor-ops';
 import { Adam, fit as fitLoop, type EpochPlan, type Monitor } from '@cascade-lab/training';
 import type { LstmHyperparameters } from './hyperparameters.js';
-import { chunkTensors, griddedChunk, type LstmNetwork, type TrainingChunk } from './network.js';
+import { chunkTensors, griddedChunk, type LstmNetwork, type RowGroup, type TrainingChunk } from './network.js';
 import { LstmSimulator } from './simulator.js';
 
 /** Largest logit tensor (rows x length x users) of one compiled pass; more rows go to another chunk. */
@@ -33,18 +33,20 @@ export function lengthChunks(lists: readonly (readonly number[])[], numUsers: nu
 }
 
 /**
- * The loss of one chunk and its gradients, as one TensorFlow graph per chunk shape on the tensorflow
- * backend (eager elsewhere): a pure function of the chunk's tensors and the divisor, the weights
- * captured.
+ * The loss of one chunk and its gradients, as one TensorFlow graph per chunk shape and row groups
+ * on the tensorflow backend (eager elsewhere): a pure function of the chunk's tensors and the
+ * divisor, the weights captured; the row groups are part of the graph (its key).
  */
 export class LossAndGradients {
   readonly graph: GraphFunction;
   /** The loss alone (validation). */
   readonly lossGraph: GraphFunction;
+  /** The row groups of the chunk being run (read while a graph is traced; the call's key names them). */
+  private groups: readonly RowGroup[] = [];
   constructor(readonly network: LstmNetwork, options: { eager?: boolean } = {}) {
     const variables = network.trainableVariables();
     const loss = ([users, positions, targets, weights, maskIndices, divisor]: tf.Tensor[]) =>
-      network.loss(users as tf.Tensor2D, positions as tf.Tensor1D, targets as tf.Tensor1D, weights as tf.Tensor1D, maskIndices as tf.Tensor2D, divisor as tf.Scalar);
+      network.loss(users as tf.Tensor2D, positions as tf.Tensor1D, targets as tf.Tensor1D, weights as tf.Tensor1D, maskIndices as tf.Tensor2D, divisor as tf.Scalar, this.groups);
     this.lossGraph = new GraphFunction(
       (inputs) => [loss(inputs)],
       { name: 'lstm validation chunk', captureExternal: true, eager: options.eager },
@@ -61,8 +63,9 @@ export class LossAndGradients {
   /** Summed loss / divisor of a chunk, no gradients. */
   loss(chunk: TrainingChunk, divisor: number): number {
     const inputs = chunkTensors(chunk, divisor);
+    this.groups = chunk.groups;
     try {
-      const [value] = this.lossGraph.call(inputs);
+      const [value] = this.lossGraph.call(inputs, groupsKey(chunk.groups));
       const loss = value.dataSync()[0];
       value.dispose();
       return loss;
@@ -75,8 +78,9 @@ export class LossAndGradients {
   compute(chunk: TrainingChunk, divisor: number): { loss: number; grads: Record<string, tf.Tensor> } {
     const variables = this.network.trainableVariables();
     const inputs = chunkTensors(chunk, divisor);
+    this.groups = chunk.groups;
     try {
-      const [value, ...grads] = this.graph.call(inputs);
+      const [value, ...grads] = this.graph.call(inputs, groupsKey(chunk.groups));
       const loss = value.dataSync()[0];
       value.dispose();
       return { loss, grads: Object.fromEntries(variables.map((v, i) => [v.name, grads[i]])) };
@@ -86,23 +90,32 @@ export class LossAndGradients {
   }
 }
 
+/** A graph key for row groups: rows x length of each. */
+export function groupsKey(groups: readonly RowGroup[]): string {
+  return groups.map((g) => `${g.rows}x${g.length}`).join('+');
+}
+
 /** Adam on the mean next-user cross-entropy of each batch. */
 export class LstmTrainer {
   readonly optimizer: Adam;
   readonly lossAndGradients: LossAndGradients;
 
+  /** Whether chunks are cut into row groups (`rowGroups`; false for the benchmark's comparison). */
+  readonly rowGroups: boolean;
+
   constructor(
     readonly network: LstmNetwork,
     readonly hp: LstmHyperparameters,
-    options: { eager?: boolean } = {},
+    options: { eager?: boolean; rowGroups?: boolean } = {},
   ) {
     this.optimizer = new Adam({ learningRate: hp.learningRate, name: 'lstm Adam update' });
     this.lossAndGradients = new LossAndGradients(network, options);
+    this.rowGroups = options.rowGroups ?? true;
   }
 
   /** One Adam update on a batch of cascades; returns the summed loss and the number of targets. */
   step(lists: readonly (readonly number[])[]): { lossSum: number; targets: number } {
-    const chunks = lengthChunks(lists, this.network.architecture.numUsers).map((g) => griddedChunk(g, this.hp.learnEnd));
+    const chunks = lengthChunks(lists, this.network.architecture.numUsers).map((g) => griddedChunk(g, this.hp.learnEnd, { rowGroups: this.rowGroups }));
     const total = chunks.reduce((s, c) => s + c.count, 0);
     if (total === 0) return { lossSum: 0, targets: 0 };
     let grads: Record<string, tf.Tensor> | null = null;
@@ -152,7 +165,7 @@ export function validationLoss(trainer: LstmTrainer, lists: readonly (readonly n
   const byLength = lists.slice().sort((a, b) => a.length - b.length);
   for (let s = 0; s < byLength.length; s += 32) {
     for (const g of lengthChunks(byLength.slice(s, s + 32), trainer.network.architecture.numUsers)) {
-      const chunk = griddedChunk(g, trainer.hp.learnEnd);
+      const chunk = griddedChunk(g, trainer.hp.learnEnd, { rowGroups: trainer.rowGroups });
       if (chunk.count === 0) continue;
       sum += trainer.lossAndGradients.loss(chunk, 1);
       count += chunk.count;
