@@ -49,6 +49,7 @@ for (const order of orders) {
   if (!first) first = r.cascades;
   else console.log(`  against order=${orders[0]}: ${pairedDifference(first, r.cascades)}`);
 }
+if (process.env.SEED_RANKING) console.log(`  seed's top-|G_c| receivers by p(seed -> v), no simulation: ${await seedRanking(model as EmbeddedIcModel)}`);
 model.dispose();
 
 /**
@@ -74,4 +75,30 @@ function pairedDifference(a: CascadeEvaluation[], b: CascadeEvaluation[]): strin
   const better = d.filter((x) => x > 0).length;
   const worse = d.filter((x) => x < 0).length;
   return `Macro-F1 difference ${mean.toFixed(4)} +- ${(sd / Math.sqrt(n)).toFixed(4)} (s.e., ${n} cascades; ${better} better, ${worse} worse); Micro-F1 difference ${(microF1(b.map((c) => c.full)) - microF1(a.map((c) => c.full))).toFixed(4)}, bootstrap sd ${dsd.toFixed(4)}, share <= 0 ${notPositive.toFixed(3)}`;
+}
+
+/**
+ * A diagnostic, not a model: predict for each validation cascade the |G_c| users with the highest
+ * p(u_0 -> v) (each with probability 1), i.e. the seed's likeliest receivers, no simulation. How
+ * far a listing that keeps the likeliest receivers first is from a plain ranking.
+ */
+async function seedRanking(m: EmbeddedIcModel): Promise<string> {
+  let hits = 0;
+  let truthTotal = 0;
+  let macro = 0;
+  let n = 0;
+  for (const c of dataset.validation) {
+    const users = c.events.map((e) => e.user);
+    const seed = users[0];
+    const truth = new Set(users.slice(1).filter((u) => u !== seed));
+    if (truth.size === 0) continue;
+    const [row] = await m.nextUserScores([seed, seed]);
+    const order = Array.from(row.keys()).filter((v) => row[v] > -Infinity).sort((a, b) => row[b] - row[a] || a - b);
+    const h = order.slice(0, truth.size).filter((v) => truth.has(v)).length;
+    hits += h;
+    truthTotal += truth.size;
+    macro += h / truth.size; // precision = recall = F1 when |prediction| = |G_c|
+    n++;
+  }
+  return `Macro-F1 ${(macro / n).toFixed(6)} Micro-F1 ${(hits / truthTotal).toFixed(6)} (${n} cascades)`;
 }
