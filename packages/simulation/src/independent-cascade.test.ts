@@ -110,6 +110,25 @@ describe('independent cascade: listing a step by probability or by time', () => 
     expect(Math.abs(first(u.sequences, 1, 3) - 0.69)).toBeLessThan(tol(0.69, N));
   });
 
+  it('probability: a step of more than 32 users (the array-sort path) and of fewer are listed by decreasing p', async () => {
+    for (const n of [40, 10]) {
+      // A star 2 -> 3 .. 2+n with distinct p_i = 0.9 + 0.09 i / n: one parent each, so the key is
+      // p_i; about 0.945 n leaves per step, so with n = 40 most steps hold more than 32 users.
+      const leaves = Array.from({ length: n }, (_, i) => i + 3);
+      const p = leaves.map((_, i) => 0.9 + (0.09 * i) / n);
+      const g = transmissionGraph(n + 3, leaves.map(() => 2), leaves, p);
+      const [r] = await new IndependentCascadeSimulator(g, { withinStepOrder: 'probability' }).simulate([{ seeds: [2], budget: n, simulations: 200 }], Rng.fromSeed(`star${n}`));
+      let large = 0;
+      for (let s = 0; s < 200; s++) {
+        const row = Array.from(r.sequences.subarray(s * n, (s + 1) * n)).filter((u) => u !== -1);
+        if (row.length > 32) large++;
+        // leaf u has p increasing with u, so the listing is by decreasing user index
+        for (let k = 1; k < row.length; k++) expect(row[k]).toBeLessThan(row[k - 1]);
+      }
+      if (n === 40) expect(large).toBeGreaterThan(100);
+    }
+  });
+
   it('probability: equal probabilities are listed in a uniformly random order', async () => {
     const g = transmissionGraph(5, [2, 2], [3, 4], [1, 1]);
     const [r] = await new IndependentCascadeSimulator(g, { withinStepOrder: 'probability' }).simulate([{ seeds: [2], budget: 1, simulations: N }], Rng.fromSeed('tie'));

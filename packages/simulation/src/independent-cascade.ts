@@ -188,16 +188,21 @@ function simulateOrdered(
         next[j] = tmp;
       }
     }
-    // Stable insertion sort by key (a step lists few users).
-    for (let i = 1; i < nNext; i++) {
-      const v = next[i];
-      const kv = key[v];
-      let j = i - 1;
-      while (j >= 0 && key[next[j]] > kv) {
-        next[j + 1] = next[j];
-        j--;
+    // Stable sort by key: insertion sort for the few users of a typical step, the (stable, since
+    // ES2019) array sort for a large one.
+    if (nNext > 32) {
+      next.set(Array.from(next.subarray(0, nNext)).sort((a, b) => key[a] - key[b]));
+    } else {
+      for (let i = 1; i < nNext; i++) {
+        const v = next[i];
+        const kv = key[v];
+        let j = i - 1;
+        while (j >= 0 && key[next[j]] > kv) {
+          next[j + 1] = next[j];
+          j--;
+        }
+        next[j + 1] = v;
       }
-      next[j + 1] = v;
     }
     for (let i = 0; i < take; i++) out[offset + added++] = next[i];
     const swap = current;
