@@ -12,7 +12,8 @@ export type { NextUserModelModule } from './tasks.js';
 // Engines, lower level
 export { transmissionGraph, edgeWeight } from './graph.js';
 export type { TransmissionGraph, TransmissionGraphOptions } from './graph.js';
-export { simulateIndependentCascade, IndependentCascadeScratch } from './independent-cascade.js';
+export { simulateIndependentCascade, IndependentCascadeScratch, conditionalDelay, WITHIN_STEP_ORDERS } from './independent-cascade.js';
+export type { WithinStepOrder } from './independent-cascade.js';
 export { simulateContinuousTime, ContinuousTimeScratch, sampleDelay, unitCumulativeHazard, unitHazard, delayKindIndex, DELAY_DISTRIBUTIONS } from './continuous-time.js';
 export type { ContinuousTimeNetwork, DelayDistribution } from './continuous-time.js';
 export { sampleSequences, defaultMaxBatch } from './sequential.js';

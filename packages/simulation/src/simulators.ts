@@ -15,6 +15,7 @@ import {
 } from '@cascade-lab/core';
 import { checkContinuousTimeNetwork, type ContinuousTimeNetwork } from './continuous-time.js';
 import type { TransmissionGraph } from './graph.js';
+import { WITHIN_STEP_ORDERS, type WithinStepOrder } from './independent-cascade.js';
 import type { SimulationPool } from './pool.js';
 import { sampleSequences, type EndUserPolicy, type NextUserModel } from './sequential.js';
 import { EngineContext, runEngineTask, type EngineTask, type EngineTaskResult, type NextUserModelModule } from './tasks.js';
@@ -106,8 +107,10 @@ export class IndependentCascadeSimulator implements InfectionSimulator {
   private readonly context = new EngineContext();
   constructor(
     readonly graph: TransmissionGraph,
-    private readonly options: SimulatorOptions & { maxSteps?: number } = {},
+    private readonly options: SimulatorOptions & { maxSteps?: number; withinStepOrder?: WithinStepOrder } = {},
   ) {
+    const order = options.withinStepOrder ?? 'random';
+    if (!WITHIN_STEP_ORDERS.includes(order)) throw new RangeError(`IndependentCascadeSimulator: withinStepOrder must be one of ${WITHIN_STEP_ORDERS.join(', ')}, got ${String(order)}`);
     for (let e = 0; e < graph.weights.length; e++) {
       const p = graph.weights[e];
       if (!(p >= 0 && p <= 1)) throw new RangeError(`IndependentCascadeSimulator: edge ${e} has probability ${p}`);
@@ -115,7 +118,7 @@ export class IndependentCascadeSimulator implements InfectionSimulator {
   }
 
   simulate(requests: SimulationRequest[], rng: Rng, signal?: AbortSignal): Promise<SimulationResult[]> {
-    const body: TaskBody = { kind: 'independent-cascade', graph: this.graph, maxSteps: this.options.maxSteps ?? Infinity };
+    const body: TaskBody = { kind: 'independent-cascade', graph: this.graph, maxSteps: this.options.maxSteps ?? Infinity, order: this.options.withinStepOrder ?? 'random' };
     return runRequests(requests, rng, signal, this.options, body, this.graph.numNodes, false, (t) => runEngineTask(t, this.context)).then((rs) =>
       rs.map(({ simulations, budget, sequences }) => ({ simulations, budget, sequences })),
     );

@@ -6,7 +6,7 @@
 import { CascadeError, Rng, type RngState } from '@cascade-lab/core';
 import { ContinuousTimeScratch, simulateContinuousTime, type ContinuousTimeNetwork } from './continuous-time.js';
 import type { TransmissionGraph } from './graph.js';
-import { IndependentCascadeScratch, simulateIndependentCascade } from './independent-cascade.js';
+import { IndependentCascadeScratch, simulateIndependentCascade, type WithinStepOrder } from './independent-cascade.js';
 import { sampleSequences, type EndUserPolicy, type NextUserModel } from './sequential.js';
 import { simulationStream } from './streams.js';
 
@@ -38,6 +38,8 @@ export interface IndependentCascadeTask extends TaskBase {
   kind: 'independent-cascade';
   graph: TransmissionGraph;
   maxSteps: number;
+  /** How a step's users are listed (default 'random'). */
+  order?: WithinStepOrder;
 }
 
 export interface ContinuousTimeTask extends TaskBase {
@@ -118,7 +120,7 @@ export async function runEngineTask(task: EngineTask, context: EngineContext, si
       const out = new Int32Array(n * task.budget).fill(-1);
       const scratch = context.independentCascadeScratch(task.graph.numNodes);
       for (let s = task.from; s < task.to; s++) {
-        simulateIndependentCascade(task.graph, task.seeds, task.budget, simulationStream(requestRng, s), out, (s - task.from) * task.budget, scratch, task.maxSteps);
+        simulateIndependentCascade(task.graph, task.seeds, task.budget, simulationStream(requestRng, s), out, (s - task.from) * task.budget, scratch, task.maxSteps, task.order ?? 'random');
       }
       return { sequences: out };
     }

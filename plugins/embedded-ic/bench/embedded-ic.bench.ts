@@ -1,4 +1,4 @@
-// `npm run bench -- embedded-ic [--dimension 50] [--epochs 3] [--simulations 1000] [--workers 0] [--twitter | --twitter-only] [--twitter-epochs 100] [--twitter-negatives 50] [--twitter-listed 10000000] [--twitter-auc-users 3000]`
+// `npm run bench -- embedded-ic [--dimension 50] [--epochs 3] [--simulations 1000] [--workers 0] [--listings random,probability] [--negative-weight 1] [--twitter | --twitter-only] [--twitter-epochs 100] [--twitter-negatives 50] [--twitter-listed 10000000] [--twitter-auc-users 3000]`
 //
 // Embedded IC (host Float64 code, no tensors):
 // - training throughput on Memetracker: --epochs epochs at the default knobs (200 sampled
@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Rng } from '@cascade-lab/core';
 import { loadMicroscopicDataset } from '@cascade-lab/data';
 import { evaluateMicroscopic } from '@cascade-lab/evaluation';
+import type { WithinStepOrder } from '@cascade-lab/simulation';
 import { edgeRecovery } from '@cascade-lab/metrics';
 import { cascadeLengthStats, edgesShownInOrder, twitterSizedCascades, twitterSizedDataset } from '@cascade-lab/simulation';
 import { cascadeUsers, EmbeddedIcModel, trainEmbeddedIc, transmissionScore, type EmbeddedIcParameters } from '../src/index.js';
@@ -36,6 +37,7 @@ const dimension = Number(arg('dimension', '50'));
 const epochs = Number(arg('epochs', '3'));
 const simulations = Number(arg('simulations', '1000'));
 const workers = Number(arg('workers', '0'));
+const negativeWeight = Number(arg('negative-weight', '1'));
 const twitterNegatives = Number(arg('twitter-negatives', '50'));
 const peakRssGb = () => (process.resourceUsage().maxRSS * 1024) / 2 ** 30;
 const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -52,28 +54,42 @@ if (!flag('twitter-only')) {
     maxEpochs: epochs,
     patience: 0,
     negativeSamples: 200,
+    negativeWeight,
     rng: Rng.fromSeed(1),
   });
   const secondsPerEpoch = trained.fit.history.map((h) => h.seconds);
   const last = secondsPerEpoch[secondsPerEpoch.length - 1];
-  console.log('\n| Memetracker training | value |\n|---|---:|');
+  console.log(`\n| Memetracker training (negativeWeight ${negativeWeight}) | value |\n|---|---:|`);
   console.log(`| cascades per epoch | ${fmt(train.filter((u) => u.length >= 2).length)} |`);
   console.log(`| pairs scored with gradient per epoch | ${fmt(trained.pairsPerEpoch)} |`);
   console.log(`| seconds per epoch (each of ${epochs}) | ${secondsPerEpoch.map((s) => s.toFixed(1)).join(', ')} |`);
   console.log(`| pairs per second (last epoch) | ${fmt(trained.pairsPerEpoch / last)} |`);
   console.log(`| cascades per second (last epoch) | ${fmt(train.length / last)} |`);
 
-  // 2. The 1000-simulation evaluation of that model.
-  const model = new EmbeddedIcModel(trained.parameters, { minEdgeProbability: 1e-4, workers });
-  const g0 = performance.now();
-  const graph = model.summaryMetrics();
-  const graphSeconds = (performance.now() - g0) / 1000;
-  const r = await evaluateMicroscopic(model, data.test, { rng: Rng.fromSeed(2), simulations });
-  model.dispose();
+  // 2. The 1000-simulation evaluation of that model, once per within-step listing (--listings),
+  // the list run twice in alternation so that a change of machine load hits every listing.
+  const listings = arg('listings', 'random,probability').split(',') as WithinStepOrder[];
+  const times = new Map<WithinStepOrder, number[]>();
+  let graphLine = '';
+  const scores = new Map<WithinStepOrder, string>();
+  for (let round = 0; round < 2; round++) {
+    for (const listing of listings) {
+      const model = new EmbeddedIcModel(trained.parameters, { minEdgeProbability: 1e-4, workers, withinStepOrder: listing });
+      const g0 = performance.now();
+      const graph = model.summaryMetrics();
+      graphLine = `| simulation graph: edges, build seconds | ${fmt(graph.simulationEdges)}, ${((performance.now() - g0) / 1000).toFixed(2)} |`;
+      const r = await evaluateMicroscopic(model, data.test, { rng: Rng.fromSeed(2), simulations });
+      model.dispose();
+      times.set(listing, [...(times.get(listing) ?? []), r.seconds]);
+      scores.set(listing, `${r.macroF1.toFixed(4)} / ${r.microF1.toFixed(4)}`);
+    }
+  }
   console.log(`\n| Memetracker evaluation (${data.test.length} test cascades x ${simulations} simulations, ${workers || 'no'} worker threads) | value |\n|---|---:|`);
-  console.log(`| simulation graph: edges, build seconds | ${fmt(graph.simulationEdges)}, ${graphSeconds.toFixed(2)} |`);
-  console.log(`| evaluation seconds (simulations + F1) | ${r.seconds.toFixed(1)} |`);
-  console.log(`| Macro-F1 / Micro-F1 (after ${epochs} epochs, no early stopping) | ${r.macroF1.toFixed(4)} / ${r.microF1.toFixed(4)} |`);
+  console.log(graphLine);
+  for (const listing of listings) {
+    console.log(`| evaluation seconds (simulations + F1), listing ${listing}, two runs | ${times.get(listing)!.map((t) => t.toFixed(1)).join(', ')} |`);
+    console.log(`| Macro-F1 / Micro-F1 (after ${epochs} epochs, no early stopping), listing ${listing} | ${scores.get(listing)} |`);
+  }
   console.log(`| peak RSS so far | ${peakRssGb().toFixed(2)} GB |`);
 }
 

@@ -6,6 +6,7 @@ import { describePluginConformance } from '@cascade-lab/evaluation/testing';
 import { MemoryLogger, quietProgress, Rng, type TrainContext } from '@cascade-lab/core';
 import { type EmbeddedIcParameters } from './model.js';
 import { embeddedIcHyperparameters, embeddedIcPlugin } from './plugin.js';
+import type { WithinStepOrder } from '@cascade-lab/simulation';
 import { EmbeddedIcModel } from './simulator.js';
 import { meanLogLikelihood, negativesFor, trainEmbeddedIc } from './trainer.js';
 import { cascadeUsers, initialParameters, transmissionProbability } from './model.js';
@@ -29,7 +30,7 @@ const context = (seed = 1): TrainContext => ({
  * A model whose p(u -> v) are set directly: d = 1, all vectors 0, so p(u -> v) = sigmoid(-z_v0)
  * depends on the receiver only. Users 2 (seed), 3, 4.
  */
-function receiverOnlyModel(p3: number, p4: number): EmbeddedIcModel {
+function receiverOnlyModel(p3: number, p4: number, withinStepOrder: WithinStepOrder = 'random'): EmbeddedIcModel {
   const logit = (p: number) => Math.log(1 / p - 1);
   const parameters: EmbeddedIcParameters = {
     numUsers: 5,
@@ -38,7 +39,7 @@ function receiverOnlyModel(p3: number, p4: number): EmbeddedIcModel {
     receivers: new Float64Array(5),
     receiverBias: Float64Array.from([0, 0, 0, logit(p3), logit(p4)]),
   };
-  return new EmbeddedIcModel(parameters, { minEdgeProbability: 0, workers: 0 });
+  return new EmbeddedIcModel(parameters, { minEdgeProbability: 0, workers: 0, withinStepOrder });
 }
 
 describe('embedded-ic simulation: infection frequencies against the closed form', () => {
@@ -66,6 +67,29 @@ describe('embedded-ic simulation: infection frequencies against the closed form'
     expect(Math.abs(n4 - S * 0.672)).toBeLessThan(bound(0.672));
     expect(Math.abs(first3 - S * 0.21)).toBeLessThan(bound(0.21));
     model.dispose();
+  });
+
+  it('withinStepOrder probability: the likelier receiver of a step is listed first; the knob reaches the engine and survives save/load', async () => {
+    // p(. -> 3) = 0.3, p(. -> 4) = 0.6 (as above). Listed by probability, 4 comes first whenever step 1
+    // activates it (0.6); 3 comes first only when step 1 activates 3 and not 4: 0.3 * 0.4 = 0.12 (hand).
+    // (The random listing gives 0.21 for 3, the test above.)
+    const model = receiverOnlyModel(0.3, 0.6, 'probability');
+    const S = 20000;
+    const count = (seq: Int32Array, u: number) => Array.from({ length: S }, (_, s) => seq[2 * s]).filter((x) => x === u).length;
+    const bound = (q: number) => 5 * Math.sqrt(S * q * (1 - q));
+    const [r] = await model.simulate([{ seeds: [2], budget: 2, simulations: S, label: 'cascade:0' }], Rng.fromSeed(7));
+    expect(Math.abs(count(r.sequences, 3) - S * 0.12)).toBeLessThan(bound(0.12));
+    expect(Math.abs(count(r.sequences, 4) - S * 0.6)).toBeLessThan(bound(0.6));
+    const dir = mkdtempSync(join(tmpdir(), 'embedded-ic-order-'));
+    await model.save(dir);
+    const again = EmbeddedIcModel.load(dir);
+    expect(again.prediction.withinStepOrder).toBe('probability');
+    const [r2] = await again.simulate([{ seeds: [2], budget: 2, simulations: S, label: 'cascade:0' }], Rng.fromSeed(7));
+    expect(Array.from(r2.sequences)).toEqual(Array.from(r.sequences));
+    model.dispose();
+    again.dispose();
+    expect(embeddedIcHyperparameters.parse({}).withinStepOrder).toBe('random');
+    expect(() => embeddedIcHyperparameters.parse({ withinStepOrder: 'latest' })).toThrow();
   });
 
   it('leaves pairs below minEdgeProbability out of the graph and reports the mass left out', async () => {

@@ -1,4 +1,5 @@
 import { loadingModel, type MicroscopicDataset, type MicroscopicPlugin } from '@cascade-lab/core';
+import { WITHIN_STEP_ORDERS } from '@cascade-lab/simulation';
 import { z } from 'zod';
 import { cascadeUsers } from './model.js';
 import { EmbeddedIcModel } from './simulator.js';
@@ -35,6 +36,10 @@ export const embeddedIcHyperparameters = z.strictObject({
     .default('best-epoch')
     .describe('best-epoch: keep the parameters of the best validation epoch; retrain-all: retrain from scratch on training + validation cascades for that many epochs (NDM paper §5.2)'),
   workers: z.number().int().nonnegative().default(0).describe('worker threads for the Monte-Carlo simulations (0: the calling thread)'),
+  withinStepOrder: z
+    .enum(WITHIN_STEP_ORDERS)
+    .default('random')
+    .describe('how the users one IC step activates are listed, which decides who is kept at the budget and in the first five: random (a seeded uniform order), probability (likeliest successful edge first), time (a continuous delay inside the step drawn from each edge, earliest first)'),
 });
 export type EmbeddedIcHyperparameters = z.output<typeof embeddedIcHyperparameters>;
 
@@ -69,7 +74,7 @@ export const embeddedIcPlugin: MicroscopicPlugin<EmbeddedIcHyperparameters> = {
       logger: context.logger,
       monitor: hp.earlyStoppingMetric,
       monitorSimulations: hp.monitorSimulations,
-      simulator: (p) => new EmbeddedIcModel(p, { minEdgeProbability: hp.minEdgeProbability, workers: 0 }),
+      simulator: (p) => new EmbeddedIcModel(p, { minEdgeProbability: hp.minEdgeProbability, workers: 0, withinStepOrder: hp.withinStepOrder }),
     });
     const { epochs, bestEpoch, best } = result.fit;
     let { seconds } = result.fit;
@@ -105,7 +110,7 @@ export const embeddedIcPlugin: MicroscopicPlugin<EmbeddedIcHyperparameters> = {
     // Pairs (u, v) whose score and gradient were computed, per second of training.
     context.metrics.logMetric('train.pairsPerSecond', (result.pairsPerEpoch * epochs) / Math.max(result.fit.seconds, 1e-9));
     context.logger.info(`embedded-ic: d=${hp.dimension}, ${epochs} epochs in ${seconds.toFixed(1)} s, kept epoch ${bestEpoch}`);
-    return new EmbeddedIcModel(parameters, { minEdgeProbability: hp.minEdgeProbability, workers: hp.workers });
+    return new EmbeddedIcModel(parameters, { minEdgeProbability: hp.minEdgeProbability, workers: hp.workers, withinStepOrder: hp.withinStepOrder });
   },
 
   async load(dir: string) {

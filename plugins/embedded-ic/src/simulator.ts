@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CascadeError, RESERVED_USERS, type MicroscopicModel, type Rng, type SimulationRequest, type SimulationResult } from '@cascade-lab/core';
-import { IndependentCascadeSimulator, SimulationPool, transmissionGraph, type TransmissionGraph } from '@cascade-lab/simulation';
+import { IndependentCascadeSimulator, SimulationPool, transmissionGraph, type TransmissionGraph, type WithinStepOrder } from '@cascade-lab/simulation';
 import { sigmoid, softplus, transmissionScore, type EmbeddedIcParameters } from './model.js';
 
 const FORMAT = 'cascade-lab/embedded-ic@1';
@@ -18,6 +18,8 @@ export interface PredictionOptions {
   minEdgeProbability: number;
   /** Worker threads for the simulations (0: the calling thread). */
   workers: number;
+  /** How the users activated in one IC step are listed (default 'random'; see `WithinStepOrder`). */
+  withinStepOrder?: WithinStepOrder;
 }
 
 export interface GraphSummary {
@@ -78,7 +80,7 @@ export class EmbeddedIcModel implements MicroscopicModel {
       const { graph, summary } = simulationGraph(this.parameters, this.prediction.minEdgeProbability);
       this.summary = summary;
       if (this.prediction.workers > 0) this.pool = new SimulationPool({ workers: this.prediction.workers });
-      this.simulator = new IndependentCascadeSimulator(graph, { pool: this.pool });
+      this.simulator = new IndependentCascadeSimulator(graph, { pool: this.pool, withinStepOrder: this.prediction.withinStepOrder ?? 'random' });
     }
     return this.simulator;
   }
