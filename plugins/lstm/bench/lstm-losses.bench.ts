@@ -1,4 +1,4 @@
-// `npm run bench -- lstm-losses [--implementation fused|fusedBlockGrad|ops] [--no-row-groups] [--epochs 3] [--backend tensorflow] [--out steps.json]`
+// `npm run bench -- lstm-losses [--implementation fused|fusedBlockGrad|ops] [--no-row-groups] [--loss-row-steps 2] [--epochs 3] [--backend tensorflow] [--out steps.json]`
 //
 // Not a speed benchmark: the numbers check for speed changes. A short seed-1 training on Memetracker
 // (the default knobs, batches from a fixed seed stream) prints each epoch's mean training loss and
@@ -32,10 +32,11 @@ const lists = userLists(data.train.filter((c) => c.events.length >= 2));
 const validation = userLists(data.validation);
 const network = new LstmNetwork({ numUsers: data.users.size, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize }, Rng.fromSeed(1));
 network.lstmImplementation = implementation;
-const trainer = new LstmTrainer(network, hp, { rowGroups });
+const lossRowSteps = process.argv.includes('--loss-row-steps') ? Number(arg('loss-row-steps', '')) : undefined;
+const trainer = new LstmTrainer(network, hp, { rowGroups, lossRowSteps });
 const rng = Rng.fromSeed(1);
 const steps: number[] = [];
-const label = `${implementation}${rowGroups ? '' : ', no row groups'}`;
+const label = `${implementation}${rowGroups ? '' : ', no row groups'}, loss rows on ${trainer.lossRowSteps} step(s) a doubling`;
 for (let e = 0; e < Number(arg('epochs', '3')); e++) {
   const plan = trainer.plan(lists, rng.derive(`epoch-${e}`));
   let loss = 0;
@@ -46,7 +47,7 @@ for (let e = 0; e < Number(arg('epochs', '3')); e++) {
     weight += r.targets;
     steps.push(r.lossSum / r.targets);
   }
-  console.log(`${label} epoch ${e + 1}: training loss ${(loss / weight).toFixed(7)}, validation loss ${validationLoss(trainer, validation).toFixed(7)} (${plan.batches.length} steps)`);
+  console.log(`${label} epoch ${e + 1}: training loss ${(loss / weight).toFixed(7)}, validation loss ${validationLoss(trainer, validation).toFixed(7)} (${plan.batches.length} steps; ${trainer.lossAndGradients.graph.stats.compiled} training graphs so far)`);
 }
 console.log(`${label} first 5 steps: ${steps.slice(0, 5).map((x) => x.toFixed(6)).join(' ')}`);
 const out = arg('out', '');

@@ -1,4 +1,4 @@
-// `npm run bench -- lstm-profile [--batches 10] [--repeats 3] [--backend tensorflow|wasm] [--no-row-groups]`
+// `npm run bench -- lstm-profile [--batches 10] [--repeats 3] [--backend tensorflow|wasm] [--no-row-groups] [--only <text in a piece's label>] [--loss-row-steps 2]`
 //
 // Where the lstm training step's time goes on the tensorflow backend (compiled graphs; or eager on
 // --backend wasm), on the
@@ -29,10 +29,11 @@ const plan = planBatches(Int32Array.from(lists, (c) => c.length), { batchSize: h
 const batches = plan.slice(0, Number(arg('batches', '10'))).map((rows) => rows.map((i) => lists[i]));
 const U = data.users.size;
 const network = new LstmNetwork({ numUsers: U, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize }, Rng.fromSeed(1));
-const trainer = new LstmTrainer(network, hp, { rowGroups: !process.argv.includes('--no-row-groups') });
+const lossRowSteps = process.argv.includes('--loss-row-steps') ? Number(arg('loss-row-steps', '')) : undefined;
+const trainer = new LstmTrainer(network, hp, { rowGroups: !process.argv.includes('--no-row-groups'), lossRowSteps });
 const variables = network.trainableVariables();
 const rowGroups = !process.argv.includes('--no-row-groups');
-const chunks: TrainingChunk[] = batches.flatMap((b) => lengthChunks(b, U).map((g) => griddedChunk(g, hp.learnEnd, { rowGroups })));
+const chunks: TrainingChunk[] = batches.flatMap((b) => lengthChunks(b, U).map((g) => griddedChunk(g, hp.learnEnd, { rowGroups, lossRowSteps })));
 const realLengths = batches.map((b) => Math.max(...b.map((c) => c.length)));
 console.log(`users ${U}; ${batches.length} batches -> ${chunks.length} chunks; real max lengths ${realLengths.join(' ')}`);
 console.log(`chunk shapes (row groups) ${chunks.map((c) => groupsKey(c.groups)).join(' ')}; LSTM row positions ${chunks.reduce((s, c) => s + c.groups.reduce((t, g) => t + g.rows * g.length, 0), 0)}; padded logit cells ${chunks.reduce((s, c) => s + c.rows * c.length * U, 0) / 1e6}M, loss rows ${chunks.reduce((s, c) => s + c.positions.length, 0)}, real positions ${batches.flat().reduce((s, c) => s + c.length, 0)}, padded ${chunks.reduce((s, c) => s + c.rows * c.length, 0)}`);
@@ -100,7 +101,9 @@ const pieces: [string, (x: tf.Tensor[]) => tf.Tensor[]][] = [
 ];
 
 const repeats = Number(arg('repeats', '3'));
+const only = arg('only', '');
 for (const [label, fn] of pieces) {
+  if (!label.includes(only)) continue;
   const g = new GraphFunction(fn, { name: label, captureExternal: true });
   const firstCalls = [0, 0];
   for (const k of [0, 1]) {

@@ -2,7 +2,8 @@
 // (backend variants: `tensorflow:no-row-groups` runs the chunks as one group of rows x length, as before
 // row groups; `tensorflow:one-thread` sets TF_NUM_INTRAOP_THREADS=1 and TF_NUM_INTEROP_THREADS=1, which
 // TensorFlow reads at load: by default it uses a pool of one thread per core for each; both together:
-// `tensorflow:no-row-groups:one-thread`)
+// `tensorflow:no-row-groups:one-thread`; `tensorflow:loss-rows-<k>` pads the trained positions to a grid of k sizes per
+// doubling instead of the default)
 //
 // The LSTM baseline on Memetracker (the lstm-memetracker.yaml sizes: embedding 64, hidden 64, batch
 // 32), per backend, each in its own process:
@@ -52,7 +53,8 @@ async function worker(spec: string): Promise<Record<string, unknown>> {
   const backend = await initBackend(backendName);
   const { data, batches } = await setup();
   const network = new LstmNetwork({ numUsers: data.users.size, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize }, Rng.fromSeed(1));
-  const trainer = new LstmTrainer(network, hp, { rowGroups: !variants.includes('no-row-groups') });
+  const lossRows = variants.find((v) => v.startsWith('loss-rows-'));
+  const trainer = new LstmTrainer(network, hp, { rowGroups: !variants.includes('no-row-groups'), lossRowSteps: lossRows ? Number(lossRows.slice('loss-rows-'.length)) : undefined });
   const pass = () => {
     let targets = 0;
     const start = performance.now();

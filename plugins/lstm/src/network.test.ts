@@ -109,6 +109,18 @@ describe('lstm network (cpu)', () => {
     expect(griddedChunk([Array.from({ length: 40 }, (_, i) => i + 2), [1, 2], [3, 4], [5], [6], [7], [8], [9]], true, { rowGroups: false }).groups).toEqual([{ rows: 8, length: 40 }]);
   });
 
+  it('griddedChunk pads the trained positions to 2 sizes per doubling (powers of two with lossRowSteps 1)', () => {
+    // 40 distinct users with learnEnd: 39 next-user targets and </s>, 40 trained; the grid of 2
+    // sizes a doubling above 32 has steps of 16 (32, 48, 64): 48, powers of two: 64.
+    const long = Array.from({ length: 40 }, (_, i) => i + 2);
+    expect(griddedChunk([long], true).count).toBe(40);
+    expect(griddedChunk([long], true).positions.length).toBe(48);
+    expect(griddedChunk([long], true, { lossRowSteps: 1 }).positions.length).toBe(64);
+    // 3 trained (3 users: 2 next users and </s>): below 4 every size is on the grid; the power of two is 4.
+    expect(griddedChunk([[2, 3, 4]], true).positions.length).toBe(3);
+    expect(griddedChunk([[2, 3, 4]], true, { lossRowSteps: 1 }).positions.length).toBe(4);
+  });
+
   it('loss and gradients equal the dense formulation (softmax over every padded position, mask from a running one-hot count)', () => {
     // The reference: what the loss computed before the loss rows and the scattered mask (a
     // [B, L, U] one-hot running count, logSoftmax over all B x L positions, weighted).

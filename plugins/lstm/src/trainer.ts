@@ -4,7 +4,7 @@ import { planBatches } from '@cascade-lab/data';
 import { GraphFunction, gridSize, tf } from '@cascade-lab/tensor-ops';
 import { Adam, fit as fitLoop, type EpochPlan, type Monitor } from '@cascade-lab/training';
 import type { LstmHyperparameters } from './hyperparameters.js';
-import { chunkTensors, griddedChunk, type LstmNetwork, type RowGroup, type TrainingChunk } from './network.js';
+import { chunkTensors, griddedChunk, LOSS_ROW_STEPS, type LstmNetwork, type RowGroup, type TrainingChunk } from './network.js';
 import { LstmSimulator } from './simulator.js';
 
 /** Largest logit tensor (rows x length x users) of one compiled pass; more rows go to another chunk. */
@@ -103,19 +103,23 @@ export class LstmTrainer {
   /** Whether chunks are cut into row groups (`rowGroups`; false for the benchmark's comparison). */
   readonly rowGroups: boolean;
 
+  /** Loss rows' grid steps per doubling (`griddedChunk`'s `lossRowSteps`). */
+  readonly lossRowSteps: number;
+
   constructor(
     readonly network: LstmNetwork,
     readonly hp: LstmHyperparameters,
-    options: { eager?: boolean; rowGroups?: boolean } = {},
+    options: { eager?: boolean; rowGroups?: boolean; lossRowSteps?: number } = {},
   ) {
     this.optimizer = new Adam({ learningRate: hp.learningRate, name: 'lstm Adam update' });
     this.lossAndGradients = new LossAndGradients(network, options);
     this.rowGroups = options.rowGroups ?? true;
+    this.lossRowSteps = options.lossRowSteps ?? LOSS_ROW_STEPS;
   }
 
   /** One Adam update on a batch of cascades; returns the summed loss and the number of targets. */
   step(lists: readonly (readonly number[])[]): { lossSum: number; targets: number } {
-    const chunks = lengthChunks(lists, this.network.architecture.numUsers).map((g) => griddedChunk(g, this.hp.learnEnd, { rowGroups: this.rowGroups }));
+    const chunks = lengthChunks(lists, this.network.architecture.numUsers).map((g) => griddedChunk(g, this.hp.learnEnd, { rowGroups: this.rowGroups, lossRowSteps: this.lossRowSteps }));
     const total = chunks.reduce((s, c) => s + c.count, 0);
     if (total === 0) return { lossSum: 0, targets: 0 };
     let grads: Record<string, tf.Tensor> | null = null;
@@ -165,7 +169,7 @@ export function validationLoss(trainer: LstmTrainer, lists: readonly (readonly n
   const byLength = lists.slice().sort((a, b) => a.length - b.length);
   for (let s = 0; s < byLength.length; s += 32) {
     for (const g of lengthChunks(byLength.slice(s, s + 32), trainer.network.architecture.numUsers)) {
-      const chunk = griddedChunk(g, trainer.hp.learnEnd, { rowGroups: trainer.rowGroups });
+      const chunk = griddedChunk(g, trainer.hp.learnEnd, { rowGroups: trainer.rowGroups, lossRowSteps: trainer.lossRowSteps });
       if (chunk.count === 0) continue;
       sum += trainer.lossAndGradients.loss(chunk, 1);
       count += chunk.count;
