@@ -10,7 +10,8 @@
  * anchored to the random initialisation: until d_n reaches `decay` the shadow weighs roughly the
  * last tenth of the updates so far. Used against the test-net validation loss jumping by up to 1.2
  * between neighbouring epochs (README, Results): the average moves less than the weights Adam
- * leaves after the last batch of an epoch.
+ * leaves after the last batch of an epoch. It does smooth the curve, but was not better on held-out
+ * validation cascades (README, Results), so `weightAverageDecay` is off by default.
  */
 import { tf } from '@cascade-lab/tensor-ops';
 

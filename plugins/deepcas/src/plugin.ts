@@ -78,7 +78,7 @@ export const deepcasHyperparameters = z.strictObject({
     .min(0)
     .lt(1)
     .default(0)
-    .describe('decay of an exponential moving average of the network\'s weights, updated after every step (decay min(d, n / (n + 9)) at the n-th, TensorFlow\'s ExponentialMovingAverage); the averaged weights are the ones validated, kept and used to predict. 0: off, the trained weights themselves (the authors\' code)'),
+    .describe('decay of an exponential moving average of the network\'s weights, updated after every step (decay min(d, n / (n + 9)) at the n-th, TensorFlow\'s ExponentialMovingAverage); the averaged weights are the ones validated, kept and used to predict (not better on held-out validation, README). 0: off, the trained weights themselves (the authors\' code)'),
 });
 export type DeepCasHyperparameters = z.output<typeof deepcasHyperparameters>;
 
