@@ -23,6 +23,7 @@ export {
   type PreparedCascade,
 } from './plugin.js';
 export { DeepCasNetwork, geometricWalkWeights, sizeGeometricWalkWeights, gruSequence, sizeBucket, PAD_NODE, UNKNOWN_NODE, RESERVED_NODES, type DeepCasArchitecture, type ForwardOutput } from './model.js';
+export { WeightAverage, averageDecayAt } from './average.js';
 export { sampleWalks, startNodes, transitionTable, WALK_END, DEFAULT_WALK_OPTIONS, type WalkOptions, type TransitionRule, type TransitionTable } from './walks.js';
 
 /** The inversify module the runner loads (apps/experiment-runner/src/plugin-modules.ts). */

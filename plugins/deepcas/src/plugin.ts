@@ -26,6 +26,7 @@ import { Adam, fit, type LearningRateSchedule, type Monitor } from '@cascade-lab
 import { z } from 'zod';
 import { DeepCasNetwork, PAD_NODE, RESERVED_NODES, sizeBucket, UNKNOWN_NODE, type DeepCasArchitecture } from './model.js';
 import { sampleWalks, WALK_END, type WalkOptions } from './walks.js';
+import { WeightAverage } from './average.js';
 
 /** Every knob with the paper's (or the authors' code's) default and a description. */
 export const deepcasHyperparameters = z.strictObject({
@@ -72,6 +73,12 @@ export const deepcasHyperparameters = z.strictObject({
     .positive()
     .default(5)
     .describe('average the predictions of the networks of this many epochs with the lowest validation losses (1: the best epoch alone); needs a validation split'),
+  weightAverageDecay: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0)
+    .describe('decay of an exponential moving average of the network\'s weights, updated after every step (decay min(d, n / (n + 9)) at the n-th, TensorFlow\'s ExponentialMovingAverage); the averaged weights are the ones validated, kept and used to predict (not better on held-out validation, README). 0: off, the trained weights themselves (the authors\' code)'),
 });
 export type DeepCasHyperparameters = z.output<typeof deepcasHyperparameters>;
 
@@ -329,6 +336,11 @@ export class DeepCasModel implements MacroscopicModel {
     return { ...this.summary };
   }
 
+  /** The networks of each trained horizon (for tests and inspection; the model owns them). */
+  get horizonNetworks(): readonly HorizonNetwork[] {
+    return this.networks;
+  }
+
   /** Networks (epochs) averaged per trained horizon. */
   get membersPerHorizon(): number[] {
     return this.networks.map((n) => n.members.length);
@@ -457,8 +469,13 @@ async function trainHorizon(
 ): Promise<{ net: HorizonNetwork; bestEpoch: number; validationMse: number; keptEpochs: number[]; ensembleValidationMse: number }> {
   const meanLabel = train.y.reduce((a, b) => a + b, 0) / train.y.length;
   const network = new DeepCasNetwork(arch, ctx.rng.derive(`init:${horizonKey(h)}`), { embeddings, initStd: hp.initStd, mlp: hp.mlpInit, outputBias: meanLabel });
-  let net = new HorizonNetwork(network);
-  const snapshot = () => Object.fromEntries(Object.entries(network.allWeights()).map(([n, v]) => [n, tf.keep(v.clone())]));
+  // With weightAverageDecay > 0 the averaged weights (a second network, set to the initial weights
+  // now) are the ones validated, kept and returned; the trained network only feeds them.
+  const averaged = hp.weightAverageDecay > 0 ? new DeepCasNetwork(arch, Rng.fromSeed('deepcas-average')) : null; // initial values overwritten at once
+  const average = averaged ? new WeightAverage(network.allWeights(), averaged.allWeights(), hp.weightAverageDecay) : null;
+  const evaluated = averaged ?? network;
+  let net = new HorizonNetwork(evaluated);
+  const snapshot = () => Object.fromEntries(Object.entries(evaluated.allWeights()).map(([n, v]) => [n, tf.keep(v.clone())]));
   // The `ensembleEpochs` lowest validation losses so far with their weights, lowest first (ties: the earlier epoch first, as fit's best).
   const kept: { loss: number; epoch: number; weights: Record<string, tf.Tensor> }[] = [];
   const keep = (loss: number, epoch: number) => {
@@ -508,7 +525,7 @@ async function trainHorizon(
       weights: {
         snapshot,
         restore: (s) => {
-          const w = network.allWeights();
+          const w = evaluated.allWeights();
           for (const [n, t] of Object.entries(s)) w[n].assign(t);
         },
         release: (s) => tf.dispose(Object.values(s)),
@@ -538,6 +555,7 @@ async function trainHorizon(
               optimizer.applyGradients(otherVars, byName);
               if (hp.embeddingLearningRate > 0) embeddingOptimizer.applyGradients(embeddingVars, byName);
               tf.dispose(grads);
+              average?.update();
               const mse = cost.dataSync()[0];
               cost.dispose();
               return { loss: mse * batch.length, weight: batch.length };
@@ -550,7 +568,7 @@ async function trainHorizon(
     });
     const validationMse = result.best?.[`${key}.loss`] ?? NaN;
     if (kept.length < 2) return { net, bestEpoch: result.bestEpoch, validationMse, keptEpochs: [result.bestEpoch], ensembleValidationMse: validationMse };
-    // fit brought back the best epoch's weights (kept[0]); the other kept epochs become networks of their own.
+    // fit brought back the best epoch's weights (kept[0]) into `evaluated`; the other kept epochs become networks of their own.
     const others = kept.slice(1).map((k, j) => {
       const m = new DeepCasNetwork(arch, Rng.fromSeed(`deepcas-member-${j}`)); // initial values overwritten at once
       const w = m.allWeights();
@@ -558,7 +576,7 @@ async function trainHorizon(
       return m;
     });
     net.forwardGraph.dispose();
-    net = new HorizonNetwork([network, ...others]);
+    net = new HorizonNetwork([evaluated, ...others]);
     const p = net.predict(validation.rows, hp.batchSize, ctx.signal);
     let s = 0;
     p.forEach((v, i) => (s += (v - validation.y[i]) ** 2));
@@ -571,6 +589,8 @@ async function trainHorizon(
     step.dispose();
     optimizer.dispose();
     embeddingOptimizer.dispose();
+    // The trained weights are no part of the model when their average is.
+    if (averaged) network.dispose();
   }
 }
 
