@@ -14,36 +14,15 @@
  *   const out = dots.dots(n, lanes);              // [n, lanes] float64 (a view: copy to keep)
  */
 import { CascadeError } from '@cascade-lab/core';
+import { align16, ensureBytes, kernelInstances, type WasmMemory } from './wasm-instance.js';
 import { WASM_BASE64 } from './row-dots.wasm.js';
-
-const PAGE = 65536;
-
-// The few WebAssembly globals used here (the workspace compiles without the DOM lib, where they live).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmModule {
-  readonly __wasmModule?: never;
-}
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule) => { readonly exports: unknown };
-};
 
 interface Exports {
   memory: WasmMemory;
   rowDots(table: number, index: number, count: number, width: number, query: number, lanes: number, out: number): void;
 }
 
-let compiled: WasmModule | null = null;
-
-function wasmModule(): WasmModule {
-  compiled ??= new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
-  return compiled;
-}
-
-const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+const instance = kernelInstances<Exports>(WASM_BASE64);
 
 export class RowDotTable {
   readonly rows: number;
@@ -66,7 +45,7 @@ export class RowDotTable {
     if (!Number.isInteger(width) || width <= 0) throw new CascadeError('INTERNAL', `RowDotTable: width must be a positive integer, got ${width}`);
     if (table.length % width !== 0) throw new CascadeError('INTERNAL', `RowDotTable: table length ${table.length} is not a multiple of width ${width}`);
     this.rows = table.length / width;
-    this.exports = new WebAssembly.Instance(wasmModule()).exports as unknown as Exports;
+    this.exports = instance();
     this.queryAt = align16(table.byteLength);
     this.reserve(16, 1024);
     new Float32Array(this.exports.memory.buffer, 0, table.length).set(table);
@@ -81,7 +60,7 @@ export class RowDotTable {
     const outAt = indexAt + align16(itemCapacity * 4);
     const needed = outAt + itemCapacity * laneCapacity * 8;
     const memory = this.exports.memory;
-    if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
+    ensureBytes(memory, needed);
     this.laneCapacity = laneCapacity;
     this.itemCapacity = itemCapacity;
     this.indexAt = indexAt;

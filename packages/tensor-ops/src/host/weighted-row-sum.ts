@@ -10,36 +10,15 @@
  *   const out = rows.sum(n);                           // width floats (a view: copy to keep)
  */
 import { CascadeError } from '@cascade-lab/core';
+import { align16, ensureBytes, kernelInstances, type WasmMemory } from './wasm-instance.js';
 import { WASM_BASE64 } from './weighted-row-sum.wasm.js';
-
-const PAGE = 65536;
-
-// The few WebAssembly globals used here (the workspace compiles without the DOM lib, where they live).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmModule {
-  readonly __wasmModule?: never;
-}
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule) => { readonly exports: unknown };
-};
 
 interface Exports {
   memory: WasmMemory;
   weightedRowSum(table: number, index: number, weight: number, count: number, width: number, out: number): void;
 }
 
-let compiled: WasmModule | null = null;
-
-function wasmModule(): WasmModule {
-  compiled ??= new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
-  return compiled;
-}
-
-const align16 = (bytes: number): number => Math.ceil(bytes / 16) * 16;
+const instance = kernelInstances<Exports>(WASM_BASE64);
 
 export class WeightedRowTable {
   readonly rows: number;
@@ -59,7 +38,7 @@ export class WeightedRowTable {
     if (!Number.isInteger(width) || width <= 0 || width % 4 !== 0) throw new CascadeError('INTERNAL', `WeightedRowTable: width must be a positive multiple of 4, got ${width}`);
     if (table.length % width !== 0) throw new CascadeError('INTERNAL', `WeightedRowTable: table length ${table.length} is not a multiple of width ${width}`);
     this.rows = table.length / width;
-    this.exports = new WebAssembly.Instance(wasmModule()).exports as unknown as Exports;
+    this.exports = instance();
     this.outAt = align16(table.byteLength);
     this.itemsAt = this.outAt + align16(width * 4);
     this.reserve(1024);
@@ -71,7 +50,7 @@ export class WeightedRowTable {
     const capacity = Math.max(items, this.capacity * 2);
     const needed = this.itemsAt + 2 * align16(capacity * 4);
     const memory = this.exports.memory;
-    if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
+    ensureBytes(memory, needed);
     this.capacity = capacity;
     const buffer = memory.buffer;
     this.outView = new Float32Array(buffer, this.outAt, this.width);
