@@ -17,6 +17,7 @@ interface SweepArgs extends GlobalOptions {
   set: string[];
   workers?: number;
   seeds?: string;
+  only: string[];
   dryRun: boolean;
   trackingUri?: string;
   json: boolean;
@@ -33,6 +34,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('set', { type: 'string', array: true, default: [] as string[], describe: 'override a key of every trial: --set evaluation.simulations=100 (repeatable)' })
       .option('workers', { type: 'number', describe: 'trials run in parallel, each in its own process (default: the file\'s `workers`, else one per core)' })
       .option('seeds', { type: 'string', describe: 'replace the file\'s sweep.seeds, e.g. --seeds 1 for a quick pass or --seeds 1,2,3,4,5' })
+      .option('only', { type: 'string', array: true, default: [] as string[], describe: 'run only the trials whose label matches (`*`, `?` wildcards, case-insensitive, repeatable), e.g. --only "ndm *"; the rest stay for a later run of the whole sweep' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the trials (and which already finished) without running anything' })
       .option('tracking-uri', { type: 'string', describe: 'MLflow server (default: the base config, then $MLFLOW_TRACKING_URI, then the local store ./runs)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the plan (--dry-run) or the outcome (parent run, every trial with its state and metrics) as JSON on stdout' })
@@ -45,6 +47,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       })
       .example('$0 sweep configs/sweeps/ndm-sensitivity.yaml --dry-run', 'list the trials of the NDM parameter study')
       .example('$0 sweep configs/sweeps/gammacas-ablation.yaml --workers 2', 'the GammaCas ablations, two at a time')
+      .example('$0 sweep configs/sweeps/ndm-table2.yaml --only "ndm *" --only "netrate *"', 'part of a long sweep now; the whole sweep later skips what finished')
       .epilogue(
         'A trial is identified by the hash of its resolved config: running the same sweep again skips trials that already FINISHED and reruns FAILED or KILLED ones. ' +
           'Ctrl-C stops the sweep (running trials close as KILLED); twice kills them at once. Exit code 8 when some trials failed.',
@@ -52,7 +55,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
   handler: async (args) => {
     const logger = loggerFor(args);
     const registry = createContainer(pluginModules).get(PluginRegistry);
-    const sweep = loadSweep(args.config, registry, args.set, { seeds: args.seeds?.split(',').map(Number) });
+    const sweep = loadSweep(args.config, registry, args.set, { seeds: args.seeds?.split(',').map(Number), only: args.only });
     for (const [dup, kept] of sweep.duplicates) logger.warn(`trial "${dup}" resolves to the same config as "${kept}": run once`);
     if (args.dryRun) {
       await printPlan(sweep, args.trackingUri, logger, args.json);
@@ -119,7 +122,7 @@ async function printPlan(sweep: ResolvedSweep, trackingUri: string | undefined, 
     return;
   }
   const rows = sweep.trials.map((t) => [
-    String(t.index),
+    String(t.fileIndex),
     t.label,
     String(t.seed),
     t.hash.slice(0, 12),

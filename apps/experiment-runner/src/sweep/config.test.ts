@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, createContainer, PluginRegistry } from '@cascade-lab/core';
 import { pluginModules } from '../plugin-modules.js';
-import { expandSweep, loadSweep, sweepFileSchema } from './config.js';
+import { trialTags } from './run-sweep.js';
+import { expandSweep, labelPattern, loadSweep, sweepFileSchema } from './config.js';
 
 const registry = createContainer(pluginModules).get(PluginRegistry);
 const dir = mkdtempSync(join(tmpdir(), 'cascade-sweep-config-'));
@@ -92,6 +93,33 @@ describe('loadSweep', () => {
     const sweep = loadSweep(file, registry);
     expect(sweep.trials.map((t) => t.label)).toEqual(['base', 'smoothing=1']);
     expect(sweep.duplicates).toEqual([['smoothing=0 seed=1', 'base seed=1']]);
+  });
+
+  it('--only keeps the trials whose label matches, with their hashes and whole-sweep positions unchanged', () => {
+    const file = sweepFile(
+      'only.yaml',
+      'name: o\nbase: base.yaml\nsweep:\n  list:\n    - { label: pop a, set: { model.hyperparameters.smoothing: 0.5 } }\n    - { label: pop b, set: { model.hyperparameters.smoothing: 1 } }\n    - { label: other (x), set: { model.hyperparameters.smoothing: 2 } }\n  seeds: [1, 2]\n',
+    );
+    const all = loadSweep(file, registry);
+    expect(all.trials.map((t) => [t.index, t.fileIndex])).toEqual([0, 1, 2, 3, 4, 5].map((i) => [i, i]));
+    const some = loadSweep(file, registry, [], { only: ['POP B', 'other (?)'] });
+    expect(some.trials.map((t) => `${t.label} ${t.seed}`)).toEqual(['pop b 1', 'pop b 2', 'other (x) 1', 'other (x) 2']);
+    expect(some.trials.map((t) => t.index)).toEqual([0, 1, 2, 3]);
+    expect(some.trials.map((t) => t.fileIndex)).toEqual([2, 3, 4, 5]);
+    expect(some.trials.map((t) => t.hash)).toEqual(all.trials.slice(2).map((t) => t.hash));
+    // The run's trial-index tag (reports order a sweep's methods by it) is the whole-sweep position.
+    expect(trialTags(some, some.trials[0])['cascade.trial.index']).toBe('2');
+    // `*` spans any text, but a pattern must match the whole label: "pop" alone matches nothing.
+    expect(loadSweep(file, registry, [], { only: ['pop *'] }).trials.map((t) => t.label)).toEqual(['pop a', 'pop a', 'pop b', 'pop b']);
+    expect(() => loadSweep(file, registry, [], { only: ['pop'] })).toThrow(/--only "pop" matches no trial of .*only\.yaml; its trial labels: "pop a", "pop b", "other \(x\)"/);
+  });
+
+  it('labelPattern: * and ? are the only wildcards; every other character is literal', () => {
+    expect(labelPattern('a.b').test('a.b')).toBe(true);
+    expect(labelPattern('a.b').test('axb')).toBe(false);
+    expect(labelPattern('ndm [x]+').test('NDM [x]+')).toBe(true);
+    expect(labelPattern('n?m *').test('ndm memetracker')).toBe(true);
+    expect(labelPattern('n?m *').test('nm memetracker')).toBe(false);
   });
 
   it('reports a misspelt swept key at its place in the sweep file, with did-you-mean', () => {

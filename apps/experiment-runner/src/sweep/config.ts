@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError, loadConfig, type ConfigIssue, type LoadedConfig, type PluginRegistry } from '@cascade-lab/core';
+import { CascadeError, ConfigError, loadConfig, type ConfigIssue, type LoadedConfig, type PluginRegistry } from '@cascade-lab/core';
 import { z } from 'zod';
 import { loadExperiment, type ResolvedExperiment } from '../experiment/config.js';
 
@@ -62,8 +62,10 @@ export interface TrialSpec {
 
 /** A trial ready to run. */
 export interface SweepTrial {
-  /** Position in the expanded sweep (0-based, duplicates removed). */
+  /** Position in the trials this invocation runs (0-based, duplicates removed). */
   index: number;
+  /** Position in the whole expanded sweep (differs from `index` under `--only`): the run's trial-index tag, so reports order a sweep's runs alike however it was run. */
+  fileIndex: number;
   label: string;
   seed: number;
   /** Readable run name: `<label> seed=<seed>`. */
@@ -211,6 +213,22 @@ function structuralIssues(config: SweepFile, loaded: LoadedConfig<SweepFile>): C
 export interface LoadSweepOptions {
   /** Replaces the file's `sweep.seeds` (CLI `--seeds`). */
   seeds?: number[];
+  /**
+   * Keeps only the trials whose label matches one of these patterns (CLI `--only`): `*` any text,
+   * `?` one character, case-insensitive, the whole label. Hashes are unchanged, so the trials run
+   * now count for the whole sweep when it is run again without `--only`.
+   */
+  only?: string[];
+}
+
+/** A `--only` pattern as a whole-label, case-insensitive regular expression (`*` and `?` wildcards). */
+export function labelPattern(pattern: string): RegExp {
+  const body = pattern
+    .trim()
+    .split('')
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`, 'i');
 }
 
 export function loadSweep(file: string, registry: PluginRegistry, cliOverrides: string[] = [], options: LoadSweepOptions = {}): ResolvedSweep {
@@ -265,6 +283,7 @@ export function loadSweep(file: string, registry: PluginRegistry, cliOverrides: 
     seen.set(hash, runLabel);
     trials.push({
       index: trials.length,
+      fileIndex: trials.length,
       label,
       seed: experiment.config.seed,
       runName: `${config.name}: ${runLabel}`,
@@ -277,7 +296,16 @@ export function loadSweep(file: string, registry: PluginRegistry, cliOverrides: 
   if (issues.length) throw new ConfigError(file, issues);
   const base = trials[0].experiment.config;
   const text = readFileSync(file, 'utf8');
-  return { file, text, config, baseFile, trials, duplicates, experiment: base.tracking.experiment, trackingUri: base.tracking.uri, runsDir: base.tracking.runsDir, loaded };
+  let kept = trials;
+  if (options.only?.length) {
+    const patterns = options.only.map(labelPattern);
+    kept = trials.filter((t) => patterns.some((p) => p.test(t.label))).map((t, index) => ({ ...t, index }));
+    if (!kept.length) {
+      const labels = [...new Set(trials.map((t) => t.label))];
+      throw new CascadeError('USAGE', `--only ${options.only.map((o) => JSON.stringify(o)).join(' ')} matches no trial of ${file}; its trial labels: ${labels.map((l) => JSON.stringify(l)).join(', ')}`);
+    }
+  }
+  return { file, text, config, baseFile, trials: kept, duplicates, experiment: base.tracking.experiment, trackingUri: base.tracking.uri, runsDir: base.tracking.runsDir, loaded };
 }
 
 function formatIssueAt(file: string, issue: ConfigIssue): string {

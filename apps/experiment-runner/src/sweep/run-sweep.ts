@@ -65,7 +65,7 @@ export function trialTags(sweep: ResolvedSweep, trial: SweepTrial): Record<strin
     [SWEEP_TAGS.trialHash]: trial.hash,
     [SWEEP_TAGS.trialLabel]: trial.label,
     [SWEEP_TAGS.trialOverrides]: JSON.stringify(trial.swept),
-    [SWEEP_TAGS.trialIndex]: String(trial.index),
+    [SWEEP_TAGS.trialIndex]: String(trial.fileIndex),
   };
 }
 
