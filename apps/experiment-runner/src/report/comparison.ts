@@ -579,9 +579,11 @@ export function microPlotSpec(result: ComparisonResult): VegaLiteSpec {
     spec: {
       width: 160,
       height: 150,
-      encoding: { x: { field: 'model', type: 'nominal', title: null, sort: result.methods }, color: { field: 'model', type: 'nominal', legend: null, sort: result.methods } },
+      encoding: { x: { field: 'model', type: 'nominal', title: null, sort: result.methods } },
+      // Colour on the bars only: a shared colour encoding would override the interval's black and
+      // hide its lower half inside the bar.
       layer: [
-        { mark: 'bar', encoding: { y: { field: 'mean', type: 'quantitative', title: 'F1' } } },
+        { mark: 'bar', encoding: { y: { field: 'mean', type: 'quantitative', title: 'F1' }, color: { field: 'model', type: 'nominal', legend: null, sort: result.methods } } },
         { mark: { type: 'errorbar', ticks: true, color: 'black' }, encoding: { y: { field: 'low', type: 'quantitative', title: 'F1' }, y2: { field: 'high' } } },
       ],
     },
