@@ -8,7 +8,9 @@
  * and the peak RSS is printed after each (the peak is cumulative: a second number above the first
  * is the compiled graphs' peak).
  *
- *   node --import tsx plugins/ndm/scripts/scale-memory.ts [--rows 3] [--epochs 1]
+ * `--dropout 0` (default: the bench's 0.1) leaves out the dropout draws, to see their share.
+ *
+ *   node --import tsx plugins/ndm/scripts/scale-memory.ts [--rows 3] [--epochs 1] [--dropout 0.1]
  */
 import { parseArgs } from 'node:util';
 import { Rng, type TrainContext } from '@cascade-lab/core';
@@ -18,7 +20,7 @@ import { fit } from '@cascade-lab/training';
 import { architectureOf, defaultHyperparameters, initialWeights, NdmNetwork } from '../src/index.js';
 import { NdmTrainer, trainableCascades } from '../src/trainer.js';
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '3' }, epochs: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '3' }, epochs: { type: 'string', default: '1' }, dropout: { type: 'string', default: '0.1' } } });
 await initBackend('tensorflow');
 const data = twitterSizedDataset(twitterSizedCascades({ seed: 1 }));
 const train = trainableCascades(data.train)
@@ -27,7 +29,7 @@ const train = trainableCascades(data.train)
   .slice(0, Number(values.rows));
 const rssMb = () => (process.resourceUsage().maxRSS / 1024).toFixed(0);
 console.log(`training cascades of ${train.map((c) => c.events.length).join(', ')} users; peak RSS after the data ${rssMb()} MB`);
-const hp = defaultHyperparameters({ learnEnd: false, earlyStoppingMetric: 'none' });
+const hp = defaultHyperparameters({ learnEnd: false, earlyStoppingMetric: 'none', dropout: Number(values.dropout) });
 const arch = architectureOf(hp, data.users.size);
 const network = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(1).derive('init')));
 const trainer = new NdmTrainer(network, hp, 'manual');

@@ -1,5 +1,6 @@
 import { Rng } from '@cascade-lab/core';
-import { attentionBlocks, dropoutMultiplier, infectedEntries, manualLossAndGradients } from './manual-gradients.js';
+import { attentionBlocks, blockedUniformDraws, dropoutMultiplier, infectedEntries, manualLossAndGradients } from './manual-gradients.js';
+import { UniformStream } from './uniform-stream.js';
 import { batchOf, infectedUserMask, MASKED_LOGIT, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
 import { smallHyperparameters, smallModel, useBackend } from './testing.test-util.js';
 import { tf, type Tensor } from './tf.js';
@@ -171,6 +172,35 @@ describe('hand-written NDM gradient', () => {
     expectClose(blocked.grads, whole.grads, 1e-5);
     // The same dropout seeds were drawn (the blocks slice the chunk's draws).
     expect(blocked.after).toBe(whole.after);
+  });
+
+  it('makes tf.randomUniform\'s stream one draw at a time (UniformStream), bit for bit', () => {
+    for (const seed of [0, 1, 77, 123456789, 2147483647, -5]) {
+      const expected = tf.tidy(() => tf.randomUniform([2000], 0, 1, 'float32', seed).dataSync());
+      const stream = new UniformStream(seed);
+      const got = Float32Array.from({ length: 2000 }, () => stream.next());
+      expect(Array.from(got)).toEqual(Array.from(expected));
+    }
+  });
+
+  it('gives each attention block its slice of the chunk\'s padded dropout draws (blockedUniformDraws)', () => {
+    // B 2, h 3, L 7 drawn; padded to 3 rows and length 9; blocks of the padded chunk.
+    const [B, h, L, rows, length] = [2, 3, 7, 3, 9];
+    const blocks = attentionBlocks(rows, length, h, 100);
+    expect(blocks.length).toBeGreaterThan(2);
+    const full = tf.tidy(() => tf.pad(tf.randomUniform([B, h, L, L], 0, 1, 'float32', 31), [[0, rows - B], [0, 0], [0, length - L], [0, length - L]]));
+    const blocked = blockedUniformDraws([B, h, L, L], 31, rows, blocks);
+    const flat = blocked.dataSync();
+    let at = 0;
+    for (const [j0, j1] of blocks) {
+      const n = rows * h * (j1 - j0) * j1;
+      const slice = tf.tidy(() => tf.slice(full, [0, 0, j0, 0], [rows, h, j1 - j0, j1]).dataSync());
+      expect(Array.from(flat.subarray(at, at + n))).toEqual(Array.from(slice));
+      at += n;
+    }
+    expect(at).toBe(flat.length);
+    full.dispose();
+    blocked.dispose();
   });
 
   it('draws dropout multipliers exactly as tf.dropout does', () => {

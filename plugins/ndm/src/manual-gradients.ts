@@ -2,6 +2,7 @@ import { CascadeError, PAD_USER, type Rng } from '@cascade-lab/core';
 import { MASKED_LOGIT, crossEntropyWithGradientOfIds, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
 import { GraphFunction, graphFunctionsEnabled, layerNormBackward, layerNormForward, shapeGrid, type GraphFunctionStats, type LayerNormOptions } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D } from './tf.js';
+import { UniformStream } from './uniform-stream.js';
 import type { NdmArchitecture, WeightName } from './weights.js';
 
 /**
@@ -169,8 +170,9 @@ function windowInputBackward(dWindowed: Tensor, B: number, L: number, d: number,
  * longest Twitter-sized row, and a dozen such tensors in the pass). Every dropped key is a later
  * position, masked in the unblocked scores (MASKED_LOGIT: its softmax weight is exactly 0 there), so
  * the weights and the attention output are the unblocked ones up to the order in which the
- * softmax sums its terms (float rounding). The dropout multiplier of a block is its slice of the
- * chunk's [B, h, L, L] draws (`draws`), so the random stream and the masks are the same. Each
+ * softmax sums its terms (float rounding). The dropout multiplier of a block is made from its
+ * slice of the chunk's [B, h, L, L] draws (`draws`: the blocks' slices, `blockedUniformDraws`), so
+ * the random stream and the masks are the same. Each
  * block's temporaries are freed when it is done (its own scope); only its softmax weights
  * [B, Q h, K] are kept for the backward pass. Returns those weights and the attention output
  * [B*L, h*d] (row j: [sum_k w^i_jk x_k]_i, as the unblocked path lays it out).
@@ -190,14 +192,15 @@ function blockedAttentionForward(
   const yRows = tf.reshape(y3, [B, L, h * d]); // row j: [x_j M_i]_i
   const weights: Tensor[] = [];
   const parts: Tensor[] = [];
-  for (const [j0, j1] of blocks) {
+  const offsets = blockOffsets(blocks, B, h);
+  for (const [b, [j0, j1]] of blocks.entries()) {
     const Q = j1 - j0;
     const [p, mixed] = tf.tidy(() => {
       const yb = tf.reshape(tf.slice(yRows, [0, j0, 0], [B, Q, h * d]), [B, Q * h, d]);
       const keys = tf.slice(x3, [0, 0, 0], [B, j1, d]);
       const scores = tf.reshape(tf.add(tf.reshape(tf.matMul(yb, keys, false, true), [B, Q, h, j1]), scoreMaskRows(lengths, B, j0, j1, j1)), [B, Q * h, j1]);
       const pb = tf.softmax(scores);
-      const mult = draws ? blockMultiplier(draws, j0, j1, B, h, rate) : null;
+      const mult = draws ? blockMultiplier(draws, offsets[b], j0, j1, B, h, rate) : null;
       const pm = mult ? tf.mul(pb, mult) : pb;
       return [pb, tf.reshape(tf.matMul(pm, keys), [B, Q, h * d])];
     });
@@ -209,10 +212,58 @@ function blockedAttentionForward(
   return { weights, mixed };
 }
 
-/** Block [j0, j1)'s dropout multiplier, [B, (j1-j0) h, j1]: the scores' layout of the draws' slice. */
-function blockMultiplier(draws: Tensor, j0: number, j1: number, B: number, h: number, rate: number): Tensor {
-  const slice = tf.slice(draws, [0, 0, j0, 0], [B, h, j1 - j0, j1]);
+/**
+ * Block `b`'s dropout multiplier, [B, (j1-j0) h, j1], in the scores' layout, from the blocked draws
+ * (`blockedUniformDraws`: block b's [B, h, j1-j0, j1] slice of the chunk's draws at `offset`).
+ */
+function blockMultiplier(draws: Tensor, offset: number, j0: number, j1: number, B: number, h: number, rate: number): Tensor {
+  const slice = tf.reshape(tf.slice(draws, [offset], [B * h * (j1 - j0) * j1]), [B, h, j1 - j0, j1]);
   return tf.reshape(tf.transpose(multiplierFromUniform(slice, rate), [0, 2, 1, 3]), [B, (j1 - j0) * h, j1]);
+}
+
+/** Where each block's draws start in the blocked draws (`blockedUniformDraws`). */
+function blockOffsets(blocks: [number, number][], B: number, h: number): number[] {
+  let offset = 0;
+  return blocks.map(([j0, j1]) => {
+    const at = offset;
+    offset += B * h * (j1 - j0) * j1;
+    return at;
+  });
+}
+
+/**
+ * The attention dropout draws of a chunk whose attention runs in query blocks, as the blocks use
+ * them: for each block [j0, j1) in turn, the [rows, h, j1-j0, j1] slice (queries j0..j1-1, keys
+ * 0..j1-1) of the draws that `uniformDraws([B, h, L, L], seed, [rows, h, length, length])` makes
+ * (length: the end of the last block),
+ * flattened and concatenated. The same values (the stream of tf.randomUniform with this seed, made
+ * one draw at a time by `UniformStream`, zeros in the padding), but only the causal blocks are
+ * kept: for the longest Twitter-sized row about half of the 8 x 2,496^2 floats, and no full-size
+ * host array, tensor or padded copy (issue 22). Keys past a block (k >= j1) are dropped: their
+ * scores are masked and their weights exactly 0.
+ */
+export function blockedUniformDraws(shape: [number, number, number, number], seed: number, rows: number, blocks: [number, number][]): Tensor {
+  const [B, h, L] = shape;
+  const offsets = blockOffsets(blocks, rows, h);
+  const total = blocks.reduce((s, [j0, j1]) => s + rows * h * (j1 - j0) * j1, 0);
+  const values = new Float32Array(total); // zeros: the padding
+  const blockOf = new Int32Array(L);
+  blocks.forEach(([j0, j1], b) => blockOf.fill(b, j0, Math.min(j1, L)));
+  const stream = new UniformStream(seed);
+  // The stream fills [B, h, L, L] in row-major order.
+  for (let r = 0; r < B; r++) {
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < L; j++) {
+        const b = blockOf[j];
+        const [j0, j1] = blocks[b];
+        const keep = Math.min(j1, L);
+        let at = offsets[b] + ((r * h + i) * (j1 - j0) + (j - j0)) * j1;
+        for (let k = 0; k < keep; k++) values[at++] = stream.next();
+        stream.skip(L - keep);
+      }
+    }
+  }
+  return tf.tensor1d(values, 'float32');
 }
 
 /**
@@ -240,6 +291,7 @@ function blockedAttentionBackward(
   const dRows = tf.reshape(dMixed, [B, L, h * d]);
   const dys: Tensor[] = [];
   let dx: Tensor | null = null;
+  const offsets = blockOffsets(blocks, B, h);
   blocks.forEach(([j0, j1], b) => {
     const Q = j1 - j0;
     const p = weights[b];
@@ -247,7 +299,7 @@ function blockedAttentionBackward(
       const yb = tf.reshape(tf.slice(yRows, [0, j0, 0], [B, Q, h * d]), [B, Q * h, d]);
       const dMixedB = tf.reshape(tf.slice(dRows, [0, j0, 0], [B, Q, h * d]), [B, Q * h, d]);
       const keys = tf.slice(x3, [0, 0, 0], [B, j1, d]);
-      const mult = draws ? blockMultiplier(draws, j0, j1, B, h, rate) : null;
+      const mult = draws ? blockMultiplier(draws, offsets[b], j0, j1, B, h, rate) : null;
       const pm = mult ? tf.mul(p, mult) : p;
       const dPm = tf.matMul(dMixedB, keys, false, true); // [B, Q h, j1]
       const dxMix = tf.matMul(pm, dMixedB, true, false); // [B, j1, d]
@@ -354,8 +406,8 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         let dropAttended: Tensor | null = null;
         let weightDraws: Tensor | null = null;
         if (layout.dropout) {
-          // Drawn in the tape path's [B, h, L, L] layout, then laid out as the scores (blocked:
-          // sliced block by block from these same draws, so the multipliers are the same).
+          // Drawn in the tape path's [B, h, L, L] layout, then laid out as the scores (blocked: the
+          // blocks' slices of these same draws, `blockedUniformDraws`).
           if (blocked) weightDraws = inputs[next++];
           else dropWeights = tf.reshape(tf.transpose(multiplierFromUniform(inputs[next++], rate), [0, 2, 1, 3]), [B, L * h, L]);
           dropAttended = multiplierFromUniform(inputs[next++], rate);
@@ -602,8 +654,11 @@ export class ManualGradients {
       tf.tensor2d(weights, [rows * length, 1]),
     ];
     if (rate > 0) {
-      // Drawn at the chunk's own shape, in the tape path's order and layout.
-      made.push(uniformDraws([B, h, L, L], rng.seedInt(), [rows, h, length, length]));
+      // Drawn at the chunk's own shape, in the tape path's order and layout (a chunk whose
+      // attention runs in query blocks gets them as its blocks use them: the same values).
+      const blocks = attentionBlocks(rows, length, h, this.maxBlockCells);
+      if (blocks.length > 1) made.push(blockedUniformDraws([B, h, L, L], rng.seedInt(), rows, blocks));
+      else made.push(uniformDraws([B, h, L, L], rng.seedInt(), [rows, h, length, length]));
       // [B*L, d] laid into [rows*length, d]: row (b, j) at b * length + j.
       const attended = uniformDraws([B, L, d], rng.seedInt(), [rows, length, d]);
       made.push(tf.reshape(attended, [rows * length, d]));
