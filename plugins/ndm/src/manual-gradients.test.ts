@@ -1,5 +1,5 @@
 import { Rng } from '@cascade-lab/core';
-import { attentionBlocks, blockedUniformDraws, dropoutMultiplier, infectedEntries, manualLossAndGradients } from './manual-gradients.js';
+import { attentionBlocks, blockedDropoutFlags, dropoutMultiplier, infectedEntries, manualLossAndGradients } from './manual-gradients.js';
 import { UniformStream } from './uniform-stream.js';
 import { batchOf, infectedUserMask, MASKED_LOGIT, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
 import { smallHyperparameters, smallModel, useBackend } from './testing.test-util.js';
@@ -183,24 +183,30 @@ describe('hand-written NDM gradient', () => {
     }
   });
 
-  it('gives each attention block its slice of the chunk\'s padded dropout draws (blockedUniformDraws)', () => {
-    // B 2, h 3, L 7 drawn; padded to 3 rows and length 9; blocks of the padded chunk.
+  it('gives each attention block the keep flags of its slice of the chunk\'s padded dropout draws (blockedDropoutFlags)', () => {
+    // B 2, h 3, L 7 drawn; padded to 3 rows and length 9; blocks of the padded chunk; rates whose
+    // keep probability is not a float32 (0.1, 0.3) and one that is (0.25).
     const [B, h, L, rows, length] = [2, 3, 7, 3, 9];
     const blocks = attentionBlocks(rows, length, h, 100);
     expect(blocks.length).toBeGreaterThan(2);
-    const full = tf.tidy(() => tf.pad(tf.randomUniform([B, h, L, L], 0, 1, 'float32', 31), [[0, rows - B], [0, 0], [0, length - L], [0, length - L]]));
-    const blocked = blockedUniformDraws([B, h, L, L], 31, rows, blocks);
-    const flat = blocked.dataSync();
-    let at = 0;
-    for (const [j0, j1] of blocks) {
-      const n = rows * h * (j1 - j0) * j1;
-      const slice = tf.tidy(() => tf.slice(full, [0, 0, j0, 0], [rows, h, j1 - j0, j1]).dataSync());
-      expect(Array.from(flat.subarray(at, at + n))).toEqual(Array.from(slice));
-      at += n;
+    for (const [seed, rate] of [[31, 0.1], [32, 0.3], [33, 0.25]]) {
+      const full = tf.tidy(() => tf.pad(tf.randomUniform([B, h, L, L], 0, 1, 'float32', seed), [[0, rows - B], [0, 0], [0, length - L], [0, length - L]]));
+      const flags = blockedDropoutFlags([B, h, L, L], seed, rate, rows, blocks);
+      expect(flags.dtype).toBe('bool');
+      const flat = flags.dataSync();
+      let at = 0;
+      for (const [j0, j1] of blocks) {
+        const n = rows * h * (j1 - j0) * j1;
+        // The old multiplier, floor(u + keep) / keep, computed by TensorFlow.js on the padded draws.
+        const multiplier = tf.tidy(() => tf.div(tf.floor(tf.add(tf.slice(full, [0, 0, j0, 0], [rows, h, j1 - j0, j1]), 1 - rate)), 1 - rate).dataSync());
+        const fromFlags = tf.tidy(() => tf.div(tf.cast(tf.tensor1d(flat.subarray(at, at + n), 'bool'), 'float32'), 1 - rate).dataSync());
+        expect(Array.from(fromFlags)).toEqual(Array.from(multiplier));
+        at += n;
+      }
+      expect(at).toBe(flat.length);
+      full.dispose();
+      flags.dispose();
     }
-    expect(at).toBe(flat.length);
-    full.dispose();
-    blocked.dispose();
   });
 
   it('draws dropout multipliers exactly as tf.dropout does', () => {

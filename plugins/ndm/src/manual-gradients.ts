@@ -171,7 +171,7 @@ function windowInputBackward(dWindowed: Tensor, B: number, L: number, d: number,
  * position, masked in the unblocked scores (MASKED_LOGIT: its softmax weight is exactly 0 there), so
  * the weights and the attention output are the unblocked ones up to the order in which the
  * softmax sums its terms (float rounding). The dropout multiplier of a block is made from its
- * slice of the chunk's [B, h, L, L] draws (`draws`: the blocks' slices, `blockedUniformDraws`), so
+ * slice of the chunk's [B, h, L, L] draws (`draws`: the blocks' keep flags, `blockedDropoutFlags`), so
  * the random stream and the masks are the same. Each
  * block's temporaries are freed when it is done (its own scope); only its softmax weights
  * [B, Q h, K] are kept for the backward pass. Returns those weights and the attention output
@@ -213,15 +213,16 @@ function blockedAttentionForward(
 }
 
 /**
- * Block `b`'s dropout multiplier, [B, (j1-j0) h, j1], in the scores' layout, from the blocked draws
- * (`blockedUniformDraws`: block b's [B, h, j1-j0, j1] slice of the chunk's draws at `offset`).
+ * Block `b`'s dropout multiplier, [B, (j1-j0) h, j1], in the scores' layout, from the blocked keep
+ * flags (`blockedDropoutFlags`: block b's [B, h, j1-j0, j1] slice at `offset`): flag / keep, which
+ * is floor(u + keep) / keep (`multiplierFromUniform`) value for value, as the flag is that floor.
  */
-function blockMultiplier(draws: Tensor, offset: number, j0: number, j1: number, B: number, h: number, rate: number): Tensor {
-  const slice = tf.reshape(tf.slice(draws, [offset], [B * h * (j1 - j0) * j1]), [B, h, j1 - j0, j1]);
-  return tf.reshape(tf.transpose(multiplierFromUniform(slice, rate), [0, 2, 1, 3]), [B, (j1 - j0) * h, j1]);
+function blockMultiplier(flags: Tensor, offset: number, j0: number, j1: number, B: number, h: number, rate: number): Tensor {
+  const slice = tf.reshape(tf.slice(flags, [offset], [B * h * (j1 - j0) * j1]), [B, h, j1 - j0, j1]);
+  return tf.reshape(tf.transpose(tf.div(tf.cast(slice, 'float32'), 1 - rate), [0, 2, 1, 3]), [B, (j1 - j0) * h, j1]);
 }
 
-/** Where each block's draws start in the blocked draws (`blockedUniformDraws`). */
+/** Where each block's flags start in the blocked flags (`blockedDropoutFlags`). */
 function blockOffsets(blocks: [number, number][], B: number, h: number): number[] {
   let offset = 0;
   return blocks.map(([j0, j1]) => {
@@ -232,21 +233,25 @@ function blockOffsets(blocks: [number, number][], B: number, h: number): number[
 }
 
 /**
- * The attention dropout draws of a chunk whose attention runs in query blocks, as the blocks use
- * them: for each block [j0, j1) in turn, the [rows, h, j1-j0, j1] slice (queries j0..j1-1, keys
- * 0..j1-1) of the draws that `uniformDraws([B, h, L, L], seed, [rows, h, length, length])` makes
- * (length: the end of the last block),
- * flattened and concatenated. The same values (the stream of tf.randomUniform with this seed, made
- * one draw at a time by `UniformStream`, zeros in the padding), but only the causal blocks are
- * kept: for the longest Twitter-sized row about half of the 8 x 2,496^2 floats, and no full-size
- * host array, tensor or padded copy (issue 22). Keys past a block (k >= j1) are dropped: their
+ * The attention dropout of a chunk whose attention runs in query blocks, as the blocks use it: for
+ * each block [j0, j1) in turn, the [rows, h, j1-j0, j1] slice (queries j0..j1-1, keys 0..j1-1) of
+ * the keep flags floor(u + keep) (1: kept, 0: dropped) of the draws u that
+ * `uniformDraws([B, h, L, L], seed, [rows, h, length, length])` makes (length: the end of the last
+ * block), flattened and concatenated, one byte each. The draws are tf.randomUniform's stream with
+ * this seed, made one at a time by `UniformStream`; the flag is computed as TensorFlow computes it
+ * in float32 (the float32 sum u + keep, rounded once: `Math.fround` of the exact sum of two
+ * float32), and the padding's draws are 0, so flag 0 (floor(keep) = 0). So the multipliers are the
+ * old ones value for value (tested), but only the causal blocks are kept, a byte per cell instead
+ * of a float: for the longest Twitter-sized row 29 MB instead of the full draws' 199 MB on the host,
+ * as a tensor and as its padded copy (issue 22). Keys past a block (k >= j1) are dropped: their
  * scores are masked and their weights exactly 0.
  */
-export function blockedUniformDraws(shape: [number, number, number, number], seed: number, rows: number, blocks: [number, number][]): Tensor {
+export function blockedDropoutFlags(shape: [number, number, number, number], seed: number, rate: number, rows: number, blocks: [number, number][]): Tensor {
   const [B, h, L] = shape;
+  const keepProbability = Math.fround(1 - rate); // tf.add(u, keep) takes keep as a float32 scalar
   const offsets = blockOffsets(blocks, rows, h);
   const total = blocks.reduce((s, [j0, j1]) => s + rows * h * (j1 - j0) * j1, 0);
-  const values = new Float32Array(total); // zeros: the padding
+  const values = new Uint8Array(total); // zeros: the padding
   const blockOf = new Int32Array(L);
   blocks.forEach(([j0, j1], b) => blockOf.fill(b, j0, Math.min(j1, L)));
   const stream = new UniformStream(seed);
@@ -258,12 +263,12 @@ export function blockedUniformDraws(shape: [number, number, number, number], see
         const [j0, j1] = blocks[b];
         const keep = Math.min(j1, L);
         let at = offsets[b] + ((r * h + i) * (j1 - j0) + (j - j0)) * j1;
-        for (let k = 0; k < keep; k++) values[at++] = stream.next();
+        for (let k = 0; k < keep; k++) values[at++] = Math.fround(Math.fround(stream.next()) + keepProbability) >= 1 ? 1 : 0;
         stream.skip(L - keep);
       }
     }
   }
-  return tf.tensor1d(values, 'float32');
+  return tf.tensor1d(values, 'bool');
 }
 
 /**
@@ -407,7 +412,7 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         let weightDraws: Tensor | null = null;
         if (layout.dropout) {
           // Drawn in the tape path's [B, h, L, L] layout, then laid out as the scores (blocked: the
-          // blocks' slices of these same draws, `blockedUniformDraws`).
+          // keep flags of these same draws, `blockedDropoutFlags`).
           if (blocked) weightDraws = inputs[next++];
           else dropWeights = tf.reshape(tf.transpose(multiplierFromUniform(inputs[next++], rate), [0, 2, 1, 3]), [B, L * h, L]);
           dropAttended = multiplierFromUniform(inputs[next++], rate);
@@ -657,7 +662,7 @@ export class ManualGradients {
       // Drawn at the chunk's own shape, in the tape path's order and layout (a chunk whose
       // attention runs in query blocks gets them as its blocks use them: the same values).
       const blocks = attentionBlocks(rows, length, h, this.maxBlockCells);
-      if (blocks.length > 1) made.push(blockedUniformDraws([B, h, L, L], rng.seedInt(), rows, blocks));
+      if (blocks.length > 1) made.push(blockedDropoutFlags([B, h, L, L], rng.seedInt(), rate, rows, blocks));
       else made.push(uniformDraws([B, h, L, L], rng.seedInt(), [rows, h, length, length]));
       // [B*L, d] laid into [rows*length, d]: row (b, j) at b * length + j.
       const attended = uniformDraws([B, L, d], rng.seedInt(), [rows, length, d]);
