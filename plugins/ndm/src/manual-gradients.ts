@@ -170,18 +170,17 @@ function windowInputBackward(dWindowed: Tensor, B: number, L: number, d: number,
  * longest Twitter-sized row, and a dozen such tensors in the pass). Every dropped key is a later
  * position, masked in the unblocked scores (MASKED_LOGIT: its softmax weight is exactly 0 there), so
  * the weights and the attention output are the unblocked ones up to the order in which the
- * softmax sums its terms (float rounding). The dropout multiplier of a block is made from its
- * slice of the chunk's [B, h, L, L] draws (`draws`: the blocks' keep flags, `blockedDropoutFlags`), so
- * the random stream and the masks are the same. Each
- * block's temporaries are freed when it is done (its own scope); only its softmax weights
- * [B, Q h, K] are kept for the backward pass. Returns those weights and the attention output
+ * softmax sums its terms (float rounding). The dropout multiplier of a block is made from the keep
+ * flags of its slice of the chunk's [B, h, L, L] draws (`flags`, `blockedDropoutFlags`), so the
+ * random stream and the multipliers are the same. Each block's temporaries are freed when it is
+ * done (its own scope); only its softmax weights [B, Q h, j1] are kept for the backward pass. Returns those weights and the attention output
  * [B*L, h*d] (row j: [sum_k w^i_jk x_k]_i, as the unblocked path lays it out).
  */
 function blockedAttentionForward(
   x3: Tensor,
   y3: Tensor,
   lengths: Tensor,
-  draws: Tensor | null,
+  flags: Tensor | null,
   blocks: [number, number][],
   B: number,
   h: number,
@@ -200,7 +199,7 @@ function blockedAttentionForward(
       const keys = tf.slice(x3, [0, 0, 0], [B, j1, d]);
       const scores = tf.reshape(tf.add(tf.reshape(tf.matMul(yb, keys, false, true), [B, Q, h, j1]), scoreMaskRows(lengths, B, j0, j1, j1)), [B, Q * h, j1]);
       const pb = tf.softmax(scores);
-      const mult = draws ? blockMultiplier(draws, offsets[b], j0, j1, B, h, rate) : null;
+      const mult = flags ? blockMultiplier(flags, offsets[b], j0, j1, B, h, rate) : null;
       const pm = mult ? tf.mul(pb, mult) : pb;
       return [pb, tf.reshape(tf.matMul(pm, keys), [B, Q, h * d])];
     });
@@ -242,8 +241,8 @@ function blockOffsets(blocks: [number, number][], B: number, h: number): number[
  * in float32 (the float32 sum u + keep, rounded once: `Math.fround` of the exact sum of two
  * float32), and the padding's draws are 0, so flag 0 (floor(keep) = 0). So the multipliers are the
  * old ones value for value (tested), but only the causal blocks are kept, a byte per cell instead
- * of a float: for the longest Twitter-sized row 29 MB instead of the full draws' 199 MB on the host,
- * as a tensor and as its padded copy (issue 22). Keys past a block (k >= j1) are dropped: their
+ * of a float: for the longest Twitter-sized row 29 MB instead of the full draws (194 MB on the
+ * host and again as a tensor, 199 MB padded; issue 22). Keys past a block (k >= j1) are dropped: their
  * scores are masked and their weights exactly 0.
  */
 export function blockedDropoutFlags(shape: [number, number, number, number], seed: number, rate: number, rows: number, blocks: [number, number][]): Tensor {
@@ -276,14 +275,14 @@ export function blockedDropoutFlags(shape: [number, number, number, number], see
  * gradient in y (x_j M_i), [B*L, h*d], and in x through the weights and the keys, [B, L, d] (the sum
  * over blocks of each block's [B, j1, d] contribution: the unblocked products summed in another
  * order, so equal to rounding). The dropout multiplier and the dropped weights are made again from
- * the draws (the same ops, the same values) rather than kept from the forward pass. Disposes the
- * blocks' weights.
+ * the keep flags (the same ops, the same values) rather than kept from the forward pass. Disposes
+ * the blocks' weights.
  */
 function blockedAttentionBackward(
   dMixed: Tensor,
   x3: Tensor,
   y3: Tensor,
-  draws: Tensor | null,
+  flags: Tensor | null,
   weights: Tensor[],
   blocks: [number, number][],
   B: number,
@@ -304,7 +303,7 @@ function blockedAttentionBackward(
       const yb = tf.reshape(tf.slice(yRows, [0, j0, 0], [B, Q, h * d]), [B, Q * h, d]);
       const dMixedB = tf.reshape(tf.slice(dRows, [0, j0, 0], [B, Q, h * d]), [B, Q * h, d]);
       const keys = tf.slice(x3, [0, 0, 0], [B, j1, d]);
-      const mult = draws ? blockMultiplier(draws, offsets[b], j0, j1, B, h, rate) : null;
+      const mult = flags ? blockMultiplier(flags, offsets[b], j0, j1, B, h, rate) : null;
       const pm = mult ? tf.mul(p, mult) : p;
       const dPm = tf.matMul(dMixedB, keys, false, true); // [B, Q h, j1]
       const dxMix = tf.matMul(pm, dMixedB, true, false); // [B, j1, d]
@@ -409,11 +408,11 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         const blocked = blocks.length > 1;
         let dropWeights: Tensor | null = null;
         let dropAttended: Tensor | null = null;
-        let weightDraws: Tensor | null = null;
+        let dropoutFlags: Tensor | null = null;
         if (layout.dropout) {
           // Drawn in the tape path's [B, h, L, L] layout, then laid out as the scores (blocked: the
           // keep flags of these same draws, `blockedDropoutFlags`).
-          if (blocked) weightDraws = inputs[next++];
+          if (blocked) dropoutFlags = inputs[next++];
           else dropWeights = tf.reshape(tf.transpose(multiplierFromUniform(inputs[next++], rate), [0, 2, 1, 3]), [B, L * h, L]);
           dropAttended = multiplierFromUniform(inputs[next++], rate);
         }
@@ -432,7 +431,7 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
           pm = dropWeights ? tf.mul(p, dropWeights) : p;
           mixed = tf.reshape(tf.matMul(pm, x3), [N, hd]); // row (j): [sum_k w^i_jk x_k]_i
         } else {
-          const forward = blockedAttentionForward(x3, y3, lengths, weightDraws, blocks, B, h, d, rate);
+          const forward = blockedAttentionForward(x3, y3, lengths, dropoutFlags, blocks, B, h, d, rate);
           blockWeights = forward.weights;
           mixed = forward.mixed;
         }
@@ -480,7 +479,7 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
           const dxKey = tf.matMul(dScores, y3, true, false); // [B, L, d]
           dxAttention = tf.add(dxMix, dxKey);
         } else {
-          ({ dy, dx: dxAttention } = blockedAttentionBackward(dMixed, x3, y3, weightDraws, blockWeights, blocks, B, h, d, rate));
+          ({ dy, dx: dxAttention } = blockedAttentionBackward(dMixed, x3, y3, dropoutFlags, blockWeights, blocks, B, h, d, rate));
         }
         dScoreT = acc(dScoreT, tf.matMul(dy, x, true, false));
         const dx = tf.add(tf.add(dz, tf.reshape(dxAttention, [N, d])), tf.matMul(dy, scoreT));
@@ -660,7 +659,8 @@ export class ManualGradients {
     ];
     if (rate > 0) {
       // Drawn at the chunk's own shape, in the tape path's order and layout (a chunk whose
-      // attention runs in query blocks gets them as its blocks use them: the same values).
+      // attention runs in query blocks gets the keep flags of its blocks' slices: the same
+      // multipliers).
       const blocks = attentionBlocks(rows, length, h, this.maxBlockCells);
       if (blocks.length > 1) made.push(blockedDropoutFlags([B, h, L, L], rng.seedInt(), rate, rows, blocks));
       else made.push(uniformDraws([B, h, L, L], rng.seedInt(), [rows, h, length, length]));

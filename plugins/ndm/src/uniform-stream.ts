@@ -1,8 +1,8 @@
 /**
  * The stream of uniform draws that `tf.randomUniform(shape, 0, 1, 'float32', seed)` fills its
  * tensor with, one value at a time on the host, so that a caller can keep only the draws it needs
- * (issue 22: the attention dropout of a long row keeps the causal blocks of its [h, L, L] draws,
- * about half, without the full host array, its tensor copy and its padded copy).
+ * (issue 22: the attention dropout of a long row keeps only the keep flags of the causal blocks of
+ * its [h, L, L] draws, without the full host array, its tensor copy and its padded copy).
  *
  * TensorFlow.js draws these with seedrandom's Alea generator seeded by the seed's decimal string
  * (`UniformRandom` in tfjs-core's rand_util: value = min + (max - min) * alea(), stored as float32).
