@@ -31,7 +31,10 @@ for (const name of ['memetracker', 'irvine']) {
   }
   const h = createHash('sha256');
   const w = network.readWeights();
-  for (const k of Object.keys(w).sort()) h.update(Buffer.from((w as Record<string, Float32Array>)[k].buffer));
+  for (const k of Object.keys(w).sort()) {
+    const a = (w as unknown as Record<string, Float32Array>)[k];
+    h.update(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+  }
   console.log(name, 'max length', Math.max(...train.map((c) => c.events.length)), 'losses', losses.join(' '), 'weights', h.digest('hex').slice(0, 16), 'graphs', trainer.manual?.graphStats?.compiled);
   trainer.dispose();
   network.dispose();
