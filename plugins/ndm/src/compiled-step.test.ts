@@ -75,9 +75,13 @@ describe('compiled NDM training step', () => {
     ['authors\' layer norm, no dropout, window 5, 3 heads', { layerNorm: 'ndm-code', dropout: 0, window: 5, heads: 3 }],
     ['NDM+SN (frozen half), dropout 0.3', { socialEmbedding: true, dropout: 0.3 }],
   ];
-  onTensorflow.each(settings)('equals the eager pass, padded chunks included: %s', (_, overrides) => {
+  onTensorflow.each([
+    ...settings.map(([name, o]) => [name, o, undefined] as [string, Partial<NdmHyperparameters>, number | undefined]),
+    // The attention in query blocks (a low cap) in the graph, against the whole attention run eagerly.
+    ['paper defaults, the attention in query blocks (cap 100 cells)', {}, 100] as [string, Partial<NdmHyperparameters>, number | undefined],
+  ])('equals the eager pass, padded chunks included: %s', (_, overrides, maxAttentionBlockCells) => {
     const net = network(overrides);
-    const compiled = new ManualGradients(net);
+    const compiled = new ManualGradients(net, { maxAttentionBlockCells });
     const before = tf.memory().numTensors;
     // Each step twice: the first traces (and runs eagerly), the second runs the graph.
     for (const chunks of [...steps, ...steps]) {

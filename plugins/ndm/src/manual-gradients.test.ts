@@ -1,5 +1,6 @@
 import { Rng } from '@cascade-lab/core';
-import { dropoutMultiplier, infectedEntries, manualLossAndGradients } from './manual-gradients.js';
+import { attentionBlocks, blockedDropoutFlags, dropoutMultiplier, infectedEntries, manualLossAndGradients } from './manual-gradients.js';
+import { UniformStream } from './uniform-stream.js';
 import { batchOf, infectedUserMask, MASKED_LOGIT, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
 import { smallHyperparameters, smallModel, useBackend } from './testing.test-util.js';
 import { tf, type Tensor } from './tf.js';
@@ -24,7 +25,7 @@ const chunks: SequenceBatch[] = [
   ]),
 ];
 
-function gradients(overrides: Partial<NdmHyperparameters>, method: 'manual' | 'tape', lookup?: 'gather' | 'one-hot', learnEnd = true) {
+function gradients(overrides: Partial<NdmHyperparameters>, method: 'manual' | 'tape', lookup?: 'gather' | 'one-hot', learnEnd = true, maxAttentionBlockCells?: number) {
   const arch = architectureOf(smallHyperparameters(overrides), U);
   // NDM+SN's frozen half: any fixed vectors will do.
   const frozen = arch.frozenDimensions > 0 ? Float32Array.from({ length: U * arch.frozenDimensions }, (_, i) => Math.sin(i)) : undefined;
@@ -32,7 +33,7 @@ function gradients(overrides: Partial<NdmHyperparameters>, method: 'manual' | 't
   const targets = chunks.map((c) => nextUserTargets(c, learnEnd));
   const total = targets.reduce((s, t) => s + t.count, 0);
   const rng = Rng.fromSeed(9);
-  const r = method === 'manual' ? manualLossAndGradients(net, chunks, targets, total, rng, { embeddingLookup: lookup }) : tapeLossAndGradients(net, chunks, targets, total, rng);
+  const r = method === 'manual' ? manualLossAndGradients(net, chunks, targets, total, rng, { embeddingLookup: lookup, maxAttentionBlockCells }) : tapeLossAndGradients(net, chunks, targets, total, rng);
   const out: Record<string, Float32Array> = {};
   // Variable names carry a per-network prefix: key by the weight name after the slash.
   for (const [name, g] of Object.entries(r.grads)) out[name.split('/')[1]] = g.dataSync() as Float32Array;
@@ -41,13 +42,13 @@ function gradients(overrides: Partial<NdmHyperparameters>, method: 'manual' | 't
   return { lossSum: r.lossSum, grads: out, after: rng.seedInt() };
 }
 
-function expectClose(a: Record<string, Float32Array>, b: Record<string, Float32Array>) {
+function expectClose(a: Record<string, Float32Array>, b: Record<string, Float32Array>, tolerance = 2e-4) {
   expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
   for (const name of Object.keys(a)) {
     const scale = Math.max(...Array.from(b[name], Math.abs), 1e-3);
     let worst = 0;
     for (let i = 0; i < a[name].length; i++) worst = Math.max(worst, Math.abs(a[name][i] - b[name][i]));
-    expect({ name, error: worst / scale < 2e-4 }).toEqual({ name, error: true });
+    expect({ name, error: worst / scale < tolerance }).toEqual({ name, error: true });
   }
 }
 
@@ -74,14 +75,17 @@ describe('hand-written NDM gradient', () => {
     expectClose(gradients({}, 'manual', 'gather', false).grads, gradients({}, 'tape', undefined, false).grads);
   });
 
-  it('agrees with central finite differences of its own loss', () => {
+  it.each([
+    ['whole attention', undefined],
+    ['attention in query blocks of one row', 1],
+  ])('agrees with central finite differences of its own loss: %s', (_, maxAttentionBlockCells) => {
     const overrides = { dropout: 0 };
     const { arch, weights } = smallModel(U, overrides, 4);
     const targets = chunks.map((c) => nextUserTargets(c, true));
     const total = targets.reduce((s, t) => s + t.count, 0);
     const lossAt = (w: typeof weights) => {
       const net = new NdmNetwork(arch, w);
-      const r = manualLossAndGradients(net, chunks, targets, total, Rng.fromSeed(1));
+      const r = manualLossAndGradients(net, chunks, targets, total, Rng.fromSeed(1), { maxAttentionBlockCells });
       const grads: Record<string, Float32Array> = {};
       for (const [name, g] of Object.entries(r.grads)) grads[name.split('/')[1]] = g.dataSync() as Float32Array;
       for (const g of Object.values(r.grads)) g.dispose();
@@ -125,15 +129,84 @@ describe('hand-written NDM gradient', () => {
     }
   });
 
-  it('leaves no tensor behind but the gradients', () => {
+  it.each([undefined, 30])('leaves no tensor behind but the gradients (block cap %s)', (maxAttentionBlockCells) => {
     const { arch, weights } = smallModel(U, {}, 4);
     const net = new NdmNetwork(arch, weights);
     const targets = chunks.map((c) => nextUserTargets(c, true));
     const before = tf.memory().numTensors;
-    const r = manualLossAndGradients(net, chunks, targets, 20, Rng.fromSeed(1));
+    const r = manualLossAndGradients(net, chunks, targets, 20, Rng.fromSeed(1), { maxAttentionBlockCells });
     expect(tf.memory().numTensors).toBe(before + Object.keys(r.grads).length);
     for (const g of Object.values(r.grads)) (g as Tensor).dispose();
     net.dispose();
+  });
+
+  it('cuts a chunk\'s attention into query blocks only above the cap (by hand)', () => {
+    // Within the cap (B h L^2 = 2 * 2 * 10^2 = 400): one block, the unblocked path.
+    expect(attentionBlocks(2, 10, 2, 400)).toEqual([[0, 10]]);
+    // B 1, h 2, L 10, cap 60 (400 > 60): block [0, q) has 2 q^2 cells, the largest q with 2 q^2 <= 60
+    // is 5 (50 cells); from 5, 2 q (5 + q) <= 60 gives q = 3 (48); from 8 the 2 left (2 * 2 * 10 = 40).
+    expect(attentionBlocks(1, 10, 2, 60)).toEqual([[0, 5], [5, 8], [8, 10]]);
+    // A cap below one query row: blocks of one query each.
+    expect(attentionBlocks(1, 4, 2, 1)).toEqual([[0, 1], [1, 2], [2, 3], [3, 4]]);
+    // Every block within the cap and the blocks tile [0, L), here on the Twitter-sized longest row
+    // padded (2,496 positions, 8 heads, cap 2^22).
+    const blocks = attentionBlocks(1, 2496, 8, 1 << 22);
+    expect(blocks[0][0]).toBe(0);
+    expect(blocks[blocks.length - 1][1]).toBe(2496);
+    for (let b = 0; b < blocks.length; b++) {
+      if (b > 0) expect(blocks[b][0]).toBe(blocks[b - 1][1]);
+      expect(8 * (blocks[b][1] - blocks[b][0]) * blocks[b][1]).toBeLessThanOrEqual(1 << 22);
+    }
+  });
+
+  // Blocked attention sums the softmax over fewer (exactly-zero) terms and the key gradients over
+  // blocks, in another order than the whole [L h, L] products: equal to float rounding only.
+  it.each([
+    ['paper defaults (dropout 0.1)', {}, 30],
+    ['dropout 0.3, 3 heads, window 5', { dropout: 0.3, heads: 3, window: 5 }, 50],
+    ['query blocks of one row, no dropout', { dropout: 0 }, 1],
+  ] as [string, Partial<NdmHyperparameters>, number][])('gives the unblocked loss and gradients with the attention in query blocks: %s', (_, overrides, cap) => {
+    const whole = gradients(overrides, 'manual');
+    const blocked = gradients(overrides, 'manual', undefined, true, cap);
+    expect(Math.abs(blocked.lossSum - whole.lossSum) / whole.lossSum).toBeLessThan(1e-6);
+    expectClose(blocked.grads, whole.grads, 1e-5);
+    // The same dropout seeds were drawn (the blocks slice the chunk's draws).
+    expect(blocked.after).toBe(whole.after);
+  });
+
+  it('makes tf.randomUniform\'s stream one draw at a time (UniformStream), bit for bit', () => {
+    for (const seed of [0, 1, 77, 123456789, 2147483647, -5]) {
+      const expected = tf.tidy(() => tf.randomUniform([2000], 0, 1, 'float32', seed).dataSync());
+      const stream = new UniformStream(seed);
+      const got = Float32Array.from({ length: 2000 }, () => stream.next());
+      expect(Array.from(got)).toEqual(Array.from(expected));
+    }
+  });
+
+  it('gives each attention block the keep flags of its slice of the chunk\'s padded dropout draws (blockedDropoutFlags)', () => {
+    // B 2, h 3, L 7 drawn; padded to 3 rows and length 9; blocks of the padded chunk; rates whose
+    // keep probability is not a float32 (0.1, 0.3) and one that is (0.25).
+    const [B, h, L, rows, length] = [2, 3, 7, 3, 9];
+    const blocks = attentionBlocks(rows, length, h, 100);
+    expect(blocks.length).toBeGreaterThan(2);
+    for (const [seed, rate] of [[31, 0.1], [32, 0.3], [33, 0.25]]) {
+      const full = tf.tidy(() => tf.pad(tf.randomUniform([B, h, L, L], 0, 1, 'float32', seed), [[0, rows - B], [0, 0], [0, length - L], [0, length - L]]));
+      const flags = blockedDropoutFlags([B, h, L, L], seed, rate, rows, blocks);
+      expect(flags.dtype).toBe('bool');
+      const flat = flags.dataSync();
+      let at = 0;
+      for (const [j0, j1] of blocks) {
+        const n = rows * h * (j1 - j0) * j1;
+        // The old multiplier, floor(u + keep) / keep, computed by TensorFlow.js on the padded draws.
+        const multiplier = tf.tidy(() => tf.div(tf.floor(tf.add(tf.slice(full, [0, 0, j0, 0], [rows, h, j1 - j0, j1]), 1 - rate)), 1 - rate).dataSync());
+        const fromFlags = tf.tidy(() => tf.div(tf.cast(tf.tensor1d(flat.subarray(at, at + n), 'bool'), 'float32'), 1 - rate).dataSync());
+        expect(Array.from(fromFlags)).toEqual(Array.from(multiplier));
+        at += n;
+      }
+      expect(at).toBe(flat.length);
+      full.dispose();
+      flags.dispose();
+    }
   });
 
   it('draws dropout multipliers exactly as tf.dropout does', () => {

@@ -2,6 +2,7 @@ import { CascadeError, PAD_USER, type Rng } from '@cascade-lab/core';
 import { MASKED_LOGIT, crossEntropyWithGradientOfIds, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
 import { GraphFunction, graphFunctionsEnabled, layerNormBackward, layerNormForward, shapeGrid, type GraphFunctionStats, type LayerNormOptions } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D } from './tf.js';
+import { UniformStream } from './uniform-stream.js';
 import type { NdmArchitecture, WeightName } from './weights.js';
 
 /**
@@ -56,6 +57,44 @@ function scoreMask(lengths: Tensor, B: number, L: number): Tensor {
   const later = tf.greater(k, tf.reshape(positions, [1, L, 1, 1])); // [1, L, 1, L]
   const padding = tf.greaterEqual(k, tf.reshape(lengths, [B, 1, 1, 1])); // [B, 1, 1, L]
   return tf.mul(tf.cast(tf.logicalOr(later, padding), 'float32'), MASKED_LOGIT);
+}
+
+/**
+ * `scoreMask` for the query rows j0..j1-1 against the keys 0..K-1 only, [B, j1-j0, 1, K]: entry for
+ * entry the rows j0..j1-1 and columns 0..K-1 of `scoreMask(lengths, B, L)`.
+ */
+function scoreMaskRows(lengths: Tensor, B: number, j0: number, j1: number, K: number): Tensor {
+  const k = tf.reshape(tf.range(0, K, 1, 'int32'), [1, 1, 1, K]);
+  const later = tf.greater(k, tf.reshape(tf.range(j0, j1, 1, 'int32'), [1, j1 - j0, 1, 1])); // [1, Q, 1, K]
+  const padding = tf.greaterEqual(k, tf.reshape(lengths, [B, 1, 1, 1])); // [B, 1, 1, K]
+  return tf.mul(tf.cast(tf.logicalOr(later, padding), 'float32'), MASKED_LOGIT);
+}
+
+/**
+ * Default cap on the attention cells (rows x heads x query positions x key positions) of one block
+ * of a chunk's attention: the trainer's per-chunk cap (`memoryChunks`), which a chunk of one row
+ * longer than sqrt(cap / heads) (724 positions with 8 heads) cannot meet by splitting rows.
+ */
+export const MAX_ATTENTION_BLOCK_CELLS = 1 << 22;
+
+/**
+ * The query blocks of a chunk's attention: [j0, j1) ranges of query positions, each attending to
+ * the keys 0..j1-1 (causal: later keys are masked anyway), with at most `maxCells` score cells
+ * (B h (j1 - j0) j1 <= maxCells where one query row allows it). A chunk within the cap is one block
+ * [0, L) and takes the unblocked path (so every Memetracker and Irvine chunk does; issue 22).
+ */
+export function attentionBlocks(B: number, L: number, h: number, maxCells = MAX_ATTENTION_BLOCK_CELLS): [number, number][] {
+  if (B * h * L * L <= maxCells) return [[0, L]];
+  const blocks: [number, number][] = [];
+  for (let j0 = 0; j0 < L; ) {
+    // The largest Q with B h Q (j0 + Q) <= maxCells, at least 1.
+    let q = Math.max(1, Math.floor(maxCells / (B * h * L)));
+    while (j0 + q < L && B * h * (q + 1) * (j0 + q + 1) <= maxCells) q++;
+    const j1 = Math.min(L, j0 + q);
+    blocks.push([j0, j1]);
+    j0 = j1;
+  }
+  return blocks;
 }
 
 /**
@@ -124,6 +163,172 @@ function windowInputBackward(dWindowed: Tensor, B: number, L: number, d: number,
   return tf.reshape(shifted.length === 1 ? shifted[0] : tf.addN(shifted), [B * L, d]);
 }
 
+/**
+ * The attention of a chunk in query blocks (`attentionBlocks`): block [j0, j1) computes the scores
+ * of its queries against the keys 0..j1-1 only, [B, (j1-j0) h, j1] instead of [B, L h, L], so no
+ * tensor of a long row's full attention is made (issue 22: 8 x 2,496^2 floats, 199 MB, for the
+ * longest Twitter-sized row, and a dozen such tensors in the pass). Every dropped key is a later
+ * position, masked in the unblocked scores (MASKED_LOGIT: its softmax weight is exactly 0 there), so
+ * the weights and the attention output are the unblocked ones up to the order in which the
+ * softmax sums its terms (float rounding). The dropout multiplier of a block is made from the keep
+ * flags of its slice of the chunk's [B, h, L, L] draws (`flags`, `blockedDropoutFlags`), so the
+ * random stream and the multipliers are the same. Each block's temporaries are freed when it is
+ * done (its own scope); only its softmax weights [B, Q h, j1] are kept for the backward pass. Returns those weights and the attention output
+ * [B*L, h*d] (row j: [sum_k w^i_jk x_k]_i, as the unblocked path lays it out).
+ */
+function blockedAttentionForward(
+  x3: Tensor,
+  y3: Tensor,
+  lengths: Tensor,
+  flags: Tensor | null,
+  blocks: [number, number][],
+  B: number,
+  h: number,
+  d: number,
+  rate: number,
+): { weights: Tensor[]; mixed: Tensor } {
+  const L = x3.shape[1]!;
+  const yRows = tf.reshape(y3, [B, L, h * d]); // row j: [x_j M_i]_i
+  const weights: Tensor[] = [];
+  const parts: Tensor[] = [];
+  const offsets = blockOffsets(blocks, B, h);
+  for (const [b, [j0, j1]] of blocks.entries()) {
+    const Q = j1 - j0;
+    const [p, mixed] = tf.tidy(() => {
+      const yb = tf.reshape(tf.slice(yRows, [0, j0, 0], [B, Q, h * d]), [B, Q * h, d]);
+      const keys = tf.slice(x3, [0, 0, 0], [B, j1, d]);
+      const scores = tf.reshape(tf.add(tf.reshape(tf.matMul(yb, keys, false, true), [B, Q, h, j1]), scoreMaskRows(lengths, B, j0, j1, j1)), [B, Q * h, j1]);
+      const pb = tf.softmax(scores);
+      const mult = flags ? blockMultiplier(flags, offsets[b], j0, j1, B, h, rate) : null;
+      const pm = mult ? tf.mul(pb, mult) : pb;
+      return [pb, tf.reshape(tf.matMul(pm, keys), [B, Q, h * d])];
+    });
+    weights.push(p);
+    parts.push(mixed);
+  }
+  const mixed = tf.reshape(tf.concat(parts, 1), [B * L, h * d]);
+  for (const t of parts) t.dispose();
+  return { weights, mixed };
+}
+
+/**
+ * Block `b`'s dropout multiplier, [B, (j1-j0) h, j1], in the scores' layout, from the blocked keep
+ * flags (`blockedDropoutFlags`: block b's [B, h, j1-j0, j1] slice at `offset`): flag / keep, which
+ * is floor(u + keep) / keep (`multiplierFromUniform`) value for value, as the flag is that floor.
+ */
+function blockMultiplier(flags: Tensor, offset: number, j0: number, j1: number, B: number, h: number, rate: number): Tensor {
+  const slice = tf.reshape(tf.slice(flags, [offset], [B * h * (j1 - j0) * j1]), [B, h, j1 - j0, j1]);
+  return tf.reshape(tf.transpose(tf.div(tf.cast(slice, 'float32'), 1 - rate), [0, 2, 1, 3]), [B, (j1 - j0) * h, j1]);
+}
+
+/** Where each block's flags start in the blocked flags (`blockedDropoutFlags`). */
+function blockOffsets(blocks: [number, number][], B: number, h: number): number[] {
+  let offset = 0;
+  return blocks.map(([j0, j1]) => {
+    const at = offset;
+    offset += B * h * (j1 - j0) * j1;
+    return at;
+  });
+}
+
+/**
+ * The attention dropout of a chunk whose attention runs in query blocks, as the blocks use it: for
+ * each block [j0, j1) in turn, the [rows, h, j1-j0, j1] slice (queries j0..j1-1, keys 0..j1-1) of
+ * the keep flags floor(u + keep) (1: kept, 0: dropped) of the draws u that
+ * `uniformDraws([B, h, L, L], seed, [rows, h, length, length])` makes (length: the end of the last
+ * block), flattened and concatenated, one byte each. The draws are tf.randomUniform's stream with
+ * this seed, made one at a time by `UniformStream`; the flag is computed as TensorFlow computes it
+ * in float32 (the float32 sum u + keep, rounded once: `Math.fround` of the exact sum of two
+ * float32), and the padding's draws are 0, so flag 0 (floor(keep) = 0). So the multipliers are the
+ * old ones value for value (tested), but only the causal blocks are kept, a byte per cell instead
+ * of a float: for the longest Twitter-sized row 29 MB instead of the full draws (194 MB on the
+ * host and again as a tensor, 199 MB padded; issue 22). Keys past a block (k >= j1) are dropped: their
+ * scores are masked and their weights exactly 0.
+ */
+export function blockedDropoutFlags(shape: [number, number, number, number], seed: number, rate: number, rows: number, blocks: [number, number][]): Tensor {
+  const [B, h, L] = shape;
+  const keepProbability = Math.fround(1 - rate); // tf.add(u, keep) takes keep as a float32 scalar
+  const offsets = blockOffsets(blocks, rows, h);
+  const total = blocks.reduce((s, [j0, j1]) => s + rows * h * (j1 - j0) * j1, 0);
+  const values = new Uint8Array(total); // zeros: the padding
+  const blockOf = new Int32Array(L);
+  blocks.forEach(([j0, j1], b) => blockOf.fill(b, j0, Math.min(j1, L)));
+  const stream = new UniformStream(seed);
+  // The stream fills [B, h, L, L] in row-major order.
+  for (let r = 0; r < B; r++) {
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < L; j++) {
+        const b = blockOf[j];
+        const [j0, j1] = blocks[b];
+        const keep = Math.min(j1, L);
+        let at = offsets[b] + ((r * h + i) * (j1 - j0) + (j - j0)) * j1;
+        for (let k = 0; k < keep; k++) values[at++] = Math.fround(Math.fround(stream.next()) + keepProbability) >= 1 ? 1 : 0;
+        stream.skip(L - keep);
+      }
+    }
+  }
+  return tf.tensor1d(values, 'bool');
+}
+
+/**
+ * The backward pass of `blockedAttentionForward`, block by block, given dMixed [B, L h, d]: the
+ * gradient in y (x_j M_i), [B*L, h*d], and in x through the weights and the keys, [B, L, d] (the sum
+ * over blocks of each block's [B, j1, d] contribution: the unblocked products summed in another
+ * order, so equal to rounding). The dropout multiplier and the dropped weights are made again from
+ * the keep flags (the same ops, the same values) rather than kept from the forward pass. Disposes
+ * the blocks' weights.
+ */
+function blockedAttentionBackward(
+  dMixed: Tensor,
+  x3: Tensor,
+  y3: Tensor,
+  flags: Tensor | null,
+  weights: Tensor[],
+  blocks: [number, number][],
+  B: number,
+  h: number,
+  d: number,
+  rate: number,
+): { dy: Tensor; dx: Tensor } {
+  const L = x3.shape[1]!;
+  const yRows = tf.reshape(y3, [B, L, h * d]);
+  const dRows = tf.reshape(dMixed, [B, L, h * d]);
+  const dys: Tensor[] = [];
+  let dx: Tensor | null = null;
+  const offsets = blockOffsets(blocks, B, h);
+  blocks.forEach(([j0, j1], b) => {
+    const Q = j1 - j0;
+    const p = weights[b];
+    const [dyb, dxb] = tf.tidy(() => {
+      const yb = tf.reshape(tf.slice(yRows, [0, j0, 0], [B, Q, h * d]), [B, Q * h, d]);
+      const dMixedB = tf.reshape(tf.slice(dRows, [0, j0, 0], [B, Q, h * d]), [B, Q * h, d]);
+      const keys = tf.slice(x3, [0, 0, 0], [B, j1, d]);
+      const mult = flags ? blockMultiplier(flags, offsets[b], j0, j1, B, h, rate) : null;
+      const pm = mult ? tf.mul(p, mult) : p;
+      const dPm = tf.matMul(dMixedB, keys, false, true); // [B, Q h, j1]
+      const dxMix = tf.matMul(pm, dMixedB, true, false); // [B, j1, d]
+      const dP = mult ? tf.mul(dPm, mult) : dPm;
+      const dScores = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true)));
+      const dyBlock = tf.reshape(tf.matMul(dScores, keys), [B, Q, h * d]);
+      const dxKey = tf.matMul(dScores, yb, true, false); // [B, j1, d]
+      const sum = tf.add(dxMix, dxKey);
+      return [dyBlock, j1 < L ? tf.pad(sum, [[0, 0], [0, L - j1], [0, 0]]) : sum];
+    });
+    p.dispose();
+    dys.push(dyb);
+    if (dx === null) dx = dxb;
+    else {
+      const next = tf.add(dx, dxb);
+      dx.dispose();
+      dxb.dispose();
+      dx = next;
+    }
+  });
+  const dy = tf.reshape(tf.concat(dys, 1), [B * L, h * d]);
+  for (const t of dys) t.dispose();
+  return { dy, dx: dx! };
+}
+
 export interface LossAndGradients {
   /** Summed cross-entropy of the trained targets (not divided by `total`). */
   lossSum: number;
@@ -148,6 +353,8 @@ interface StepLayout {
   layerNorm: LayerNormOptions;
   /** Inputs carry a running loss and running gradients (after the frozen embedding), which the outputs add to. */
   accumulate: boolean;
+  /** Cap on the score cells of one attention block (`attentionBlocks`). */
+  maxBlockCells: number;
 }
 
 /**
@@ -197,11 +404,16 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         const N = B * L;
         const [ids, lengths, infectedIndices, infectedValues, targetUsers, rowWeights] = inputs.slice(next, next + CHUNK_INPUTS.length);
         next += CHUNK_INPUTS.length;
+        const blocks = attentionBlocks(B, L, h, layout.maxBlockCells);
+        const blocked = blocks.length > 1;
         let dropWeights: Tensor | null = null;
         let dropAttended: Tensor | null = null;
+        let dropoutFlags: Tensor | null = null;
         if (layout.dropout) {
-          // Drawn in the tape path's [B, h, L, L] layout, then laid out as the scores.
-          dropWeights = tf.reshape(tf.transpose(multiplierFromUniform(inputs[next++], rate), [0, 2, 1, 3]), [B, L * h, L]);
+          // Drawn in the tape path's [B, h, L, L] layout, then laid out as the scores (blocked: the
+          // keep flags of these same draws, `blockedDropoutFlags`).
+          if (blocked) dropoutFlags = inputs[next++];
+          else dropWeights = tf.reshape(tf.transpose(multiplierFromUniform(inputs[next++], rate), [0, 2, 1, 3]), [B, L * h, L]);
           dropAttended = multiplierFromUniform(inputs[next++], rate);
         }
         // ---- forward ----
@@ -209,27 +421,44 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         const x = (oneHot ? tf.matMul(oneHot, embedding) : tf.gather(embedding, ids)) as Tensor2D; // [N, d]
         const x3 = tf.reshape(x, [B, L, d]);
         const y3 = tf.reshape(tf.matMul(x, scoreT, false, true), [B, L * h, d]); // row (j, i): x_j M_i
-        const scores = tf.reshape(tf.add(tf.reshape(tf.matMul(y3, x3, false, true), [B, L, h, L]), scoreMask(lengths, B, L)), [B, L * h, L]);
-        const p = tf.softmax(scores); // [B, L*h, L]: w^i_jk
-        const pm = dropWeights ? tf.mul(p, dropWeights) : p;
-        const mixed = tf.reshape(tf.matMul(pm, x3), [N, hd]); // row (j): [sum_k w^i_jk x_k]_i
+        let p: Tensor | null = null;
+        let pm: Tensor | null = null;
+        let mixed: Tensor;
+        let blockWeights: Tensor[] = [];
+        if (!blocked) {
+          const scores = tf.reshape(tf.add(tf.reshape(tf.matMul(y3, x3, false, true), [B, L, h, L]), scoreMask(lengths, B, L)), [B, L * h, L]);
+          p = tf.softmax(scores); // [B, L*h, L]: w^i_jk
+          pm = dropWeights ? tf.mul(p, dropWeights) : p;
+          mixed = tf.reshape(tf.matMul(pm, x3), [N, hd]); // row (j): [sum_k w^i_jk x_k]_i
+        } else {
+          const forward = blockedAttentionForward(x3, y3, lengths, dropoutFlags, blocks, B, h, d, rate);
+          blockWeights = forward.weights;
+          mixed = forward.mixed;
+        }
         const attended = tf.fused.matMul({ a: mixed as Tensor2D, b: valueOutput, bias: w.outputBias });
         const z = tf.add(x, dropAttended ? tf.mul(attended, dropAttended) : attended);
         const norm = layerNormForward(z, w.normGain, w.normBias, layout.layerNorm);
         const act = norm.y;
         const windowed = (W > 1 ? windowInput(act, B, L, d, W) : act) as Tensor2D;
         const logits = a.windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: w.windowBias }) : tf.matMul(windowed, windowProjection);
-        const masked = tf.add(logits, tf.scatterND(infectedIndices, infectedValues, [N, U]));
+        const infected = tf.scatterND(infectedIndices, infectedValues, [N, U]);
+        const masked = tf.add(logits, infected);
+        // [N, U] tensors are freed as soon as they are used (eagerly, e.g. in a graph's tracing run,
+        // they would otherwise live to the end of the scope).
+        logits.dispose();
+        infected.dispose();
         // (row, target user) of every row: the targets as ids, no [N, U] one-hot.
         const targetIndex = tf.stack([tf.range(0, N, 1, 'int32'), targetUsers], 1); // [N, 2]
         // Loss (Eq. 8 negated, divided by total) and its gradient in the logits.
         const ce = crossEntropyWithGradientOfIds(masked as Tensor2D, rowWeights, targetIndex);
+        masked.dispose();
         loss = acc(loss, ce.value);
         // ---- backward ----
         const dLogits = ce.dLogits; // [N, U]
         dWindow = acc(dWindow, tf.matMul(windowed, dLogits, true, false));
         if (a.windowBias) dWindowBias = acc(dWindowBias, tf.sum(dLogits, 0));
         const dWindowed = tf.matMul(dLogits, windowProjection, false, true); // [N, W*d]
+        dLogits.dispose();
         const dAct = W > 1 ? windowInputBackward(dWindowed, B, L, d, W) : dWindowed;
         const normGrads = layerNormBackward(dAct, w.normGain, norm.trace);
         dGain = acc(dGain, normGrads.dGain);
@@ -239,14 +468,21 @@ function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
         dOutputBias = acc(dOutputBias, tf.sum(dAttended, 0));
         dValueOutput = acc(dValueOutput, tf.matMul(mixed, dAttended, true, false));
         const dMixed = tf.reshape(tf.matMul(dAttended, valueOutput, false, true), [B, L * h, d]);
-        const dPm = tf.matMul(dMixed, x3, false, true); // [B, L*h, L]
-        const dxMix = tf.matMul(pm, dMixed, true, false); // [B, L, d]
-        const dP = dropWeights ? tf.mul(dPm, dropWeights) : dPm;
-        const dScores = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true)));
-        const dy = tf.reshape(tf.matMul(dScores, x3), [N, hd]);
-        const dxKey = tf.matMul(dScores, y3, true, false); // [B, L, d]
+        let dy: Tensor;
+        let dxAttention: Tensor; // [B, L, d]: through the attention weights (dxMix) and the keys (dxKey)
+        if (!blocked) {
+          const dPm = tf.matMul(dMixed, x3, false, true); // [B, L*h, L]
+          const dxMix = tf.matMul(pm!, dMixed, true, false); // [B, L, d]
+          const dP = dropWeights ? tf.mul(dPm, dropWeights) : dPm;
+          const dScores = tf.mul(p!, tf.sub(dP, tf.sum(tf.mul(dP, p!), -1, true)));
+          dy = tf.reshape(tf.matMul(dScores, x3), [N, hd]);
+          const dxKey = tf.matMul(dScores, y3, true, false); // [B, L, d]
+          dxAttention = tf.add(dxMix, dxKey);
+        } else {
+          ({ dy, dx: dxAttention } = blockedAttentionBackward(dMixed, x3, y3, dropoutFlags, blockWeights, blocks, B, h, d, rate));
+        }
         dScoreT = acc(dScoreT, tf.matMul(dy, x, true, false));
-        const dx = tf.add(tf.add(dz, tf.reshape(tf.add(dxMix, dxKey), [N, d])), tf.matMul(dy, scoreT));
+        const dx = tf.add(tf.add(dz, tf.reshape(dxAttention, [N, d])), tf.matMul(dy, scoreT));
         dEmbedding = acc(dEmbedding, oneHot ? tf.matMul(oneHot, dx, true, false) : tf.unsortedSegmentSum(dx, ids as tf.Tensor1D, U));
       }
       // Parameter products, backward.
@@ -283,6 +519,12 @@ export interface ManualGradientsOptions {
    * tensor-ops' GraphFunction). Elsewhere, or false, the same ops run eagerly.
    */
   compile?: boolean;
+  /**
+   * Cap on the score cells of one attention block (default `MAX_ATTENTION_BLOCK_CELLS`): a chunk
+   * whose attention exceeds it is computed in query blocks (`attentionBlocks`). Tests set it low to
+   * compare blocked and unblocked chunks.
+   */
+  maxAttentionBlockCells?: number;
 }
 
 /**
@@ -349,6 +591,7 @@ export class ManualGradients {
   private readonly graph: GraphFunction | null;
   private readonly bodies = new Map<string, (inputs: Tensor[]) => Tensor[]>();
   private readonly useGather: boolean;
+  private readonly maxBlockCells: number;
   private current: ((inputs: Tensor[]) => Tensor[]) | null = null;
   /** Zero running values for the first chunk of a step (never modified: graphs return new tensors). */
   private zeros: Tensor[] | null = null;
@@ -359,6 +602,7 @@ export class ManualGradients {
   ) {
     if (!manualGradientsSupported(network.architecture)) throw new CascadeError('INTERNAL', 'ndm: the hand-written gradient does not cover the Finit term; use the tape');
     // Gather and its gradient (a segment sum) where the backend has the kernel; else a one-hot product.
+    this.maxBlockCells = options.maxAttentionBlockCells ?? MAX_ATTENTION_BLOCK_CELLS;
     this.useGather = (options.embeddingLookup ?? (tf.getKernel('UnsortedSegmentSum', tf.getBackend()) ? 'gather' : 'one-hot')) === 'gather';
     // One GraphFunction for every chunk shape: the body of a call is chosen by its key.
     this.graph = options.compile === false || !graphFunctionsEnabled() ? null : new GraphFunction((inputs) => this.current!(inputs), { name: 'ndm training chunk' });
@@ -387,6 +631,7 @@ export class ManualGradients {
         useGather: this.useGather,
         layerNorm: network.layerNormOptions(),
         accumulate,
+        maxBlockCells: this.maxBlockCells,
       });
       // Compiled bodies are one per chunk shape; eager ones are cheap to rebuild, keep few.
       if (!accumulate && this.bodies.size > 64) this.bodies.clear();
@@ -413,8 +658,12 @@ export class ManualGradients {
       tf.tensor2d(weights, [rows * length, 1]),
     ];
     if (rate > 0) {
-      // Drawn at the chunk's own shape, in the tape path's order and layout.
-      made.push(uniformDraws([B, h, L, L], rng.seedInt(), [rows, h, length, length]));
+      // Drawn at the chunk's own shape, in the tape path's order and layout (a chunk whose
+      // attention runs in query blocks gets the keep flags of its blocks' slices: the same
+      // multipliers).
+      const blocks = attentionBlocks(rows, length, h, this.maxBlockCells);
+      if (blocks.length > 1) made.push(blockedDropoutFlags([B, h, L, L], rng.seedInt(), rate, rows, blocks));
+      else made.push(uniformDraws([B, h, L, L], rng.seedInt(), [rows, h, length, length]));
       // [B*L, d] laid into [rows*length, d]: row (b, j) at b * length + j.
       const attended = uniformDraws([B, L, d], rng.seedInt(), [rows, length, d]);
       made.push(tf.reshape(attended, [rows * length, d]));
@@ -489,7 +738,7 @@ export function manualLossAndGradients(
   targets: readonly Targets[],
   total: number,
   rng: Rng,
-  options: { embeddingLookup?: 'gather' | 'one-hot' } = {},
+  options: { embeddingLookup?: 'gather' | 'one-hot'; maxAttentionBlockCells?: number } = {},
 ): LossAndGradients {
   return new ManualGradients(network, { ...options, compile: false }).compute(chunks, targets, total, rng);
 }

@@ -390,12 +390,27 @@ export function crossEntropyWithGradient(logits: Tensor2D, rowWeights: Tensor, o
  * so it equals the dense form's to float rounding.
  */
 export function crossEntropyWithGradientOfIds(logits: Tensor2D, rowWeights: Tensor, targetIndex: Tensor): { value: Tensor; dLogits: Tensor2D } {
-  const shifted = tf.sub(logits, tf.max(logits, 1, true));
-  const logProbs = tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), 1, true)));
+  // The [N, U] intermediates are disposed as soon as they are used (the same ops in the same
+  // order, so the same values): run eagerly inside a scope (and in a GraphFunction's tracing run)
+  // they would otherwise all live until the scope ends, six [N, U] tensors at once (issue 22: 126 MB
+  // each for the longest Twitter-sized cascade).
+  const free = (...ts: Tensor[]) => ts.forEach((t) => t.dispose());
+  const max = tf.max(logits, 1, true);
+  const shifted = tf.sub(logits, max);
+  const exp = tf.exp(shifted);
+  const sum = tf.sum(exp, 1, true);
+  free(max, exp);
+  const logSum = tf.log(sum);
+  const logProbs = tf.sub(shifted, logSum);
+  free(sum, shifted, logSum);
   const w = tf.reshape(rowWeights, [-1]);
   const value = tf.neg(tf.sum(tf.mul(tf.gatherND(logProbs, targetIndex), w)));
-  const scaled = tf.mul(tf.exp(logProbs), rowWeights);
+  const probs = tf.exp(logProbs);
+  logProbs.dispose();
+  const scaled = tf.mul(probs, rowWeights);
+  probs.dispose();
   const dLogits = tf.tensorScatterUpdate(scaled, targetIndex, tf.sub(tf.gatherND(scaled, targetIndex), w)) as Tensor2D;
+  scaled.dispose();
   return { value, dLogits };
 }
 
