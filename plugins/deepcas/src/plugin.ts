@@ -65,7 +65,11 @@ export const deepcasHyperparameters = z.strictObject({
     .describe('MLP initialisation: normal, N(0, initStd^2) everywhere (the authors\' TensorFlow code); glorot, Glorot-uniform kernels, zero biases, the output bias at the mean training label of the horizon (not better on validation, README)'),
   batchSize: z.number().int().positive().default(32).describe('cascades per step (authors\' code 32)'),
   epochs: z.number().int().positive().default(100).describe('most epochs per horizon'),
-  leaveOneOut: z.boolean().default(true).describe('read a training cascade\'s nodes that no other training cascade holds as UNKNOWN, as a new cascade reads nodes never seen in training (false: every training node known, as the authors\' code)'),
+  leaveOneOut: z.boolean().default(true).describe('read a training cascade\'s nodes that no other training cascade holds as UNKNOWN, as a new cascade reads nodes never seen in training (false: every training node known, as the authors\' code; no effect with vocabulary all, where the test graphs\' nodes are known too)'),
+  vocabulary: z
+    .enum(['training', 'all'])
+    .default('training')
+    .describe('nodes with an embedding row of their own: training, those of the training graphs (others share UNKNOWN); all, those of every graph given to train (train, validation and test splits: their graphs only, never their labels), skip-gram over the walks of all of them, as the authors\' preprocess.py; nodes first seen at predict time are UNKNOWN either way'),
   patience: z.number().int().min(0).default(10).describe('stop after this many epochs without a lower validation loss (authors\' code 10 evaluations); 0: never'),
   ensembleEpochs: z
     .number()
@@ -594,18 +598,35 @@ async function trainHorizon(
   }
 }
 
+/**
+ * The nodes with a row of their own: those of the training graphs (`vocabulary: training`), or of
+ * the graphs of all three splits (`all`: the authors' preprocess.py indexes the nodes of the walks
+ * of train, val and test, each with its unsupervised vector). Reads `cascadeGraph` alone: never a
+ * cascade's targets, so the test labels cannot reach the model this way.
+ */
+export function trainingVocabulary(data: Pick<MacroscopicDataset, 'train' | 'validation' | 'test'>, hp: Pick<DeepCasHyperparameters, 'vocabulary'>): NodeVocabulary {
+  const cascades = hp.vocabulary === 'all' ? [...data.train, ...data.validation, ...data.test] : data.train;
+  return NodeVocabulary.fromGraphs(cascades.map(graphOf));
+}
+
 async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: TrainContext): Promise<DeepCasModel> {
   if (hp.walksPerGraph % hp.blockSize !== 0) {
     throw new CascadeError('CONFIG_INVALID', `model.hyperparameters.blockSize: expected a divisor of walksPerGraph (${hp.walksPerGraph}), found ${hp.blockSize}`);
   }
-  const trainGraphs = data.train.map(graphOf);
-  const vocabulary = NodeVocabulary.fromGraphs(trainGraphs);
+  const all = hp.vocabulary === 'all';
+  const vocabulary = trainingVocabulary(data, hp);
   const walkStream = ctx.rng.derive('walks');
-  const trainRows = data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream, true));
+  // With vocabulary all a test cascade reads every node by its own row, so training does too (no leave-one-out).
+  const trainRows = data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream, !all));
   const validationRows = data.validation.map((c) => prepareCascade(c, vocabulary, hp, walkStream));
   throwIfCancelled(ctx.signal);
-  // Skip-gram learns a vector for every training node (the same walks, every node known).
-  const skipGramRows = hp.leaveOneOut ? data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream)) : trainRows;
+  // Skip-gram learns a vector for every node of the vocabulary (the same walks, every node known);
+  // with vocabulary all, from the walks of every split's graphs (walks and ids only: no label is read).
+  const skipGramRows = all
+    ? [...trainRows, ...validationRows, ...data.test.map((c) => prepareCascade(c, vocabulary, hp, walkStream))]
+    : hp.leaveOneOut
+      ? data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream))
+      : trainRows;
   const embeddings = initialEmbeddings(skipGramRows, vocabulary.size, hp, ctx.rng.derive('skip-gram'), ctx.signal);
   const arch: DeepCasArchitecture = {
     vocabularySize: vocabulary.size,
@@ -619,7 +640,7 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
     sizeBuckets: hp.sizeBuckets,
     walkPrior: hp.walkPrior,
   };
-  ctx.logger.info(`deepcas: ${vocabulary.ids.length} nodes in the training graphs, ${trainRows.length} training and ${validationRows.length} validation cascades, ${hp.walksPerGraph} walks of ${hp.walkLength}`);
+  ctx.logger.info(`deepcas: ${vocabulary.ids.length} nodes in the ${all ? 'train, validation and test' : 'training'} graphs, ${trainRows.length} training and ${validationRows.length} validation cascades, ${hp.walksPerGraph} walks of ${hp.walkLength}`);
   const networks: HorizonNetwork[] = [];
   const trained: number[] = [];
   const summary: Record<string, number> = {};
