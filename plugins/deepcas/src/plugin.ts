@@ -69,7 +69,7 @@ export const deepcasHyperparameters = z.strictObject({
   vocabulary: z
     .enum(['training', 'all'])
     .default('training')
-    .describe('nodes with an embedding row of their own: training, those of the training graphs (others share UNKNOWN); all, those of every graph given to train (train, validation and test splits: their graphs only, never their labels), skip-gram over the walks of all of them, as the authors\' preprocess.py; nodes first seen at predict time are UNKNOWN either way'),
+    .describe('nodes with an embedding row of their own: training, those of the training graphs (others share UNKNOWN); all, those of every graph given to train (train, validation and test splits: their graphs only, never their labels), skip-gram over the walks of all of them, as the authors\' preprocess.py (worse on held-out validation, README); nodes first seen at predict time are UNKNOWN either way'),
   patience: z.number().int().min(0).default(10).describe('stop after this many epochs without a lower validation loss (authors\' code 10 evaluations); 0: never'),
   ensembleEpochs: z
     .number()
