@@ -265,4 +265,39 @@ describe('vocabulary: all (the nodes of every split\'s graphs, the authors\' pre
     expect(trained.vocabulary.indexOf('test-only-a')).toBe(UNKNOWN_NODE);
     trained.dispose();
   });
+
+  it('shared: rows only for nodes that two or more graphs of any split hold, with the skip-gram vectors all gives them', async () => {
+    // 'test-pair' in the first two test graphs (and no other), 'test-only-a' in the first alone.
+    const base = withTestOnlyNodes();
+    const second = base.test[1].cascadeGraph!;
+    const ids = [...second.nodeIds!];
+    ids[second.numNodes - 1] = 'test-pair';
+    const first = base.test[0].cascadeGraph!;
+    const firstIds = [...first.nodeIds!];
+    firstIds[first.numNodes - 1] = 'test-pair';
+    const data = { ...base, test: [{ ...base.test[0], cascadeGraph: { ...first, nodeIds: firstIds } }, { ...base.test[1], cascadeGraph: { ...second, nodeIds: ids } }, ...base.test.slice(2)] };
+    const shared = trainingVocabulary(data, { vocabulary: 'shared' });
+    const every = trainingVocabulary(data, { vocabulary: 'all' });
+    const holders = new Map<string, number>();
+    for (const c of [...data.train, ...data.validation, ...data.test]) for (const id of new Set(c.cascadeGraph!.nodeIds!)) holders.set(id, (holders.get(id) ?? 0) + 1);
+    expect(shared.ids).toEqual(every.ids.filter((id) => holders.get(id)! >= 2));
+    expect(shared.indexOf('test-pair')).toBeGreaterThanOrEqual(RESERVED_NODES);
+    expect(shared.indexOf('test-only-a')).toBe(UNKNOWN_NODE);
+    expect(shared.ids.length).toBeLessThan(every.ids.length);
+    // Embeddings not fine-tuned (step 0): every shared node's row is the row all gives it (same walks, same skip-gram stream).
+    const hp = { ...SMALL, epochs: 1, embeddingLearningRate: 0 };
+    const m = (await deepcasPlugin.train({ ...data, test: unreadable(data.test) }, deepcasHyperparameters.parse({ ...hp, vocabulary: 'shared' }), context(8))) as DeepCasModel;
+    const a = (await deepcasPlugin.train({ ...data, test: unreadable(data.test) }, deepcasHyperparameters.parse({ ...hp, vocabulary: 'all' }), context(8))) as DeepCasModel;
+    try {
+      expect(m.vocabulary.ids).toEqual(shared.ids);
+      const rowsShared = m.horizonNetworks[0].network.embedding.arraySync() as number[][];
+      const rowsAll = a.horizonNetworks[0].network.embedding.arraySync() as number[][];
+      expect(rowsShared).toHaveLength(m.vocabulary.size);
+      for (const id of ['test-pair', ...shared.ids]) expect(rowsShared[m.vocabulary.indexOf(id)]).toEqual(rowsAll[a.vocabulary.indexOf(id)]);
+      expect(rowsShared.slice(0, RESERVED_NODES)).toEqual(rowsAll.slice(0, RESERVED_NODES));
+    } finally {
+      m.dispose();
+      a.dispose();
+    }
+  });
 });
