@@ -65,7 +65,7 @@ export const deepcasHyperparameters = z.strictObject({
     .describe('MLP initialisation: normal, N(0, initStd^2) everywhere (the authors\' TensorFlow code); glorot, Glorot-uniform kernels, zero biases, the output bias at the mean training label of the horizon (not better on validation, README)'),
   batchSize: z.number().int().positive().default(32).describe('cascades per step (authors\' code 32)'),
   epochs: z.number().int().positive().default(100).describe('most epochs per horizon'),
-  leaveOneOut: z.boolean().default(true).describe('read a training cascade\'s nodes that no other training cascade holds as UNKNOWN, as a new cascade reads nodes never seen in training (false: every training node known, as the authors\' code; no effect with vocabulary all, where the test graphs\' nodes are known too)'),
+  leaveOneOut: z.boolean().default(true).describe('read a training cascade\'s nodes that no other training cascade holds as UNKNOWN, as a new cascade reads nodes never seen in training (false: every training node known, as the authors\' code; no effect with vocabulary all or shared, which read every graph\'s nodes alike)'),
   vocabulary: z
     .enum(['training', 'all', 'shared'])
     .default('training')
@@ -611,7 +611,8 @@ async function trainHorizon(
 /**
  * The nodes with a row of their own: those of the training graphs (`vocabulary: training`), or of
  * the graphs of all three splits (`all`: the authors' preprocess.py indexes the nodes of the walks
- * of train, val and test, each with its unsupervised vector). Reads `cascadeGraph` alone: never a
+ * of train, val and test, each with its unsupervised vector), or those of them that two or more of
+ * these graphs hold (`shared`: leave-one-out over every split). Reads `cascadeGraph` alone: never a
  * cascade's targets, so the test labels cannot reach the model this way.
  */
 export function trainingVocabulary(data: Pick<MacroscopicDataset, 'train' | 'validation' | 'test'>, hp: Pick<DeepCasHyperparameters, 'vocabulary'>): NodeVocabulary {
