@@ -12,6 +12,7 @@ export {
   HorizonNetwork,
   NodeVocabulary,
   prepareCascade,
+  trainingVocabulary,
   logIncrement,
   sizesFromLogIncrements,
   initialEmbeddings,

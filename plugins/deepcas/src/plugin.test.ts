@@ -13,10 +13,11 @@ import {
   NodeVocabulary,
   prepareCascade,
   sizesFromLogIncrements,
+  trainingVocabulary,
   type DeepCasHyperparameters,
   type DeepCasModel,
 } from './plugin.js';
-import { DeepCasNetwork, PAD_NODE, UNKNOWN_NODE, type DeepCasArchitecture } from './model.js';
+import { DeepCasNetwork, PAD_NODE, RESERVED_NODES, UNKNOWN_NODE, type DeepCasArchitecture } from './model.js';
 import { tinyGraphDataset } from './graphs.test-util.js';
 
 /** Small dimensions for the tiny dataset. */
@@ -194,5 +195,109 @@ describe('leave-one-out node reading', () => {
     expect(vocabulary.ids).toEqual(['u1', 'u2', 'u3']);
     expect([vocabulary.indexInTraining('u1'), vocabulary.indexInTraining('u2'), vocabulary.indexInTraining('x')]).toEqual([2, UNKNOWN_NODE, UNKNOWN_NODE]);
     expect([vocabulary.indexOf('u1'), vocabulary.indexOf('u2'), vocabulary.indexOf('x')]).toEqual([2, 3, UNKNOWN_NODE]);
+  });
+});
+
+describe('vocabulary: all (the nodes of every split\'s graphs, the authors\' preprocess.py)', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  /** The tiny dataset with two nodes that only the first test graph holds (its last two). */
+  const withTestOnlyNodes = (): MacroscopicDataset => {
+    const data = tinyGraphDataset();
+    const [first, ...rest] = data.test;
+    const g = first.cascadeGraph!;
+    expect(g.numNodes).toBeGreaterThanOrEqual(3);
+    const ids = [...g.nodeIds!];
+    ids[g.numNodes - 2] = 'test-only-a';
+    ids[g.numNodes - 1] = 'test-only-b';
+    return { ...data, test: [{ ...first, cascadeGraph: { ...g, nodeIds: ids } }, ...rest] };
+  };
+  /** The same cascades with a `targets` that throws when read: a label that is read fails the test. */
+  const unreadable = (cs: MacroscopicDataset['test']) =>
+    cs.map((c) =>
+      Object.defineProperty({ ...c }, 'targets', {
+        get() {
+          throw new Error(`test label of ${c.id} read`);
+        },
+      }),
+    );
+
+  it('a node of a test graph alone gets its own row with all, UNKNOWN with training; the vocabulary does not depend on the test labels', () => {
+    const data = withTestOnlyNodes();
+    const all = trainingVocabulary(data, { vocabulary: 'all' });
+    const training = trainingVocabulary(data, { vocabulary: 'training' });
+    const a = all.indexOf('test-only-a');
+    const b = all.indexOf('test-only-b');
+    expect(a).toBeGreaterThanOrEqual(RESERVED_NODES);
+    expect(b).toBeGreaterThanOrEqual(RESERVED_NODES);
+    expect(a).not.toBe(b);
+    expect([training.indexOf('test-only-a'), training.indexOf('test-only-b')]).toEqual([UNKNOWN_NODE, UNKNOWN_NODE]);
+    // Every node of every split's graphs is known with all; the training vocabulary is its first part.
+    for (const c of [...data.train, ...data.validation, ...data.test]) for (const id of c.cascadeGraph!.nodeIds!) expect(all.indexOf(id)).not.toBe(UNKNOWN_NODE);
+    expect(all.ids.slice(0, training.ids.length)).toEqual(training.ids);
+    // Other test labels, and labels that cannot be read at all: the same vocabulary.
+    const relabelled = { ...data, test: data.test.map((c) => ({ ...c, targets: c.targets.map((t) => 7 * t + 3) })) };
+    expect(trainingVocabulary(relabelled, { vocabulary: 'all' }).ids).toEqual(all.ids);
+    expect(trainingVocabulary({ ...data, test: unreadable(data.test) }, { vocabulary: 'all' }).ids).toEqual(all.ids);
+  });
+
+  it('trains without reading a test label; each test-only node keeps a row of its own in the trained model', async () => {
+    const data = withTestOnlyNodes();
+    const model = (await deepcasPlugin.train({ ...data, test: unreadable(data.test) }, deepcasHyperparameters.parse({ ...SMALL, vocabulary: 'all' }), context(7))) as DeepCasModel;
+    try {
+      const a = model.vocabulary.indexOf('test-only-a');
+      const b = model.vocabulary.indexOf('test-only-b');
+      expect(a).toBeGreaterThanOrEqual(RESERVED_NODES);
+      expect(model.architecture.vocabularySize).toBe(model.vocabulary.size);
+      const rows = model.horizonNetworks[0].network.embedding.arraySync() as number[][];
+      // Two rows of their own: not UNKNOWN's, not each other's (skip-gram vectors of different nodes).
+      expect(rows[a]).not.toEqual(rows[b]);
+      expect(rows[a]).not.toEqual(rows[UNKNOWN_NODE]);
+      const y = await model.predictLogIncrements(data.test);
+      for (const r of y) for (const v of r) expect(Number.isFinite(v)).toBe(true);
+    } finally {
+      model.dispose();
+    }
+    // The default reads them as UNKNOWN.
+    const trained = (await deepcasPlugin.train({ ...data, test: unreadable(data.test) }, deepcasHyperparameters.parse({ ...SMALL, epochs: 1 }), context(7))) as DeepCasModel;
+    expect(trained.vocabulary.indexOf('test-only-a')).toBe(UNKNOWN_NODE);
+    trained.dispose();
+  });
+
+  it('shared: rows only for nodes that two or more graphs of any split hold, with the skip-gram vectors all gives them', async () => {
+    // 'test-pair' in the first two test graphs (and no other), 'test-only-a' in the first alone.
+    const base = withTestOnlyNodes();
+    const second = base.test[1].cascadeGraph!;
+    const ids = [...second.nodeIds!];
+    ids[second.numNodes - 1] = 'test-pair';
+    const first = base.test[0].cascadeGraph!;
+    const firstIds = [...first.nodeIds!];
+    firstIds[first.numNodes - 1] = 'test-pair';
+    const data = { ...base, test: [{ ...base.test[0], cascadeGraph: { ...first, nodeIds: firstIds } }, { ...base.test[1], cascadeGraph: { ...second, nodeIds: ids } }, ...base.test.slice(2)] };
+    const shared = trainingVocabulary(data, { vocabulary: 'shared' });
+    const every = trainingVocabulary(data, { vocabulary: 'all' });
+    const holders = new Map<string, number>();
+    for (const c of [...data.train, ...data.validation, ...data.test]) for (const id of new Set(c.cascadeGraph!.nodeIds!)) holders.set(id, (holders.get(id) ?? 0) + 1);
+    expect(shared.ids).toEqual(every.ids.filter((id) => holders.get(id)! >= 2));
+    expect(shared.indexOf('test-pair')).toBeGreaterThanOrEqual(RESERVED_NODES);
+    expect(shared.indexOf('test-only-a')).toBe(UNKNOWN_NODE);
+    expect(shared.ids.length).toBeLessThan(every.ids.length);
+    // Embeddings not fine-tuned (step 0): every shared node's row is the row all gives it (same walks, same skip-gram stream).
+    const hp = { ...SMALL, epochs: 1, embeddingLearningRate: 0 };
+    const m = (await deepcasPlugin.train({ ...data, test: unreadable(data.test) }, deepcasHyperparameters.parse({ ...hp, vocabulary: 'shared' }), context(8))) as DeepCasModel;
+    const a = (await deepcasPlugin.train({ ...data, test: unreadable(data.test) }, deepcasHyperparameters.parse({ ...hp, vocabulary: 'all' }), context(8))) as DeepCasModel;
+    try {
+      expect(m.vocabulary.ids).toEqual(shared.ids);
+      const rowsShared = m.horizonNetworks[0].network.embedding.arraySync() as number[][];
+      const rowsAll = a.horizonNetworks[0].network.embedding.arraySync() as number[][];
+      expect(rowsShared).toHaveLength(m.vocabulary.size);
+      for (const id of ['test-pair', ...shared.ids]) expect(rowsShared[m.vocabulary.indexOf(id)]).toEqual(rowsAll[a.vocabulary.indexOf(id)]);
+      expect(rowsShared.slice(0, RESERVED_NODES)).toEqual(rowsAll.slice(0, RESERVED_NODES));
+    } finally {
+      m.dispose();
+      a.dispose();
+    }
   });
 });

@@ -65,7 +65,11 @@ export const deepcasHyperparameters = z.strictObject({
     .describe('MLP initialisation: normal, N(0, initStd^2) everywhere (the authors\' TensorFlow code); glorot, Glorot-uniform kernels, zero biases, the output bias at the mean training label of the horizon (not better on validation, README)'),
   batchSize: z.number().int().positive().default(32).describe('cascades per step (authors\' code 32)'),
   epochs: z.number().int().positive().default(100).describe('most epochs per horizon'),
-  leaveOneOut: z.boolean().default(true).describe('read a training cascade\'s nodes that no other training cascade holds as UNKNOWN, as a new cascade reads nodes never seen in training (false: every training node known, as the authors\' code)'),
+  leaveOneOut: z.boolean().default(true).describe('read a training cascade\'s nodes that no other training cascade holds as UNKNOWN, as a new cascade reads nodes never seen in training (false: every training node known, as the authors\' code; no effect with vocabulary all or shared, which read every graph\'s nodes alike)'),
+  vocabulary: z
+    .enum(['training', 'all', 'shared'])
+    .default('training')
+    .describe('nodes with an embedding row of their own: training, those of the training graphs (others share UNKNOWN); all, those of every graph given to train (train, validation and test splits: their graphs only, never their labels), skip-gram over the walks of all of them, as the authors\' preprocess.py (worse on held-out validation, README); shared, as all but rows only for the nodes that two or more of those graphs hold, the others UNKNOWN in training and prediction alike (leave-one-out over every split); nodes first seen at predict time are UNKNOWN either way'),
   patience: z.number().int().min(0).default(10).describe('stop after this many epochs without a lower validation loss (authors\' code 10 evaluations); 0: never'),
   ensembleEpochs: z
     .number()
@@ -114,6 +118,16 @@ export class NodeVocabulary {
   indexInTraining(id: string | undefined): number {
     const i = this.indexOf(id);
     return i >= RESERVED_NODES && this.cascadeCounts && this.cascadeCounts[i - RESERVED_NODES] < 2 ? UNKNOWN_NODE : i;
+  }
+  /** The nodes that two or more of the counted graphs hold, in the same order (needs the counts). */
+  shared(): NodeVocabulary {
+    const counts = this.cascadeCounts;
+    if (!counts) throw new RangeError('NodeVocabulary.shared: no cascade counts');
+    const keep = this.ids.map((_, i) => i).filter((i) => counts[i] >= 2);
+    return new NodeVocabulary(
+      keep.map((i) => this.ids[i]),
+      keep.map((i) => counts[i]),
+    );
   }
   /** Every named node of the training graphs, in order of first appearance, with its cascade count. */
   static fromGraphs(graphs: readonly CascadeGraph[]): NodeVocabulary {
@@ -594,19 +608,53 @@ async function trainHorizon(
   }
 }
 
+/**
+ * The nodes with a row of their own: those of the training graphs (`vocabulary: training`), or of
+ * the graphs of all three splits (`all`: the authors' preprocess.py indexes the nodes of the walks
+ * of train, val and test, each with its unsupervised vector), or those of them that two or more of
+ * these graphs hold (`shared`: leave-one-out over every split). Reads `cascadeGraph` alone: never a
+ * cascade's targets, so the test labels cannot reach the model this way.
+ */
+export function trainingVocabulary(data: Pick<MacroscopicDataset, 'train' | 'validation' | 'test'>, hp: Pick<DeepCasHyperparameters, 'vocabulary'>): NodeVocabulary {
+  const cascades = hp.vocabulary === 'training' ? data.train : [...data.train, ...data.validation, ...data.test];
+  const every = NodeVocabulary.fromGraphs(cascades.map(graphOf));
+  return hp.vocabulary === 'shared' ? every.shared() : every;
+}
+
+/** The rows of `to`'s nodes (and the reserved rows) taken from a [from.size, d] matrix. */
+function embeddingRows(vectors: Float32Array, from: NodeVocabulary, to: NodeVocabulary, d: number): Float32Array {
+  const out = new Float32Array(to.size * d);
+  out.set(vectors.subarray(0, RESERVED_NODES * d));
+  to.ids.forEach((id, i) => out.set(vectors.subarray(from.indexOf(id) * d, (from.indexOf(id) + 1) * d), (RESERVED_NODES + i) * d));
+  return out;
+}
+
 async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: TrainContext): Promise<DeepCasModel> {
   if (hp.walksPerGraph % hp.blockSize !== 0) {
     throw new CascadeError('CONFIG_INVALID', `model.hyperparameters.blockSize: expected a divisor of walksPerGraph (${hp.walksPerGraph}), found ${hp.blockSize}`);
   }
-  const trainGraphs = data.train.map(graphOf);
-  const vocabulary = NodeVocabulary.fromGraphs(trainGraphs);
+  const all = hp.vocabulary === 'all';
+  const vocabulary = trainingVocabulary(data, hp);
   const walkStream = ctx.rng.derive('walks');
-  const trainRows = data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream, true));
+  // With vocabulary all a test cascade reads every node by its own row, so training does too (no
+  // leave-one-out); with shared the vocabulary itself leaves out the nodes of one graph alone.
+  const trainRows = data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream, hp.vocabulary === 'training'));
   const validationRows = data.validation.map((c) => prepareCascade(c, vocabulary, hp, walkStream));
   throwIfCancelled(ctx.signal);
-  // Skip-gram learns a vector for every training node (the same walks, every node known).
-  const skipGramRows = hp.leaveOneOut ? data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream)) : trainRows;
-  const embeddings = initialEmbeddings(skipGramRows, vocabulary.size, hp, ctx.rng.derive('skip-gram'), ctx.signal);
+  // Skip-gram learns a vector for every node of the graphs it reads (their walks, every node known):
+  // the training graphs, or with all and shared those of every split (walks and node ids only: no
+  // label is read); shared then keeps the rows of its nodes.
+  const skipGramOn = (rows: PreparedCascade[], v: NodeVocabulary) => initialEmbeddings(rows, v.size, hp, ctx.rng.derive('skip-gram'), ctx.signal);
+  let embeddings: Float32Array;
+  if (hp.vocabulary === 'training') {
+    embeddings = skipGramOn(hp.leaveOneOut ? data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream)) : trainRows, vocabulary);
+  } else if (all) {
+    embeddings = skipGramOn([...trainRows, ...validationRows, ...data.test.map((c) => prepareCascade(c, vocabulary, hp, walkStream))], vocabulary);
+  } else {
+    const every = trainingVocabulary(data, { vocabulary: 'all' });
+    const rows = [...data.train, ...data.validation, ...data.test].map((c) => prepareCascade(c, every, hp, walkStream));
+    embeddings = embeddingRows(skipGramOn(rows, every), every, vocabulary, hp.embeddingDim);
+  }
   const arch: DeepCasArchitecture = {
     vocabularySize: vocabulary.size,
     embeddingDim: hp.embeddingDim,
@@ -619,7 +667,7 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
     sizeBuckets: hp.sizeBuckets,
     walkPrior: hp.walkPrior,
   };
-  ctx.logger.info(`deepcas: ${vocabulary.ids.length} nodes in the training graphs, ${trainRows.length} training and ${validationRows.length} validation cascades, ${hp.walksPerGraph} walks of ${hp.walkLength}`);
+  ctx.logger.info(`deepcas: ${vocabulary.ids.length} nodes in the ${hp.vocabulary === 'training' ? 'training' : 'train, validation and test'} graphs${hp.vocabulary === 'shared' ? ' held by two or more of them' : ''}, ${trainRows.length} training and ${validationRows.length} validation cascades, ${hp.walksPerGraph} walks of ${hp.walkLength}`);
   const networks: HorizonNetwork[] = [];
   const trained: number[] = [];
   const summary: Record<string, number> = {};
