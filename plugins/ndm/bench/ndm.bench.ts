@@ -23,11 +23,12 @@
 //
 // The whole run against a PyTorch peer (issue 22: "Memetracker training: the whole 30-epoch run at
 // least 1.5x as fast as the PyTorch peer over the same epochs, cold start included"):
-// `npm run bench -- ndm --peer [--epochs 5] [--python PATH] [--threads N] [--peer-batches sub|whole]`
+// `npm run bench -- ndm --peer [--epochs 5] [--python PATH] [--threads N[,N...]] [--peer-batches sub|whole]`
 // trains ours (tensorflow, the ndm-memetracker setting, training only: no validation, no evaluation)
 // for --epochs epochs in a fresh process, timed from building the network to its last step (every
 // graph compiled in it), then tools/bench/peers/ndm_torch.py (a PyTorch NDM of the same sizes,
-// --threads torch threads, default the cores) on the very batches ours trained on, epoch by epoch,
+// --threads torch threads, default the cores; one peer run per listed count) on the very batches ours
+// trained on, epoch by epoch,
 // and prints seconds of the first (cold) epoch and of the rest, the whole run, the process from spawn
 // to exit (start-up, imports and data included), targets/s and the ratios (bench/peer-run.ts).
 import { spawnSync } from 'node:child_process';
@@ -306,7 +307,7 @@ interface TrainRunResult {
  * epochs through the shared loop (as `cascade run` trains, less the validation pass), timed from
  * building the network; then the batches it trained on go to `specPath` for the peer.
  */
-async function trainRun(epochs: number, specPath: string, threads: number, subBatches: boolean): Promise<TrainRunResult> {
+async function trainRun(epochs: number, specPath: string, subBatches: boolean): Promise<TrainRunResult> {
   const backend = await initBackend((arg('backend', 'tensorflow') as BackendName));
   if (backend.name === 'wasm') installWasmBatchMatMul();
   const data = await loadMicroscopicDataset({ path: resolve(dataDir, 'micro/memetracker'), format: 'ndm' }, { seed: 1 });
@@ -341,7 +342,7 @@ async function trainRun(epochs: number, specPath: string, threads: number, subBa
   // The batches as trained, each in the sub-batches the trainer computed it in (outside the timing).
   const index = new Map(train.map((c, i) => [c, i]));
   const epochsSpec = plans.map((batches) => batches.map((rows) => lengthSortedSubBatches(rows.map((i) => train[i])).map((g) => g.map((c) => index.get(c)!))));
-  const spec = { numUsers: data.users.size, dimension: hp.dimension, heads: hp.heads, window: hp.window, dropout: hp.dropout, warmupSteps: hp.warmupSteps, threads, subBatches, seed: 1, cascades: train.map((c) => c.events.map((e) => e.user)), epochs: epochsSpec };
+  const spec = { numUsers: data.users.size, dimension: hp.dimension, heads: hp.heads, window: hp.window, dropout: hp.dropout, warmupSteps: hp.warmupSteps, threads: 0, subBatches, seed: 1, cascades: train.map((c) => c.events.map((e) => e.user)), epochs: epochsSpec };
   writeFileSync(specPath, JSON.stringify(spec));
   return {
     backend: backend.name,
@@ -365,7 +366,7 @@ function peerComparison(): void {
   let t0 = performance.now();
   const ours = spawnSync(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--train-run', String(options.epochs), '--spec', specPath, '--backend', backend, '--threads', String(options.threads), '--peer-batches', options.subBatches ? 'sub' : 'whole'],
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--train-run', String(options.epochs), '--spec', specPath, '--backend', backend, '--peer-batches', options.subBatches ? 'sub' : 'whole'],
     { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 },
   );
   const oursProcess = (performance.now() - t0) / 1000;
@@ -373,28 +374,31 @@ function peerComparison(): void {
   if (ours.status !== 0 || !line) throw new Error(`ndm bench: our training run exited ${ours.status}`);
   const o = JSON.parse(line.slice(7)) as TrainRunResult;
   const loadBetween = loadavg()[0];
-  t0 = performance.now();
-  const p = spawnSync(options.python, [resolve(root, 'tools/bench/peers/ndm_torch.py'), specPath], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
-  const peerProcess = (performance.now() - t0) / 1000;
+  const peerRuns: RunTiming[] = [];
+  for (const threads of options.threads) {
+    t0 = performance.now();
+    const p = spawnSync(options.python, [resolve(root, 'tools/bench/peers/ndm_torch.py'), specPath, String(threads)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    const peerProcess = (performance.now() - t0) / 1000;
+    const pl = p.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
+    if (p.status !== 0 || !pl) throw new Error(`ndm bench: the PyTorch peer (${options.python}) exited ${p.status}: install torch there, or pass --python`);
+    const t = JSON.parse(pl.slice(7)) as { torch: string; threads: number; interopThreads: number; ompWaitPolicy: string; subBatches: boolean; runSeconds: number; epochs: { seconds: number; targets: number; loss: number }[] };
+    peerRuns.push({
+      label: `PyTorch ${t.torch} (${t.threads} thread${t.threads === 1 ? '' : 's'}, ${t.interopThreads} inter-op${t.ompWaitPolicy ? `, OMP_WAIT_POLICY=${t.ompWaitPolicy}` : ''}; ${t.subBatches ? 'the same sub-batches' : 'whole batches padded'})`,
+      epochSeconds: t.epochs.map((e) => e.seconds),
+      epochTargets: t.epochs.map((e) => e.targets),
+      epochLoss: t.epochs.map((e) => e.loss),
+      runSeconds: t.runSeconds,
+      processSeconds: peerProcess,
+    });
+  }
   rmSync(dir, { recursive: true, force: true });
-  const pl = p.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
-  if (p.status !== 0 || !pl) throw new Error(`ndm bench: the PyTorch peer (${options.python}) exited ${p.status}: install torch there, or pass --python`);
-  const t = JSON.parse(pl.slice(7)) as { torch: string; threads: number; interopThreads: number; subBatches: boolean; runSeconds: number; epochs: { seconds: number; targets: number; loss: number }[] };
   const oursRun: RunTiming = { label: `ours (${o.backend}, compiled graphs)`, epochSeconds: o.epochSeconds, epochTargets: o.epochTargets, epochLoss: o.epochLoss, runSeconds: o.runSeconds, processSeconds: oursProcess };
-  const peerRun: RunTiming = {
-    label: `PyTorch ${t.torch} (${t.threads} thread${t.threads === 1 ? '' : 's'}, ${t.interopThreads} inter-op; ${t.subBatches ? 'the same sub-batches' : 'whole batches padded'})`,
-    epochSeconds: t.epochs.map((e) => e.seconds),
-    epochTargets: t.epochs.map((e) => e.targets),
-    epochLoss: t.epochs.map((e) => e.loss),
-    runSeconds: t.runSeconds,
-    processSeconds: peerProcess,
-  };
   console.log(
     `\nNDM on Memetracker, the whole training run (d 64, h 8, win 3, batch 32, random batches, </s> weighted out, ${options.epochs} epochs, the same batches on both sides, ${o.epochTargets[0]} targets an epoch); ` +
       `1-minute load average ${loadBefore.toFixed(1)} before, ${loadBetween.toFixed(1)} between, ${loadavg()[0].toFixed(1)} after (${cpus().length} cores); ${new Date().toISOString()}\n`,
   );
-  console.log(peerTable(oursRun, peerRun));
-  console.log(`\nours, seconds per epoch: ${o.epochSeconds.map((x) => x.toFixed(1)).join(', ')}; peer: ${peerRun.epochSeconds.map((x) => x.toFixed(1)).join(', ')}; our peak RSS ${o.peakRssMb.toFixed(0)} MB`);
+  console.log(peerTable(oursRun, peerRuns));
+  console.log(`\nours, seconds per epoch: ${o.epochSeconds.map((x) => x.toFixed(1)).join(', ')}; ${peerRuns.map((r) => `${r.label}: ${r.epochSeconds.map((x) => x.toFixed(1)).join(', ')}`).join('; ')}; our peak RSS ${o.peakRssMb.toFixed(0)} MB`);
   if (o.graphs) {
     const per = o.graphs.map((g, i) => {
       const prev = i > 0 ? o.graphs![i - 1] : { compiled: 0, compileSeconds: 0, eagerCalls: 0, graphCalls: 0 };
@@ -410,7 +414,7 @@ const savedArg = arg('saved', '');
 const trainRunEpochs = arg('train-run', '');
 if (trainRunEpochs) {
   const o = parsePeerOptions(process.argv.slice(2), process.env);
-  const result = await trainRun(Number(trainRunEpochs), arg('spec', ''), o.threads, o.subBatches);
+  const result = await trainRun(Number(trainRunEpochs), arg('spec', ''), o.subBatches);
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 } else if (process.argv.includes('--peer')) {
   peerComparison();

@@ -9,8 +9,8 @@ export interface PeerOptions {
   epochs: number;
   /** Python with torch for tools/bench/peers/ndm_torch.py. */
   python: string;
-  /** torch intra-op threads (0: the machine's cores, decided by the peer). */
-  threads: number;
+  /** torch intra-op threads of each peer run, in order (0: the machine's cores, decided by the peer). */
+  threads: number[];
   /** The peer computes each batch in the plugin's length-sorted sub-batches (true) or padded whole (false). */
   subBatches: boolean;
 }
@@ -24,17 +24,20 @@ function valueOf(argv: readonly string[], name: string): string | undefined {
   return v;
 }
 
+function integer(name: string, raw: string, min: number): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min) throw new Error(`ndm bench: --${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
 function positiveInteger(argv: readonly string[], name: string, fallback: number, min: number): number {
   const raw = valueOf(argv, name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`ndm bench: --${name} must be an integer >= ${min}, got "${raw}"`);
-  return n;
+  return raw === undefined ? fallback : integer(name, raw, min);
 }
 
 /**
  * Reads `--epochs N` (default 5), `--python PATH` (default $CASCADE_TORCH_PYTHON or python3),
- * `--threads N` (default 0: the cores) and `--peer-batches sub|whole` (default sub) of the `--peer` mode.
+ * `--threads N[,N...]` (one peer run per entry, in order; default 0: the cores) and `--peer-batches sub|whole` (default sub) of the `--peer` mode.
  */
 export function parsePeerOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): PeerOptions {
   const batches = valueOf(argv, 'peer-batches') ?? 'sub';
@@ -42,7 +45,7 @@ export function parsePeerOptions(argv: readonly string[], env: Readonly<Record<s
   return {
     epochs: positiveInteger(argv, 'epochs', 5, 1),
     python: valueOf(argv, 'python') ?? env.CASCADE_TORCH_PYTHON ?? 'python3',
-    threads: positiveInteger(argv, 'threads', 0, 0),
+    threads: (valueOf(argv, 'threads') ?? '0').split(',').map((t) => integer('threads', t, 0)),
     subBatches: batches === 'sub',
   };
 }
@@ -102,21 +105,21 @@ function table(headers: string[], rows: string[][]): string {
   return [line(headers), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
 }
 
-/** The table the bench prints: one row per side, then the peer / ours ratio row. */
-export function peerTable(ours: RunTiming, peer: RunTiming): string {
-  const s = [summarise(ours), summarise(peer)];
-  const ratio = speedUp(ours, peer);
+/**
+ * The table the bench prints: ours, then each peer run with its peer / ours ratio row under it
+ * (seconds: the peer's over ours; targets/s: ours over the peer's; issue 22's target is the
+ * training-run ratio >= 1.5 against the fastest peer run).
+ */
+export function peerTable(ours: RunTiming, peers: readonly RunTiming[]): string {
   const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-  const rows = [ours, peer].map((r, i) => [
-    r.label,
-    String(s[i].epochs),
-    f(s[i].firstEpochSeconds),
-    f(s[i].restEpochSeconds),
-    f(s[i].runSeconds),
-    f(s[i].processSeconds),
-    f(s[i].targetsPerSecond, 0),
-    r.epochLoss.map((l) => l.toFixed(3)).join(', '),
-  ]);
-  rows.push(['peer / ours (speed-up; target >= 1.5)', '', f(s[1].firstEpochSeconds / s[0].firstEpochSeconds, 2), f(s[1].restEpochSeconds / s[0].restEpochSeconds, 2), f(ratio.run, 2), f(ratio.process, 2), f(s[0].targetsPerSecond / s[1].targetsPerSecond, 2), '']);
+  const o = summarise(ours);
+  const row = (r: RunTiming, s: RunSummary) => [r.label, String(s.epochs), f(s.firstEpochSeconds), f(s.restEpochSeconds), f(s.runSeconds), f(s.processSeconds), f(s.targetsPerSecond, 0), r.epochLoss.map((l) => l.toFixed(3)).join(', ')];
+  const rows = [row(ours, o)];
+  for (const peer of peers) {
+    const p = summarise(peer);
+    const ratio = speedUp(ours, peer);
+    rows.push(row(peer, p));
+    rows.push(['  peer / ours (speed-up; target >= 1.5)', '', f(p.firstEpochSeconds / o.firstEpochSeconds, 2), f(p.restEpochSeconds / o.restEpochSeconds, 2), f(ratio.run, 2), f(ratio.process, 2), f(o.targetsPerSecond / p.targetsPerSecond, 2), '']);
+  }
   return table(['run', 'epochs', 'epoch 1 (s, cold)', 'epochs 2..N (s each, mean)', 'training run (s)', 'process (s)', 'targets/s (run)', 'loss per epoch'], rows);
 }
