@@ -288,6 +288,11 @@ interface EpochGraphs {
   compileSeconds: number;
   eagerCalls: number;
   graphCalls: number;
+  /** Seconds of this epoch's steps that traced and compiled a new chunk shape, and their count. */
+  tracingStepSeconds: number;
+  tracingSteps: number;
+  /** Seconds of the other steps (every chunk a compiled graph). */
+  graphStepSeconds: number;
 }
 
 interface TrainRunResult {
@@ -296,6 +301,8 @@ interface TrainRunResult {
   epochTargets: number[];
   epochLoss: number[];
   runSeconds: number;
+  /** CPU seconds of the process (all threads) over the training run. */
+  runCpuSeconds: number;
   /** Cumulative chunk-graph counters after each epoch (null when graph functions do not run). */
   graphs: EpochGraphs[] | null;
   numUsers: number;
@@ -316,7 +323,10 @@ async function trainRun(epochs: number, specPath: string, subBatches: boolean): 
   const context: Pick<TrainContext, 'signal' | 'progress'> = { signal: new AbortController().signal, progress: { start: () => ({ tick() {}, status() {}, done() {} }) } };
   const plans: (readonly number[])[][] = [];
   const graphs: EpochGraphs[] = [];
+  // Per epoch: time of the steps that traced a new chunk shape against the rest (where the cold start goes).
+  let tracing = { seconds: 0, steps: 0, graphSeconds: 0 };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const arch = architectureOf(hp, data.users.size);
   const network = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(1).derive('init')));
   const trainer = new NdmTrainer(network, hp, 'manual');
@@ -327,16 +337,33 @@ async function trainRun(epochs: number, specPath: string, subBatches: boolean): 
     plan: (info) => {
       const p = trainer.plan(train, info.rng);
       plans.push([...p.batches]);
-      return p;
+      tracing = { seconds: 0, steps: 0, graphSeconds: 0 };
+      return {
+        batches: p.batches,
+        step: (rows: number[], i: number) => {
+          const before = trainer.manual?.graphStats?.compiled ?? 0;
+          const s0 = performance.now();
+          const out = p.step(rows, i);
+          const dt = (performance.now() - s0) / 1000;
+          if ((trainer.manual?.graphStats?.compiled ?? 0) > before) {
+            tracing.seconds += dt;
+            tracing.steps++;
+          } else {
+            tracing.graphSeconds += dt;
+          }
+          return out;
+        },
+      };
     },
     context,
     onEpoch: (report) => {
       const g = trainer.manual?.graphStats;
-      if (g) graphs.push({ compiled: g.compiled, compileSeconds: g.compileSeconds, eagerCalls: g.eagerCalls, graphCalls: g.graphCalls });
+      if (g) graphs.push({ compiled: g.compiled, compileSeconds: g.compileSeconds, eagerCalls: g.eagerCalls, graphCalls: g.graphCalls, tracingStepSeconds: tracing.seconds, tracingSteps: tracing.steps, graphStepSeconds: tracing.graphSeconds });
       process.stderr.write(`[ours ${backend.name}] epoch ${report.epoch}: ${report.seconds.toFixed(1)} s, ${(report.weight / report.seconds).toFixed(0)} targets/s, loss ${report.loss.toFixed(3)}${g ? `, ${g.compiled} chunk graphs compiled so far` : ''}\n`);
     },
   });
   const runSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   trainer.dispose();
   network.dispose();
   // The batches as trained, each in the sub-batches the trainer computed it in (outside the timing).
@@ -350,6 +377,7 @@ async function trainRun(epochs: number, specPath: string, subBatches: boolean): 
     epochTargets: r.history.map((h) => h.weight),
     epochLoss: r.history.map((h) => h.loss),
     runSeconds,
+    runCpuSeconds: (cpu.user + cpu.system) / 1e6,
     graphs: graphs.length > 0 ? graphs : null,
     numUsers: data.users.size,
     peakRssMb: peakRssMb(),
@@ -375,13 +403,15 @@ function peerComparison(): void {
   const o = JSON.parse(line.slice(7)) as TrainRunResult;
   const loadBetween = loadavg()[0];
   const peerRuns: RunTiming[] = [];
+  const cpuNotes: string[] = [];
   for (const threads of options.threads) {
     t0 = performance.now();
     const p = spawnSync(options.python, [resolve(root, 'tools/bench/peers/ndm_torch.py'), specPath, String(threads)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     const peerProcess = (performance.now() - t0) / 1000;
     const pl = p.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
     if (p.status !== 0 || !pl) throw new Error(`ndm bench: the PyTorch peer (${options.python}) exited ${p.status}: install torch there, or pass --python`);
-    const t = JSON.parse(pl.slice(7)) as { torch: string; threads: number; interopThreads: number; ompWaitPolicy: string; subBatches: boolean; runSeconds: number; epochs: { seconds: number; targets: number; loss: number }[] };
+    const t = JSON.parse(pl.slice(7)) as { torch: string; threads: number; interopThreads: number; ompWaitPolicy: string; subBatches: boolean; runSeconds: number; runCpuSeconds: number; epochs: { seconds: number; targets: number; loss: number }[] };
+    cpuNotes.push(`${t.threads} thread${t.threads === 1 ? '' : 's'} ${t.runCpuSeconds.toFixed(1)} s`);
     peerRuns.push({
       label: `PyTorch ${t.torch} (${t.threads} thread${t.threads === 1 ? '' : 's'}, ${t.interopThreads} inter-op${t.ompWaitPolicy ? `, OMP_WAIT_POLICY=${t.ompWaitPolicy}` : ''}; ${t.subBatches ? 'the same sub-batches' : 'whole batches padded'})`,
       epochSeconds: t.epochs.map((e) => e.seconds),
@@ -399,12 +429,13 @@ function peerComparison(): void {
   );
   console.log(peerTable(oursRun, peerRuns));
   console.log(`\nours, seconds per epoch: ${o.epochSeconds.map((x) => x.toFixed(1)).join(', ')}; ${peerRuns.map((r) => `${r.label}: ${r.epochSeconds.map((x) => x.toFixed(1)).join(', ')}`).join('; ')}; our peak RSS ${o.peakRssMb.toFixed(0)} MB`);
+  console.log(`CPU seconds of the training runs (all threads): ours ${o.runCpuSeconds.toFixed(1)} s; PyTorch ${cpuNotes.join(', ')}`);
   if (o.graphs) {
     const per = o.graphs.map((g, i) => {
       const prev = i > 0 ? o.graphs![i - 1] : { compiled: 0, compileSeconds: 0, eagerCalls: 0, graphCalls: 0 };
-      return `epoch ${i + 1}: ${g.compiled - prev.compiled} compiled (${(g.compileSeconds - prev.compileSeconds).toFixed(1)} s writing/loading), ${g.eagerCalls - prev.eagerCalls} traced (eager) calls, ${g.graphCalls - prev.graphCalls} graph calls`;
+      return `epoch ${i + 1}: ${g.compiled - prev.compiled} compiled (${(g.compileSeconds - prev.compileSeconds).toFixed(1)} s writing/loading), ${g.eagerCalls - prev.eagerCalls} traced (eager) calls, ${g.graphCalls - prev.graphCalls} graph calls; ${g.tracingSteps} steps that traced took ${g.tracingStepSeconds.toFixed(1)} s, the other steps ${g.graphStepSeconds.toFixed(1)} s`;
     });
-    console.log(`ours, chunk graphs per epoch: ${per.join('; ')}`);
+    console.log(`ours, chunk graphs per epoch:\n  ${per.join('\n  ')}`);
   }
 }
 
