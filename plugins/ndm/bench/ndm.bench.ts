@@ -20,6 +20,17 @@
 // identical. Target (issue 22): Memetracker, 830 x 1000, under 30 s on 2 cores.
 // `--saved <run folder>` skips training and measures this on a saved run (e.g. a `cascade run`'s
 // outputs folder of configs/experiments/ndm-quickstart.yaml; add `--simulations 1000`).
+//
+// The whole run against a PyTorch peer (issue 22: "Memetracker training: the whole 30-epoch run at
+// least 1.5x as fast as the PyTorch peer over the same epochs, cold start included"):
+// `npm run bench -- ndm --peer [--epochs 5] [--python PATH] [--threads N[,N...]] [--peer-batches sub|whole]`
+// trains ours (tensorflow, the ndm-memetracker setting, training only: no validation, no evaluation)
+// for --epochs epochs in a fresh process, timed from building the network to its last step (every
+// graph compiled in it), then tools/bench/peers/ndm_torch.py (a PyTorch NDM of the same sizes,
+// --threads torch threads, default the cores; one peer run per listed count) on the very batches ours
+// trained on, epoch by epoch,
+// and prints seconds of the first (cold) epoch and of the rest, the whole run, the process from spawn
+// to exit (start-up, imports and data included), targets/s and the ratios (bench/peer-run.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -33,6 +44,7 @@ import { fit } from '@cascade-lab/training';
 // The plugin's own sources (the benchmark drives internal pieces: one epoch, one step).
 import { architectureOf, defaultHyperparameters, initialWeights, installWasmBatchMatMul, NdmModel, NdmNetwork } from '../src/index.js';
 import { lengthSortedSubBatches, NdmTrainer, trainableCascades } from '../src/trainer.js';
+import { parsePeerOptions, peerTable, type RunTiming } from './peer-run.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -270,10 +282,174 @@ function table(headers: string[], rows: (string | number)[][]): string {
   return [line(cells[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
 }
 
+/** Per-epoch facts of the chunk graphs (tensorflow): how much of an epoch compiled or ran eagerly. */
+interface EpochGraphs {
+  compiled: number;
+  compileSeconds: number;
+  eagerCalls: number;
+  graphCalls: number;
+  /** Seconds of this epoch's steps that traced and compiled a new chunk shape, and their count. */
+  tracingStepSeconds: number;
+  tracingSteps: number;
+  /** Seconds of the other steps (every chunk a compiled graph). */
+  graphStepSeconds: number;
+}
+
+interface TrainRunResult {
+  backend: string;
+  epochSeconds: number[];
+  epochTargets: number[];
+  epochLoss: number[];
+  runSeconds: number;
+  /** CPU seconds of the process (all threads) over the training run. */
+  runCpuSeconds: number;
+  /** Cumulative chunk-graph counters after each epoch (null when graph functions do not run). */
+  graphs: EpochGraphs[] | null;
+  numUsers: number;
+  peakRssMb: number;
+}
+
+/**
+ * The `--peer` mode's own side, in a fresh process: the ndm-memetracker setting trained for `epochs`
+ * epochs through the shared loop (as `cascade run` trains, less the validation pass), timed from
+ * building the network; then the batches it trained on go to `specPath` for the peer.
+ */
+async function trainRun(epochs: number, specPath: string, subBatches: boolean): Promise<TrainRunResult> {
+  const backend = await initBackend((arg('backend', 'tensorflow') as BackendName));
+  if (backend.name === 'wasm') installWasmBatchMatMul();
+  const data = await loadMicroscopicDataset({ path: resolve(dataDir, 'micro/memetracker'), format: 'ndm' }, { seed: 1 });
+  const hp = defaultHyperparameters({ learnEnd: false, earlyStoppingMetric: 'none' });
+  const train = trainableCascades(data.train);
+  const context: Pick<TrainContext, 'signal' | 'progress'> = { signal: new AbortController().signal, progress: { start: () => ({ tick() {}, status() {}, done() {} }) } };
+  const plans: (readonly number[])[][] = [];
+  const graphs: EpochGraphs[] = [];
+  // Per epoch: time of the steps that traced a new chunk shape against the rest (where the cold start goes).
+  let tracing = { seconds: 0, steps: 0, graphSeconds: 0 };
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const arch = architectureOf(hp, data.users.size);
+  const network = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(1).derive('init')));
+  const trainer = new NdmTrainer(network, hp, 'manual');
+  const r = await fit({
+    name: 'ndm',
+    epochs,
+    rng: Rng.fromSeed(1).derive('train'),
+    plan: (info) => {
+      const p = trainer.plan(train, info.rng);
+      plans.push([...p.batches]);
+      tracing = { seconds: 0, steps: 0, graphSeconds: 0 };
+      return {
+        batches: p.batches,
+        step: (rows: number[], i: number) => {
+          const before = trainer.manual?.graphStats?.compiled ?? 0;
+          const s0 = performance.now();
+          const out = p.step(rows, i);
+          const dt = (performance.now() - s0) / 1000;
+          if ((trainer.manual?.graphStats?.compiled ?? 0) > before) {
+            tracing.seconds += dt;
+            tracing.steps++;
+          } else {
+            tracing.graphSeconds += dt;
+          }
+          return out;
+        },
+      };
+    },
+    context,
+    onEpoch: (report) => {
+      const g = trainer.manual?.graphStats;
+      if (g) graphs.push({ compiled: g.compiled, compileSeconds: g.compileSeconds, eagerCalls: g.eagerCalls, graphCalls: g.graphCalls, tracingStepSeconds: tracing.seconds, tracingSteps: tracing.steps, graphStepSeconds: tracing.graphSeconds });
+      process.stderr.write(`[ours ${backend.name}] epoch ${report.epoch}: ${report.seconds.toFixed(1)} s, ${(report.weight / report.seconds).toFixed(0)} targets/s, loss ${report.loss.toFixed(3)}${g ? `, ${g.compiled} chunk graphs compiled so far` : ''}\n`);
+    },
+  });
+  const runSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  trainer.dispose();
+  network.dispose();
+  // The batches as trained, each in the sub-batches the trainer computed it in (outside the timing).
+  const index = new Map(train.map((c, i) => [c, i]));
+  const epochsSpec = plans.map((batches) => batches.map((rows) => lengthSortedSubBatches(rows.map((i) => train[i])).map((g) => g.map((c) => index.get(c)!))));
+  const spec = { numUsers: data.users.size, dimension: hp.dimension, heads: hp.heads, window: hp.window, dropout: hp.dropout, warmupSteps: hp.warmupSteps, threads: 0, subBatches, seed: 1, cascades: train.map((c) => c.events.map((e) => e.user)), epochs: epochsSpec };
+  writeFileSync(specPath, JSON.stringify(spec));
+  return {
+    backend: backend.name,
+    epochSeconds: r.history.map((h) => h.seconds),
+    epochTargets: r.history.map((h) => h.weight),
+    epochLoss: r.history.map((h) => h.loss),
+    runSeconds,
+    runCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    graphs: graphs.length > 0 ? graphs : null,
+    numUsers: data.users.size,
+    peakRssMb: peakRssMb(),
+  };
+}
+
+/** `--peer`: ours in a fresh process, then the PyTorch peer on the same batches; prints the table. */
+function peerComparison(): void {
+  const options = parsePeerOptions(process.argv.slice(2), process.env);
+  const dir = mkdtempSync(join(tmpdir(), 'ndm-peer-'));
+  const specPath = join(dir, 'batches.json');
+  const loadBefore = loadavg()[0];
+  const backend = arg('backend', 'tensorflow');
+  let t0 = performance.now();
+  const ours = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--train-run', String(options.epochs), '--spec', specPath, '--backend', backend, '--peer-batches', options.subBatches ? 'sub' : 'whole'],
+    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 },
+  );
+  const oursProcess = (performance.now() - t0) / 1000;
+  const line = ours.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (ours.status !== 0 || !line) throw new Error(`ndm bench: our training run exited ${ours.status}`);
+  const o = JSON.parse(line.slice(7)) as TrainRunResult;
+  const loadBetween = loadavg()[0];
+  const peerRuns: RunTiming[] = [];
+  const cpuNotes: string[] = [];
+  for (const threads of options.threads) {
+    t0 = performance.now();
+    const p = spawnSync(options.python, [resolve(root, 'tools/bench/peers/ndm_torch.py'), specPath, String(threads)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    const peerProcess = (performance.now() - t0) / 1000;
+    const pl = p.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
+    if (p.status !== 0 || !pl) throw new Error(`ndm bench: the PyTorch peer (${options.python}) exited ${p.status}: install torch there, or pass --python`);
+    const t = JSON.parse(pl.slice(7)) as { torch: string; threads: number; interopThreads: number; ompWaitPolicy: string; subBatches: boolean; runSeconds: number; runCpuSeconds: number; epochs: { seconds: number; targets: number; loss: number }[] };
+    cpuNotes.push(`${t.threads} thread${t.threads === 1 ? '' : 's'} ${t.runCpuSeconds.toFixed(1)} s`);
+    peerRuns.push({
+      label: `PyTorch ${t.torch} (${t.threads} thread${t.threads === 1 ? '' : 's'}, ${t.interopThreads} inter-op${t.ompWaitPolicy ? `, OMP_WAIT_POLICY=${t.ompWaitPolicy}` : ''}; ${t.subBatches ? 'the same sub-batches' : 'whole batches padded'})`,
+      epochSeconds: t.epochs.map((e) => e.seconds),
+      epochTargets: t.epochs.map((e) => e.targets),
+      epochLoss: t.epochs.map((e) => e.loss),
+      runSeconds: t.runSeconds,
+      processSeconds: peerProcess,
+    });
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const oursRun: RunTiming = { label: `ours (${o.backend}, compiled graphs)`, epochSeconds: o.epochSeconds, epochTargets: o.epochTargets, epochLoss: o.epochLoss, runSeconds: o.runSeconds, processSeconds: oursProcess };
+  console.log(
+    `\nNDM on Memetracker, the whole training run (d 64, h 8, win 3, batch 32, random batches, </s> weighted out, ${options.epochs} epochs, the same batches on both sides, ${o.epochTargets[0]} targets an epoch); ` +
+      `1-minute load average ${loadBefore.toFixed(1)} before, ${loadBetween.toFixed(1)} between, ${loadavg()[0].toFixed(1)} after (${cpus().length} cores); ${new Date().toISOString()}\n`,
+  );
+  console.log(peerTable(oursRun, peerRuns));
+  console.log(`\nours, seconds per epoch: ${o.epochSeconds.map((x) => x.toFixed(1)).join(', ')}; ${peerRuns.map((r) => `${r.label}: ${r.epochSeconds.map((x) => x.toFixed(1)).join(', ')}`).join('; ')}; our peak RSS ${o.peakRssMb.toFixed(0)} MB`);
+  console.log(`CPU seconds of the training runs (all threads): ours ${o.runCpuSeconds.toFixed(1)} s; PyTorch ${cpuNotes.join(', ')}`);
+  if (o.graphs) {
+    const per = o.graphs.map((g, i) => {
+      const prev = i > 0 ? o.graphs![i - 1] : { compiled: 0, compileSeconds: 0, eagerCalls: 0, graphCalls: 0 };
+      return `epoch ${i + 1}: ${g.compiled - prev.compiled} compiled (${(g.compileSeconds - prev.compileSeconds).toFixed(1)} s writing/loading), ${g.eagerCalls - prev.eagerCalls} traced (eager) calls, ${g.graphCalls - prev.graphCalls} graph calls; ${g.tracingSteps} steps that traced took ${g.tracingStepSeconds.toFixed(1)} s, the other steps ${g.graphStepSeconds.toFixed(1)} s`;
+    });
+    console.log(`ours, chunk graphs per epoch:\n  ${per.join('\n  ')}`);
+  }
+}
+
 const workerBackend = arg('worker', '');
 const processes = Number(arg('processes', '2'));
 const savedArg = arg('saved', '');
-if (savedArg) {
+const trainRunEpochs = arg('train-run', '');
+if (trainRunEpochs) {
+  const o = parsePeerOptions(process.argv.slice(2), process.env);
+  const result = await trainRun(Number(trainRunEpochs), arg('spec', ''), o.subBatches);
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+} else if (process.argv.includes('--peer')) {
+  peerComparison();
+} else if (savedArg) {
   processesTable(resolve(savedArg), processes, process.argv.includes('--simulations') ? arg('simulations', '1000') : undefined);
 } else if (workerBackend) {
   const result = await worker(workerBackend as BackendName);
