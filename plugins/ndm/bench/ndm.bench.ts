@@ -45,6 +45,7 @@ import { fit } from '@cascade-lab/training';
 import { architectureOf, defaultHyperparameters, initialWeights, installWasmBatchMatMul, NdmModel, NdmNetwork } from '../src/index.js';
 import { lengthSortedSubBatches, NdmTrainer, trainableCascades } from '../src/trainer.js';
 import { parsePeerOptions, peerTable, type RunTiming } from './peer-run.js';
+import { markdownTable } from './markdown-table.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -266,7 +267,7 @@ function processesTable(run: string, processes: number, simulations: string | un
       `1-minute load average ${load.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (${cpus().length} cores); target (issue 22): Memetracker 830 x 1000 under 30 s on 2 cores\n`,
   );
   console.log(
-    table(
+    markdownTable(
       ['execution.workers', 'evaluation.seconds', 'command wall time', 'Macro-F1', 'metrics identical', 'predictions.jsonl identical'],
       rows.map((r, i) => [r.workers, `${r.evaluationSeconds.toFixed(1)} s`, `${r.wallSeconds.toFixed(1)} s`, r.metrics['test.macroF1'].toFixed(4), i === 0 ? '(reference)' : sameMetrics ? 'yes' : 'NO', i === 0 ? '(reference)' : samePredictions ? 'yes' : 'NO']),
     ),
@@ -275,12 +276,6 @@ function processesTable(run: string, processes: number, simulations: string | un
   console.log(`\n${processes} processes: ${rows[1].summary.split('\n').pop()}`);
 }
 
-function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map(String))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  return [line(cells[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
-}
 
 /** Per-epoch facts of the chunk graphs (tensorflow): how much of an epoch compiled or ran eagerly. */
 interface EpochGraphs {
@@ -470,7 +465,7 @@ if (trainRunEpochs) {
   }
   console.log(`\nNDM on Memetracker (d 64, h 8, win 3, batch 32, random batches in length-sorted sub-batches, </s> weighted out, ${arg('gradients', 'manual')} gradients); one process per backend; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (${cpus().length} cores)\n`);
   console.log(
-    table(
+    markdownTable(
       ['backend', 'device', 'tokens/s', 's/epoch', 'tokens/s (bucketed, 2nd epoch)', `tokens/s (bucketed, epoch ${results[0]?.bucketedEpochs ?? 5})`, 'padding', 'train peak RSS', `evaluation (${results[0]?.evaluatedCascades ?? 0} cascades x ${results[0]?.simulations ?? 0})`, 'peak RSS'],
       results.map((r) => [
         r.backend,
@@ -491,7 +486,7 @@ if (trainRunEpochs) {
     if (r.graphs) console.log(`\n${r.backend}: training chunks run as compiled TensorFlow graphs, ${r.graphs.compiled} chunk shapes compiled in ${r.graphs.compileSeconds.toFixed(1)} s (bucketed trainer)`);
     const wall = r.compiledStep ? `compiled ${r.stepMs.toFixed(1)} ms, eager ${r.eagerStepMs.toFixed(1)} ms` : `wall ${r.stepMs.toFixed(1)} ms`;
     console.log(`\nPer-kernel time of one eager training step on ${r.backend} (batch ${r.stepBatch}; step ${wall}; kernels ${total.toFixed(0)} ms, ${r.kernels.reduce((s, k) => s + k.calls, 0)} calls):\n`);
-    console.log(table(['kernel', 'ms', 'share', 'calls'], r.kernels.slice(0, 15).map((k) => [k.name, k.ms.toFixed(1), `${((100 * k.ms) / Math.max(total, 1e-9)).toFixed(0)}%`, k.calls])));
+    console.log(markdownTable(['kernel', 'ms', 'share', 'calls'], r.kernels.slice(0, 15).map((k) => [k.name, k.ms.toFixed(1), `${((100 * k.ms) / Math.max(total, 1e-9)).toFixed(0)}%`, k.calls])));
   }
   const last = results[results.length - 1];
   if (last?.savedRun && processes > 1) processesTable(last.savedRun, processes, undefined);

@@ -3,6 +3,8 @@
 // cold start included"): its options and its table. Pure functions, unit-tested in
 // plugins/ndm/test/peer-run.test.ts; the bench (ndm.bench.ts) runs the processes.
 
+import { markdownTable } from './markdown-table.js';
+
 /** Options of the `--peer` mode. */
 export interface PeerOptions {
   /** Epochs of the whole run (both sides train the same epochs of the same batches). */
@@ -98,12 +100,6 @@ export function speedUp(ours: RunTiming, peer: RunTiming): { run: number; proces
   return { run: peer.runSeconds / ours.runSeconds, process: peer.processSeconds / ours.processSeconds };
 }
 
-function table(headers: string[], rows: string[][]): string {
-  const cells = [headers, ...rows];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  return [line(headers), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
-}
 
 /**
  * The table the bench prints: ours, then each peer run with its peer / ours ratio row under it
@@ -121,5 +117,5 @@ export function peerTable(ours: RunTiming, peers: readonly RunTiming[]): string 
     rows.push(row(peer, p));
     rows.push(['  peer / ours (speed-up; target >= 1.5)', '', f(p.firstEpochSeconds / o.firstEpochSeconds, 2), f(p.restEpochSeconds / o.restEpochSeconds, 2), f(ratio.run, 2), f(ratio.process, 2), f(o.targetsPerSecond / p.targetsPerSecond, 2), '']);
   }
-  return table(['run', 'epochs', 'epoch 1 (s, cold)', 'epochs 2..N (s each, mean)', 'training run (s)', 'process (s)', 'targets/s (run)', 'loss per epoch'], rows);
+  return markdownTable(['run', 'epochs', 'epoch 1 (s, cold)', 'epochs 2..N (s each, mean)', 'training run (s)', 'process (s)', 'targets/s (run)', 'loss per epoch'], rows);
 }

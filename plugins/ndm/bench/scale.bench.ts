@@ -26,6 +26,7 @@ import { fit } from '@cascade-lab/training';
 // The plugin's own sources (the benchmark drives one epoch at a time).
 import { architectureOf, defaultHyperparameters, initialWeights, installWasmBatchMatMul, NdmModel, NdmNetwork } from '../src/index.js';
 import { NdmTrainer, trainableCascades } from '../src/trainer.js';
+import { markdownTable } from './markdown-table.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -109,12 +110,6 @@ async function worker(backendName: BackendName): Promise<ScaleResult> {
   };
 }
 
-function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map(String))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  return [line(cells[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
-}
 
 const workerBackend = arg('worker', '');
 if (workerBackend) {
@@ -139,7 +134,7 @@ if (workerBackend) {
       `${s.backend} backend, d 64, h 8, win 3, batch 32, random batches, </s> weighted out; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (${cpus().length} cores)\n`,
   );
   console.log(
-    table(
+    markdownTable(
       ['measure', 'measured', 'issue 22: today (its session)', 'issue 22: target'],
       [
         [`training epoch${s.epochSeconds.length > 1 ? ` (${s.epochSeconds.map((x) => x.toFixed(1)).join(', ')})` : ' (the first: graphs compiled)'}`, `${lastEpoch.toFixed(1)} s (${(s.targetsPerEpoch / lastEpoch).toFixed(0)} targets/s)`, '97 s', ''],
