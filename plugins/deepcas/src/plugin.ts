@@ -625,7 +625,10 @@ export function trainingVocabulary(data: Pick<MacroscopicDataset, 'train' | 'val
 function embeddingRows(vectors: Float32Array, from: NodeVocabulary, to: NodeVocabulary, d: number): Float32Array {
   const out = new Float32Array(to.size * d);
   out.set(vectors.subarray(0, RESERVED_NODES * d));
-  to.ids.forEach((id, i) => out.set(vectors.subarray(from.indexOf(id) * d, (from.indexOf(id) + 1) * d), (RESERVED_NODES + i) * d));
+  to.ids.forEach((id, i) => {
+    const row = from.indexOf(id);
+    out.set(vectors.subarray(row * d, (row + 1) * d), (RESERVED_NODES + i) * d);
+  });
   return out;
 }
 
@@ -634,7 +637,9 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
     throw new CascadeError('CONFIG_INVALID', `model.hyperparameters.blockSize: expected a divisor of walksPerGraph (${hp.walksPerGraph}), found ${hp.blockSize}`);
   }
   const all = hp.vocabulary === 'all';
-  const vocabulary = trainingVocabulary(data, hp);
+  // Every split's nodes (all and shared); shared keeps the rows of those two or more graphs hold.
+  const every = hp.vocabulary === 'training' ? null : trainingVocabulary(data, { vocabulary: 'all' });
+  const vocabulary = every ? (all ? every : every.shared()) : trainingVocabulary(data, hp);
   const walkStream = ctx.rng.derive('walks');
   // With vocabulary all a test cascade reads every node by its own row, so training does too (no
   // leave-one-out); with shared the vocabulary itself leaves out the nodes of one graph alone.
@@ -651,9 +656,8 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
   } else if (all) {
     embeddings = skipGramOn([...trainRows, ...validationRows, ...data.test.map((c) => prepareCascade(c, vocabulary, hp, walkStream))], vocabulary);
   } else {
-    const every = trainingVocabulary(data, { vocabulary: 'all' });
-    const rows = [...data.train, ...data.validation, ...data.test].map((c) => prepareCascade(c, every, hp, walkStream));
-    embeddings = embeddingRows(skipGramOn(rows, every), every, vocabulary, hp.embeddingDim);
+    const rows = [...data.train, ...data.validation, ...data.test].map((c) => prepareCascade(c, every!, hp, walkStream));
+    embeddings = embeddingRows(skipGramOn(rows, every!), every!, vocabulary, hp.embeddingDim);
   }
   const arch: DeepCasArchitecture = {
     vocabularySize: vocabulary.size,
