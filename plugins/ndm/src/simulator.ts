@@ -11,6 +11,21 @@ import { RowDotTable, WeightedRowTable } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor1D, type Tensor2D } from './tf.js';
 import type { NdmArchitecture, NdmWeights } from './weights.js';
 
+/**
+ * States per window-product-and-softmax call in {@link NdmStepper.weights}. Blocks keep the [n, |U|]
+ * product and its softmax in cache-sized pieces (on Memetracker-sized and larger vocabularies one
+ * call over thousands of states spent most of its time on memory), and give the same bits as one
+ * call over every state: the backend's matrix product sums each entry in the same order whatever
+ * the number of rows, as long as a block starts at a multiple of its row tile (8 float32 lanes
+ * here, up to 16 with wider vector units): blocks start at multiples of 256 (tested).
+ */
+export const WEIGHT_BLOCK_ROWS = 256;
+
+/** Rows of the next block when `left` rows remain: 256, or all of them below 512 (no small tail block). */
+export function weightBlockRows(left: number): number {
+  return left < 2 * WEIGHT_BLOCK_ROWS ? left : WEIGHT_BLOCK_ROWS;
+}
+
 /** Score tables up to this many floats (h * |U|^2) are precomputed; above it scores are dot products. */
 const SCORE_TABLE_LIMIT = 1 << 23;
 
@@ -329,6 +344,8 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
   /** Window slots (win) plus one slot for the Finit term. */
   readonly slots: number;
   private readonly width: number;
+  /** The rows of {@link weights}, reused across calls (a fresh [states, |U|] array each step cost page faults). */
+  private rowBuffer = new Float32Array(0);
   private disposed = false;
 
   constructor(
@@ -397,10 +414,9 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     return { prefixes, logitRows, history };
   }
 
-  /** The window product of every state's window input: next-user logits [states, |U|] (call inside tidy). */
-  private windowProduct(states: PrefixStates): Tensor2D {
-    const R = states.prefixes.length;
-    return tf.fused.matMul({ a: tf.tensor2d(states.logitRows.subarray(0, R * this.width), [R, this.width]), b: this.projection, bias: this.bias }) as Tensor2D;
+  /** The window product of states [r0, r0 + n): next-user logits [n, |U|] (call inside tidy). */
+  private windowProduct(states: PrefixStates, r0 = 0, n = states.prefixes.length): Tensor2D {
+    return tf.fused.matMul({ a: tf.tensor2d(states.logitRows.subarray(r0 * this.width, (r0 + n) * this.width), [n, this.width]), b: this.projection, bias: this.bias }) as Tensor2D;
   }
 
   /** Next-user logits of every state (unmasked), [states, |U|]. */
@@ -416,11 +432,14 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
 
   /**
    * Unnormalised next-user probabilities of every state, [states, |U|]: the softmax over all users
-   * from the backend (one window product and one softmax kernel per step), then 0 for padding and
-   * for the users of the state's prefix. A row whose remaining weight underflowed (the
-   * users it may still infect all sit more than ~70 below an infected user's logit) is recomputed
-   * on the host against the max of the users it may infect. `totals[r]` is the row's sum, in user
-   * order, in float64: the sum the sampler forms.
+   * from the backend (window products and softmax kernels in blocks of {@link WEIGHT_BLOCK_ROWS}
+   * states), then 0 for padding and for the users of the state's prefix. A row whose remaining
+   * weight underflowed (the users it may still infect all sit more than ~70 below an infected
+   * user's logit) is recomputed on the host against the max of the users it may infect.
+   * `totals[r]` is the row's sum, in user order, in float64: the sum the sampler forms.
+   *
+   * `rows` is a buffer of this stepper, reused (and overwritten) by the next call: read it before
+   * calling again.
    */
   async weights(states: PrefixStates): Promise<{ rows: Float32Array; totals: Float64Array }> {
     if (this.disposed) throw new CascadeError('INTERNAL', 'ndm simulator: used after dispose()');
@@ -428,9 +447,15 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     const U = this.numUsers;
     const totals = new Float64Array(R);
     if (R === 0) return { rows: new Float32Array(0), totals };
-    const out = tf.tidy(() => tf.softmax(this.windowProduct(states)));
-    const rows = (await out.data()) as Float32Array;
-    out.dispose();
+    if (this.rowBuffer.length < R * U) this.rowBuffer = new Float32Array(R * U);
+    const rows = this.rowBuffer.subarray(0, R * U);
+    for (let r0 = 0; r0 < R; ) {
+      const n = weightBlockRows(R - r0);
+      const out = tf.tidy(() => tf.softmax(this.windowProduct(states, r0, n)));
+      rows.set((await out.data()) as Float32Array, r0 * U);
+      out.dispose();
+      r0 += n;
+    }
     for (let r = 0; r < R; r++) {
       const base = r * U;
       const prefix = states.prefixes[r];
