@@ -30,6 +30,24 @@ describe('WeightedRowTable (WebAssembly SIMD)', () => {
     }
   });
 
+  it.each([16, 64, 68])('sums in float32 over the items in order, bit for bit, width %i (64: the one-pass path)', (width) => {
+    const rng = Rng.fromSeed(100 + width);
+    const rows = 50;
+    const table = Float32Array.from({ length: rows * width }, () => rng.normal());
+    const t = new WeightedRowTable(table, width);
+    const count = 2000;
+    const { index, weight } = t.items(count);
+    for (let j = 0; j < count; j++) {
+      index[j] = rng.int(rows);
+      weight[j] = rng.next() - 0.5;
+    }
+    const expected = new Float32Array(width);
+    for (let j = 0; j < count; j++) {
+      for (let e = 0; e < width; e++) expected[e] = Math.fround(expected[e] + Math.fround(weight[j] * table[index[j] * width + e]));
+    }
+    expect(Array.from(t.sum(count))).toEqual(Array.from(expected));
+  });
+
   it('grows its memory for many items and keeps the table intact', () => {
     const width = 64;
     const table = Float32Array.from({ length: 500 * width }, (_, i) => (i % 7) - 3);

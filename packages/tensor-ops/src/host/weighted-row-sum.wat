@@ -1,8 +1,10 @@
 ;; weightedRowSum(table, index, weight, count, width, out):
 ;;   out[0 .. width) = sum_{j < count} weight[j] * table[index[j] * width .. + width)
 ;; All arguments are byte addresses in this module's memory except count and width (floats);
-;; float32 throughout, width a multiple of 4. Four 128-bit accumulators (16 floats) stay in locals
-;; while j runs, so each table float costs one load, one multiply and one add.
+;; float32 throughout, width a multiple of 4. Rows of 64 floats (NDM's value rows at d = 64) take one
+;; pass over the items with sixteen 128-bit accumulators; other widths run in blocks of 16 floats with
+;; four accumulators, one pass over the items per block. Either way each table float costs one load,
+;; one multiply and one add, and each output float is summed over j in order (equal bits).
 ;; Source of weighted-row-sum.wasm.ts (regenerate with `node tools/wasm/build.mjs`).
 (module
   (memory (export "memory") 1)
@@ -10,6 +12,71 @@
     (param $table i32) (param $index i32) (param $weight i32) (param $count i32) (param $width i32) (param $out i32)
     (local $bytes i32) (local $e i32) (local $j i32) (local $row i32) (local $w v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128) (local $b4 v128) (local $b5 v128) (local $b6 v128) (local $b7 v128) (local $b8 v128) (local $b9 v128) (local $b10 v128) (local $b11 v128) (local $b12 v128) (local $b13 v128) (local $b14 v128) (local $b15 v128)
+    ;; Rows of exactly 64 floats: one pass over the items with sixteen accumulators, so each row is
+    ;; read once, front to back (the rows of consecutive items often sit side by side). Every output
+    ;; float is the same sum in the same order as in the blocked loop below, so the bits are equal.
+    (if (i32.eq (local.get $width) (i32.const 64))
+      (then
+        (local.set $b0 (v128.const i32x4 0 0 0 0))
+        (local.set $b1 (v128.const i32x4 0 0 0 0))
+        (local.set $b2 (v128.const i32x4 0 0 0 0))
+        (local.set $b3 (v128.const i32x4 0 0 0 0))
+        (local.set $b4 (v128.const i32x4 0 0 0 0))
+        (local.set $b5 (v128.const i32x4 0 0 0 0))
+        (local.set $b6 (v128.const i32x4 0 0 0 0))
+        (local.set $b7 (v128.const i32x4 0 0 0 0))
+        (local.set $b8 (v128.const i32x4 0 0 0 0))
+        (local.set $b9 (v128.const i32x4 0 0 0 0))
+        (local.set $b10 (v128.const i32x4 0 0 0 0))
+        (local.set $b11 (v128.const i32x4 0 0 0 0))
+        (local.set $b12 (v128.const i32x4 0 0 0 0))
+        (local.set $b13 (v128.const i32x4 0 0 0 0))
+        (local.set $b14 (v128.const i32x4 0 0 0 0))
+        (local.set $b15 (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (block $oneDone
+          (loop $one
+            (br_if $oneDone (i32.ge_u (local.get $j) (local.get $count)))
+            (local.set $row
+              (i32.add (local.get $table)
+                (i32.mul (i32.load (i32.add (local.get $index) (i32.shl (local.get $j) (i32.const 2)))) (i32.const 256))))
+            (local.set $w (f32x4.splat (f32.load (i32.add (local.get $weight) (i32.shl (local.get $j) (i32.const 2))))))
+            (local.set $b0 (f32x4.add (local.get $b0) (f32x4.mul (local.get $w) (v128.load offset=0 (local.get $row)))))
+            (local.set $b1 (f32x4.add (local.get $b1) (f32x4.mul (local.get $w) (v128.load offset=16 (local.get $row)))))
+            (local.set $b2 (f32x4.add (local.get $b2) (f32x4.mul (local.get $w) (v128.load offset=32 (local.get $row)))))
+            (local.set $b3 (f32x4.add (local.get $b3) (f32x4.mul (local.get $w) (v128.load offset=48 (local.get $row)))))
+            (local.set $b4 (f32x4.add (local.get $b4) (f32x4.mul (local.get $w) (v128.load offset=64 (local.get $row)))))
+            (local.set $b5 (f32x4.add (local.get $b5) (f32x4.mul (local.get $w) (v128.load offset=80 (local.get $row)))))
+            (local.set $b6 (f32x4.add (local.get $b6) (f32x4.mul (local.get $w) (v128.load offset=96 (local.get $row)))))
+            (local.set $b7 (f32x4.add (local.get $b7) (f32x4.mul (local.get $w) (v128.load offset=112 (local.get $row)))))
+            (local.set $b8 (f32x4.add (local.get $b8) (f32x4.mul (local.get $w) (v128.load offset=128 (local.get $row)))))
+            (local.set $b9 (f32x4.add (local.get $b9) (f32x4.mul (local.get $w) (v128.load offset=144 (local.get $row)))))
+            (local.set $b10 (f32x4.add (local.get $b10) (f32x4.mul (local.get $w) (v128.load offset=160 (local.get $row)))))
+            (local.set $b11 (f32x4.add (local.get $b11) (f32x4.mul (local.get $w) (v128.load offset=176 (local.get $row)))))
+            (local.set $b12 (f32x4.add (local.get $b12) (f32x4.mul (local.get $w) (v128.load offset=192 (local.get $row)))))
+            (local.set $b13 (f32x4.add (local.get $b13) (f32x4.mul (local.get $w) (v128.load offset=208 (local.get $row)))))
+            (local.set $b14 (f32x4.add (local.get $b14) (f32x4.mul (local.get $w) (v128.load offset=224 (local.get $row)))))
+            (local.set $b15 (f32x4.add (local.get $b15) (f32x4.mul (local.get $w) (v128.load offset=240 (local.get $row)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $one)))
+        (v128.store offset=0 (local.get $out) (local.get $b0))
+        (v128.store offset=16 (local.get $out) (local.get $b1))
+        (v128.store offset=32 (local.get $out) (local.get $b2))
+        (v128.store offset=48 (local.get $out) (local.get $b3))
+        (v128.store offset=64 (local.get $out) (local.get $b4))
+        (v128.store offset=80 (local.get $out) (local.get $b5))
+        (v128.store offset=96 (local.get $out) (local.get $b6))
+        (v128.store offset=112 (local.get $out) (local.get $b7))
+        (v128.store offset=128 (local.get $out) (local.get $b8))
+        (v128.store offset=144 (local.get $out) (local.get $b9))
+        (v128.store offset=160 (local.get $out) (local.get $b10))
+        (v128.store offset=176 (local.get $out) (local.get $b11))
+        (v128.store offset=192 (local.get $out) (local.get $b12))
+        (v128.store offset=208 (local.get $out) (local.get $b13))
+        (v128.store offset=224 (local.get $out) (local.get $b14))
+        (v128.store offset=240 (local.get $out) (local.get $b15))
+        (return)))
     (local.set $bytes (i32.shl (local.get $width) (i32.const 2)))
     ;; Blocks of 16 floats.
     (local.set $e (i32.const 0))
