@@ -1,4 +1,4 @@
-// `npm run bench -- scale [--backend tensorflow] [--epochs 1] [--simulations 10] [--seed 1]`
+// `npm run bench -- scale [--backend tensorflow] [--epochs 1] [--simulations 10] [--seed 1] [--eval-processes 1]`
 //
 // NDM at the size of the NDM paper's Twitter row (issue 22), on the simulation package's
 // Twitter-sized synthetic set (`twitterSizedCascades` with its defaults: 12,600 users, 3,000
@@ -9,22 +9,30 @@
 // - one training epoch through the shared training loop (the first pays graph compilation: a run's
 //   first epoch), and later ones with --epochs;
 // - the shared simulation protocol (`evaluateMicroscopic`) with --simulations (default 10) per test
-//   cascade;
+//   cascade; with --eval-processes N (N > 1) the model is saved and N child processes each simulate
+//   a work-balanced range of the test cascades (`workBalancedRanges`, as `cascade run` splits its
+//   evaluation over `execution.workers`), and the rows are merged in order (the same F1s as one
+//   process: cascade i draws from its own stream whatever the range);
 // - peak RSS (process.resourceUsage().maxRSS) after the data, after training, after the evaluation;
 // and, from these, the projected time of a full run: 30 epochs at the last epoch's speed plus 1000
 // simulations per test cascade at the measured rate (the simulations of a cascade are independent).
 // Targets (issue 22): the full run under 1 hour on this 2-core machine, peak RSS under 3 GB.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, type TrainContext } from '@cascade-lab/core';
-import { evaluateMicroscopic } from '@cascade-lab/evaluation';
+import { evaluateMicroscopic, simulateMicroscopicRows, summarizeMicroscopic, workBalancedRanges } from '@cascade-lab/evaluation';
+import type { DiffusionCounts } from '@cascade-lab/metrics';
 import { cascadeLengthStats, twitterSizedCascades, twitterSizedDataset } from '@cascade-lab/simulation';
 import { initBackend, type BackendName } from '@cascade-lab/tensor-ops';
 import { fit } from '@cascade-lab/training';
 // The plugin's own sources (the benchmark drives one epoch at a time).
 import { architectureOf, defaultHyperparameters, initialWeights, installWasmBatchMatMul, NdmModel, NdmNetwork } from '../src/index.js';
+import { loadNdmModel } from '../src/plugin.js';
 import { NdmTrainer, trainableCascades } from '../src/trainer.js';
 import { markdownTable } from './markdown-table.js';
 
@@ -50,6 +58,9 @@ interface ScaleResult {
   targetsPerEpoch: number;
   trainPeakRssMb: number;
   simulations: number;
+  evaluationProcesses: number;
+  /** Wall seconds of each evaluation process (one entry: the evaluation in the bench's process). */
+  shardSeconds: number[];
   evaluationSeconds: number;
   macroF1: number;
   peakRssMb: number;
@@ -87,9 +98,27 @@ async function worker(backendName: BackendName): Promise<ScaleResult> {
   const weights = network.readWeights();
   network.dispose();
   const model = new NdmModel(arch, hp, weights, {});
-  const evaluation = await evaluateMicroscopic(model, data.test, { rng: Rng.fromSeed(1).derive('evaluation'), simulations });
-  model.dispose();
-  process.stderr.write(`[scale] ${evaluation.cascades.length} test cascades x ${simulations} simulations: ${evaluation.seconds.toFixed(1)} s, peak RSS ${peakRssMb().toFixed(0)} MB\n`);
+  const processes = Number(arg('eval-processes', '1'));
+  let evaluation: { macroF1: number; seconds: number; cascades: number };
+  let shardSeconds: number[];
+  if (processes > 1) {
+    const dir = mkdtempSync(join(tmpdir(), 'ndm-scale-model-'));
+    await model.save(dir);
+    model.dispose();
+    const started = performance.now();
+    const shards = await Promise.all(Array.from({ length: processes }, (_, k) => evaluationChild(k, processes, dir, simulations)));
+    const seconds = (performance.now() - started) / 1000;
+    rmSync(dir, { recursive: true, force: true });
+    const rows = shards.flatMap((r) => r.rows);
+    evaluation = { macroF1: summarizeMicroscopic(rows).macroF1, seconds, cascades: rows.length };
+    shardSeconds = shards.map((r) => r.seconds);
+  } else {
+    const e = await evaluateMicroscopic(model, data.test, { rng: Rng.fromSeed(1).derive('evaluation'), simulations });
+    model.dispose();
+    evaluation = { macroF1: e.macroF1, seconds: e.seconds, cascades: e.cascades.length };
+    shardSeconds = [e.seconds];
+  }
+  process.stderr.write(`[scale] ${evaluation.cascades} test cascades x ${simulations} simulations: ${evaluation.seconds.toFixed(1)} s in ${processes} process(es) (${shardSeconds.map((x) => x.toFixed(1)).join(', ')} s), Macro-F1 ${evaluation.macroF1}, peak RSS ${peakRssMb().toFixed(0)} MB\n`);
   return {
     backend: backend.name,
     users: data.users.size - 2,
@@ -104,6 +133,8 @@ async function worker(backendName: BackendName): Promise<ScaleResult> {
     targetsPerEpoch,
     trainPeakRssMb,
     simulations,
+    evaluationProcesses: processes,
+    shardSeconds,
     evaluationSeconds: evaluation.seconds,
     macroF1: evaluation.macroF1,
     peakRssMb: peakRssMb(),
@@ -111,8 +142,49 @@ async function worker(backendName: BackendName): Promise<ScaleResult> {
 }
 
 
+interface ShardRows {
+  rows: { full: DiffusionCounts; early: DiffusionCounts }[];
+  seconds: number;
+}
+
+/** Shard k of n in a child process (`--eval-shard`): its rows' counts and its wall seconds. */
+function evaluationChild(k: number, n: number, modelDir: string, simulations: number): Promise<ShardRows> {
+  return new Promise((done, fail) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--eval-shard', `${k}/${n}`, '--model', modelDir, '--simulations', String(simulations), '--seed', arg('seed', '1')], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (out += chunk));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('SHARD '));
+      if (code !== 0 || !line) fail(new Error(`evaluation shard ${k}/${n} failed (exit ${code})`));
+      else done({ rows: JSON.parse(line.slice(6)), seconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
+/** The body of an evaluation child: the same data and generator as the bench's own evaluation. */
+async function evaluationShard(spec: string): Promise<void> {
+  const [k, n] = spec.split('/').map(Number);
+  await initBackend('tensorflow');
+  const data = twitterSizedDataset(twitterSizedCascades({ seed: Number(arg('seed', '1')) }));
+  const model = await loadNdmModel(arg('model', ''));
+  const { start, end } = workBalancedRanges(data.test, n)[k];
+  const rows = await simulateMicroscopicRows(model, data.test, { rng: Rng.fromSeed(1).derive('evaluation'), simulations: Number(arg('simulations', '10')), start, end });
+  model.dispose();
+  process.stderr.write(`[scale] shard ${k}/${n}: test cascades ${start}-${end - 1}, peak RSS ${peakRssMb().toFixed(0)} MB\n`);
+  process.stdout.write(`SHARD ${JSON.stringify(rows.cascades.map((c) => ({ full: c.full, early: c.early })))}\n`);
+}
+
 const workerBackend = arg('worker', '');
-if (workerBackend) {
+const evalShard = arg('eval-shard', '');
+if (evalShard) {
+  await evaluationShard(evalShard);
+} else if (workerBackend) {
   process.stdout.write(`RESULT ${JSON.stringify(await worker(workerBackend as BackendName))}\n`);
 } else {
   const backend = arg('backend', 'tensorflow');
@@ -138,11 +210,17 @@ if (workerBackend) {
       ['measure', 'measured', 'issue 22: today (its session)', 'issue 22: target'],
       [
         [`training epoch${s.epochSeconds.length > 1 ? ` (${s.epochSeconds.map((x) => x.toFixed(1)).join(', ')})` : ' (the first: graphs compiled)'}`, `${lastEpoch.toFixed(1)} s (${(s.targetsPerEpoch / lastEpoch).toFixed(0)} targets/s)`, '97 s', ''],
-        [`${s.simulations} simulations per test cascade`, `${s.evaluationSeconds.toFixed(1)} s`, '38 s (10 simulations)', ''],
+        [
+          `${s.simulations} simulations per test cascade${s.evaluationProcesses > 1 ? ` (${s.evaluationProcesses} processes: ${s.shardSeconds.map((x) => x.toFixed(1)).join(', ')} s)` : ''}`,
+          `${s.evaluationSeconds.toFixed(1)} s`,
+          '38 s (10 simulations)',
+          '',
+        ],
         ['projected full run (30 epochs + 1000 simulations)', `${(fullRun / 60).toFixed(0)} min (${(perThousand / 60).toFixed(0)} min of it evaluation)`, 'about 49 + 63 min', 'under 60 min'],
         ['peak RSS: data', gb(s.dataPeakRssMb), '', ''],
         ['peak RSS: after training', gb(s.trainPeakRssMb), '', ''],
         ['peak RSS: whole process', gb(s.peakRssMb), '6.8 GB', 'under 3 GB'],
+        ['Macro-F1 of the evaluation (the same in one process or N)', s.macroF1.toFixed(4), '', ''],
       ],
     ),
   );
