@@ -216,6 +216,12 @@ if (evalShard) {
           '38 s (10 simulations)',
           '',
         ],
+        [
+          `measured: these ${s.epochSeconds.length} epoch(s) + this evaluation`,
+          `${((s.epochSeconds.reduce((a, x) => a + x, 0) + s.evaluationSeconds) / 60).toFixed(1)} min (training ${(s.epochSeconds.reduce((a, x) => a + x, 0) / 60).toFixed(1)} min)`,
+          '',
+          s.epochSeconds.length >= 30 && s.simulations >= 1000 ? 'under 60 min' : '',
+        ],
         ['projected full run (30 epochs + 1000 simulations)', `${(fullRun / 60).toFixed(0)} min (${(perThousand / 60).toFixed(0)} min of it evaluation)`, 'about 49 + 63 min', 'under 60 min'],
         ['peak RSS: data', gb(s.dataPeakRssMb), '', ''],
         ['peak RSS: after training', gb(s.trainPeakRssMb), '', ''],
