@@ -13,11 +13,13 @@ import type { NdmArchitecture, NdmWeights } from './weights.js';
 
 /**
  * States per window-product-and-softmax call in {@link NdmStepper.weights}. Blocks keep the [n, |U|]
- * product and its softmax in cache-sized pieces (on Memetracker-sized and larger vocabularies one
- * call over thousands of states spent most of its time on memory), and give the same bits as one
- * call over every state: the backend's matrix product sums each entry in the same order whatever
- * the number of rows, as long as a block starts at a multiple of its row tile (8 float32 lanes
- * here, up to 16 with wider vector units): blocks start at multiples of 256 (tested).
+ * product and its softmax in smaller pieces (at the Twitter size, 12,602 users, one call over
+ * thousands of states spent most of its time on memory). The products are the bits of one call
+ * over every state: the backend's matrix product sums each entry in the same order whatever the
+ * number of rows, as long as a block starts at a multiple of its row tile (8 float32 lanes here, up
+ * to 16 with wider vector units), and blocks start at multiples of 256. The softmax kernel splits
+ * its flat work between threads at size-dependent places, where an entry can round differently by
+ * one ulp (simulator-blocks.test.ts checks both).
  */
 export const WEIGHT_BLOCK_ROWS = 256;
 
@@ -555,6 +557,7 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     this.disposed = true;
     this.projection.dispose();
     this.bias.dispose();
+    this.rowBuffer = new Float32Array(0);
   }
 }
 
