@@ -73,20 +73,11 @@ describe('NdmStepper.weights in blocks (tensorflow)', () => {
     expect(worst).toBeLessThanOrEqual(2 ** -22);
     // The products themselves are equal bit for bit.
     const logits = await stepper.logits(st);
-    let blockedLogits = new Float32Array(0);
-    {
-      const parts: Float32Array[] = [];
-      for (let r0 = 0; r0 < R; ) {
-        const n = weightBlockRows(R - r0);
-        parts.push(await stepper.logits({ prefixes: st.prefixes.slice(r0, r0 + n), logitRows: st.logitRows.subarray(r0 * width, (r0 + n) * width), history: st.history }));
-        r0 += n;
-      }
-      blockedLogits = new Float32Array(R * U);
-      let o = 0;
-      for (const p of parts) {
-        blockedLogits.set(p, o);
-        o += p.length;
-      }
+    const blockedLogits = new Float32Array(R * U);
+    for (let r0 = 0; r0 < R; ) {
+      const n = weightBlockRows(R - r0);
+      blockedLogits.set(await stepper.logits({ prefixes: st.prefixes.slice(r0, r0 + n), logitRows: st.logitRows.subarray(r0 * width, (r0 + n) * width), history: st.history }), r0 * U);
+      r0 += n;
     }
     expect(Buffer.from(blockedLogits.buffer).equals(Buffer.from(logits.buffer))).toBe(true);
     let total = 0;
