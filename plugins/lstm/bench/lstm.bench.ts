@@ -1,4 +1,4 @@
-// `npm run bench -- lstm [--backends tensorflow,wasm] [--batches 60] [--simulations 1000] [--python PATH] [--threads 1] [--length-bucketing]`
+// `npm run bench -- lstm [--backends tensorflow,wasm] [--batches 60] [--passes 3] [--rounds 1] [--simulations 1000] [--python PATH] [--threads <cores>] [--length-bucketing]`
 // (backend variants: `tensorflow:no-row-groups` runs the chunks as one group of rows x length, as before
 // row groups; `tensorflow:one-thread` sets TF_NUM_INTRAOP_THREADS=1 and TF_NUM_INTEROP_THREADS=1, which
 // TensorFlow reads at load: by default it uses a pool of one thread per core for each; both together:
@@ -11,13 +11,19 @@
 //   batches of seed 1's first epoch; with --length-bucketing, the batches of the lengthBucketing
 //   knob), two untimed warm-up passes (the first traces and compiles
 //   a graph per batch shape, the second is each graph's first run, which TensorFlow spends
-//   optimising the graph), then one timed pass;
+//   optimising the graph), then --passes timed passes (training goes on through them), reported by
+//   their median;
 // - the shared evaluation (`evaluateMicroscopic`: every test cascade, 1000 simulations, full and
 //   early stage) of the model after those passes, wall time (tensorflow only unless --eval-all);
 // and in the same run a PyTorch peer (tools/bench/peers/lstm_torch.py: nn.LSTM of the same sizes,
 // the same masking and targets, Adam) on the very same batches, timed the same way, in two forms:
 // the softmax over every padded position (the straightforward port), and over the trained
-// positions only (the computation the lstm plugin does).
+// positions only (the computation the lstm plugin does). The peer uses --threads threads (default:
+// one per core, PyTorch's own default; the plugin's TensorFlow uses every core as well).
+// --rounds R repeats the whole comparison R times, each backend's process then the peer's, so that
+// both sides sample the machine's drift alike (on these shared machines a single 0.7 s pass moves by
+// 10-20% from run to run): each round prints its ratio, then the median over the rounds (the
+// evaluation runs in the first round only).
 // Target (issue 16): the tensorflow backend at least matches the PyTorch peer.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -48,6 +54,24 @@ async function setup() {
   return { data, batches };
 }
 
+interface Pass {
+  targets: number;
+  seconds: number;
+  cpuSeconds: number;
+}
+
+/** The pass of median wall time (the lower middle one of an even count). */
+function medianPass<T extends { seconds: number }>(passes: readonly T[]): T {
+  const sorted = passes.slice().sort((a, b) => a.seconds - b.seconds);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+function median(values: readonly number[]): number {
+  const s = values.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 async function worker(spec: string): Promise<Record<string, unknown>> {
   const [backendName, ...variants] = spec.split(':') as [BackendName, ...string[]];
   const backend = await initBackend(backendName);
@@ -55,7 +79,7 @@ async function worker(spec: string): Promise<Record<string, unknown>> {
   const network = new LstmNetwork({ numUsers: data.users.size, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize }, Rng.fromSeed(1));
   const lossRows = variants.find((v) => v.startsWith('loss-rows-'));
   const trainer = new LstmTrainer(network, hp, { rowGroups: !variants.includes('no-row-groups'), lossRowSteps: lossRows ? Number(lossRows.slice('loss-rows-'.length)) : undefined });
-  const pass = () => {
+  const pass = (): Pass => {
     let targets = 0;
     const start = performance.now();
     const cpu = process.cpuUsage();
@@ -68,13 +92,14 @@ async function worker(spec: string): Promise<Record<string, unknown>> {
   // executor at its first run: about as long as the trace for these graphs of thousands of ops).
   const trace = pass();
   const warm = pass();
-  const timed = pass();
+  const timedPasses = Array.from({ length: Math.max(1, Number(arg('passes', '3'))) }, () => pass());
+  const timed = medianPass(timedPasses);
   const stats = trainer.lossAndGradients.graph.stats;
   trainer.dispose();
   let evaluationSeconds = Number.NaN;
   let macroF1 = Number.NaN;
   const simulations = Number(arg('simulations', '1000'));
-  if (backend.name === 'tensorflow' || process.argv.includes('--eval-all')) {
+  if (!process.argv.includes('--no-eval') && (backend.name === 'tensorflow' || process.argv.includes('--eval-all'))) {
     const model = new LstmModel(network.architecture, hp, network.readWeights());
     const evaluation = await evaluateMicroscopic(model, data.test, { rng: Rng.fromSeed(1).derive('evaluation'), simulations });
     evaluationSeconds = evaluation.seconds;
@@ -92,6 +117,7 @@ async function worker(spec: string): Promise<Record<string, unknown>> {
     seconds: timed.seconds,
     targets: timed.targets,
     targetsPerSecond: timed.targets / timed.seconds,
+    passSeconds: timedPasses.map((p) => p.seconds),
     graphs: stats.compiled,
     evaluationSeconds,
     evaluatedCascades: data.test.length,
@@ -110,40 +136,66 @@ async function main(): Promise<void> {
   }
   console.log(`lstm benchmark: Memetracker, embedding ${hp.embeddingSize}, hidden ${hp.hiddenSize}, batch ${hp.batchSize}${hp.lengthBucketing ? ', length bucketing' : ''}; ${cpus().length} cores, load ${loadavg()[0].toFixed(2)}`);
   const passThrough = process.argv.slice(2);
-  const rows: Record<string, unknown>[] = [];
-  for (const b of arg('backends', 'tensorflow,wasm').split(',')) {
-    const env = b.split(':').includes('one-thread') ? { ...process.env, TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' } : process.env;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', b, ...passThrough], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-    if (r.status !== 0 || !line) console.log(`${b}: not measured (exit ${r.status})`);
-    else rows.push(JSON.parse(line.slice(7)));
-  }
-  // The PyTorch peer on the same batches.
+  const rounds = Math.max(1, Number(arg('rounds', '1')));
+  const passes = Math.max(1, Number(arg('passes', '3')));
   const { data, batches } = await setup();
   const dir = mkdtempSync(join(tmpdir(), 'lstm-bench-'));
   const spec = join(dir, 'batches.json');
-  const threads = Number(arg('threads', '1'));
-  writeFileSync(spec, JSON.stringify({ numUsers: data.users.size, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize, learnEnd: hp.learnEnd, threads, batches }));
+  const threads = Number(arg('threads', String(cpus().length)));
+  writeFileSync(spec, JSON.stringify({ numUsers: data.users.size, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize, learnEnd: hp.learnEnd, threads, passes, batches }));
   const python = arg('python', process.env.CASCADE_TORCH_PYTHON ?? 'python3');
-  const p = spawnSync(python, [resolve(root, 'tools/bench/peers/lstm_torch.py'), spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const pl = p.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
-  const torch = pl ? (JSON.parse(pl.slice(7)) as { torch: string; threads: number; variants: { rows: string; seconds: number; cpuSeconds: number; targetsPerSecond: number }[] }) : null;
-  console.log(`\n${batches.length} batches, ${rows[0]?.targets ?? '?'} targets a pass (two warm-up passes, then the timed one)\n`);
-  console.log('| implementation | targets/s | timed pass (s) | its CPU time (s) | warm-up: tracing pass / first-run pass (s) | compiled graphs | evaluation (s) | peak RSS (MB) |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  type Peer = { torch: string; threads: number; variants: { rows: string; passes: Pass[] }[] };
+  const allRows: Record<string, unknown>[][] = [];
+  const peersByRound: (Peer | null)[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const rows: Record<string, unknown>[] = [];
+    for (const b of arg('backends', 'tensorflow,wasm').split(',')) {
+      const env = b.split(':').includes('one-thread') ? { ...process.env, TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' } : process.env;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', b, ...passThrough, ...(round > 0 ? ['--no-eval'] : [])], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      if (r.status !== 0 || !line) console.log(`${b}: not measured (exit ${r.status})`);
+      else rows.push(JSON.parse(line.slice(7)));
+    }
+    // The PyTorch peer on the same batches.
+    const p = spawnSync(python, [resolve(root, 'tools/bench/peers/lstm_torch.py'), spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const pl = p.stdout?.split('\n').find((l) => l.startsWith('RESULT '));
+    allRows.push(rows);
+    peersByRound.push(pl ? (JSON.parse(pl.slice(7)) as Peer) : null);
+    if (rounds > 1) console.log(`round ${round + 1} of ${rounds} done, load ${loadavg()[0].toFixed(2)}`);
+  }
+  const rows = allRows[0];
+  const torch = peersByRound[0];
+  console.log(`\n${batches.length} batches, ${rows[0]?.targets ?? '?'} targets a pass (two warm-up passes, then ${passes} timed; the median pass is shown${rounds > 1 ? ', of round 1' : ''})\n`);
+  console.log('| implementation | targets/s | timed pass (s) | its CPU time (s) | timed passes (s) | warm-up: tracing pass / first-run pass (s) | compiled graphs | evaluation (s) | peak RSS (MB) |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  const list = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(' ');
   for (const r of rows) {
     const n = (k: string, d = 1) => (typeof r[k] === 'number' && Number.isFinite(r[k] as number) ? (r[k] as number).toFixed(d) : '-');
-    console.log(`| ${r.backend}${r.compiled ? ' (compiled)' : ''} | ${n('targetsPerSecond', 0)} | ${n('seconds', 2)} | ${n('cpuSeconds', 2)} | ${n('traceSeconds')} / ${n('warmSeconds')} | ${r.graphs} | ${n('evaluationSeconds')} (${r.evaluatedCascades} x ${r.simulations}) | ${n('peakRssMb', 0)} |`);
+    console.log(`| ${r.backend}${r.compiled ? ' (compiled)' : ''} | ${n('targetsPerSecond', 0)} | ${n('seconds', 2)} | ${n('cpuSeconds', 2)} | ${list(r.passSeconds as number[])} | ${n('traceSeconds')} / ${n('warmSeconds')} | ${r.graphs} | ${n('evaluationSeconds')} (${r.evaluatedCascades} x ${r.simulations}) | ${n('peakRssMb', 0)} |`);
   }
-  const peers = torch?.variants ?? [];
-  for (const v of peers) console.log(`| PyTorch ${torch!.torch} nn.LSTM (${torch!.threads} thread${torch!.threads === 1 ? '' : 's'}), softmax over ${v.rows} positions | ${v.targetsPerSecond.toFixed(0)} | ${v.seconds.toFixed(2)} | ${v.cpuSeconds.toFixed(2)} | - | - | - | - |`);
-  if (!torch) console.log(`| PyTorch | not measured (${python} could not run the peer: install torch, or pass --python) | | | | | | |`);
-  for (const r of rows.filter((x) => String(x.backend).startsWith('tensorflow'))) {
-    for (const v of peers) {
-      const wall = (r.targetsPerSecond as number) / v.targetsPerSecond;
-      const cpu = v.cpuSeconds / (r.cpuSeconds as number);
-      console.log(`${r.backend} / PyTorch (${v.rows} positions) throughput: ${wall.toFixed(2)} (target >= 1); by CPU time ${cpu.toFixed(2)}`);
+  for (const v of torch?.variants ?? []) {
+    const m = medianPass(v.passes);
+    console.log(`| PyTorch ${torch!.torch} nn.LSTM (${torch!.threads} thread${torch!.threads === 1 ? '' : 's'}), softmax over ${v.rows} positions | ${(m.targets / m.seconds).toFixed(0)} | ${m.seconds.toFixed(2)} | ${m.cpuSeconds.toFixed(2)} | ${list(v.passes.map((x) => x.seconds))} | - | - | - | - |`);
+  }
+  if (!torch) console.log(`| PyTorch | not measured (${python} could not run the peer: install torch, or pass --python) | | | | | | | |`);
+  // Ratios per round (median passes), then their median over the rounds.
+  const ratios = new Map<string, { wall: number[]; cpu: number[] }>();
+  allRows.forEach((roundRows, round) => {
+    const peer = peersByRound[round];
+    for (const r of roundRows.filter((x) => String(x.backend).startsWith('tensorflow'))) {
+      for (const v of peer?.variants ?? []) {
+        const m = medianPass(v.passes);
+        const key = `${r.backend} / PyTorch (${v.rows} positions)`;
+        const entry = ratios.get(key) ?? { wall: [], cpu: [] };
+        entry.wall.push((r.targetsPerSecond as number) / (m.targets / m.seconds));
+        entry.cpu.push(m.cpuSeconds / (r.cpuSeconds as number));
+        ratios.set(key, entry);
+      }
     }
+  });
+  for (const [key, { wall, cpu }] of ratios) {
+    const perRound = rounds > 1 ? ` (rounds: ${list(wall)}; by CPU time ${list(cpu)})` : '';
+    console.log(`${key} throughput: ${median(wall).toFixed(2)} (target >= 1); by CPU time ${median(cpu).toFixed(2)}${perRound}`);
   }
   console.log(`load after: ${loadavg()[0].toFixed(2)}`);
 }

@@ -1,8 +1,8 @@
 """PyTorch peer of the lstm benchmark (plugins/lstm/bench/lstm.bench.ts): the same model (user
 embedding, nn.LSTM, linear layer to a softmax over users, users infected so far and the padding
 user masked, `</s>` as the target after the last user, a target already infected not trained on)
-trained with Adam on the very batches the benchmark gives it, timed the same way (untimed warm-up
-passes over the batches, then one timed pass), in two forms:
+trained with Adam on the very batches the benchmark gives it, timed the same way (two untimed
+warm-up passes over the batches, then `passes` timed ones, each reported), in two forms:
 
 - "all": the output layer and the masked softmax at every padded position [B, L, U], the mask a
   running count of one-hot rows (the straightforward port; the lstm plugin did this before);
@@ -14,7 +14,8 @@ Both compute the same loss and gradients. The index lists are built before the t
 plugin builds its own inside its timed steps).
 
 usage: python lstm_torch.py BATCHES.json  -> prints one line `RESULT {json}`
-BATCHES.json: {"numUsers", "embeddingSize", "hiddenSize", "learnEnd", "threads", "batches": [[[users...], ...], ...]}
+BATCHES.json: {"numUsers", "embeddingSize", "hiddenSize", "learnEnd", "threads", "passes" (default 1),
+"batches": [[[users...], ...], ...]}
 """
 import json
 import sys
@@ -109,10 +110,13 @@ for rows in ["all", "trained"]:
 
     epoch()  # warm-up
     epoch()
-    start = time.perf_counter()
-    cpu = time.process_time()
-    n = epoch()
-    seconds = time.perf_counter() - start
-    variants.append({"rows": rows, "seconds": seconds, "cpuSeconds": time.process_time() - cpu, "targets": n, "targetsPerSecond": n / seconds})
+    passes = []
+    for _ in range(spec.get("passes", 1)):
+        start = time.perf_counter()
+        cpu = time.process_time()
+        n = epoch()
+        seconds = time.perf_counter() - start
+        passes.append({"seconds": seconds, "cpuSeconds": time.process_time() - cpu, "targets": n})
+    variants.append({"rows": rows, "passes": passes})
 
 print("RESULT " + json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "variants": variants}))
