@@ -19,7 +19,8 @@
 // the same masking and targets, Adam) on the very same batches, timed the same way, in two forms:
 // the softmax over every padded position (the straightforward port), and over the trained
 // positions only (the computation the lstm plugin does). The peer uses --threads threads (default:
-// one per core, PyTorch's own default; the plugin's TensorFlow uses every core as well).
+// one per core, PyTorch's own default; the plugin's TensorFlow uses every core as well; on a busy
+// machine its spinning OpenMP threads wait for each other, there pass --threads 1).
 // --rounds R repeats the whole comparison R times, each backend's process then the peer's, so that
 // both sides sample the machine's drift alike (on these shared machines a single 0.7 s pass moves by
 // 10-20% from run to run): each round prints its ratio, then the median over the rounds (the
