@@ -25,7 +25,7 @@ export { microscopicMetricValues, rankingMetricValues, macroscopicMetricValues, 
 export type { ProtocolPhase } from './keys.js';
 
 // The protocols on a dataset's test split (the runner), and on a validation split (monitors)
-export { runMicroscopicProtocol, runMacroscopicProtocol, runMicroscopicShard, mergeMicroscopicShards, microscopicNetworkEvaluation, shardRange, workBalancedRanges } from './protocols.js';
+export { runMicroscopicProtocol, runMacroscopicProtocol, runMicroscopicShard, mergeMicroscopicShards, microscopicNetworkEvaluation, shardRange, workBalancedRanges, pieceOrder, claimPiece, PIECES_PER_PROCESS } from './protocols.js';
 export type { ProtocolSettings, ProtocolContext, EvaluationOutcome, ShardSpec, MicroscopicShardRow, MicroscopicShardResult } from './protocols.js';
 export { simulatedF1, simulatedF1Monitor, SIMULATED_F1_SELECTIONS, nextUserRankingMetrics, sizeErrorMetrics } from './monitors.js';
 export type { SimulatedF1Options, SimulatedF1MonitorOptions, SimulatedF1Selection, MonitorSimulator } from './monitors.js';

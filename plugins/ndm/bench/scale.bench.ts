@@ -9,10 +9,11 @@
 // - one training epoch through the shared training loop (the first pays graph compilation: a run's
 //   first epoch), and later ones with --epochs;
 // - the shared simulation protocol (`evaluateMicroscopic`) with --simulations (default 10) per test
-//   cascade; with --eval-processes N (N > 1) the model is saved and N child processes each simulate
-//   a work-balanced range of the test cascades (`workBalancedRanges`, as `cascade run` splits its
-//   evaluation over `execution.workers`), and the rows are merged in order (the same F1s as one
-//   process: cascade i draws from its own stream whatever the range);
+//   cascade; with --eval-processes N (N > 1) the model is saved and N child processes claim
+//   work-balanced pieces of the test cascades one at a time (`workBalancedRanges` into
+//   PIECES_PER_PROCESS x N pieces, `pieceOrder`, `claimPiece`: as `cascade run` splits its
+//   evaluation over `execution.workers`), and the rows are merged in test order (the same F1s as
+//   one process: cascade i draws from its own stream whatever the piece);
 // - peak RSS (process.resourceUsage().maxRSS) after the data, after training, after the evaluation;
 // and, from these, the projected time of a full run: 30 epochs at the last epoch's speed plus 1000
 // simulations per test cascade at the measured rate (the simulations of a cascade are independent).
@@ -25,7 +26,7 @@ import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, type TrainContext } from '@cascade-lab/core';
-import { evaluateMicroscopic, simulateMicroscopicRows, summarizeMicroscopic, workBalancedRanges } from '@cascade-lab/evaluation';
+import { claimPiece, evaluateMicroscopic, pieceOrder, PIECES_PER_PROCESS, simulateMicroscopicRows, summarizeMicroscopic, workBalancedRanges } from '@cascade-lab/evaluation';
 import type { DiffusionCounts } from '@cascade-lab/metrics';
 import { cascadeLengthStats, twitterSizedCascades, twitterSizedDataset } from '@cascade-lab/simulation';
 import { initBackend, type BackendName } from '@cascade-lab/tensor-ops';
@@ -105,11 +106,17 @@ async function worker(backendName: BackendName): Promise<ScaleResult> {
     const dir = mkdtempSync(join(tmpdir(), 'ndm-scale-model-'));
     await model.save(dir);
     model.dispose();
+    const claimDir = mkdtempSync(join(tmpdir(), 'ndm-scale-pieces-'));
     const started = performance.now();
-    const shards = await Promise.all(Array.from({ length: processes }, (_, k) => evaluationChild(k, processes, dir, simulations)));
+    const shards = await Promise.all(Array.from({ length: processes }, (_, k) => evaluationChild(k, processes, dir, simulations, claimDir)));
     const seconds = (performance.now() - started) / 1000;
     rmSync(dir, { recursive: true, force: true });
-    const rows = shards.flatMap((r) => r.rows);
+    rmSync(claimDir, { recursive: true, force: true });
+    // Each process's pieces, merged in test order (the rows of one process's evaluation).
+    const rows = shards
+      .flatMap((r) => r.pieces)
+      .sort((a, b) => a.start - b.start)
+      .flatMap((p) => p.rows);
     evaluation = { macroF1: summarizeMicroscopic(rows).macroF1, seconds, cascades: rows.length };
     shardSeconds = shards.map((r) => r.seconds);
   } else {
@@ -143,15 +150,20 @@ async function worker(backendName: BackendName): Promise<ScaleResult> {
 
 
 interface ShardRows {
-  rows: { full: DiffusionCounts; early: DiffusionCounts }[];
+  /** The pieces this process claimed, each with its rows' counts. */
+  pieces: { start: number; rows: { full: DiffusionCounts; early: DiffusionCounts }[] }[];
   seconds: number;
 }
 
-/** Shard k of n in a child process (`--eval-shard`): its rows' counts and its wall seconds. */
-function evaluationChild(k: number, n: number, modelDir: string, simulations: number): Promise<ShardRows> {
+/**
+ * Evaluation process k of n in a child (`--eval-shard`): the pieces it claimed in `claimDir` (as
+ * `cascade run`'s local processes do: PIECES_PER_PROCESS x n work-balanced pieces, claimed one at a
+ * time, largest cascade first) with their rows' counts, and its wall seconds.
+ */
+function evaluationChild(k: number, n: number, modelDir: string, simulations: number, claimDir: string): Promise<ShardRows> {
   return new Promise((done, fail) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--eval-shard', `${k}/${n}`, '--model', modelDir, '--simulations', String(simulations), '--seed', arg('seed', '1')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--eval-shard', `${k}/${n}`, '--claim-dir', claimDir, '--model', modelDir, '--simulations', String(simulations), '--seed', arg('seed', '1')], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -162,7 +174,7 @@ function evaluationChild(k: number, n: number, modelDir: string, simulations: nu
     child.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('SHARD '));
       if (code !== 0 || !line) fail(new Error(`evaluation shard ${k}/${n} failed (exit ${code})`));
-      else done({ rows: JSON.parse(line.slice(6)), seconds: (performance.now() - started) / 1000 });
+      else done({ pieces: JSON.parse(line.slice(6)), seconds: (performance.now() - started) / 1000 });
     });
   });
 }
@@ -173,11 +185,18 @@ async function evaluationShard(spec: string): Promise<void> {
   await initBackend('tensorflow');
   const data = twitterSizedDataset(twitterSizedCascades({ seed: Number(arg('seed', '1')) }));
   const model = await loadNdmModel(arg('model', ''));
-  const { start, end } = workBalancedRanges(data.test, n)[k];
-  const rows = await simulateMicroscopicRows(model, data.test, { rng: Rng.fromSeed(1).derive('evaluation'), simulations: Number(arg('simulations', '10')), start, end });
+  const ranges = workBalancedRanges(data.test, Math.min(data.test.length, n * PIECES_PER_PROCESS));
+  const claimDir = arg('claim-dir', '');
+  const pieces: ShardRows['pieces'] = [];
+  for (const p of pieceOrder(data.test, ranges)) {
+    if (!claimPiece(claimDir, p)) continue;
+    const { start, end } = ranges[p];
+    const rows = await simulateMicroscopicRows(model, data.test, { rng: Rng.fromSeed(1).derive('evaluation'), simulations: Number(arg('simulations', '10')), start, end });
+    pieces.push({ start, rows: rows.cascades.map((c) => ({ full: c.full, early: c.early })) });
+  }
   model.dispose();
-  process.stderr.write(`[scale] shard ${k}/${n}: test cascades ${start}-${end - 1}, peak RSS ${peakRssMb().toFixed(0)} MB\n`);
-  process.stdout.write(`SHARD ${JSON.stringify(rows.cascades.map((c) => ({ full: c.full, early: c.early })))}\n`);
+  process.stderr.write(`[scale] process ${k}/${n}: ${pieces.length} of ${ranges.length} pieces (test cascades from ${pieces.map((p) => p.start).join(', ')}), peak RSS ${peakRssMb().toFixed(0)} MB\n`);
+  process.stdout.write(`SHARD ${JSON.stringify(pieces)}\n`);
 }
 
 const workerBackend = arg('worker', '');

@@ -6,8 +6,9 @@
  * saved once, a fresh process per shard (sweep/worker.ts `runShard`: the config, the data, the model
  * through the plugin's `load`, `runMicroscopicShard` with the evaluation's generator), and the rows
  * merged here with `mergeMicroscopicShards`. The shards are consecutive ranges of about equal
- * simulation work (`workBalancedRanges`), not of equal counts: on Memetracker equal halves hold
- * 45% and 55% of the predicted users.
+ * simulation work (`workBalancedRanges`), not of equal counts (on Memetracker equal halves hold
+ * 45% and 55% of the predicted users), PIECES_PER_PROCESS of them per process, which the processes
+ * claim one at a time (`ShardJob.pieces`): a process that is ahead takes the next piece.
  *
  * Why the numbers are those of the single-process evaluation: cascade i draws its simulations from
  * `rng.derive('simulation').derive('cascade:<i>')` whatever the shard (the plugin contract), the
@@ -21,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelledError, CascadeError, ERROR_CODES, throwIfCancelled, type Cascade, type ErrorCode, type Logger, type MicroscopicModel, type ProgressReporter, type Rng } from '@cascade-lab/core';
 import type { LoadedMicroscopicDataset } from '@cascade-lab/data';
-import { mergeMicroscopicShards, microscopicNetworkEvaluation, workBalancedRanges, type EvaluationOutcome, type MicroscopicShardResult } from '@cascade-lab/evaluation';
+import { mergeMicroscopicShards, microscopicNetworkEvaluation, pieceOrder, PIECES_PER_PROCESS, workBalancedRanges, type EvaluationOutcome, type MicroscopicShardResult } from '@cascade-lab/evaluation';
 import { stringify } from 'yaml';
 import { TrialPool, type TrialOutcome } from '../sweep/pool.js';
 import type { ShardJob } from '../sweep/protocol.js';
@@ -47,6 +48,7 @@ export interface LocalShardsInput {
   /** After a Ctrl-C, how long the children may take to stop before they are killed (ms, default 10 s). */
   graceMs?: number;
 }
+
 
 /** Whether this evaluation runs in local child processes: an in-process simulator, N > 1, no queue. */
 export function usesLocalShards(exp: ResolvedExperiment, workers: number): boolean {
@@ -75,11 +77,13 @@ export async function evaluateInProcesses(input: LocalShardsInput): Promise<Eval
   }
   const config = stringify(exp.resolved);
   const rngState = input.rng.state();
-  // Cut where the simulation work is even, not the cascade count: the evaluation lasts as long as its slowest shard.
-  const ranges = workBalancedRanges(test, shards);
+  // The processes claim pieces of about equal estimated work one at a time (see PIECES_PER_PROCESS).
+  const ranges = workBalancedRanges(test, Math.min(test.length, shards * PIECES_PER_PROCESS));
+  const claimDir = mkdtempSync(join(tmpdir(), 'cascade-eval-pieces-'));
+  const pieces = { ranges, order: pieceOrder(test, ranges), claimDir };
   const jobs = Array.from({ length: shards }, (_, shard) => ({
     index: shard,
-    job: { kind: 'shard', config, hash: exp.hash, label: `${exp.config.name} evaluation`, baseDir: input.baseDir, modelDir: modelDir!, shard, shards, range: ranges[shard], rngState } satisfies ShardJob,
+    job: { kind: 'shard', config, hash: exp.hash, label: `${exp.config.name} evaluation`, baseDir: input.baseDir, modelDir: modelDir!, shard, shards, pieces, rngState } satisfies ShardJob,
   }));
 
   // One bar over every shard: the cascades simulated, then (when the model ranks next users) ranked.
@@ -95,7 +99,8 @@ export async function evaluateInProcesses(input: LocalShardsInput): Promise<Eval
     events: {
       task(index, _slot, update) {
         if (!/^simulating |^ranking /.test(update.label)) return;
-        done.set(`${index}:${update.label}`, update.value);
+        // One task per piece and stage (a process runs several pieces): keyed by the process's task id.
+        done.set(`${index}:${update.id ?? update.label}`, update.value);
         let sum = 0;
         for (const v of done.values()) sum += v;
         if (sum > shown) {
@@ -131,18 +136,24 @@ export async function evaluateInProcesses(input: LocalShardsInput): Promise<Eval
       throw new CascadeError(code, `evaluation shard ${shard + 1} of ${shards} (a child process) failed: ${outcome.error ?? 'no message'}`);
     }
     const results: MicroscopicShardResult[] = [];
+    const processSeconds: number[] = [];
+    const piecesOf: number[] = [];
     for (let k = 0; k < shards; k++) {
-      const r = outcomes.get(k)?.shard;
+      const r = outcomes.get(k)?.pieces;
       if (!r) throw new CascadeError('MODEL', `evaluation shard ${k + 1} of ${shards} ended without a result`);
-      results.push(r);
+      results.push(...r);
+      processSeconds.push(r.reduce((sum, p) => sum + p.seconds, 0));
+      piecesOf.push(r.length);
     }
     task.done();
-    const outcome = mergeMicroscopicShards(results, settings, { network: await network, seconds: (performance.now() - started) / 1000 });
-    outcome.summary += `\n(merged from ${shards} local processes; shard seconds ${results.map((r) => r.seconds.toFixed(1)).join(', ')})`;
+    // Every piece once (mergeMicroscopicShards also checks that they cover the test split in order).
+    const outcome = mergeMicroscopicShards(results, settings, { network: await network, seconds: (performance.now() - started) / 1000, processSeconds });
+    outcome.summary += `\n(merged from ${shards} local processes; their seconds ${processSeconds.map((x) => x.toFixed(1)).join(', ')}, pieces ${piecesOf.join(', ')} of ${ranges.length})`;
     return outcome;
   } finally {
     signal.removeEventListener('abort', onAbort);
     task.done();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    rmSync(claimDir, { recursive: true, force: true });
   }
 }

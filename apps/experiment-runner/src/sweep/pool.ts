@@ -35,9 +35,13 @@ export interface TrialOutcome {
   died?: boolean;
   /** An evaluation shard's result (a `ShardJob`; it opens no run). */
   shard?: MicroscopicShardResult;
+  /** The results of the pieces an evaluation process claimed (a `ShardJob` with `pieces`). */
+  pieces?: MicroscopicShardResult[];
 }
 
 export interface TrialTaskUpdate {
+  /** The task's id within its process (a process numbers its tasks from 1). */
+  id?: number;
   label: string;
   total?: number;
   value: number;
@@ -169,6 +173,7 @@ export class TrialPool {
       const stdout = tailOf(child.stdout);
       let result: Extract<FromTrial, { type: 'result' }> | undefined;
       let shard: MicroscopicShardResult | undefined;
+      let pieces: MicroscopicShardResult[] | undefined;
       let runId: string | undefined;
       let location: string | undefined;
       child.on('message', (msg: FromTrial) => {
@@ -179,6 +184,7 @@ export class TrialPool {
           location = msg.location;
           this.events.runStarted?.(index, msg.runId, msg.location);
         } else if (msg.type === 'shardResult') shard = msg.result;
+        else if (msg.type === 'shardPieces') pieces = msg.results;
         else if (msg.type === 'result') result = msg;
       });
       child.once('error', (e) => {
@@ -188,6 +194,8 @@ export class TrialPool {
         this.live.delete(index);
         if (shard && !result) {
           resolve({ status: 'FINISHED', shard, seconds: seconds() });
+        } else if (pieces && !result) {
+          resolve({ status: 'FINISHED', pieces, seconds: seconds() });
         } else if (result?.ok) {
           resolve({ status: 'FINISHED', runId: result.runId, location: result.location, outputDir: result.outputDir, metrics: result.metrics, summary: result.summary, seconds: seconds() });
         } else if (result) {

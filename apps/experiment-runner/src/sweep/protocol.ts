@@ -43,6 +43,15 @@ export interface ShardJob {
   shards: number;
   /** The shard's test cascades when not `shardRange`'s (local processes: `workBalancedRanges`). */
   range?: { start: number; end: number };
+  /**
+   * Local processes: the test split cut into pieces (consecutive ranges, in order), which every
+   * process of the evaluation claims one at a time, in `order`, by creating the file named by the
+   * piece's index in `claimDir` (exclusive create: one process gets each piece), until none is left.
+   * A process that finishes early takes more, so no process waits for a slower one. `shard` then
+   * only names the process; the answer is a `shardPieces` message with the claimed pieces' results
+   * (`shard` k of `ranges.length` each).
+   */
+  pieces?: { ranges: { start: number; end: number }[]; order: number[]; claimDir: string };
   rngState: RngState;
   /** As for a trial: a shard process whose worker died exits at once (the job is retried elsewhere). */
   onOrphan?: 'close' | 'exit';
@@ -55,5 +64,6 @@ export type FromTrial =
   | { type: 'task'; id: number; label: string; total?: number; value: number; status?: string; done: boolean }
   | { type: 'started'; runId: string; location: string }
   | { type: 'shardResult'; result: MicroscopicShardResult }
+  | { type: 'shardPieces'; results: MicroscopicShardResult[] }
   | { type: 'result'; ok: true; runId: string; location: string; outputDir: string; metrics: Record<string, number>; summary: string; backend: string }
   | { type: 'result'; ok: false; cancelled: boolean; runId?: string; error: { name: string; code?: string; message: string; stack?: string } };

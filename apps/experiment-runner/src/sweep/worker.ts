@@ -7,8 +7,8 @@
  * goes away (the IPC channel closes: the sweep was killed), so no trial outlives its sweep.
  */
 import 'reflect-metadata';
-import { CancelledError, CascadeError, createContainer, isCascadeError, PluginRegistry, Rng, type Logger, type MicroscopicModel, type ProgressReporter, type ProgressTask } from '@cascade-lab/core';
-import { runMicroscopicShard } from '@cascade-lab/evaluation';
+import { CancelledError, CascadeError, createContainer, isCascadeError, PluginRegistry, Rng, throwIfCancelled, type Logger, type MicroscopicModel, type ProgressReporter, type ProgressTask } from '@cascade-lab/core';
+import { claimPiece, runMicroscopicShard } from '@cascade-lab/evaluation';
 import { initBackend } from '@cascade-lab/tensor-ops';
 import { createTracker, type StartRunOptions, type TrackedRun, type Tracker } from '@cascade-lab/tracking';
 import type { LoadedMicroscopicDataset } from '@cascade-lab/data';
@@ -126,7 +126,7 @@ async function runTrial(job: TrialJob, signal: AbortSignal): Promise<TrialResult
   }
 }
 
-type ShardAnswer = Extract<FromTrial, { type: 'shardResult' }> | Extract<FromTrial, { type: 'result'; ok: false }>;
+type ShardAnswer = Extract<FromTrial, { type: 'shardResult' | 'shardPieces' }> | Extract<FromTrial, { type: 'result'; ok: false }>;
 
 /**
  * One shard of a microscopic evaluation (a queue worker's `ShardJob`, issue 20): the config from the
@@ -147,6 +147,19 @@ async function runShard(job: ShardJob, signal: AbortSignal): Promise<ShardAnswer
     const model = (await exp.plugin.load(job.modelDir, { backend, logger: ipcLogger, signal, execution })) as MicroscopicModel;
     try {
       const ctx = { rng: Rng.fromState(job.rngState), progress: new IpcProgress(), signal, execution };
+      if (job.pieces) {
+        const { ranges, order, claimDir } = job.pieces;
+        const results = [];
+        for (const k of order) {
+          throwIfCancelled(signal);
+          if (!claimPiece(claimDir, k)) continue;
+          results.push(await runMicroscopicShard(model, data, settingsOf(exp.config.evaluation), ctx, { shard: k, shards: ranges.length, range: ranges[k] }));
+        }
+        const cascades = results.reduce((s, r) => s + r.rows.length, 0);
+        const seconds = results.reduce((s, r) => s + r.seconds, 0);
+        ipcLogger.info(`${job.label}: process ${job.shard + 1} of ${job.shards}: ${results.length} of ${ranges.length} pieces (${results.map((r) => `${r.start}..${r.end - 1}`).join(', ') || 'none'}), ${cascades} evaluated, ${seconds.toFixed(1)} s`);
+        return { type: 'shardPieces', results };
+      }
       const result = await runMicroscopicShard(model, data, settingsOf(exp.config.evaluation), ctx, { shard: job.shard, shards: job.shards, range: job.range });
       ipcLogger.info(`${job.label}: shard ${job.shard + 1} of ${job.shards}: test cascades ${result.start}..${result.end - 1}, ${result.rows.length} evaluated, ${result.seconds.toFixed(1)} s`);
       return { type: 'shardResult', result };
@@ -186,7 +199,7 @@ process.on('message', (message: ToTrial) => {
   else if (message.type === 'shard') {
     onOrphan = message.job.onOrphan;
     void runShard(message.job, controller.signal).then((answer) => {
-      const code = answer.type === 'shardResult' ? 0 : answer.cancelled ? 130 : 1;
+      const code = answer.type === 'shardResult' || answer.type === 'shardPieces' ? 0 : answer.cancelled ? 130 : 1;
       if (process.connected) process.send!(answer, () => process.exit(code));
       else process.exit(code);
     });
