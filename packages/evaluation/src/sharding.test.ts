@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { Rng, quietProgress, type Cascade, type MicroscopicDataset, type MicroscopicModel } from '@cascade-lab/core';
 import { loadMicroscopicDataset } from '@cascade-lab/data';
 import { createPopularityModel, popularityCounts, SequentialSampler } from '@cascade-lab/simulation';
-import { mergeMicroscopicShards, runMicroscopicProtocol, runMicroscopicShard, shardRange, workBalancedRanges, type MicroscopicShardResult, type ProtocolSettings } from './protocols.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { claimPiece, mergeMicroscopicShards, pieceOrder, runMicroscopicProtocol, runMicroscopicShard, shardRange, workBalancedRanges, type MicroscopicShardResult, type ProtocolSettings } from './protocols.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dir = path.resolve(repoRoot, process.env.CASCADE_DATA_DIR ?? '../shared/data', 'micro/memetracker');
@@ -100,6 +102,33 @@ describe('sharded microscopic protocol on Memetracker (real data)', () => {
     // A gap between ranges is not a split of the test set.
     const gap = JSON.parse(JSON.stringify(await runMicroscopicShard(model, data, settings, ctx(), { shard: 1, shards: 3, range: { start: ranges[1].start + 1, end: ranges[1].end } }))) as MicroscopicShardResult;
     expect(() => mergeMicroscopicShards([parts[0], gap, parts[2]], settings, { seconds: 0 })).toThrow(/not the shards of one evaluation/);
+  });
+
+  it('pieces claimed by two processes in turn (pieceOrder, claimPiece) merge to the local numbers', async () => {
+    const local = await runMicroscopicProtocol(model, data, settings, ctx());
+    const test = data.test.slice(0, settings.maxTestCascades);
+    const ranges = workBalancedRanges(test, 2 * 4);
+    const order = pieceOrder(test, ranges);
+    const claims = mkdtempSync(path.join(tmpdir(), 'pieces-'));
+    try {
+      // Two processes walk the same order; here they alternate, so each skips what the other took.
+      const byProcess: MicroscopicShardResult[][] = [[], []];
+      for (let step = 0; step < 2 * order.length; step++) {
+        const p = step % 2;
+        const k = order.find((piece) => claimPiece(claims, piece));
+        if (k === undefined) break;
+        byProcess[p].push(JSON.parse(JSON.stringify(await runMicroscopicShard(model, data, settings, ctx(), { shard: k, shards: ranges.length, range: ranges[k] }))) as MicroscopicShardResult);
+      }
+      expect(byProcess[0].length + byProcess[1].length).toBe(ranges.length);
+      const merged = mergeMicroscopicShards(byProcess.flat(), settings, { seconds: 0, processSeconds: [12.5, 14.25] });
+      expect(withoutTime(merged.metrics)).toEqual(withoutTime(local.metrics));
+      expect(merged.predictions).toEqual(local.predictions);
+      expect(merged.summary).toMatch(/14\.3 s in the longest of 2 processes\)/);
+      // A piece run twice (two processes without the claims) is refused.
+      expect(() => mergeMicroscopicShards([...byProcess.flat(), byProcess[0][0]], settings, { seconds: 0 })).toThrow(/shard results for/);
+    } finally {
+      rmSync(claims, { recursive: true, force: true });
+    }
   });
 
   it('more shards than test cascades: the empty shards add nothing', async () => {
