@@ -94,6 +94,11 @@ export interface ShardSpec {
   range?: { start: number; end: number };
 }
 
+/** A cascade's distinct users: the weight of its simulation work in the cuts below. */
+function distinctUsers(c: Cascade): number {
+  return new Set(c.events.map((e) => e.user)).size;
+}
+
 /**
  * N consecutive ranges of `cascades` with about equal simulation work each (issue 22: a shard is as
  * slow as its work, and the evaluation as its slowest shard): cascade c weighs its |G_c| (the
@@ -104,7 +109,7 @@ export interface ShardSpec {
  */
 export function workBalancedRanges(cascades: readonly Cascade[], shards: number): { start: number; end: number }[] {
   if (!Number.isInteger(shards) || shards < 1) throw new RangeError(`shards must be a positive integer, got ${shards}`);
-  const weights = cascades.map((c) => new Set(c.events.map((e) => e.user)).size);
+  const weights = cascades.map(distinctUsers);
   const total = weights.reduce((a, w) => a + w, 0);
   const ranges: { start: number; end: number }[] = [];
   let start = 0;
@@ -138,7 +143,7 @@ export const PIECES_PER_PROCESS = 16;
 export function pieceOrder(cascades: readonly Cascade[], ranges: readonly { start: number; end: number }[]): number[] {
   const largest = ranges.map(({ start, end }) => {
     let m = 0;
-    for (let i = start; i < end; i++) m = Math.max(m, new Set(cascades[i].events.map((e) => e.user)).size);
+    for (let i = start; i < end; i++) m = Math.max(m, distinctUsers(cascades[i]));
     return m;
   });
   return ranges.map((_, k) => k).sort((a, b) => largest[b] - largest[a] || a - b);

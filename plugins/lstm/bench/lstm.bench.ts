@@ -55,6 +55,9 @@ async function setup() {
   return { data, batches };
 }
 
+/** Timed passes per process (`--passes`). */
+const PASSES = Math.max(1, Number(arg('passes', '3')));
+
 interface Pass {
   targets: number;
   seconds: number;
@@ -93,7 +96,7 @@ async function worker(spec: string): Promise<Record<string, unknown>> {
   // executor at its first run: about as long as the trace for these graphs of thousands of ops).
   const trace = pass();
   const warm = pass();
-  const timedPasses = Array.from({ length: Math.max(1, Number(arg('passes', '3'))) }, () => pass());
+  const timedPasses = Array.from({ length: PASSES }, () => pass());
   const timed = medianPass(timedPasses);
   const stats = trainer.lossAndGradients.graph.stats;
   trainer.dispose();
@@ -138,12 +141,11 @@ async function main(): Promise<void> {
   console.log(`lstm benchmark: Memetracker, embedding ${hp.embeddingSize}, hidden ${hp.hiddenSize}, batch ${hp.batchSize}${hp.lengthBucketing ? ', length bucketing' : ''}; ${cpus().length} cores, load ${loadavg()[0].toFixed(2)}`);
   const passThrough = process.argv.slice(2);
   const rounds = Math.max(1, Number(arg('rounds', '1')));
-  const passes = Math.max(1, Number(arg('passes', '3')));
   const { data, batches } = await setup();
   const dir = mkdtempSync(join(tmpdir(), 'lstm-bench-'));
   const spec = join(dir, 'batches.json');
   const threads = Number(arg('threads', String(cpus().length)));
-  writeFileSync(spec, JSON.stringify({ numUsers: data.users.size, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize, learnEnd: hp.learnEnd, threads, passes, batches }));
+  writeFileSync(spec, JSON.stringify({ numUsers: data.users.size, embeddingSize: hp.embeddingSize, hiddenSize: hp.hiddenSize, learnEnd: hp.learnEnd, threads, passes: PASSES, batches }));
   const python = arg('python', process.env.CASCADE_TORCH_PYTHON ?? 'python3');
   type Peer = { torch: string; threads: number; variants: { rows: string; passes: Pass[] }[] };
   const allRows: Record<string, unknown>[][] = [];
@@ -166,7 +168,7 @@ async function main(): Promise<void> {
   }
   const rows = allRows[0];
   const torch = peersByRound[0];
-  console.log(`\n${batches.length} batches, ${rows[0]?.targets ?? '?'} targets a pass (two warm-up passes, then ${passes} timed; the median pass is shown${rounds > 1 ? ', of round 1' : ''})\n`);
+  console.log(`\n${batches.length} batches, ${rows[0]?.targets ?? '?'} targets a pass (two warm-up passes, then ${PASSES} timed; the median pass is shown${rounds > 1 ? ', of round 1' : ''})\n`);
   console.log('| implementation | targets/s | timed pass (s) | its CPU time (s) | timed passes (s) | warm-up: tracing pass / first-run pass (s) | compiled graphs | evaluation (s) | peak RSS (MB) |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   const list = (xs: readonly number[]) => xs.map((x) => x.toFixed(2)).join(' ');
