@@ -18,7 +18,7 @@ export {
   type InitBackendOptions,
 } from './backend.js';
 export { registerWasmKernelGaps } from './wasm-kernels.js';
-export { WeightedRowTable } from './host/weighted-row-sum.js';
+export { LookupAttentionTable, WeightedRowTable } from './host/weighted-row-sum.js';
 export { RowDotTable } from './host/row-dots.js';
 export { skipGram, type SkipGramOptions } from './skip-gram.js';
 export {

@@ -1,8 +1,8 @@
 import { END_USER, Rng, type SimulationRequest } from '@cascade-lab/core';
 import { SequentialSampler } from '@cascade-lab/simulation';
-import { RowDotTable } from '@cascade-lab/tensor-ops';
+import { LookupAttentionTable, RowDotTable } from '@cascade-lab/tensor-ops';
 import { batchOf, NdmNetwork } from './model.js';
-import { attentionStep, NdmSimulator, type AttentionTables } from './simulator.js';
+import { attentionStep, NdmSimulator, rowSums, type AttentionTables } from './simulator.js';
 import { smallModel, useBackend } from './testing.test-util.js';
 import { tf } from './tf.js';
 import type { NdmHyperparameters } from './hyperparameters.js';
@@ -54,16 +54,36 @@ describe('attention weights', () => {
     };
     const lookup = step(t);
     // Every table weight underflowed (as when the prefix sits far below the row's best key).
-    const underflow = step({ ...t, expScores: new Float32Array(t.expScores!.length) });
-    const dot = step({ ...t, scores: null, expScores: null });
+    const zeros = new Float32Array(t.expScores!.length);
+    const underflow = step({ ...t, expScores: zeros, lookup: null });
+    const dot = step({ ...t, scores: null, expScores: null, lookup: null });
     // The weighted value sums in plain JavaScript instead of the WebAssembly row table.
-    const js = step({ ...t, valueRows: null });
+    const js = step({ ...t, valueRows: null, lookup: null });
     for (let e = 0; e < d; e++) {
       expect(Math.abs(lookup[e] - js[e])).toBeLessThan(1e-5);
       expect(Math.abs(lookup[e] - underflow[e])).toBeLessThan(1e-5);
       expect(Math.abs(lookup[e] - dot[e])).toBeLessThan(1e-5);
     }
+    // The one-call kernel is the JavaScript table path with the row table, bit for bit; when a head
+    // underflows in its table it leaves the step to the exact path (the same bits as without it).
+    expect(Array.from(lookup)).toEqual(Array.from(step({ ...t, lookup: null })));
+    const kernelUnderflow = step({ ...t, expScores: zeros, lookup: new LookupAttentionTable(t.valueOutput, zeros, arch.heads, d) });
+    expect(Array.from(kernelUnderflow)).toEqual(Array.from(underflow));
     sim.dispose();
+  });
+
+  it('sums next-user rows four at a time in the order of one row at a time, bit for bit', () => {
+    const U = 37;
+    for (const R of [0, 1, 3, 4, 5, 8, 11]) {
+      const rows = Float32Array.from({ length: R * U }, (_, i) => Math.exp(-((i * 7919) % 61)) * (1 + (i % 13) / 7));
+      const totals = new Float64Array(R);
+      rowSums(rows, R, U, totals);
+      for (let r = 0; r < R; r++) {
+        let total = 0;
+        for (let v = 0; v < U; v++) total += rows[r * U + v];
+        expect(totals[r]).toBe(total);
+      }
+    }
   });
 
   it.each([

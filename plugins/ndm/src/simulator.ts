@@ -7,7 +7,7 @@ import {
   type SimulationResult,
 } from '@cascade-lab/core';
 import { PrefixSharingSampler, type NextUserModel, type PrefixStepper } from '@cascade-lab/simulation';
-import { RowDotTable, WeightedRowTable } from '@cascade-lab/tensor-ops';
+import { LookupAttentionTable, RowDotTable, WeightedRowTable } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor1D, type Tensor2D } from './tf.js';
 import type { NdmArchitecture, NdmWeights } from './weights.js';
 
@@ -63,6 +63,12 @@ export interface AttentionTables {
    * the h heads of a (u, v) pair are adjacent, so a prefix user costs one cache line.
    */
   expScores: Float32Array | null;
+  /**
+   * `expScores` and `valueOutput` in one WebAssembly kernel that runs the weights, their softmax and
+   * the weighted sum of an attention step in one call, bit for bit the JavaScript steps below (null
+   * with `expScores`).
+   */
+  lookup: LookupAttentionTable | null;
   /**
    * Without the score table: `embedding` as a WebAssembly SIMD row table for the scores of a new
    * user against its prefix, all heads at once, bit for bit the JavaScript dot products (null: those).
@@ -152,6 +158,7 @@ export function attentionTables(a: NdmArchitecture, w: NdmWeights): AttentionTab
     headNorms: new Float64Array(h),
     scores,
     expScores,
+    lookup: expScores === null ? null : new LookupAttentionTable(valueOutput, expScores, h, d),
     keyRows: scores === null ? new RowDotTable(w.embedding, d) : null,
     outputBias: w.outputBias,
     normGain: w.normGain,
@@ -210,16 +217,34 @@ export function attentionStep(
   scratch: Float64Array,
 ): void {
   const d = t.dimension;
+  const u = prefix[length - 1];
+  // scratch: [0, d) accumulator, [d, d + h * length) attention weights w^i_k (Eq. 4), position-major
+  // (index d + k * h + i) so the value sum below reads them in order.
+  if (scratch.length < d + t.heads * length) throw new CascadeError('INTERNAL', 'ndm simulator: scratch too small');
+  // With the exp-score table, the attention up to the layer norm in one kernel call (the same
+  // bits), unless a head's weights all underflowed in the table.
+  const sum = t.lookup === null ? null : lookupAttention(t.lookup, u, prefix, length);
+  if (sum !== null) for (let e = 0; e < d; e++) scratch[e] = sum[e];
+  else attentionValues(t, u, prefix, length, scratch);
+  layerNormStep(t, u, act, actOffset, z, zOffset, scratch);
+}
+
+/** The prefix as the kernel's keys, then its attention output (null: a head underflowed). */
+function lookupAttention(lookup: LookupAttentionTable, u: number, prefix: ArrayLike<number>, length: number): Float32Array | null {
+  const keys = lookup.keys(length);
+  for (let k = 0; k < length; k++) keys[k] = prefix[k];
+  return lookup.attend(u, length);
+}
+
+/** MultiHead_t W^O (before its bias) of {@link attentionStep} into scratch[0, d), in JavaScript and the row kernels. */
+function attentionValues(t: AttentionTables, u: number, prefix: ArrayLike<number>, length: number, scratch: Float64Array): void {
+  const d = t.dimension;
   const h = t.heads;
   const U = t.numUsers;
-  const u = prefix[length - 1];
   const table = t.scores;
   const expTable = t.expScores;
   const queryScores = t.queryScores;
   const embedding = t.embedding;
-  // scratch: [0, d) accumulator, [d, d + h * length) attention weights w^i_k (Eq. 4), position-major
-  // (index d + k * h + i) so the value sum below reads them in order.
-  if (scratch.length < d + h * length) throw new CascadeError('INTERNAL', 'ndm simulator: scratch too small');
   // Unnormalised weights into scratch, 1 / (their sum) per head into `norms`.
   const norms = t.headNorms;
   norms.fill(0);
@@ -301,10 +326,19 @@ export function attentionStep(
     for (let k = 0; k < length; k++) for (let i = 0; i < h; i++) scratch[d + k * h + i] *= norms[i];
     valueSumInJs(t, prefix, length, scratch);
   }
+}
+
+/** z = emb(u) + scratch[0, d) + b and act = LayerNorm(z) of {@link attentionStep}. */
+function layerNormStep(t: AttentionTables, u: number, act: Float32Array, actOffset: number, z: Float32Array, zOffset: number, scratch: Float64Array): void {
+  const d = t.dimension;
+  const embedding = t.embedding;
+  const outputBias = t.outputBias;
+  const normGain = t.normGain;
+  const normBias = t.normBias;
   let mean = 0;
   const eu = u * d;
   for (let e = 0; e < d; e++) {
-    const x = embedding[eu + e] + scratch[e] + t.outputBias[e];
+    const x = embedding[eu + e] + scratch[e] + outputBias[e];
     scratch[e] = x;
     z[zOffset + e] = x;
     mean += x;
@@ -313,7 +347,42 @@ export function attentionStep(
   let ss = 0;
   for (let e = 0; e < d; e++) ss += (scratch[e] - mean) ** 2;
   const inv = t.layerNorm === 'standard' ? 1 / Math.sqrt(ss / d + LAYER_NORM_EPS) : 1 / (Math.sqrt(ss / (d - 1)) + NDM_CODE_NORM_EPS);
-  for (let e = 0; e < d; e++) act[actOffset + e] = (scratch[e] - mean) * inv * t.normGain[e] + t.normBias[e];
+  for (let e = 0; e < d; e++) act[actOffset + e] = (scratch[e] - mean) * inv * normGain[e] + normBias[e];
+}
+
+/**
+ * totals[r] = the float64 sum of row r of `rows` ([R, U]) in column order. Four rows at a time: each
+ * sum is still one chain of additions in order (the same bits), but four independent chains keep the
+ * adder busy where one waits on each addition's latency.
+ */
+export function rowSums(rows: Float32Array, R: number, U: number, totals: Float64Array): void {
+  let r = 0;
+  for (; r + 4 <= R; r += 4) {
+    const b0 = r * U;
+    const b1 = b0 + U;
+    const b2 = b1 + U;
+    const b3 = b2 + U;
+    let t0 = 0;
+    let t1 = 0;
+    let t2 = 0;
+    let t3 = 0;
+    for (let v = 0; v < U; v++) {
+      t0 += rows[b0 + v];
+      t1 += rows[b1 + v];
+      t2 += rows[b2 + v];
+      t3 += rows[b3 + v];
+    }
+    totals[r] = t0;
+    totals[r + 1] = t1;
+    totals[r + 2] = t2;
+    totals[r + 3] = t3;
+  }
+  for (; r < R; r++) {
+    const base = r * U;
+    let total = 0;
+    for (let v = 0; v < U; v++) total += rows[base + v];
+    totals[r] = total;
+  }
 }
 
 /**
@@ -405,13 +474,16 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     const prefixes: Int32Array[] = [];
     seedLists.forEach((seeds, i) => {
       this.checkSeeds(seeds);
+      // An Int32Array, as every extended prefix: attentionStep then sees one element kind (a
+      // polymorphic prefix made every step about a fifth slower).
+      const prefix = Int32Array.from(seeds);
       const act = new Float32Array(seeds.length * d);
       const z = new Float32Array(seeds.length * d);
       const scratch = new Float64Array(d + this.architecture.heads * seeds.length);
-      for (let t = 1; t <= seeds.length; t++) attentionStep(this.tables, seeds, t, act, (t - 1) * d, z, (t - 1) * d, scratch);
+      for (let t = 1; t <= seeds.length; t++) attentionStep(this.tables, prefix, t, act, (t - 1) * d, z, (t - 1) * d, scratch);
       this.windowRow(act, z, seeds[0], seeds.length, logitRows, i * this.width);
       this.windowRow(act, act, seeds[0], seeds.length, history, i * this.width);
-      prefixes.push(Int32Array.from(seeds));
+      prefixes.push(prefix);
     });
     return { prefixes, logitRows, history };
   }
@@ -463,11 +535,9 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
       const prefix = states.prefixes[r];
       rows[base + PAD_USER] = 0;
       for (let k = 0; k < prefix.length; k++) rows[base + prefix[k]] = 0;
-      let total = 0;
-      for (let v = 0; v < U; v++) total += rows[base + v];
-      if (!(total > 1e-30)) total = this.exactRow(states, r, rows);
-      totals[r] = total;
     }
+    rowSums(rows, R, U, totals);
+    for (let r = 0; r < R; r++) if (!(totals[r] > 1e-30)) totals[r] = this.exactRow(states, r, rows);
     return { rows, totals };
   }
 
@@ -533,8 +603,11 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     let longest = 0;
     for (let c = 0; c < C; c++) longest = Math.max(longest, states.prefixes[parents[c]].length + 1);
     const scratch = new Float64Array(d + this.architecture.heads * longest);
-    const act = new Float32Array(d);
     const z = new Float32Array(d);
+    const old = states.history;
+    // The parent's slots 0 .. win-2 become slots 1 .. win-1, its Finit slot stays (plain loops:
+    // a subarray and a set per slot cost more than the copy here).
+    const shifted = (win - 1) * d;
     for (let c = 0; c < C; c++) {
       const p = parents[c];
       const prev = states.prefixes[p];
@@ -542,11 +615,12 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
       prefix.set(prev);
       prefix[prev.length] = users[c];
       prefixes[c] = prefix;
-      attentionStep(this.tables, prefix, prefix.length, act, 0, z, 0, scratch);
       const o = c * w;
-      history.set(act, o);
-      if (win > 1) history.set(states.history.subarray(p * w, p * w + (win - 1) * d), o + d);
-      if (initialUser) history.set(states.history.subarray(p * w + win * d, (p + 1) * w), o + win * d);
+      // act of the new user straight into slot 0.
+      attentionStep(this.tables, prefix, prefix.length, history, o, z, 0, scratch);
+      const from = p * w;
+      for (let e = 0; e < shifted; e++) history[o + d + e] = old[from + e];
+      if (initialUser) for (let e = win * d; e < w; e++) history[o + e] = old[from + e];
     }
     // A prefix of two or more users never takes the length-1 path: logits use the history as is.
     return { states: { prefixes, logitRows: history, history }, stateOf };

@@ -5,10 +5,19 @@
 ;; pass over the items with sixteen 128-bit accumulators; other widths run in blocks of 16 floats with
 ;; four accumulators, one pass over the items per block. Either way each table float costs one load,
 ;; one multiply and one add, and each output float is summed over j in order (equal bits).
+;;
+;; lookupAttention(values, lookup, query, keys, count, heads, numKeys, width, index, weight, norms, out):
+;;   attention whose unnormalised weights are looked up, lookup[(query * numKeys + key) * heads + i]
+;;   (float32), over the keys keys[0 .. count) (i32): per head i, n_i = the float64 sum over k of its
+;;   weights, in order; then item j = k * heads + i gets row keys[k] * heads + i of `values` and the
+;;   weight float32(float64(lookup cell) * (1 / n_i)) (written to index[j] and weight[j]), and out is
+;;   weightedRowSum over the count * heads items. Returns 0, or 1 (out untouched) when some n_i is
+;;   not above 1e-30 (the weights underflowed: the caller computes that step another way). norms:
+;;   heads float64 of scratch. The arithmetic of the same steps in JavaScript, so the bits are equal.
 ;; Source of weighted-row-sum.wasm.ts (regenerate with `node tools/wasm/build.mjs`).
 (module
   (memory (export "memory") 1)
-  (func (export "weightedRowSum")
+  (func $weightedRowSum (export "weightedRowSum")
     (param $table i32) (param $index i32) (param $weight i32) (param $count i32) (param $width i32) (param $out i32)
     (local $bytes i32) (local $e i32) (local $j i32) (local $row i32) (local $w v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
@@ -129,4 +138,74 @@
             (br $tailItems)))
         (v128.store (i32.add (local.get $out) (local.get $e)) (local.get $a0))
         (local.set $e (i32.add (local.get $e) (i32.const 16)))
-        (br $tail)))))
+        (br $tail))))
+  (func (export "lookupAttention")
+    (param $values i32) (param $lookup i32) (param $query i32) (param $keys i32) (param $count i32)
+    (param $heads i32) (param $numKeys i32) (param $width i32) (param $index i32) (param $weight i32)
+    (param $norms i32) (param $out i32) (result i32)
+    (local $base i32) (local $k i32) (local $i i32) (local $cell i32) (local $row i32) (local $j i32) (local $n f64)
+    ;; The query's block of the lookup table: numKeys cells of `heads` floats.
+    (local.set $base
+      (i32.add (local.get $lookup) (i32.shl (i32.mul (i32.mul (local.get $query) (local.get $numKeys)) (local.get $heads)) (i32.const 2))))
+    (local.set $i (i32.const 0))
+    (block $zeroDone
+      (loop $zero
+        (br_if $zeroDone (i32.ge_u (local.get $i) (local.get $heads)))
+        (f64.store (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 3))) (f64.const 0))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $zero)))
+    ;; n_i: the sum over the keys in order, in float64.
+    (local.set $k (i32.const 0))
+    (block $sumDone
+      (loop $sum
+        (br_if $sumDone (i32.ge_u (local.get $k) (local.get $count)))
+        (local.set $cell
+          (i32.add (local.get $base)
+            (i32.shl (i32.mul (i32.load (i32.add (local.get $keys) (i32.shl (local.get $k) (i32.const 2)))) (local.get $heads)) (i32.const 2))))
+        (local.set $i (i32.const 0))
+        (block $headsDone
+          (loop $heads
+            (br_if $headsDone (i32.ge_u (local.get $i) (local.get $heads)))
+            (f64.store (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 3)))
+              (f64.add
+                (f64.load (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 3))))
+                (f64.promote_f32 (f32.load (i32.add (local.get $cell) (i32.shl (local.get $i) (i32.const 2)))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $heads)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $sum)))
+    ;; Underflow (or NaN): leave the step to the caller. Else n_i becomes 1 / n_i.
+    (local.set $i (i32.const 0))
+    (block $invDone
+      (loop $inv
+        (br_if $invDone (i32.ge_u (local.get $i) (local.get $heads)))
+        (local.set $n (f64.load (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 3)))))
+        (if (i32.eqz (f64.gt (local.get $n) (f64.const 1e-30))) (then (return (i32.const 1))))
+        (f64.store (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 3))) (f64.div (f64.const 1) (local.get $n)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $inv)))
+    ;; The items: row keys[k] * heads + i, weight float32(cell * (1 / n_i)).
+    (local.set $j (i32.const 0))
+    (local.set $k (i32.const 0))
+    (block $itemsDone
+      (loop $items
+        (br_if $itemsDone (i32.ge_u (local.get $k) (local.get $count)))
+        (local.set $row (i32.mul (i32.load (i32.add (local.get $keys) (i32.shl (local.get $k) (i32.const 2)))) (local.get $heads)))
+        (local.set $cell (i32.add (local.get $base) (i32.shl (local.get $row) (i32.const 2))))
+        (local.set $i (i32.const 0))
+        (block $itemHeadsDone
+          (loop $itemHeads
+            (br_if $itemHeadsDone (i32.ge_u (local.get $i) (local.get $heads)))
+            (i32.store (i32.add (local.get $index) (i32.shl (local.get $j) (i32.const 2))) (i32.add (local.get $row) (local.get $i)))
+            (f32.store (i32.add (local.get $weight) (i32.shl (local.get $j) (i32.const 2)))
+              (f32.demote_f64
+                (f64.mul
+                  (f64.promote_f32 (f32.load (i32.add (local.get $cell) (i32.shl (local.get $i) (i32.const 2)))))
+                  (f64.load (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 3)))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $itemHeads)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $items)))
+    (call $weightedRowSum (local.get $values) (local.get $index) (local.get $weight) (local.get $j) (local.get $width) (local.get $out))
+    (i32.const 0)))
