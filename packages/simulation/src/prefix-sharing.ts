@@ -29,10 +29,12 @@ export interface PrefixStepper<S> {
   /** Number of states in `states`. */
   count(states: S): number;
   /**
-   * Unnormalised next-user weights of every state, `rows[state * numUsers + user]`, 0 for users that
-   * may not be infected (the prefix's, padding), and each row's sum in user order in float64.
+   * Unnormalised next-user weights of every state, `rows[state * stride + user]` for users below
+   * numUsers (`stride`: numUsers when absent, else at least numUsers; a stepper may pad its rows),
+   * 0 for users that may not be infected (the prefix's, padding), and each row's sum in user order
+   * in float64.
    */
-  weights(states: S): Promise<{ rows: Float32Array; totals: Float64Array }>;
+  weights(states: S): Promise<{ rows: Float32Array; totals: Float64Array; stride?: number }>;
   /**
    * The states after one more user: simulation i moves from state `parent[i]` by adding `user[i]`
    * (-1: it does not continue). Equal (parent, user) pairs must share one new state. Returns the
@@ -144,7 +146,7 @@ export class PrefixSharingSampler<S> implements InfectionSimulator {
         lastYield = performance.now();
       }
       if (this.stepper.count(states) === 0) break;
-      const { rows, totals } = await this.stepper.weights(states);
+      const { rows, totals, stride = U } = await this.stepper.weights(states);
       sampled.fill(-1);
       for (let i = 0; i < n; i++) {
         if (due(i)) await yieldNow();
@@ -153,7 +155,7 @@ export class PrefixSharingSampler<S> implements InfectionSimulator {
         const k = group[simRequest[i]];
         const budget = requests[k].budget;
         if (step >= budget) continue;
-        const v = drawFromWeights(rows, st * U, U, totals[st], streams[i].next());
+        const v = drawFromWeights(rows, st * stride, U, totals[st], streams[i].next());
         if (v < 0 || v === END_USER) continue;
         results[k].sequences[simIndex[i] * budget + step] = v;
         // A simulation at its budget needs no further state.

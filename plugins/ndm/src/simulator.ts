@@ -17,9 +17,9 @@ import type { NdmArchitecture, NdmWeights } from './weights.js';
  * thousands of states spent most of its time on memory). The products are the bits of one call
  * over every state: the backend's matrix product sums each entry in the same order whatever the
  * number of rows, as long as a block starts at a multiple of its row tile (8 float32 lanes here, up
- * to 16 with wider vector units), and blocks start at multiples of 256. The softmax kernel splits
- * its flat work between threads at size-dependent places, where an entry can round differently by
- * one ulp (simulator-blocks.test.ts checks both).
+ * to 16 with wider vector units), and blocks start at multiples of 256. The softmax is made the
+ * same bits for a state wherever its row sits by padding rows and columns ({@link ROW_ALIGNMENT};
+ * simulator-blocks.test.ts checks both).
  */
 export const WEIGHT_BLOCK_ROWS = 256;
 
@@ -27,6 +27,20 @@ export const WEIGHT_BLOCK_ROWS = 256;
 export function weightBlockRows(left: number): number {
   return left < 2 * WEIGHT_BLOCK_ROWS ? left : WEIGHT_BLOCK_ROWS;
 }
+
+/**
+ * Rows of the softmax in {@link NdmStepper.weights} are this many floats long, or a multiple (the
+ * vocabulary padded with never-drawn columns): 64 bytes, the widest vector unit's. The backend's
+ * softmax is then the same bits for a state wherever its row sits in the block. With rows of |U|
+ * floats it was not: where a row starts inside a vector register decides how the kernel splits its
+ * sum and its exponentials into vector and scalar parts (at the Twitter size, 12,602 users, a row
+ * one place further down changed every entry of a sixth of the rows by an ulp), and where a row
+ * sits depends on the other cascades simulated in the same call.
+ */
+export const ROW_ALIGNMENT = 16;
+
+/** The bias of the padding columns: exp(PADDED_LOGIT - max) is 0 for any finite max. */
+const PADDED_LOGIT = -1e30;
 
 /** Score tables up to this many floats (h * |U|^2) are precomputed; above it scores are dot products. */
 const SCORE_TABLE_LIMIT = 1 << 23;
@@ -351,17 +365,17 @@ function layerNormStep(t: AttentionTables, u: number, act: Float32Array, actOffs
 }
 
 /**
- * totals[r] = the float64 sum of row r of `rows` ([R, U]) in column order. Four rows at a time: each
+ * totals[r] = the float64 sum of the first U floats of row r of `rows` ([R, stride]) in column order. Four rows at a time: each
  * sum is still one chain of additions in order (the same bits), but four independent chains keep the
  * adder busy where one waits on each addition's latency.
  */
-export function rowSums(rows: Float32Array, R: number, U: number, totals: Float64Array): void {
+export function rowSums(rows: Float32Array, R: number, U: number, totals: Float64Array, stride = U): void {
   let r = 0;
   for (; r + 4 <= R; r += 4) {
-    const b0 = r * U;
-    const b1 = b0 + U;
-    const b2 = b1 + U;
-    const b3 = b2 + U;
+    const b0 = r * stride;
+    const b1 = b0 + stride;
+    const b2 = b1 + stride;
+    const b3 = b2 + stride;
     let t0 = 0;
     let t1 = 0;
     let t2 = 0;
@@ -378,7 +392,7 @@ export function rowSums(rows: Float32Array, R: number, U: number, totals: Float6
     totals[r + 3] = t3;
   }
   for (; r < R; r++) {
-    const base = r * U;
+    const base = r * stride;
     let total = 0;
     for (let v = 0; v < U; v++) total += rows[base + v];
     totals[r] = total;
@@ -409,6 +423,14 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
   readonly numUsers: number;
   private readonly projection: Tensor2D;
   private readonly bias: Tensor1D;
+  /**
+   * Columns of the window product in {@link weights}: |U| rounded up to a multiple of
+   * {@link ROW_ALIGNMENT}, the extra columns a projection of zeros and a bias of {@link PADDED_LOGIT}
+   * (weight 0 after the softmax). See ROW_ALIGNMENT.
+   */
+  readonly paddedUsers: number;
+  private readonly paddedProjection: Tensor2D;
+  private readonly paddedBias: Tensor1D;
   /** The same window projection [slots * d, |U|] and bias on the host, for rows recomputed exactly. */
   private readonly hostProjection: Float32Array;
   private readonly hostBias: Float32Array;
@@ -417,6 +439,7 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
   private readonly width: number;
   /** The rows of {@link weights}, reused across calls (a fresh [states, |U|] array each step cost page faults). */
   private rowBuffer = new Float32Array(0);
+  private inputBuffer = new Float32Array(0);
   private disposed = false;
 
   constructor(
@@ -433,6 +456,14 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     if (architecture.initialUser) stacked.set(weights.initialProjection, win * d * U);
     this.projection = tf.keep(tf.tensor2d(stacked, [this.slots * d, U]));
     this.bias = tf.keep(tf.tensor1d(weights.windowBias));
+    const Up = Math.ceil(U / ROW_ALIGNMENT) * ROW_ALIGNMENT;
+    this.paddedUsers = Up;
+    const padded = new Float32Array(this.width * Up);
+    for (let j = 0; j < this.width; j++) padded.set(stacked.subarray(j * U, (j + 1) * U), j * Up);
+    const paddedBias = new Float32Array(Up).fill(PADDED_LOGIT);
+    paddedBias.set(weights.windowBias);
+    this.paddedProjection = tf.keep(tf.tensor2d(padded, [this.width, Up]));
+    this.paddedBias = tf.keep(tf.tensor1d(paddedBias));
     this.hostProjection = stacked;
     this.hostBias = weights.windowBias;
   }
@@ -505,9 +536,11 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
   }
 
   /**
-   * Unnormalised next-user probabilities of every state, [states, |U|]: the softmax over all users
-   * from the backend (window products and softmax kernels in blocks of {@link WEIGHT_BLOCK_ROWS}
-   * states), then 0 for padding and for the users of the state's prefix. A row whose remaining
+   * Unnormalised next-user probabilities of every state, [states, stride] with stride =
+   * {@link paddedUsers} (users from |U| on: 0): the softmax over all users from the backend (window
+   * products and softmax kernels in blocks of {@link WEIGHT_BLOCK_ROWS} states, rows and columns
+   * padded to multiples of {@link ROW_ALIGNMENT}, so that a state's row is the same bits wherever
+   * it sits), then 0 for padding and for the users of the state's prefix. A row whose remaining
    * weight underflowed (the users it may still infect all sit more than ~70 below an infected
    * user's logit) is recomputed on the host against the max of the users it may infect.
    * `totals[r]` is the row's sum, in user order, in float64: the sum the sampler forms.
@@ -515,37 +548,51 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
    * `rows` is a buffer of this stepper, reused (and overwritten) by the next call: read it before
    * calling again.
    */
-  async weights(states: PrefixStates): Promise<{ rows: Float32Array; totals: Float64Array }> {
+  async weights(states: PrefixStates): Promise<{ rows: Float32Array; totals: Float64Array; stride: number }> {
     if (this.disposed) throw new CascadeError('INTERNAL', 'ndm simulator: used after dispose()');
     const R = states.prefixes.length;
     const U = this.numUsers;
+    const Up = this.paddedUsers;
     const totals = new Float64Array(R);
-    if (R === 0) return { rows: new Float32Array(0), totals };
-    if (this.rowBuffer.length < R * U) this.rowBuffer = new Float32Array(R * U);
-    const rows = this.rowBuffer.subarray(0, R * U);
+    if (R === 0) return { rows: new Float32Array(0), totals, stride: Up };
+    if (this.rowBuffer.length < R * Up) this.rowBuffer = new Float32Array(R * Up);
+    const rows = this.rowBuffer.subarray(0, R * Up);
     for (let r0 = 0; r0 < R; ) {
       const n = weightBlockRows(R - r0);
-      const out = tf.tidy(() => tf.softmax(this.windowProduct(states, r0, n)));
-      rows.set((await out.data()) as Float32Array, r0 * U);
+      // Rows padded to a multiple of ROW_ALIGNMENT as well (zero inputs, outputs not read).
+      const np = Math.ceil(n / ROW_ALIGNMENT) * ROW_ALIGNMENT;
+      const input = np === n ? states.logitRows.subarray(r0 * this.width, (r0 + n) * this.width) : this.paddedInput(states.logitRows, r0, n, np);
+      const out = tf.tidy(() => tf.softmax(tf.fused.matMul({ a: tf.tensor2d(input, [np, this.width]), b: this.paddedProjection, bias: this.paddedBias })));
+      const values = (await out.data()) as Float32Array;
       out.dispose();
+      rows.set(values.subarray(0, n * Up), r0 * Up);
       r0 += n;
     }
     for (let r = 0; r < R; r++) {
-      const base = r * U;
+      const base = r * Up;
       const prefix = states.prefixes[r];
       rows[base + PAD_USER] = 0;
       for (let k = 0; k < prefix.length; k++) rows[base + prefix[k]] = 0;
     }
-    rowSums(rows, R, U, totals);
-    for (let r = 0; r < R; r++) if (!(totals[r] > 1e-30)) totals[r] = this.exactRow(states, r, rows);
-    return { rows, totals };
+    rowSums(rows, R, U, totals, Up);
+    for (let r = 0; r < R; r++) if (!(totals[r] > 1e-30)) totals[r] = this.exactRow(states, r, rows.subarray(r * Up, r * Up + U));
+    return { rows, totals, stride: Up };
   }
 
-  /** Row r of {@link weights} from logits computed on the host in float64; returns its sum. */
-  private exactRow(states: PrefixStates, r: number, rows: Float32Array): number {
+  /** Rows [r0, r0 + n) of `logitRows` followed by zero rows up to np rows (a reused buffer). */
+  private paddedInput(logitRows: Float32Array, r0: number, n: number, np: number): Float32Array {
+    const w = this.width;
+    if (this.inputBuffer.length < np * w) this.inputBuffer = new Float32Array(np * w);
+    const input = this.inputBuffer.subarray(0, np * w);
+    input.set(logitRows.subarray(r0 * w, (r0 + n) * w));
+    input.fill(0, n * w);
+    return input;
+  }
+
+  /** Row r of {@link weights} (`row`: its U floats) from logits computed on the host in float64; returns its sum. */
+  private exactRow(states: PrefixStates, r: number, row: Float32Array): number {
     const U = this.numUsers;
     const w = this.width;
-    const base = r * U;
     const input = states.logitRows.subarray(r * w, (r + 1) * w);
     const logits = new Float64Array(U);
     for (let v = 0; v < U; v++) logits[v] = this.hostBias[v];
@@ -566,8 +613,8 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     }
     let total = 0;
     for (let v = 0; v < U; v++) {
-      rows[base + v] = blocked[v] || max === -Infinity ? 0 : Math.exp(logits[v] - max);
-      total += rows[base + v];
+      row[v] = blocked[v] || max === -Infinity ? 0 : Math.exp(logits[v] - max);
+      total += row[v];
     }
     return total;
   }
@@ -631,6 +678,8 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     this.disposed = true;
     this.projection.dispose();
     this.bias.dispose();
+    this.paddedProjection.dispose();
+    this.paddedBias.dispose();
     this.rowBuffer = new Float32Array(0);
   }
 }
@@ -690,11 +739,11 @@ export class NdmSimulator {
           state.states = next.states;
           state.stateOf = next.stateOf;
         }
-        const { rows } = await stepper.weights(state.states);
+        const { rows, stride } = await stepper.weights(state.states);
         const out = new Float32Array(state.stateOf.length * U);
         for (let i = 0; i < state.stateOf.length; i++) {
           const st = state.stateOf[i];
-          if (st >= 0) out.set(rows.subarray(st * U, (st + 1) * U), i * U);
+          if (st >= 0) out.set(rows.subarray(st * stride, st * stride + U), i * U);
         }
         return out;
       },
