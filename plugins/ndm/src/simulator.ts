@@ -365,9 +365,9 @@ function layerNormStep(t: AttentionTables, u: number, act: Float32Array, actOffs
 }
 
 /**
- * totals[r] = the float64 sum of the first U floats of row r of `rows` ([R, stride]) in column order. Four rows at a time: each
- * sum is still one chain of additions in order (the same bits), but four independent chains keep the
- * adder busy where one waits on each addition's latency.
+ * totals[r] = the float64 sum of the first U floats of row r of `rows` ([R, stride]) in column
+ * order. Four rows at a time: each sum is still one chain of additions in order (the same bits), but
+ * four independent chains keep the adder busy where one waits on each addition's latency.
  */
 export function rowSums(rows: Float32Array, R: number, U: number, totals: Float64Array, stride = U): void {
   let r = 0;
@@ -505,8 +505,7 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     const prefixes: Int32Array[] = [];
     seedLists.forEach((seeds, i) => {
       this.checkSeeds(seeds);
-      // An Int32Array, as every extended prefix: attentionStep then sees one element kind (a
-      // polymorphic prefix made every step about a fifth slower).
+      // An Int32Array, as every extended prefix: attentionStep then sees one element kind.
       const prefix = Int32Array.from(seeds);
       const act = new Float32Array(seeds.length * d);
       const z = new Float32Array(seeds.length * d);

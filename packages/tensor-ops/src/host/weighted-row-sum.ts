@@ -84,7 +84,7 @@ export class WeightedRowTable {
  * in one WebAssembly call (NDM's incremental simulator, when its vocabulary is small enough for a
  * table of exp-scores):
  *
- *   out = sum_k sum_i float32(lookup[query, keys[k], i] / n_i) * values[keys[k] * heads + i, :]
+ *   out = sum_k sum_i float32(lookup[query, keys[k], i] * (1 / n_i)) * values[keys[k] * heads + i, :]
  *   n_i = sum_k lookup[query, keys[k], i]   (float64, keys in order)
  *
  * with the arithmetic of the plain JavaScript steps it replaces (the normalisers in float64, each
