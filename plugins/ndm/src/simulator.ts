@@ -421,16 +421,14 @@ export interface PrefixStates {
 export class NdmStepper implements PrefixStepper<PrefixStates> {
   readonly tables: AttentionTables;
   readonly numUsers: number;
-  private readonly projection: Tensor2D;
-  private readonly bias: Tensor1D;
   /**
-   * Columns of the window product in {@link weights}: |U| rounded up to a multiple of
-   * {@link ROW_ALIGNMENT}, the extra columns a projection of zeros and a bias of {@link PADDED_LOGIT}
-   * (weight 0 after the softmax). See ROW_ALIGNMENT.
+   * Columns of the window product: |U| rounded up to a multiple of {@link ROW_ALIGNMENT}, the extra
+   * columns a projection of zeros and a bias of {@link PADDED_LOGIT} (weight 0 after the softmax).
    */
   readonly paddedUsers: number;
-  private readonly paddedProjection: Tensor2D;
-  private readonly paddedBias: Tensor1D;
+  /** The window projection [slots * d, paddedUsers] and its bias on the backend. */
+  private readonly projection: Tensor2D;
+  private readonly bias: Tensor1D;
   /** The same window projection [slots * d, |U|] and bias on the host, for rows recomputed exactly. */
   private readonly hostProjection: Float32Array;
   private readonly hostBias: Float32Array;
@@ -454,16 +452,14 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     const stacked = new Float32Array(this.slots * d * U);
     stacked.set(weights.windowProjection, 0);
     if (architecture.initialUser) stacked.set(weights.initialProjection, win * d * U);
-    this.projection = tf.keep(tf.tensor2d(stacked, [this.slots * d, U]));
-    this.bias = tf.keep(tf.tensor1d(weights.windowBias));
     const Up = Math.ceil(U / ROW_ALIGNMENT) * ROW_ALIGNMENT;
     this.paddedUsers = Up;
     const padded = new Float32Array(this.width * Up);
     for (let j = 0; j < this.width; j++) padded.set(stacked.subarray(j * U, (j + 1) * U), j * Up);
     const paddedBias = new Float32Array(Up).fill(PADDED_LOGIT);
     paddedBias.set(weights.windowBias);
-    this.paddedProjection = tf.keep(tf.tensor2d(padded, [this.width, Up]));
-    this.paddedBias = tf.keep(tf.tensor1d(paddedBias));
+    this.projection = tf.keep(tf.tensor2d(padded, [this.width, Up]));
+    this.bias = tf.keep(tf.tensor1d(paddedBias));
     this.hostProjection = stacked;
     this.hostBias = weights.windowBias;
   }
@@ -518,20 +514,25 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     return { prefixes, logitRows, history };
   }
 
-  /** The window product of states [r0, r0 + n): next-user logits [n, |U|] (call inside tidy). */
-  private windowProduct(states: PrefixStates, r0 = 0, n = states.prefixes.length): Tensor2D {
-    return tf.fused.matMul({ a: tf.tensor2d(states.logitRows.subarray(r0 * this.width, (r0 + n) * this.width), [n, this.width]), b: this.projection, bias: this.bias }) as Tensor2D;
+  /** The window product of `rows` window inputs: next-user logits [rows, paddedUsers] (call inside tidy). */
+  private windowProduct(input: Float32Array, rows: number): Tensor2D {
+    return tf.fused.matMul({ a: tf.tensor2d(input, [rows, this.width]), b: this.projection, bias: this.bias }) as Tensor2D;
   }
 
   /** Next-user logits of every state (unmasked), [states, |U|]. */
   async logits(states: PrefixStates): Promise<Float32Array> {
     if (this.disposed) throw new CascadeError('INTERNAL', 'ndm simulator: used after dispose()');
     const R = states.prefixes.length;
+    const U = this.numUsers;
+    const Up = this.paddedUsers;
     if (R === 0) return new Float32Array(0);
-    const out = tf.tidy(() => this.windowProduct(states));
+    const out = tf.tidy(() => this.windowProduct(states.logitRows.subarray(0, R * this.width), R));
     const values = (await out.data()) as Float32Array;
     out.dispose();
-    return values;
+    if (Up === U) return values;
+    const logits = new Float32Array(R * U);
+    for (let r = 0; r < R; r++) logits.set(values.subarray(r * Up, r * Up + U), r * U);
+    return logits;
   }
 
   /**
@@ -561,7 +562,7 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
       // Rows padded to a multiple of ROW_ALIGNMENT as well (zero inputs, outputs not read).
       const np = Math.ceil(n / ROW_ALIGNMENT) * ROW_ALIGNMENT;
       const input = np === n ? states.logitRows.subarray(r0 * this.width, (r0 + n) * this.width) : this.paddedInput(states.logitRows, r0, n, np);
-      const out = tf.tidy(() => tf.softmax(tf.fused.matMul({ a: tf.tensor2d(input, [np, this.width]), b: this.paddedProjection, bias: this.paddedBias })));
+      const out = tf.tidy(() => tf.softmax(this.windowProduct(input, np)));
       const values = (await out.data()) as Float32Array;
       out.dispose();
       rows.set(values.subarray(0, n * Up), r0 * Up);
@@ -677,8 +678,6 @@ export class NdmStepper implements PrefixStepper<PrefixStates> {
     this.disposed = true;
     this.projection.dispose();
     this.bias.dispose();
-    this.paddedProjection.dispose();
-    this.paddedBias.dispose();
     this.rowBuffer = new Float32Array(0);
   }
 }
