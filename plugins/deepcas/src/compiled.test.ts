@@ -65,7 +65,7 @@ function expectClose(a: number[][][], b: number[][][], rtol: number, atol: numbe
   );
 }
 
-async function trainAndPredict(graphs: boolean): Promise<{ losses: number[]; sizes: number[][] }> {
+async function trainAndPredict(graphs: boolean, knobs: Record<string, unknown> = {}): Promise<{ losses: number[]; sizes: number[][] }> {
   if (!graphs) process.env.CASCADE_GRAPH_FUNCTIONS = 'off';
   try {
     const losses: number[] = [];
@@ -79,7 +79,7 @@ async function trainAndPredict(graphs: boolean): Promise<{ losses: number[]; siz
       workDir: work,
       execution: executionSettings({ workers: 1 }),
     };
-    const small = deepcasHyperparameters.parse({ walksPerGraph: 8, walkLength: 4, blockSize: 2, embeddingDim: 6, gruUnits: 4, dense1: 6, dense2: 4, skipGramEpochs: 1, batchSize: 8, epochs: 3 });
+    const small = deepcasHyperparameters.parse({ walksPerGraph: 8, walkLength: 4, blockSize: 2, embeddingDim: 6, gruUnits: 4, dense1: 6, dense2: 4, skipGramEpochs: 1, batchSize: 8, epochs: 3, ...knobs });
     const model = (await deepcasPlugin.train(tinyGraphDataset(), small, ctx)) as DeepCasModel;
     const out = await model.predict(tinyGraphDataset().test, [3, 12, 30]);
     model.dispose();
@@ -97,10 +97,10 @@ describe('DeepCas compiled on tensorflow', () => {
     expectClose(compiled, eager, 1e-5, 1e-7);
   });
 
-  onTensorflow('training and prediction with graphs equal the eager run (CASCADE_GRAPH_FUNCTIONS=off)', async () => {
+  onTensorflow.each([{}, { graphSizeInput: true }])('training and prediction with graphs equal the eager run (CASCADE_GRAPH_FUNCTIONS=off), knobs %j', async (knobs) => {
     await initBackend('tensorflow');
-    const compiled = await trainAndPredict(true);
-    const eager = await trainAndPredict(false);
+    const compiled = await trainAndPredict(true, knobs);
+    const eager = await trainAndPredict(false, knobs);
     expect(compiled.losses.length).toBeGreaterThan(0);
     compiled.losses.forEach((v, i) => expect(Math.abs(v - eager.losses[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v))));
     compiled.sizes.forEach((row, c) => row.forEach((v, h) => expect(Math.abs(v - eager.sizes[c][h])).toBeLessThanOrEqual(1e-4 * Math.max(1, v))));

@@ -164,6 +164,59 @@ describe('DeepCas network (§4)', () => {
     net.dispose();
   });
 
+  it('graphSizeInput: the MLP reads [h(G); log2 |V_c|] (the same network without it gives h(G); the MLP written out), and the size row gets its gradient', () => {
+    const withSize = new DeepCasNetwork({ ...arch, graphSizeInput: true }, Rng.fromSeed(11), { initStd: 0.5 });
+    const plain = new DeepCasNetwork(arch, Rng.fromSeed(12), { initStd: 0.5 });
+    // Every weight of `plain` set to withSize's, dense1's kernel without its last (size) row.
+    const w = withSize.allWeights();
+    for (const [name, v] of Object.entries(plain.allWeights())) v.assign(name === 'dense1/kernel' ? tf.slice(w[name], [0, 0], [2 * arch.gruUnits, arch.dense1]) : w[name]);
+    expect(withSize.w1.shape).toEqual([2 * arch.gruUnits + 1, arch.dense1]);
+    const walks = randomWalks(2, Rng.fromSeed(13));
+    const buckets = tf.tensor1d([1, 3], 'int32');
+    const logSizes = tf.tensor1d([Math.log2(3), Math.log2(12)]);
+    expect(() => withSize.forward(walks, buckets)).toThrow(/graphSizeInput/);
+    tf.tidy(() => {
+      const w1 = withSize.w1.arraySync() as number[][];
+      const sizes = logSizes.arraySync();
+      const got = withSize.forward(walks, buckets, logSizes).prediction.arraySync();
+      // plain with the size row's contribution added to dense1's bias, graph by graph.
+      for (let g = 0; g < 2; g++) {
+        const b1 = (w[`dense1/bias`].arraySync() as number[]).map((b, j) => b + sizes[g] * w1[2 * arch.gruUnits][j]);
+        plain.b1.assign(tf.tensor1d(b1));
+        const want = plain.forward(walks, buckets).prediction.arraySync()[g];
+        expect(got[g]).toBeCloseTo(want, 5);
+      }
+      // The size moves the prediction.
+      const other = withSize.forward(walks, buckets, tf.tensor1d([5, 1])).prediction.arraySync();
+      expect(Math.abs(other[0] - got[0]) + Math.abs(other[1] - got[1])).toBeGreaterThan(1e-4);
+    });
+    // Gradient of the size row of dense1's kernel: tape against central differences.
+    const targets = tf.tensor1d([2, 0.5]);
+    const weights = tf.tensor1d([1, 1]);
+    const loss = () => withSize.loss(walks, buckets, targets, weights, 0, 0, logSizes).mse;
+    const { grads } = tf.variableGrads(loss, [withSize.w1]);
+    const base = withSize.w1.dataSync().slice() as Float32Array;
+    for (let j = 0; j < arch.dense1; j++) {
+      const index = 2 * arch.gruUnits * arch.dense1 + j;
+      const analytic = grads[withSize.w1.name].dataSync()[index];
+      if (analytic === 0) continue; // a unit its relu switched off for both graphs
+      const at = (delta: number) => {
+        const moved = base.slice();
+        moved[index] += delta;
+        withSize.w1.assign(tf.tensor(moved, withSize.w1.shape));
+        return tf.tidy(() => loss().dataSync()[0]);
+      };
+      // A small step: at 1e-2 the size (up to 3.6) moves a preactivation across its relu's kink.
+      const numeric = (at(1e-3) - at(-1e-3)) / 2e-3;
+      withSize.w1.assign(tf.tensor(base, withSize.w1.shape));
+      expect(Math.abs(numeric - analytic)).toBeLessThan(2e-3 * Math.max(1, Math.abs(analytic)));
+    }
+    expect(Array.from(grads[withSize.w1.name].dataSync().slice(2 * arch.gruUnits * arch.dense1)).some((v) => v !== 0)).toBe(true);
+    tf.dispose([walks, buckets, logSizes, targets, weights, ...Object.values(grads)]);
+    withSize.dispose();
+    plain.dispose();
+  });
+
   it('loss: weighted mean squared error (padding rows weigh 0) plus l1 |w| + l2 w^2 / 2 (hand-computed from the forward pass)', () => {
     const net = new DeepCasNetwork(arch, Rng.fromSeed(5), { initStd: 0.3 });
     const walks = randomWalks(3, Rng.fromSeed(6));

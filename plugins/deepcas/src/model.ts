@@ -13,7 +13,8 @@
  *    authors' Torch code: a lookup table indexed by graph size; the step logits likewise per
  *    bucket). The graph vector is h(G) = sum_k sum_t a_{k div B} lambda_t h_{k,t}.
  * 4. An MLP (§4.5): relu(32) -> relu(16) -> 1, a linear output (the authors' TensorFlow code puts
- *    a relu on the output too, which can leave every prediction at 0 with no gradient).
+ *    a relu on the output too, which can leave every prediction at 0 with no gradient). With
+ *    `graphSizeInput` (not in the paper) its input is [h(G); log2 |V_c|].
  *
  * Every step is a pure function of its inputs (walks, buckets, targets) and the variables, so the
  * training step and the forward pass run as compiled TensorFlow graphs (tensor-ops' GraphFunction).
@@ -52,6 +53,12 @@ export interface DeepCasArchitecture {
    * Absent (models saved before the option): `bucket`.
    */
   walkPrior?: 'bucket' | 'size';
+  /**
+   * Whether the MLP also reads log2 |V_c|, the number of nodes of the observed cascade graph, beside
+   * the graph vector (not in the paper: its networks see the size only through the size buckets
+   * of the attention). Absent (models saved before the option): false.
+   */
+  graphSizeInput?: boolean;
 }
 
 /** Size bucket of a cascade graph with `numNodes` nodes: floor(log2(n)), capped. */
@@ -181,7 +188,7 @@ export class DeepCasNetwork extends WeightHolder {
     const glorot = init.mlp === 'glorot';
     const kernel = glorot ? xavierUniform() : small;
     const bias = glorot ? zeros() : small;
-    this.w1 = this.addWeight('dense1/kernel', [2 * a.gruUnits, a.dense1], kernel, rng.derive('w1'));
+    this.w1 = this.addWeight('dense1/kernel', [2 * a.gruUnits + (a.graphSizeInput ? 1 : 0), a.dense1], kernel, rng.derive('w1'));
     this.b1 = this.addWeight('dense1/bias', [a.dense1], bias, rng.derive('b1'));
     this.w2 = this.addWeight('dense2/kernel', [a.dense1, a.dense2], kernel, rng.derive('w2'));
     this.b2 = this.addWeight('dense2/bias', [a.dense2], bias, rng.derive('b2'));
@@ -202,11 +209,15 @@ export class DeepCasNetwork extends WeightHolder {
     return Object.values(this.allWeights()).reduce((n, v) => n + v.size, 0);
   }
 
-  /** walks: int32 [G, K, T] vocabulary indices; buckets: int32 [G] size buckets. */
-  forward(walks: tf.Tensor3D, buckets: tf.Tensor1D): ForwardOutput {
+  /**
+   * walks: int32 [G, K, T] vocabulary indices; buckets: int32 [G] size buckets; logSizes: float32
+   * [G] log2 |V_c| (read with `graphSizeInput` only, and required then).
+   */
+  forward(walks: tf.Tensor3D, buckets: tf.Tensor1D, logSizes?: tf.Tensor1D): ForwardOutput {
     const a = this.arch;
     const [g, k, t] = walks.shape;
     if (k !== a.walksPerGraph || t !== a.walkLength) throw new RangeError(`walks: expected [*, ${a.walksPerGraph}, ${a.walkLength}], got [${walks.shape.join(', ')}]`);
+    if (a.graphSizeInput && !logSizes) throw new RangeError('forward: graphSizeInput needs the graphs\' log2 sizes');
     const n = g * k;
     // §4.2: embed every node of every walk.
     const x = tf.reshape(tf.gather(this.embedding, tf.reshape(walks, [n * t])), [n, t, a.embeddingDim]) as tf.Tensor3D;
@@ -227,8 +238,9 @@ export class DeepCasNetwork extends WeightHolder {
       const term = tf.sum(tf.mul(h, tf.expandDims(w, 2)), 1); // [G, 2U]
       graph = graph === null ? term : tf.add(graph, term);
     }
-    // §4.5: MLP to the predicted log2(increment + 1).
-    const d1 = tf.relu(tf.add(tf.matMul(graph as tf.Tensor2D, this.w1 as tf.Tensor2D), this.b1));
+    // §4.5: MLP to the predicted log2(increment + 1); with graphSizeInput it reads [h(G); log2 |V_c|].
+    const mlpInput = a.graphSizeInput ? tf.concat([graph as tf.Tensor2D, tf.reshape(logSizes!, [g, 1])], 1) : graph;
+    const d1 = tf.relu(tf.add(tf.matMul(mlpInput as tf.Tensor2D, this.w1 as tf.Tensor2D), this.b1));
     const d2 = tf.relu(tf.add(tf.matMul(d1 as tf.Tensor2D, this.w2 as tf.Tensor2D), this.b2));
     const prediction = tf.reshape(tf.add(tf.matMul(d2 as tf.Tensor2D, this.wOut as tf.Tensor2D), this.bOut), [g]) as tf.Tensor1D;
     return { prediction, stepAttention, walkWeights };
@@ -237,10 +249,10 @@ export class DeepCasNetwork extends WeightHolder {
   /**
    * The training objective (authors' code): the weighted mean squared error of log2(increment + 1)
    * (rowWeights 0 for padding rows) plus l1 sum|w| + l2 sum w^2 / 2 over every weight (TensorFlow's
-   * l1_l2_regularizer). Returns [objective, mean squared error].
+   * l1_l2_regularizer). Returns [objective, mean squared error]. logSizes: as `forward`.
    */
-  loss(walks: tf.Tensor3D, buckets: tf.Tensor1D, targets: tf.Tensor1D, rowWeights: tf.Tensor1D, l1: number, l2: number): { objective: tf.Scalar; mse: tf.Scalar } {
-    const { prediction } = this.forward(walks, buckets);
+  loss(walks: tf.Tensor3D, buckets: tf.Tensor1D, targets: tf.Tensor1D, rowWeights: tf.Tensor1D, l1: number, l2: number, logSizes?: tf.Tensor1D): { objective: tf.Scalar; mse: tf.Scalar } {
+    const { prediction } = this.forward(walks, buckets, logSizes);
     const mse = tf.div(tf.sum(tf.mul(tf.square(tf.sub(prediction, targets)), rowWeights)), tf.maximum(tf.sum(rowWeights), 1)) as tf.Scalar;
     let objective: tf.Scalar = mse;
     if (l1 > 0 || l2 > 0) {

@@ -16,6 +16,7 @@ import {
   trainingVocabulary,
   type DeepCasHyperparameters,
   type DeepCasModel,
+  DeepCasModel as DeepCasModelClass,
 } from './plugin.js';
 import { DeepCasNetwork, PAD_NODE, RESERVED_NODES, UNKNOWN_NODE, type DeepCasArchitecture } from './model.js';
 import { tinyGraphDataset } from './graphs.test-util.js';
@@ -109,6 +110,30 @@ describe('deepcas plugin', () => {
     expect(mseModel).toBeLessThan(0.5 * mseMean);
   });
 
+  it('graphSizeInput: trains, saves and loads with the size row of its first layer, and the loaded model predicts the same', async () => {
+    const data = tinyGraphDataset();
+    const hp = deepcasHyperparameters.parse({ ...SMALL, graphSizeInput: true });
+    const model = (await deepcasPlugin.train(data, hp, context(4))) as DeepCasModel;
+    expect(model.architecture.graphSizeInput).toBe(true);
+    expect(model.horizonNetworks[0].network.w1.shape).toEqual([2 * SMALL.gruUnits + 1, SMALL.dense1]);
+    const dir = mkdtempSync(join(tmpdir(), 'deepcas-size-'));
+    await model.save(dir);
+    const loaded = await DeepCasModelClass.load(dir);
+    const predictContext = () => ({ rng: Rng.fromSeed(5), signal: new AbortController().signal, progress: quietProgress, execution: executionSettings({ workers: 1 }) });
+    const a = await model.predictLogIncrements(data.test, predictContext());
+    const b = await loaded.predictLogIncrements(data.test, predictContext());
+    expect(b.map((r) => Array.from(r))).toEqual(a.map((r) => Array.from(r)));
+    // The size is read: the same walks and buckets with another log2 |V_c| give other predictions.
+    const rows = data.test.map((c) => prepareCascade(c, model.vocabulary, hp, Rng.fromSeed(6)));
+    const net = model.horizonNetworks[0];
+    const same = net.predict(rows, hp.batchSize);
+    const moved = net.predict(rows.map((r) => ({ ...r, logSize: r.logSize + 3 })), hp.batchSize);
+    expect(same.some((v, i) => Math.abs(v - moved[i]) > 1e-6)).toBe(true);
+    expect(rows.map((r) => r.logSize)).toEqual(data.test.map((c) => Math.log2(c.cascadeGraph!.numNodes)));
+    model.dispose();
+    loaded.dispose();
+  });
+
   it('no tensor left behind across epochs: 1 and 4 epochs leave the same tensor count while the model lives (one network per horizon)', async () => {
     const data = tinyGraphDataset();
     const counts: number[] = [];
@@ -143,7 +168,7 @@ describe('ensemble of epochs', () => {
     const arch: DeepCasArchitecture = { vocabularySize: 6, embeddingDim: 3, gruUnits: 2, dense1: 3, dense2: 2, walksPerGraph: 4, walkLength: 3, blockSize: 2, sizeBuckets: 4 };
     // initStd 0.5: outputs far enough apart that a wrong average would show.
     const nets = [1, 2, 3].map((seed) => new DeepCasNetwork(arch, Rng.fromSeed(seed), { initStd: 0.5 }));
-    const rows = [0, 1, 2].map((i) => ({ walks: Int32Array.from({ length: 12 }, (_, k) => (i + k) % 6), bucket: i }));
+    const rows = [0, 1, 2].map((i) => ({ walks: Int32Array.from({ length: 12 }, (_, k) => (i + k) % 6), bucket: i, logSize: i + 1 }));
     const singles = nets.map((n) => new HorizonNetwork(n).predict(rows, 2));
     const together = new HorizonNetwork(nets);
     const mean = rows.map((_, i) => (singles[0][i] + singles[1][i] + singles[2][i]) / 3);

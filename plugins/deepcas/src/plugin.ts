@@ -47,6 +47,10 @@ export const deepcasHyperparameters = z.strictObject({
     .enum(['bucket', 'size'])
     .default('bucket')
     .describe('p of the geometric prior over walks: bucket, one logit per size bucket (the authors\' Torch code); size, one logit a and p = sigmoid(a)^(1 + floor(log2 |V_c|)) (their TensorFlow code; not better on validation, README)'),
+  graphSizeInput: z
+    .boolean()
+    .default(false)
+    .describe('the MLP also reads log2 |V_c|, the number of nodes of the observed cascade graph, beside the pooled walk states (not in the paper, whose network sees the size only through the attention\'s size buckets)'),
   learningRate: z.number().positive().default(0.01).describe('Adam step size of the network at the first epoch (authors\' code 0.01)'),
   learningRateHalvingEpochs: z
     .number()
@@ -137,10 +141,11 @@ export class NodeVocabulary {
   }
 }
 
-/** A cascade ready for the network: its walks as vocabulary indices and its size bucket. */
+/** A cascade ready for the network: its walks as vocabulary indices, its size bucket and log2 |V_c|. */
 export interface PreparedCascade {
   walks: Int32Array;
   bucket: number;
+  logSize: number;
 }
 
 export function walkOptions(hp: DeepCasHyperparameters): WalkOptions {
@@ -166,7 +171,7 @@ export function prepareCascade(c: WindowedCascade, vocabulary: NodeVocabulary, h
   const out = new Int32Array(local.length);
   const lookup = training && hp.leaveOneOut ? (id: string | undefined) => vocabulary.indexInTraining(id) : (id: string | undefined) => vocabulary.indexOf(id);
   for (let i = 0; i < local.length; i++) out[i] = local[i] === WALK_END ? PAD_NODE : lookup(graph.nodeIds?.[local[i]]);
-  return { walks: out, bucket: sizeBucket(graph.numNodes, hp.sizeBuckets) };
+  return { walks: out, bucket: sizeBucket(graph.numNodes, hp.sizeBuckets), logSize: Math.log2(Math.max(1, graph.numNodes)) };
 }
 
 /** Training label of a horizon: log2(increment + 1), or NaN where the size is unknown. */
@@ -180,15 +185,17 @@ export function logIncrement(c: WindowedCascade, horizon: number): number {
 function batchArrays(rows: readonly PreparedCascade[], batchSize: number, kt: number, targets?: readonly number[]) {
   const walks = new Int32Array(batchSize * kt);
   const buckets = new Int32Array(batchSize);
+  const logSizes = new Float32Array(batchSize);
   const y = new Float32Array(batchSize);
   const weight = new Float32Array(batchSize);
   rows.forEach((r, i) => {
     walks.set(r.walks, i * kt);
     buckets[i] = r.bucket;
+    logSizes[i] = r.logSize;
     if (targets) y[i] = targets[i];
     weight[i] = 1;
   });
-  return { walks, buckets, y, weight };
+  return { walks, buckets, logSizes, y, weight };
 }
 
 /** Gradient scaled to norm at most maxNorm (tf.clip_by_norm). */
@@ -199,17 +206,17 @@ function clipByNorm(g: tf.Tensor, maxNorm: number): tf.Tensor {
 
 /**
  * The loss, its gradients and their clipping as one TensorFlow graph per batch shape (eager off
- * tensorflow): [walks, buckets, targets, rowWeights] -> [mean squared error, clipped gradient per
- * trainable weight (in `allTrainableWeights()` order)]. The gradients are those of the objective
+ * tensorflow): [walks, buckets, targets, rowWeights] (and log2 sizes last, with `graphSizeInput`)
+ * -> [mean squared error, clipped gradient per trainable weight (in `allTrainableWeights()` order)]. The gradients are those of the objective
  * (penalties included); the reported loss is the error alone.
  */
 export function trainingStep(network: DeepCasNetwork, hp: Pick<DeepCasHyperparameters, 'l1' | 'l2' | 'maxGradNorm'>): GraphFunction {
   const variables = network.allTrainableWeights();
   return new GraphFunction(
-    ([walks, buckets, targets, weights]) => {
+    ([walks, buckets, targets, weights, logSizes]) => {
       let mse: tf.Tensor | null = null;
       const { grads } = tf.variableGrads(() => {
-        const r = network.loss(walks as tf.Tensor3D, buckets as tf.Tensor1D, targets as tf.Tensor1D, weights as tf.Tensor1D, hp.l1, hp.l2);
+        const r = network.loss(walks as tf.Tensor3D, buckets as tf.Tensor1D, targets as tf.Tensor1D, weights as tf.Tensor1D, hp.l1, hp.l2, logSizes as tf.Tensor1D | undefined);
         mse = tf.keep(r.mse); // returned, so the caller frees it
         return r.objective;
       }, variables);
@@ -226,15 +233,15 @@ export function trainingStep(network: DeepCasNetwork, hp: Pick<DeepCasHyperparam
  * alone (the validation split of test-net has 42 cascades).
  */
 export class HorizonNetwork {
-  /** [walks, buckets] -> [mean prediction]: one TensorFlow graph per batch shape (eager elsewhere). */
+  /** [walks, buckets] (and log2 sizes, with `graphSizeInput`) -> [mean prediction]: one TensorFlow graph per batch shape (eager elsewhere). */
   readonly forwardGraph: GraphFunction;
   readonly members: DeepCasNetwork[];
   constructor(members: DeepCasNetwork | DeepCasNetwork[]) {
     this.members = Array.isArray(members) ? members : [members];
     if (this.members.length === 0) throw new RangeError('HorizonNetwork: no network');
     this.forwardGraph = new GraphFunction(
-      ([walks, buckets]) => {
-        const each = this.members.map((m) => m.forward(walks as tf.Tensor3D, buckets as tf.Tensor1D).prediction);
+      ([walks, buckets, logSizes]) => {
+        const each = this.members.map((m) => m.forward(walks as tf.Tensor3D, buckets as tf.Tensor1D, logSizes as tf.Tensor1D | undefined).prediction);
         return [each.length === 1 ? each[0] : tf.div(tf.addN(each), each.length)];
       },
       { name: 'deepcas forward', captureExternal: true },
@@ -255,16 +262,15 @@ export class HorizonNetwork {
       throwIfCancelled(signal);
       const part = rows.slice(start, start + batchSize);
       const b = batchArrays(part, batchSize, kt);
-      const walks = tf.tensor3d(b.walks, [batchSize, a.walksPerGraph, a.walkLength], 'int32');
-      const buckets = tf.tensor1d(b.buckets, 'int32');
+      const inputs = [tf.tensor3d(b.walks, [batchSize, a.walksPerGraph, a.walkLength], 'int32'), tf.tensor1d(b.buckets, 'int32')];
+      if (a.graphSizeInput) inputs.push(tf.tensor1d(b.logSizes));
       try {
-        const [p] = this.forwardGraph.call([walks, buckets]);
+        const [p] = this.forwardGraph.call(inputs);
         const values = p.dataSync();
         p.dispose();
         for (let i = 0; i < part.length; i++) out[start + i] = values[i];
       } finally {
-        walks.dispose();
-        buckets.dispose();
+        tf.dispose(inputs);
       }
     }
     return out;
@@ -563,6 +569,7 @@ async function trainHorizon(
               tf.tensor1d(b.y),
               tf.tensor1d(b.weight),
             ];
+            if (arch.graphSizeInput) inputs.push(tf.tensor1d(b.logSizes));
             try {
               const [cost, ...grads] = step.call(inputs);
               const byName = Object.fromEntries(variables.map((v, i) => [v.name, grads[i]]));
@@ -670,6 +677,7 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
     blockSize: hp.blockSize,
     sizeBuckets: hp.sizeBuckets,
     walkPrior: hp.walkPrior,
+    graphSizeInput: hp.graphSizeInput,
   };
   ctx.logger.info(`deepcas: ${vocabulary.ids.length} nodes in the ${hp.vocabulary === 'training' ? 'training' : 'train, validation and test'} graphs${hp.vocabulary === 'shared' ? ' held by two or more of them' : ''}, ${trainRows.length} training and ${validationRows.length} validation cascades, ${hp.walksPerGraph} walks of ${hp.walkLength}`);
   const networks: HorizonNetwork[] = [];
