@@ -49,8 +49,8 @@ export const deepcasHyperparameters = z.strictObject({
     .describe('p of the geometric prior over walks: bucket, one logit per size bucket (the authors\' Torch code); size, one logit a and p = sigmoid(a)^(1 + floor(log2 |V_c|)) (their TensorFlow code; not better on validation, README)'),
   graphSizeInput: z
     .boolean()
-    .default(false)
-    .describe('the MLP also reads log2 |V_c|, the number of nodes of the observed cascade graph, beside the pooled walk states (not in the paper, whose network sees the size only through the attention\'s size buckets)'),
+    .default(true)
+    .describe('the MLP also reads log2 |V_c|, the number of nodes of the observed cascade graph, beside the pooled walk states (not in the paper, whose network sees the size only through the attention\'s size buckets; chosen on held-out validation, README); false: the paper\'s network'),
   learningRate: z.number().positive().default(0.01).describe('Adam step size of the network at the first epoch (authors\' code 0.01)'),
   learningRateHalvingEpochs: z
     .number()
