@@ -217,6 +217,31 @@ describe('DeepCas network (§4)', () => {
     plain.dispose();
   });
 
+  it('graphSizeSkip: the prediction is the MLP\'s plus a log2 |V_c| (a starts at 0), and d loss / d a is the closed form', () => {
+    const skip = new DeepCasNetwork({ ...arch, graphSizeSkip: true }, Rng.fromSeed(21), { initStd: 0.5 });
+    const plain = new DeepCasNetwork(arch, Rng.fromSeed(22), { initStd: 0.5 });
+    const w = skip.allWeights();
+    for (const [name, v] of Object.entries(plain.allWeights())) v.assign(w[name]);
+    expect(skip.sizeSlope!.dataSync()[0]).toBe(0);
+    skip.sizeSlope!.assign(tf.tensor1d([0.7]));
+    const walks = randomWalks(2, Rng.fromSeed(23));
+    const buckets = tf.tensor1d([1, 3], 'int32');
+    const sizes = [Math.log2(3), Math.log2(12)];
+    const logSizes = tf.tensor1d(sizes);
+    expect(() => skip.forward(walks, buckets)).toThrow(/graphSizeSkip/);
+    const base = tf.tidy(() => plain.forward(walks, buckets).prediction.arraySync());
+    const got = tf.tidy(() => skip.forward(walks, buckets, logSizes).prediction.arraySync());
+    got.forEach((v, g) => expect(v).toBeCloseTo(base[g] + 0.7 * sizes[g], 5));
+    // mse = mean (p - y)^2, so d mse / d a = mean 2 (p - y) s.
+    const targets = [2, 0.5];
+    const { grads } = tf.variableGrads(() => skip.loss(walks, buckets, tf.tensor1d(targets), tf.tensor1d([1, 1]), 0, 0, logSizes).mse, [skip.sizeSlope!]);
+    const want = (2 * (got[0] - targets[0]) * sizes[0] + 2 * (got[1] - targets[1]) * sizes[1]) / 2;
+    expect(grads[skip.sizeSlope!.name].dataSync()[0]).toBeCloseTo(want, 4);
+    tf.dispose([walks, buckets, logSizes, ...Object.values(grads)]);
+    skip.dispose();
+    plain.dispose();
+  });
+
   it('loss: weighted mean squared error (padding rows weigh 0) plus l1 |w| + l2 w^2 / 2 (hand-computed from the forward pass)', () => {
     const net = new DeepCasNetwork(arch, Rng.fromSeed(5), { initStd: 0.3 });
     const walks = randomWalks(3, Rng.fromSeed(6));

@@ -14,7 +14,8 @@
  *    bucket). The graph vector is h(G) = sum_k sum_t a_{k div B} lambda_t h_{k,t}.
  * 4. An MLP (§4.5): relu(32) -> relu(16) -> 1, a linear output (the authors' TensorFlow code puts
  *    a relu on the output too, which can leave every prediction at 0 with no gradient). With
- *    `graphSizeInput` (not in the paper) its input is [h(G); log2 |V_c|].
+ *    `graphSizeInput` (not in the paper) its input is [h(G); log2 |V_c|]; with `graphSizeSkip` (not
+ *    in the paper either) the output adds a log2 |V_c|, a learned.
  *
  * Every step is a pure function of its inputs (walks, buckets, targets) and the variables, so the
  * training step and the forward pass run as compiled TensorFlow graphs (tensor-ops' GraphFunction).
@@ -59,6 +60,11 @@ export interface DeepCasArchitecture {
    * of the attention). Absent (models saved before the option): false.
    */
   graphSizeInput?: boolean;
+  /**
+   * Whether the prediction adds a learned linear term a log2 |V_c| to the MLP's output (not in the
+   * paper; a starts at 0). Absent: false.
+   */
+  graphSizeSkip?: boolean;
 }
 
 /** Size bucket of a cascade graph with `numNodes` nodes: floor(log2(n)), capped. */
@@ -168,6 +174,8 @@ export class DeepCasNetwork extends WeightHolder {
   readonly b2: tf.Variable;
   readonly wOut: tf.Variable;
   readonly bOut: tf.Variable;
+  /** The slope a of the output's linear term in log2 |V_c| (with `graphSizeSkip`), else null. */
+  readonly sizeSlope: tf.Variable | null;
 
   constructor(readonly arch: DeepCasArchitecture, rng: Rng, init: NetworkInit = {}) {
     super();
@@ -194,6 +202,7 @@ export class DeepCasNetwork extends WeightHolder {
     this.b2 = this.addWeight('dense2/bias', [a.dense2], bias, rng.derive('b2'));
     this.wOut = this.addWeight('out/kernel', [a.dense2, 1], kernel, rng.derive('wOut'));
     this.bOut = this.addWeight('out/bias', [1], glorot ? constant(init.outputBias ?? 0) : small, rng.derive('bOut'));
+    this.sizeSlope = a.graphSizeSkip ? this.addWeight('out/sizeSlope', [1], zeros(), rng.derive('sizeSlope')) : null;
   }
 
   /** Every weight by name (the GRUs' under `gruForward/` and `gruBackward/`). */
@@ -211,13 +220,13 @@ export class DeepCasNetwork extends WeightHolder {
 
   /**
    * walks: int32 [G, K, T] vocabulary indices; buckets: int32 [G] size buckets; logSizes: float32
-   * [G] log2 |V_c| (read with `graphSizeInput` only, and required then).
+   * [G] log2 |V_c| (read with `graphSizeInput` or `graphSizeSkip` only, and required then).
    */
   forward(walks: tf.Tensor3D, buckets: tf.Tensor1D, logSizes?: tf.Tensor1D): ForwardOutput {
     const a = this.arch;
     const [g, k, t] = walks.shape;
     if (k !== a.walksPerGraph || t !== a.walkLength) throw new RangeError(`walks: expected [*, ${a.walksPerGraph}, ${a.walkLength}], got [${walks.shape.join(', ')}]`);
-    if (a.graphSizeInput && !logSizes) throw new RangeError('forward: graphSizeInput needs the graphs\' log2 sizes');
+    if ((a.graphSizeInput || a.graphSizeSkip) && !logSizes) throw new RangeError('forward: graphSizeInput and graphSizeSkip need the graphs\' log2 sizes');
     const n = g * k;
     // §4.2: embed every node of every walk.
     const x = tf.reshape(tf.gather(this.embedding, tf.reshape(walks, [n * t])), [n, t, a.embeddingDim]) as tf.Tensor3D;
@@ -242,7 +251,8 @@ export class DeepCasNetwork extends WeightHolder {
     const mlpInput = a.graphSizeInput ? tf.concat([graph as tf.Tensor2D, tf.reshape(logSizes!, [g, 1])], 1) : graph;
     const d1 = tf.relu(tf.add(tf.matMul(mlpInput as tf.Tensor2D, this.w1 as tf.Tensor2D), this.b1));
     const d2 = tf.relu(tf.add(tf.matMul(d1 as tf.Tensor2D, this.w2 as tf.Tensor2D), this.b2));
-    const prediction = tf.reshape(tf.add(tf.matMul(d2 as tf.Tensor2D, this.wOut as tf.Tensor2D), this.bOut), [g]) as tf.Tensor1D;
+    const mlpOut = tf.reshape(tf.add(tf.matMul(d2 as tf.Tensor2D, this.wOut as tf.Tensor2D), this.bOut), [g]) as tf.Tensor1D;
+    const prediction = this.sizeSlope ? (tf.add(mlpOut, tf.mul(this.sizeSlope, logSizes!)) as tf.Tensor1D) : mlpOut;
     return { prediction, stepAttention, walkWeights };
   }
 

@@ -51,6 +51,10 @@ export const deepcasHyperparameters = z.strictObject({
     .boolean()
     .default(true)
     .describe('the MLP also reads log2 |V_c|, the number of nodes of the observed cascade graph, beside the pooled walk states (not in the paper, whose network sees the size only through the attention\'s size buckets; chosen on held-out validation, README); false: the paper\'s network'),
+  graphSizeSkip: z
+    .boolean()
+    .default(false)
+    .describe('the prediction adds a learned linear term a log2 |V_c| to the MLP\'s output, a starting at 0 (not in the paper)'),
   learningRate: z.number().positive().default(0.01).describe('Adam step size of the network at the first epoch (authors\' code 0.01)'),
   learningRateHalvingEpochs: z
     .number()
@@ -206,7 +210,7 @@ function clipByNorm(g: tf.Tensor, maxNorm: number): tf.Tensor {
 
 /**
  * The loss, its gradients and their clipping as one TensorFlow graph per batch shape (eager off
- * tensorflow): [walks, buckets, targets, rowWeights] (and log2 sizes last, with `graphSizeInput`)
+ * tensorflow): [walks, buckets, targets, rowWeights] (and log2 sizes last, with `graphSizeInput` or `graphSizeSkip`)
  * -> [mean squared error, clipped gradient per trainable weight (in `allTrainableWeights()` order)]. The gradients are those of the objective
  * (penalties included); the reported loss is the error alone.
  */
@@ -233,7 +237,7 @@ export function trainingStep(network: DeepCasNetwork, hp: Pick<DeepCasHyperparam
  * alone (the validation split of test-net has 42 cascades).
  */
 export class HorizonNetwork {
-  /** [walks, buckets] (and log2 sizes, with `graphSizeInput`) -> [mean prediction]: one TensorFlow graph per batch shape (eager elsewhere). */
+  /** [walks, buckets] (and log2 sizes, with `graphSizeInput` or `graphSizeSkip`) -> [mean prediction]: one TensorFlow graph per batch shape (eager elsewhere). */
   readonly forwardGraph: GraphFunction;
   readonly members: DeepCasNetwork[];
   constructor(members: DeepCasNetwork | DeepCasNetwork[]) {
@@ -263,7 +267,7 @@ export class HorizonNetwork {
       const part = rows.slice(start, start + batchSize);
       const b = batchArrays(part, batchSize, kt);
       const inputs = [tf.tensor3d(b.walks, [batchSize, a.walksPerGraph, a.walkLength], 'int32'), tf.tensor1d(b.buckets, 'int32')];
-      if (a.graphSizeInput) inputs.push(tf.tensor1d(b.logSizes));
+      if (a.graphSizeInput || a.graphSizeSkip) inputs.push(tf.tensor1d(b.logSizes));
       try {
         const [p] = this.forwardGraph.call(inputs);
         const values = p.dataSync();
@@ -569,7 +573,7 @@ async function trainHorizon(
               tf.tensor1d(b.y),
               tf.tensor1d(b.weight),
             ];
-            if (arch.graphSizeInput) inputs.push(tf.tensor1d(b.logSizes));
+            if (arch.graphSizeInput || arch.graphSizeSkip) inputs.push(tf.tensor1d(b.logSizes));
             try {
               const [cost, ...grads] = step.call(inputs);
               const byName = Object.fromEntries(variables.map((v, i) => [v.name, grads[i]]));
@@ -678,6 +682,7 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
     sizeBuckets: hp.sizeBuckets,
     walkPrior: hp.walkPrior,
     graphSizeInput: hp.graphSizeInput,
+    graphSizeSkip: hp.graphSizeSkip,
   };
   ctx.logger.info(`deepcas: ${vocabulary.ids.length} nodes in the ${hp.vocabulary === 'training' ? 'training' : 'train, validation and test'} graphs${hp.vocabulary === 'shared' ? ' held by two or more of them' : ''}, ${trainRows.length} training and ${validationRows.length} validation cascades, ${hp.walksPerGraph} walks of ${hp.walkLength}`);
   const networks: HorizonNetwork[] = [];
