@@ -110,12 +110,14 @@ describe('deepcas plugin', () => {
     expect(mseModel).toBeLessThan(0.5 * mseMean);
   });
 
-  it('graphSizeInput: trains, saves and loads with the size row of its first layer, and the loaded model predicts the same', async () => {
+  it('graphSizeInput and graphSizeSkip (the defaults): trains, saves and loads with the size row of its first layer and the slope, and the loaded model predicts the same', async () => {
     const data = tinyGraphDataset();
-    const hp = deepcasHyperparameters.parse({ ...SMALL, graphSizeInput: true });
+    const hp = deepcasHyperparameters.parse(SMALL);
     const model = (await deepcasPlugin.train(data, hp, context(4))) as DeepCasModel;
     expect(model.architecture.graphSizeInput).toBe(true);
+    expect(model.architecture.graphSizeSkip).toBe(true);
     expect(model.horizonNetworks[0].network.w1.shape).toEqual([2 * SMALL.gruUnits + 1, SMALL.dense1]);
+    expect(model.horizonNetworks[0].network.sizeSlope!.dataSync()[0]).not.toBe(0); // trained from 0
     const dir = mkdtempSync(join(tmpdir(), 'deepcas-size-'));
     await model.save(dir);
     const loaded = await DeepCasModelClass.load(dir);

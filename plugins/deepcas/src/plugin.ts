@@ -53,8 +53,8 @@ export const deepcasHyperparameters = z.strictObject({
     .describe('the MLP also reads log2 |V_c|, the number of nodes of the observed cascade graph, beside the pooled walk states (not in the paper, whose network sees the size only through the attention\'s size buckets; chosen on held-out validation, README); false: the paper\'s network'),
   graphSizeSkip: z
     .boolean()
-    .default(false)
-    .describe('the prediction adds a learned linear term a log2 |V_c| to the MLP\'s output, a starting at 0 (not in the paper)'),
+    .default(true)
+    .describe('the prediction adds a learned linear term a log2 |V_c| to the MLP\'s output, a starting at 0 (not in the paper; chosen on held-out validation, README); false: the MLP\'s output alone'),
   learningRate: z.number().positive().default(0.01).describe('Adam step size of the network at the first epoch (authors\' code 0.01)'),
   learningRateHalvingEpochs: z
     .number()

@@ -106,7 +106,7 @@ async function runTrial(job: TrialJob, signal: AbortSignal): Promise<TrialResult
     const registry = createContainer(pluginModules).get(PluginRegistry);
     const exp = loadExperiment(job.baseFile, registry, job.overrideArgs);
     if (exp.hash !== job.hash)
-      throw new Error(`trial config resolves to hash ${exp.hash}, the sweep expected ${job.hash} (did ${job.baseFile} change during the sweep?)`);
+      throw new Error(`trial config resolves to hash ${exp.hash}, the sweep expected ${job.hash} (did ${job.baseFile}, a file it includes, or the code, such as a plugin's hyperparameter defaults, change during the sweep? Rerun the sweep to plan it again)`);
     const inner = createTracker({ trackingUri: job.trackingUri, runsDir: job.runsDir, experiment: job.experiment, logger: ipcLogger });
     const tracker = new TrialTracker(inner, job, (run) => {
       runId = run.runId;
