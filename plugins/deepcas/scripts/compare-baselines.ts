@@ -6,7 +6,9 @@
  * For each: DeepCas' own error, the mean squared error of log2(increment + 1) (its training
  * objective, §5.1), and the protocol's MAPE, Kendall's tau-b and Spearman's rho
  * (`sizePredictionMetrics` of @cascade-lab/metrics). Several runs (seeds): means and standard
- * deviations.
+ * deviations. Where every run has the same test cascades (a fixed split, as test-net's files), it
+ * also tests DeepCas' per-cascade squared log2 error, averaged over the runs, against each
+ * baseline's: a paired sign-flip permutation test of the difference of the means (10^4 resamples).
  *
  *   node --import tsx plugins/deepcas/scripts/compare-baselines.ts <config.yaml> <outputs dir> [<outputs dir> ...]
  *
@@ -16,7 +18,8 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadMacroscopicDataset } from '@cascade-lab/data';
-import { sizePredictionMetrics } from '@cascade-lab/metrics';
+import { Rng } from '@cascade-lab/core';
+import { pairedPermutationTest, sizePredictionMetrics } from '@cascade-lab/metrics';
 import YAML from 'yaml';
 
 interface Prediction {
@@ -41,6 +44,9 @@ const log2Error = (actual: number[], predicted: number[], observed: number[]) =>
 
 type Row = Record<string, Record<string, number[]>>; // method -> metric -> values over runs, per horizon key
 const table = new Map<number, Row>();
+// Per horizon and method: cascade id -> squared log2 errors over the runs (for the paired test).
+const perCascade = new Map<number, Record<string, Map<string, number[]>>>();
+const testIds: string[] = [];
 const push = (h: number, method: string, metric: string, v: number) => {
   const row = table.get(h) ?? {};
   table.set(h, row);
@@ -56,6 +62,7 @@ for (const dir of dirs) {
     .split('\n')
     .filter((l) => l.trim().length > 0)
     .map((l) => JSON.parse(l));
+  testIds.push(predictions.map((p) => p.id).sort().join(' '));
   data.horizonsHours.forEach((h, hi) => {
     let g = 0;
     let n = 0;
@@ -74,7 +81,14 @@ for (const dir of dirs) {
       'observed size': observed.slice(),
       'mean log growth': observed.map((s) => s * Math.exp(g)),
     };
+    const byMethod = perCascade.get(h) ?? {};
+    perCascade.set(h, byMethod);
     for (const [method, predicted] of Object.entries(methods)) {
+      const errors = (byMethod[method] ??= new Map());
+      known.forEach((p, i) => {
+        const e = (Math.log2(Math.max(0, predicted[i] - observed[i]) + 1) - Math.log2(actual[i] - observed[i] + 1)) ** 2;
+        errors.set(p.id, [...(errors.get(p.id) ?? []), e]);
+      });
       const m = sizePredictionMetrics(Float64Array.from(actual), Float64Array.from(predicted));
       push(h, method, 'log2Error', log2Error(actual, predicted, observed));
       push(h, method, 'mape', m.mape);
@@ -95,4 +109,20 @@ console.log('| horizon | method | squared log2(increment + 1) error | MAPE | tau
 console.log('|---|---|---|---|---|---|');
 for (const [h, row] of [...table.entries()].sort((a, b) => a[0] - b[0])) {
   for (const [method, m] of Object.entries(row)) console.log(`| ${h} h | ${method} | ${fmt(m.log2Error)} | ${fmt(m.mape)} | ${fmt(m.kendallTau)} | ${fmt(m.spearmanRho)} |`);
+}
+
+if (dirs.length > 0 && testIds.every((ids) => ids === testIds[0])) {
+  console.log(`\nPaired sign-flip tests on the test cascades (DeepCas' squared log2 error per cascade, the mean over the ${dirs.length} run(s), against each baseline's; difference of the means, two-sided p, 10^4 resamples):\n`);
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (const [h, byMethod] of [...perCascade.entries()].sort((a, b) => a[0] - b[0])) {
+    const ids = [...byMethod.deepcas.keys()].filter((id) => byMethod.deepcas.get(id)!.length === dirs.length);
+    const deep = ids.map((id) => mean(byMethod.deepcas.get(id)!));
+    for (const method of Object.keys(byMethod).filter((m) => m !== 'deepcas')) {
+      const base = ids.map((id) => mean(byMethod[method].get(id)!));
+      const t = pairedPermutationTest(deep, base, (a, b) => mean(a) - mean(b), { rng: Rng.fromSeed(`compare-baselines-${h}-${method}`) });
+      console.log(`- ${h} h, deepcas against ${method} (${ids.length} cascades): ${mean(deep).toFixed(3)} against ${mean(base).toFixed(3)}, difference ${t.observed.toFixed(3)}, ${t.pValue < 0.001 ? 'p < 0.001' : `p = ${t.pValue.toFixed(3)}`}`);
+    }
+  }
+} else {
+  console.log('\n(no paired test: the runs have different test cascades)');
 }
