@@ -19,6 +19,8 @@ export type { ContinuousTimeNetwork, DelayDistribution } from './continuous-time
 export { sampleSequences, defaultMaxBatch } from './sequential.js';
 export type { NextUserModel, ScoreKind, EndUserPolicy, SequentialSamplingOptions } from './sequential.js';
 export { simulationStream } from './streams.js';
+export { sampleWalks, sampleWalksOfGraphs, startNodes, transitionTable, WALK_END, DEFAULT_WALK_OPTIONS } from './random-walks.js';
+export type { WalkGraph, WalkOptions, TransitionRule, TransitionTable } from './random-walks.js';
 export { PrefixSharingSampler, drawFromWeights, type PrefixStepper, type PrefixSharingOptions } from './prefix-sharing.js';
 
 // Baseline next-user model

@@ -1,6 +1,7 @@
 import { Rng, type SimulationRequest } from '@cascade-lab/core';
 import { transmissionGraph } from './graph.js';
 import { SimulationPool, simulationPoolFor } from './pool.js';
+import { sampleWalks, sampleWalksOfGraphs } from './random-walks.js';
 import { ContinuousTimeSimulator, IndependentCascadeSimulator, SequentialSampler } from './simulators.js';
 import { createMarkovModel } from './test-models.test-util.js';
 
@@ -40,6 +41,26 @@ describe('SimulationPool: results do not depend on the number of workers', () =>
     expect(two).toEqual(inline);
     // something actually happened
     expect(inline[0].sequences.some((u) => u >= 2)).toBe(true);
+  });
+
+  it('random walks: sampleWalksOfGraphs on 1 and 2 workers equals sampleWalks graph by graph in this thread', async () => {
+    // 150 graphs (three tasks of up to 64), random out-edges with weights; some without edges.
+    const r = Rng.fromSeed('walk-graphs');
+    const graphs = Array.from({ length: 150 }, (_, i) => {
+      const n = 1 + r.int(30);
+      const edges: number[] = [];
+      for (let v = 1; v < n; v++) edges.push(r.int(v), v);
+      return { numNodes: n, edges: Int32Array.from(edges), weights: i % 2 === 0 ? Float32Array.from({ length: edges.length / 2 }, () => 1 + r.int(4)) : undefined };
+    });
+    const options = { walksPerGraph: 20, walkLength: 6, transition: 'weight' as const, pseudoCount: 0.01 };
+    const streams = () => graphs.map((_, i) => Rng.fromSeed(21).derive(`g${i}`));
+    const expected = graphs.map((g, i) => sampleWalks(g, options, streams()[i]));
+    expect(await sampleWalksOfGraphs(graphs, options, streams())).toEqual(expected);
+    expect(await sampleWalksOfGraphs(graphs, options, streams(), pool(1))).toEqual(expected);
+    expect(await sampleWalksOfGraphs(graphs, options, streams(), pool(2))).toEqual(expected);
+    // Walks that move: some position after the first holds a node other than the start.
+    expect(expected.some((w) => w[1] >= 0)).toBe(true);
+    await expect(sampleWalksOfGraphs(graphs, options, streams().slice(1))).rejects.toThrow(/150 graphs but 149 generators/);
   });
 
   it('continuous time: identical with 1 and 2 workers, times included', async () => {

@@ -18,7 +18,7 @@ import type { TransmissionGraph } from './graph.js';
 import { WITHIN_STEP_ORDERS, type WithinStepOrder } from './independent-cascade.js';
 import type { SimulationPool } from './pool.js';
 import { sampleSequences, type EndUserPolicy, type NextUserModel } from './sequential.js';
-import { EngineContext, runEngineTask, type EngineTask, type EngineTaskResult, type NextUserModelModule } from './tasks.js';
+import { EngineContext, runEngineTask, type SimulationTask, type EngineTaskResult, type NextUserModelModule } from './tasks.js';
 
 export interface SimulatorOptions {
   /** Worker threads to run on; without one, simulations run in the calling thread. */
@@ -30,7 +30,7 @@ export interface SimulatorOptions {
   chunkSize?: number;
 }
 
-type TaskBody = EngineTask extends infer T ? (T extends EngineTask ? Omit<T, 'seeds' | 'budget' | 'rngState' | 'from' | 'to'> : never) : never;
+type TaskBody = SimulationTask extends infer T ? (T extends SimulationTask ? Omit<T, 'seeds' | 'budget' | 'rngState' | 'from' | 'to'> : never) : never;
 
 function checkRequest(r: SimulationRequest, k: number, numUsers: number | undefined): void {
   const where = `simulation request ${k}${r.label ? ` (${r.label})` : ''}`;
@@ -60,7 +60,7 @@ async function runRequests(
   body: TaskBody,
   numUsers: number | undefined,
   recordTimes: boolean,
-  runInline: (task: EngineTask) => Promise<EngineTaskResult>,
+  runInline: (task: SimulationTask) => Promise<EngineTaskResult>,
 ): Promise<Assembly['result'][]> {
   throwIfCancelled(signal);
   requests.forEach((r, k) => checkRequest(r, k, numUsers));
@@ -71,17 +71,17 @@ async function runRequests(
     sequences: new Int32Array(r.simulations * r.budget).fill(-1),
     times: recordTimes ? new Float64Array(r.simulations * r.budget).fill(NaN) : undefined,
   }));
-  const tasks: { k: number; task: EngineTask }[] = [];
+  const tasks: { k: number; task: SimulationTask }[] = [];
   requests.forEach((r, k) => {
     const rngState = simulationRequestStream(rng, r, k).state();
     const chunk = options.chunkSize ?? (pool ? Math.ceil(r.simulations / pool.size) : r.simulations);
     if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`chunkSize must be a positive integer, got ${chunk}`);
     for (let from = 0; from < r.simulations; from += chunk) {
       const to = Math.min(r.simulations, from + chunk);
-      tasks.push({ k, task: { ...body, seeds: [...r.seeds], budget: r.budget, rngState, from, to } as EngineTask });
+      tasks.push({ k, task: { ...body, seeds: [...r.seeds], budget: r.budget, rngState, from, to } as SimulationTask });
     }
   });
-  const place = (k: number, task: EngineTask, res: EngineTaskResult): void => {
+  const place = (k: number, task: SimulationTask, res: EngineTaskResult): void => {
     const a = assemblies[k];
     a.sequences.set(res.sequences, task.from * task.budget);
     if (a.times && res.times) a.times.set(res.times, task.from * task.budget);
@@ -210,7 +210,7 @@ export class SequentialSampler implements InfectionSimulator {
     // task description only names it; runInline samples from the instance itself.
     const spec: NextUserModelModule = isModule(model) ? model : { module: '(model instance in this thread)' };
     const body: TaskBody = { kind: 'sequential', model: spec, modelKey: this.key, endUser, maxBatch: this.options.maxBatch };
-    const runInline = async (task: EngineTask): Promise<EngineTaskResult> => {
+    const runInline = async (task: SimulationTask): Promise<EngineTaskResult> => {
       if (isModule(model)) return runEngineTask(task, this.context, signal);
       const sequences = await sampleSequences(model, task.seeds, task.budget, Rng.fromState(task.rngState), task.from, task.to, {
         endUser,

@@ -7,6 +7,7 @@ import { CascadeError, Rng, type RngState } from '@cascade-lab/core';
 import { ContinuousTimeScratch, simulateContinuousTime, type ContinuousTimeNetwork } from './continuous-time.js';
 import type { TransmissionGraph } from './graph.js';
 import { IndependentCascadeScratch, simulateIndependentCascade, type WithinStepOrder } from './independent-cascade.js';
+import { sampleWalks, type WalkGraph, type WalkOptions } from './random-walks.js';
 import { sampleSequences, type EndUserPolicy, type NextUserModel } from './sequential.js';
 import { simulationStream } from './streams.js';
 
@@ -58,10 +59,24 @@ export interface SequentialTask extends TaskBase {
   maxBatch?: number;
 }
 
-export type EngineTask = IndependentCascadeTask | ContinuousTimeTask | SequentialTask;
+/** Random walks on several graphs (DeepCas §4.1), graph i from `Rng.fromState(rngStates[i])`. */
+export interface RandomWalksTask {
+  kind: 'random-walks';
+  graphs: WalkGraph[];
+  options: WalkOptions;
+  rngStates: RngState[];
+}
+
+/** A slice of one request's simulations. */
+export type SimulationTask = IndependentCascadeTask | ContinuousTimeTask | SequentialTask;
+
+export type EngineTask = SimulationTask | RandomWalksTask;
 
 export interface EngineTaskResult {
-  /** `(to - from) x budget` rows, -1 after a simulation stopped. */
+  /**
+   * `(to - from) x budget` rows, -1 after a simulation stopped; random walks: each graph's K x T
+   * walk positions in turn (`WALK_END` after a walk stopped).
+   */
   sequences: Int32Array;
   /** Infection times, same layout (NaN after a stop); continuous-time tasks with recordTimes only. */
   times?: Float64Array;
@@ -113,6 +128,12 @@ export async function loadNextUserModel(spec: NextUserModelModule): Promise<Next
 
 /** Runs one slice of simulations. */
 export async function runEngineTask(task: EngineTask, context: EngineContext, signal?: AbortSignal): Promise<EngineTaskResult> {
+  if (task.kind === 'random-walks') {
+    const kt = task.options.walksPerGraph * task.options.walkLength;
+    const out = new Int32Array(task.graphs.length * kt);
+    task.graphs.forEach((g, i) => out.set(sampleWalks(g, task.options, Rng.fromState(task.rngStates[i])), i * kt));
+    return { sequences: out };
+  }
   const n = task.to - task.from;
   const requestRng = Rng.fromState(task.rngState);
   switch (task.kind) {

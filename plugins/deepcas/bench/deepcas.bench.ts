@@ -1,6 +1,6 @@
 /**
  * DeepCas speed on its authors' test-net (CASCADE_DATA_DIR, default ../shared/data): walk sampling
- * (cascades per second, the calling thread) and training throughput (cascades per second through
+ * (cascades per second, on the calling thread and on 2 worker threads) and training throughput (cascades per second through
  * the training step and both Adam updates) at the paper's shapes: 200 walks of 10 nodes, embeddings
  * 50, GRU 32 per direction, batch 32, vocabulary of the 387 training graphs.
  *
@@ -13,7 +13,8 @@ import { Rng } from '@cascade-lab/core';
 import { loadMacroscopicDataset } from '@cascade-lab/data';
 import { currentBackend, initBackend, tf, type BackendPreference } from '@cascade-lab/tensor-ops';
 import { Adam } from '@cascade-lab/training';
-import { deepcasHyperparameters, DeepCasNetwork, NodeVocabulary, prepareCascade, trainingStep, type DeepCasArchitecture } from '../src/index.js';
+import { SimulationPool } from '@cascade-lab/simulation';
+import { cascadeWalks, deepcasHyperparameters, DeepCasNetwork, NodeVocabulary, prepareCascade, preparedFromWalks, trainingStep, type DeepCasArchitecture } from '../src/index.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,18 +28,28 @@ const hp = deepcasHyperparameters.parse({});
 const all = [...data.train, ...data.validation, ...data.test];
 const vocabulary = NodeVocabulary.fromGraphs(data.train.map((c) => c.cascadeGraph!));
 
-// Walk sampling: every cascade of the three files, three passes, the median.
-const walkTimes: number[] = [];
+// Walk sampling and mapping to vocabulary indices: every cascade of the three files, on this thread
+// and on a pool of 2 worker threads (as execution.workers 2 does); the first pass (the pool's
+// start-up included) and the median of the next three.
 const rows = data.train.map((c) => prepareCascade(c, vocabulary, hp, Rng.fromSeed(1)));
-for (let pass = 0; pass < 3; pass++) {
-  const t0 = performance.now();
-  const prepared = all.map((c) => prepareCascade(c, vocabulary, hp, Rng.fromSeed(pass)));
-  walkTimes.push(performance.now() - t0);
-  if (prepared.length === 0) throw new Error('no cascades');
-}
-walkTimes.sort((a, b) => a - b);
 const nodes = all.reduce((a, c) => a + c.cascadeGraph!.numNodes, 0);
-console.log(`walk sampling: ${all.length} cascades (${nodes} nodes), ${hp.walksPerGraph} walks of ${hp.walkLength}: median ${walkTimes[1].toFixed(0)} ms, ${(all.length / (walkTimes[1] / 1000)).toFixed(0)} cascades/s on one thread`);
+console.log(`walk sampling: ${all.length} cascades (${nodes} nodes), ${hp.walksPerGraph} walks of ${hp.walkLength}`);
+console.log('\n| where | first pass | median of 3 more | cascades/s (median) |');
+console.log('|---|---|---|---|');
+for (const workers of [0, 2]) {
+  const pool = workers > 0 ? new SimulationPool({ workers }) : undefined;
+  const times: number[] = [];
+  for (let pass = 0; pass < 4; pass++) {
+    const t0 = performance.now();
+    const local = await cascadeWalks(all, hp, Rng.fromSeed(pass), pool);
+    const prepared = all.map((c, i) => preparedFromWalks(c, local[i], vocabulary, hp));
+    times.push(performance.now() - t0);
+    if (prepared.length === 0) throw new Error('no cascades');
+  }
+  await pool?.close();
+  const median = times.slice(1).sort((a, b) => a - b)[1];
+  console.log(`| ${workers > 0 ? `${workers} worker threads` : 'this thread'} | ${times[0].toFixed(0)} ms | ${median.toFixed(0)} ms | ${(all.length / (median / 1000)).toFixed(0)} |`);
+}
 
 const arch: DeepCasArchitecture = {
   vocabularySize: vocabulary.size,

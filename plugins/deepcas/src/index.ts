@@ -12,6 +12,8 @@ export {
   HorizonNetwork,
   NodeVocabulary,
   prepareCascade,
+  cascadeWalks,
+  preparedFromWalks,
   trainingVocabulary,
   logIncrement,
   sizesFromLogIncrements,
@@ -25,7 +27,8 @@ export {
 } from './plugin.js';
 export { DeepCasNetwork, geometricWalkWeights, sizeGeometricWalkWeights, gruSequence, sizeBucket, PAD_NODE, UNKNOWN_NODE, RESERVED_NODES, type DeepCasArchitecture, type ForwardOutput } from './model.js';
 export { WeightAverage, averageDecayAt } from './average.js';
-export { sampleWalks, startNodes, transitionTable, WALK_END, DEFAULT_WALK_OPTIONS, type WalkOptions, type TransitionRule, type TransitionTable } from './walks.js';
+// The walk sampler lives in @cascade-lab/simulation (its `random-walks` tasks run it on worker threads); re-exported here.
+export { sampleWalks, startNodes, transitionTable, WALK_END, DEFAULT_WALK_OPTIONS, type WalkOptions, type TransitionRule, type TransitionTable } from '@cascade-lab/simulation';
 
 /** The inversify module the runner loads (apps/experiment-runner/src/plugin-modules.ts). */
 export const deepcasModule = pluginModule(deepcasPlugin);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describePluginConformance } from '@cascade-lab/evaluation/testing';
 import { executionSettings, MemoryLogger, quietProgress, Rng, type MacroscopicDataset, type TrainContext } from '@cascade-lab/core';
 import { initBackend, tf } from '@cascade-lab/tensor-ops';
+import { SimulationPool } from '@cascade-lab/simulation';
 import {
   deepcasHyperparameters,
   deepcasPlugin,
@@ -12,6 +13,8 @@ import {
   networkLearningRate,
   NodeVocabulary,
   prepareCascade,
+  cascadeWalks,
+  preparedFromWalks,
   sizesFromLogIncrements,
   trainingVocabulary,
   type DeepCasHyperparameters,
@@ -211,6 +214,24 @@ describe('ensemble of epochs', () => {
     const model = (await deepcasPlugin.train(tinyGraphDataset(), deepcasHyperparameters.parse({ ...SMALL, epochs: 3, patience: 0, ensembleEpochs: 1 }), context(6))) as DeepCasModel;
     expect(model.membersPerHorizon).toEqual(model.trainedHorizonsHours.map(() => 1));
     model.dispose();
+  });
+});
+
+describe('walks on worker threads', () => {
+  it('the walks of 100 cascades drawn on two worker threads (cascadeWalks with a pool) are prepareCascade\'s, cascade by cascade', async () => {
+    const base = tinyGraphDataset().train;
+    const cascades = Array.from({ length: 100 }, (_, i) => ({ ...base[i % base.length], id: `c${i}` }));
+    const hp = deepcasHyperparameters.parse(SMALL);
+    const vocabulary = trainingVocabulary({ train: cascades, validation: [], test: [] }, hp);
+    const pool = new SimulationPool({ workers: 2 });
+    try {
+      const local = await cascadeWalks(cascades, hp, Rng.fromSeed(7), pool);
+      cascades.forEach((c, i) => expect(preparedFromWalks(c, local[i], vocabulary, hp, true)).toEqual(prepareCascade(c, vocabulary, hp, Rng.fromSeed(7), true)));
+      // Different cascades (ids) get different walks.
+      expect(local[0]).not.toEqual(local[base.length]);
+    } finally {
+      await pool.close();
+    }
   });
 });
 

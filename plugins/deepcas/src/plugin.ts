@@ -25,7 +25,7 @@ import { GraphFunction, loadCheckpointInto, saveCheckpoint, skipGram, tf } from 
 import { Adam, fit, type LearningRateSchedule, type Monitor } from '@cascade-lab/training';
 import { z } from 'zod';
 import { DeepCasNetwork, PAD_NODE, RESERVED_NODES, sizeBucket, UNKNOWN_NODE, type DeepCasArchitecture } from './model.js';
-import { sampleWalks, WALK_END, type WalkOptions } from './walks.js';
+import { sampleWalks, sampleWalksOfGraphs, simulationPoolFor, WALK_END, type SimulationPool, type WalkOptions } from '@cascade-lab/simulation';
 import { WeightAverage } from './average.js';
 
 /** Every knob with the paper's (or the authors' code's) default and a description. */
@@ -170,8 +170,27 @@ function graphOf(c: WindowedCascade): CascadeGraph {
  * batch or worker), mapped to vocabulary indices; ended positions become PAD_NODE.
  */
 export function prepareCascade(c: WindowedCascade, vocabulary: NodeVocabulary, hp: DeepCasHyperparameters, walks: Rng, training = false): PreparedCascade {
+  return preparedFromWalks(c, sampleWalks(graphOf(c), walkOptions(hp), walks.derive(c.id)), vocabulary, hp, training);
+}
+
+/**
+ * The graph-local walks of many cascades, each from its own stream (`walks.derive(id)`), on the
+ * pool's worker threads when there is a pool (the simulation package's `random-walks` tasks): the
+ * same walks as `prepareCascade` draws, wherever they are drawn. Map them with `preparedFromWalks`.
+ */
+export function cascadeWalks(cascades: readonly WindowedCascade[], hp: DeepCasHyperparameters, walks: Rng, pool?: SimulationPool, signal?: AbortSignal): Promise<Int32Array[]> {
+  return sampleWalksOfGraphs(
+    cascades.map(graphOf),
+    walkOptions(hp),
+    cascades.map((c) => walks.derive(c.id)),
+    pool,
+    signal,
+  );
+}
+
+/** A cascade's graph-local walks mapped to vocabulary indices (`training`: with the leave-one-out reading). */
+export function preparedFromWalks(c: WindowedCascade, local: Int32Array, vocabulary: NodeVocabulary, hp: DeepCasHyperparameters, training = false): PreparedCascade {
   const graph = graphOf(c);
-  const local = sampleWalks(graph, walkOptions(hp), walks.derive(c.id));
   const out = new Int32Array(local.length);
   const lookup = training && hp.leaveOneOut ? (id: string | undefined) => vocabulary.indexInTraining(id) : (id: string | undefined) => vocabulary.indexOf(id);
   for (let i = 0; i < local.length; i++) out[i] = local[i] === WALK_END ? PAD_NODE : lookup(graph.nodeIds?.[local[i]]);
@@ -344,8 +363,14 @@ export class DeepCasModel implements MacroscopicModel {
 
   /** Predicted log2(increment + 1) per trained horizon: [cascade][trained horizon]. */
   async predictLogIncrements(cascades: WindowedCascade[], context: PredictContext = defaultPredictContext()): Promise<Float64Array[]> {
-    const walks = context.rng.derive('walks');
-    const rows = cascades.map((c) => prepareCascade(c, this.vocabulary, this.hyperparameters, walks));
+    const pool = simulationPoolFor(context.execution);
+    let local: Int32Array[];
+    try {
+      local = await cascadeWalks(cascades, this.hyperparameters, context.rng.derive('walks'), pool, context.signal);
+    } finally {
+      await pool?.close();
+    }
+    const rows = cascades.map((c, i) => preparedFromWalks(c, local[i], this.vocabulary, this.hyperparameters));
     const perHorizon = this.networks.map((n) => n.predict(rows, this.hyperparameters.batchSize, context.signal));
     return cascades.map((_, c) => Float64Array.from(perHorizon, (p) => p[c]));
   }
@@ -651,11 +676,22 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
   // Every split's nodes (all and shared); shared keeps the rows of those two or more graphs hold.
   const every = hp.vocabulary === 'training' ? null : trainingVocabulary(data, { vocabulary: 'all' });
   const vocabulary = every ? (all ? every : every.shared()) : trainingVocabulary(data, hp);
+  // Each cascade's walks once, from its own stream: on execution.workers threads when there are several.
   const walkStream = ctx.rng.derive('walks');
+  const pool = simulationPoolFor(ctx.execution);
+  let trainWalks: Int32Array[], validationWalks: Int32Array[], testWalks: Int32Array[];
+  try {
+    trainWalks = await cascadeWalks(data.train, hp, walkStream, pool, ctx.signal);
+    validationWalks = await cascadeWalks(data.validation, hp, walkStream, pool, ctx.signal);
+    testWalks = hp.vocabulary === 'training' ? [] : await cascadeWalks(data.test, hp, walkStream, pool, ctx.signal);
+  } finally {
+    await pool?.close();
+  }
+  const rowsOf = (cascades: WindowedCascade[], local: Int32Array[], v: NodeVocabulary, training = false) => cascades.map((c, i) => preparedFromWalks(c, local[i], v, hp, training));
   // With vocabulary all a test cascade reads every node by its own row, so training does too (no
   // leave-one-out); with shared the vocabulary itself leaves out the nodes of one graph alone.
-  const trainRows = data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream, hp.vocabulary === 'training'));
-  const validationRows = data.validation.map((c) => prepareCascade(c, vocabulary, hp, walkStream));
+  const trainRows = rowsOf(data.train, trainWalks, vocabulary, hp.vocabulary === 'training');
+  const validationRows = rowsOf(data.validation, validationWalks, vocabulary);
   throwIfCancelled(ctx.signal);
   // Skip-gram learns a vector for every node of the graphs it reads (their walks, every node known):
   // the training graphs, or with all and shared those of every split (walks and node ids only: no
@@ -663,11 +699,11 @@ async function train(data: MacroscopicDataset, hp: DeepCasHyperparameters, ctx: 
   const skipGramOn = (rows: PreparedCascade[], v: NodeVocabulary) => initialEmbeddings(rows, v.size, hp, ctx.rng.derive('skip-gram'), ctx.signal);
   let embeddings: Float32Array;
   if (hp.vocabulary === 'training') {
-    embeddings = skipGramOn(hp.leaveOneOut ? data.train.map((c) => prepareCascade(c, vocabulary, hp, walkStream)) : trainRows, vocabulary);
+    embeddings = skipGramOn(hp.leaveOneOut ? rowsOf(data.train, trainWalks, vocabulary) : trainRows, vocabulary);
   } else if (all) {
-    embeddings = skipGramOn([...trainRows, ...validationRows, ...data.test.map((c) => prepareCascade(c, vocabulary, hp, walkStream))], vocabulary);
+    embeddings = skipGramOn([...trainRows, ...validationRows, ...rowsOf(data.test, testWalks, vocabulary)], vocabulary);
   } else {
-    const rows = [...data.train, ...data.validation, ...data.test].map((c) => prepareCascade(c, every!, hp, walkStream));
+    const rows = [...rowsOf(data.train, trainWalks, every!), ...rowsOf(data.validation, validationWalks, every!), ...rowsOf(data.test, testWalks, every!)];
     embeddings = embeddingRows(skipGramOn(rows, every!), every!, vocabulary, hp.embeddingDim);
   }
   const arch: DeepCasArchitecture = {

@@ -15,7 +15,11 @@
  *
  * A graph without edges (a cascade of its root alone) gets walks of the root alone.
  */
-import type { CascadeGraph, Rng } from '@cascade-lab/core';
+import { throwIfCancelled, type CascadeGraph, type Rng } from '@cascade-lab/core';
+import type { SimulationPool } from './pool.js';
+
+/** What a walk reads of a cascade graph (node ids and times stay behind, also when sent to a worker). */
+export type WalkGraph = Pick<CascadeGraph, 'numNodes' | 'edges' | 'weights'>;
 
 /** Marks the positions after a walk stopped (a node without out-edges). */
 export const WALK_END = -1;
@@ -50,7 +54,7 @@ export interface TransitionTable {
  * The transition table of a graph. A repeated edge (u, v) counts once with its last weight, as in
  * the authors' code (networkx's `add_edge` overwrites).
  */
-export function transitionTable(graph: CascadeGraph, rule: TransitionRule, pseudoCount: number): TransitionTable {
+export function transitionTable(graph: WalkGraph, rule: TransitionRule, pseudoCount: number): TransitionTable {
   const n = graph.numNodes;
   const m = graph.edges.length / 2;
   // Merge duplicate (u, v): last weight wins.
@@ -159,7 +163,7 @@ export function startNodes(table: TransitionTable, walks: number, pseudoCount: n
  * [walksPerGraph, walkLength], `WALK_END` after a walk stopped. Fewer start nodes than walks (a
  * graph whose nodes all lack out-edges after the first round) leave whole rows of `WALK_END`.
  */
-export function sampleWalks(graph: CascadeGraph, options: WalkOptions, rng: Rng): Int32Array {
+export function sampleWalks(graph: WalkGraph, options: WalkOptions, rng: Rng): Int32Array {
   const { walksPerGraph: K, walkLength: T } = options;
   const out = new Int32Array(K * T).fill(WALK_END);
   if (graph.edges.length === 0) {
@@ -184,4 +188,38 @@ export function sampleWalks(graph: CascadeGraph, options: WalkOptions, rng: Rng)
     }
   });
   return out;
+}
+
+/** Graphs per worker task: enough to pay for a message, small enough to share the work out. */
+const GRAPHS_PER_TASK = 64;
+
+/**
+ * The walks of many graphs, graph i drawn from `rngs[i]` (the same walks as `sampleWalks(graphs[i],
+ * options, rngs[i])`, whatever the pool): in this thread without a pool, else as `random-walks`
+ * tasks of up to 64 graphs on the pool's worker threads. Node ids, edge times and the generators'
+ * later states stay here: a generator is sent as its state, so `rngs[i]` itself does not advance
+ * on the pool path. Derive one stream per graph (`rng.derive(id)`) and the results do not depend
+ * on where they were drawn.
+ */
+export async function sampleWalksOfGraphs(graphs: readonly WalkGraph[], options: WalkOptions, rngs: readonly Rng[], pool?: SimulationPool, signal?: AbortSignal): Promise<Int32Array[]> {
+  if (rngs.length !== graphs.length) throw new RangeError(`sampleWalksOfGraphs: ${graphs.length} graphs but ${rngs.length} generators`);
+  if (!pool || graphs.length <= GRAPHS_PER_TASK) {
+    return graphs.map((g, i) => {
+      throwIfCancelled(signal);
+      return sampleWalks(g, options, rngs[i]);
+    });
+  }
+  const kt = options.walksPerGraph * options.walkLength;
+  const parts: Promise<Int32Array[]>[] = [];
+  for (let from = 0; from < graphs.length; from += GRAPHS_PER_TASK) {
+    const to = Math.min(graphs.length, from + GRAPHS_PER_TASK);
+    const task = {
+      kind: 'random-walks' as const,
+      graphs: graphs.slice(from, to).map((g) => ({ numNodes: g.numNodes, edges: g.edges, weights: g.weights })),
+      options: { walksPerGraph: options.walksPerGraph, walkLength: options.walkLength, transition: options.transition, pseudoCount: options.pseudoCount },
+      rngStates: rngs.slice(from, to).map((r) => r.state()),
+    };
+    parts.push(pool.run(task, signal).then(({ sequences }) => Array.from({ length: to - from }, (_, i) => sequences.slice(i * kt, (i + 1) * kt))));
+  }
+  return (await Promise.all(parts)).flat();
 }

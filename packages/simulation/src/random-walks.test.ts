@@ -1,5 +1,5 @@
 import { Rng, type CascadeGraph } from '@cascade-lab/core';
-import { sampleWalks, startNodes, transitionTable, WALK_END, type WalkOptions } from './walks.js';
+import { sampleWalks, startNodes, transitionTable, WALK_END, type WalkOptions } from './random-walks.js';
 
 // A tiny directed graph: 0 -> 1 (w 2), 0 -> 2 (w 1), 1 -> 2 (w 3), 2 -> 3 (w 1); 3 has no out-edge.
 // Out-degrees inside the graph: deg(0) = 2, deg(1) = 1, deg(2) = 1, deg(3) = 0.
