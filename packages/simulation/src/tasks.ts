@@ -126,7 +126,7 @@ export async function loadNextUserModel(spec: NextUserModelModule): Promise<Next
   return (await (factory as (o: unknown) => NextUserModel | Promise<NextUserModel>)(spec.options)) as NextUserModel;
 }
 
-/** Runs one slice of simulations. */
+/** Runs one engine task: a slice of one request's simulations, or the random walks of some graphs. */
 export async function runEngineTask(task: EngineTask, context: EngineContext, signal?: AbortSignal): Promise<EngineTaskResult> {
   if (task.kind === 'random-walks') {
     const kt = task.options.walksPerGraph * task.options.walkLength;

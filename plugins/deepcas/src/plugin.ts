@@ -229,9 +229,10 @@ function clipByNorm(g: tf.Tensor, maxNorm: number): tf.Tensor {
 
 /**
  * The loss, its gradients and their clipping as one TensorFlow graph per batch shape (eager off
- * tensorflow): [walks, buckets, targets, rowWeights] (and log2 sizes last, with `graphSizeInput` or `graphSizeSkip`)
- * -> [mean squared error, clipped gradient per trainable weight (in `allTrainableWeights()` order)]. The gradients are those of the objective
- * (penalties included); the reported loss is the error alone.
+ * tensorflow): [walks, buckets, targets, rowWeights] (and log2 sizes last, with `graphSizeInput`
+ * or `graphSizeSkip`) -> [mean squared error, clipped gradient per trainable weight (in
+ * `allTrainableWeights()` order)]. The gradients are those of the objective (penalties included);
+ * the reported loss is the error alone.
  */
 export function trainingStep(network: DeepCasNetwork, hp: Pick<DeepCasHyperparameters, 'l1' | 'l2' | 'maxGradNorm'>): GraphFunction {
   const variables = network.allTrainableWeights();
@@ -256,7 +257,10 @@ export function trainingStep(network: DeepCasNetwork, hp: Pick<DeepCasHyperparam
  * alone (the validation split of test-net has 42 cascades).
  */
 export class HorizonNetwork {
-  /** [walks, buckets] (and log2 sizes, with `graphSizeInput` or `graphSizeSkip`) -> [mean prediction]: one TensorFlow graph per batch shape (eager elsewhere). */
+  /**
+   * [walks, buckets] (and log2 sizes, with `graphSizeInput` or `graphSizeSkip`) -> [mean
+   * prediction]: one TensorFlow graph per batch shape (eager elsewhere).
+   */
   readonly forwardGraph: GraphFunction;
   readonly members: DeepCasNetwork[];
   constructor(members: DeepCasNetwork | DeepCasNetwork[]) {
