@@ -15,7 +15,7 @@
  * 4. An MLP (§4.5): relu(32) -> relu(16) -> 1, a linear output (the authors' TensorFlow code puts
  *    a relu on the output too, which can leave every prediction at 0 with no gradient). With
  *    `graphSizeInput` (not in the paper) its input is [h(G); log2 |V_c|]; with `graphSizeSkip` (not
- *    in the paper either) the output adds a log2 |V_c|, a learned.
+ *    in the paper either) the output adds a log2 |V_c|, a learned slope.
  *
  * Every step is a pure function of its inputs (walks, buckets, targets) and the variables, so the
  * training step and the forward pass run as compiled TensorFlow graphs (tensor-ops' GraphFunction).
