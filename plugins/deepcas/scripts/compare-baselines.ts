@@ -36,9 +36,11 @@ if (!configArg || dirs.length === 0) {
   process.exit(2);
 }
 
+/** One cascade's squared error of log2(increment + 1) (a prediction below the observed size counts as no increment). */
+const squaredLog2Error = (actual: number, predicted: number, observed: number) => (Math.log2(Math.max(0, predicted - observed) + 1) - Math.log2(actual - observed + 1)) ** 2;
 const log2Error = (actual: number[], predicted: number[], observed: number[]) => {
   let s = 0;
-  actual.forEach((a, i) => (s += (Math.log2(Math.max(0, predicted[i] - observed[i]) + 1) - Math.log2(a - observed[i] + 1)) ** 2));
+  actual.forEach((a, i) => (s += squaredLog2Error(a, predicted[i], observed[i])));
   return s / actual.length;
 };
 
@@ -86,8 +88,7 @@ for (const dir of dirs) {
     for (const [method, predicted] of Object.entries(methods)) {
       const errors = (byMethod[method] ??= new Map());
       known.forEach((p, i) => {
-        const e = (Math.log2(Math.max(0, predicted[i] - observed[i]) + 1) - Math.log2(actual[i] - observed[i] + 1)) ** 2;
-        errors.set(p.id, [...(errors.get(p.id) ?? []), e]);
+        errors.set(p.id, [...(errors.get(p.id) ?? []), squaredLog2Error(actual[i], predicted[i], observed[i])]);
       });
       const m = sizePredictionMetrics(Float64Array.from(actual), Float64Array.from(predicted));
       push(h, method, 'log2Error', log2Error(actual, predicted, observed));
