@@ -5,7 +5,7 @@
  */
 import { Rng } from '@cascade-lab/core';
 import { initBackend, initTensorflowIfInstalled } from '@cascade-lab/tensor-ops';
-import { ManualGradients, manualLossAndGradients, paddedLength, paddedRows } from './manual-gradients.js';
+import { keptPositions, ManualGradients, manualLossAndGradients, paddedLength, paddedPackedRows, paddedRows } from './manual-gradients.js';
 import { batchOf, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
 import { smallHyperparameters } from './testing.test-util.js';
 import { tf } from './tf.js';
@@ -75,13 +75,16 @@ describe('compiled NDM training step', () => {
     ['authors\' layer norm, no dropout, window 5, 3 heads', { layerNorm: 'ndm-code', dropout: 0, window: 5, heads: 3 }],
     ['NDM+SN (frozen half), dropout 0.3', { socialEmbedding: true, dropout: 0.3 }],
   ];
+  type Case = [string, Partial<NdmHyperparameters>, number | undefined, number | undefined];
   onTensorflow.each([
-    ...settings.map(([name, o]) => [name, o, undefined] as [string, Partial<NdmHyperparameters>, number | undefined]),
+    ...settings.map(([name, o]) => [name, o, undefined, undefined] as Case),
     // The attention in query blocks (a low cap) in the graph, against the whole attention run eagerly.
-    ['paper defaults, the attention in query blocks (cap 100 cells)', {}, 100] as [string, Partial<NdmHyperparameters>, number | undefined],
-  ])('equals the eager pass, padded chunks included: %s', (_, overrides, maxAttentionBlockCells) => {
+    ['paper defaults, the attention in query blocks (cap 100 cells)', {}, 100, undefined] as Case,
+    // Each chunk in a position-wise pass of its own (at most 6 packed rows a pass: every chunk has more).
+    ['paper defaults, a position-wise pass per chunk', {}, undefined, 6 * U] as Case,
+  ])('equals the eager pass, padded chunks included: %s', (_, overrides, maxAttentionBlockCells, maxLogitCells) => {
     const net = network(overrides);
-    const compiled = new ManualGradients(net, { maxAttentionBlockCells });
+    const compiled = new ManualGradients(net, { maxAttentionBlockCells, maxLogitCells });
     const before = tf.memory().numTensors;
     // Each step twice: the first traces (and runs eagerly), the second runs the graph.
     for (const chunks of [...steps, ...steps]) {
@@ -97,8 +100,11 @@ describe('compiled NDM training step', () => {
     }
     const stats = compiled.graphStats!;
     expect(stats.graphCalls).toBeGreaterThan(0);
-    // One graph per padded chunk shape: 4x5, 6x12 (twice), 4x5 again.
-    expect(stats.compiled).toBe(new Set(steps.flat().map((c) => `${paddedRows(c.batchSize)}x${paddedLength(c.maxLength)}`)).size);
+    // Two graphs (attention forward and backward) per padded chunk shape (4x5, 6x12), and one per
+    // padded count of packed rows (a step's kept positions, or each chunk's when passes are per chunk).
+    const packedCounts = steps.map((chunks) => chunks.map((c) => keptPositions(c, nextUserTargets(c, true)).reduce((s, n) => s + n, 0)));
+    const passes = maxLogitCells ? packedCounts.flat() : packedCounts.map((counts) => counts.reduce((s, n) => s + n, 0));
+    expect(stats.compiled).toBe(2 * new Set(steps.flat().map((c) => `${paddedRows(c.batchSize)}x${paddedLength(c.maxLength)}`)).size + new Set(passes.map(paddedPackedRows)).size);
     compiled.dispose();
     // Nothing left behind (the running zeros are freed by dispose).
     expect(tf.memory().numTensors).toBe(before);

@@ -1,5 +1,5 @@
 import { Rng } from '@cascade-lab/core';
-import { attentionBlocks, blockedDropoutFlags, dropoutMultiplier, infectedEntries, manualLossAndGradients } from './manual-gradients.js';
+import { attentionBlocks, attentionKeepFlags, attendedKeepFlags, blockedDropoutFlags, dropoutMultiplier, keptPositions, manualLossAndGradients, packChunks } from './manual-gradients.js';
 import { UniformStream } from './uniform-stream.js';
 import { batchOf, infectedUserMask, MASKED_LOGIT, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
 import { smallHyperparameters, smallModel, useBackend } from './testing.test-util.js';
@@ -140,6 +140,24 @@ describe('hand-written NDM gradient', () => {
     net.dispose();
   });
 
+  it('gives the same loss and gradients with the chunks in several position-wise passes (a logit cap of 5 rows)', () => {
+    const arch = architectureOf(smallHyperparameters({}), U);
+    const run = (maxLogitCells?: number) => {
+      const net = new NdmNetwork(arch, initialWeights(arch, Rng.fromSeed(4)));
+      const targets = chunks.map((c) => nextUserTargets(c, true));
+      const r = manualLossAndGradients(net, chunks, targets, 20, Rng.fromSeed(3), { maxLogitCells });
+      const grads: Record<string, Float32Array> = {};
+      for (const [name, g] of Object.entries(r.grads)) grads[name.split('/')[1]] = g.dataSync() as Float32Array;
+      tf.dispose(Object.values(r.grads));
+      net.dispose();
+      return { lossSum: r.lossSum, grads };
+    };
+    const one = run();
+    const several = run(5 * U);
+    expect(several.lossSum).toBeCloseTo(one.lossSum, 5);
+    expectClose(several.grads, one.grads, 1e-5);
+  });
+
   it('cuts a chunk\'s attention into query blocks only above the cap (by hand)', () => {
     // Within the cap (B h L^2 = 2 * 2 * 10^2 = 400): one block, the unblocked path.
     expect(attentionBlocks(2, 10, 2, 400)).toEqual([[0, 10]]);
@@ -217,21 +235,61 @@ describe('hand-written NDM gradient', () => {
     expect(new Set(viaMultiplier)).toEqual(new Set([0, Math.fround(1 / 0.75)]));
   });
 
-  it('masks infected users in index form: the dense mask of the tape path, entry for entry', () => {
-    for (const c of chunks) {
-      const { batchSize: B, maxLength: L } = c;
-      const e = infectedEntries(c, U);
-      const dense = tf.tidy(() => tf.scatterND(tf.tensor2d(e.indices, [e.values.length, 2], 'int32'), tf.tensor1d(e.values), [B * L, U]).dataSync());
-      expect(Array.from(dense)).toEqual(Array.from(infectedUserMask(c, U)));
-      // The bound B (L(L+1)/2 + L) is what a chunk shape gets, whatever its users.
-      expect(e.values.length).toBe(B * ((L * (L + 1)) / 2 + L));
+  it('packs the kept positions row after row, with the dense infected-user mask of the tape path entry for entry', () => {
+    const layouts = chunks.map((batch) => {
+      const targets = nextUserTargets(batch, false);
+      return { batch, targets, rows: batch.batchSize + 1, length: batch.maxLength + 2, kept: keptPositions(batch, targets) };
+    });
+    // </s> weighted out: each row up to its last real target ([2, 5, 7, 3, 9] keeps 4; [8, 2, 8, 10]
+    // keeps 3, its 8 -> 2 -> 8 -> 10 targets being 2, 8 (seen: weight 0), 10, </s>; [11] keeps none).
+    expect(Array.from(layouts[0].kept)).toEqual([4, 1, 3, 0]);
+    expect(Array.from(layouts[1].kept)).toEqual([7, 2]);
+    const p = packChunks(layouts, 20, 0.5);
+    expect(p.count).toBe(17);
+    expect(Array.from(p.ids.subarray(0, 8))).toEqual([2, 5, 7, 3, 4, 8, 2, 8]);
+    expect(Array.from(p.positions.subarray(0, 8))).toEqual([0, 1, 2, 3, 0, 0, 1, 2]);
+    expect(Array.from(p.rowWeights.subarray(5, 8))).toEqual([0.5, 0, 0.5]);
+    expect(Array.from(p.ids.subarray(17))).toEqual([0, 0, 0]);
+    expect(Array.from(p.rowWeights.subarray(17))).toEqual([0, 0, 0]);
+    // Where each packed row lives in the stacked [rows * length] layouts (5 x 7, then 3 x 10), and back.
+    expect(Array.from(p.gather.subarray(0, 8))).toEqual([0, 1, 2, 3, 7, 14, 15, 16]);
+    expect(p.gather[8]).toBe(35);
+    expect(Array.from(p.gather.subarray(17))).toEqual([65, 65, 65]);
+    layouts.forEach((l, c) => {
+      expect(p.unpack[c].length).toBe(l.rows * l.length);
+      p.unpack[c].forEach((k, position) => (k < 20 ? expect(p.gather[k] - (c === 0 ? 0 : 35)).toBe(position) : expect(k).toBe(20)));
+    });
+    // The mask's rows at the packed positions, against the dense mask.
+    const mask = tf.tidy(() => tf.scatterND(tf.tensor2d(p.infectedIndices, [p.infectedIndices.length / 2, 2], 'int32'), tf.fill([p.infectedIndices.length / 2], MASKED_LOGIT), [20, U]).dataSync());
+    let k = 0;
+    for (const { batch, kept } of layouts) {
+      const dense = infectedUserMask(batch, U);
+      for (let b = 0; b < batch.batchSize; b++) {
+        for (let t = 0; t < kept[b]; t++, k++) expect(Array.from(mask.subarray(k * U, (k + 1) * U))).toEqual(Array.from(dense.subarray((b * batch.maxLength + t) * U, (b * batch.maxLength + t + 1) * U)));
+      }
     }
-    // By hand, the first chunk's third row [8, 2, 8, 10] (L 5): rows t = 0..4 mask {pad, 8}, {pad, 8, 2},
-    // {pad, 8, 2} (8 again), {pad, 8, 2, 10}, and past the end the same 4: 2 + 3 + 3 + 4 + 4 = 16 pairs.
-    const row2 = batchOf([[8, 2, 8, 10]]);
-    const e = infectedEntries({ ...row2, maxLength: 5, users: Int32Array.from([8, 2, 8, 10, 0]) }, U);
-    expect(e.pairs).toBe(16);
-    expect(Array.from(e.values.subarray(0, 16))).toEqual(new Array(16).fill(MASKED_LOGIT));
-    expect(Array.from(e.values.subarray(16))).toEqual(new Array(e.values.length - 16).fill(0));
+    expect(Array.from(mask.subarray(17 * U))).toEqual(new Array(3 * U).fill(0));
+  });
+
+  it('draws the attention and attended keep flags of tf.dropout, laid out as the step reads them', () => {
+    const [B, h, L, rows, length, d] = [2, 3, 4, 3, 6, 5];
+    for (const [seed, rate] of [[41, 0.1], [42, 0.3]]) {
+      const multiplier = tf.tidy(() => tf.transpose(dropoutMultiplier([B, h, L, L], rate, seed), [0, 2, 1, 3]).arraySync() as number[][][][]);
+      const flags = attentionKeepFlags(B, h, L, seed, rate, rows, length);
+      for (let b = 0; b < rows; b++)
+        for (let j = 0; j < length; j++)
+          for (let i = 0; i < h; i++)
+            for (let k = 0; k < length; k++) {
+              const flag = flags[((b * length + j) * h + i) * length + k];
+              expect(b < B && j < L && k < L ? Math.fround(flag / Math.fround(1 - rate)) : 0).toBe(b < B && j < L && k < L ? multiplier[b][j][i][k] : flag);
+            }
+      // Attended draws [B, L, d]; rows kept 3 and 1.
+      const batch = batchOf([[1, 2, 3, 4], [5, 6]]);
+      const attended = dropoutMultiplier([B, L, d], rate, seed).dataSync();
+      const out = new Uint8Array(6 * d).fill(7);
+      attendedKeepFlags(batch, Int32Array.from([3, 1]), d, seed, rate, out, 1);
+      const expected = [0, 1, 2, 4].flatMap((row) => Array.from(attended.subarray(row * d, (row + 1) * d), (m) => (m > 0 ? 1 : 0)));
+      expect(Array.from(out)).toEqual([...new Array(d).fill(7), ...expected, ...new Array(d).fill(7)]);
+    }
   });
 });

@@ -98,69 +98,38 @@ export function attentionBlocks(B: number, L: number, h: number, maxCells = MAX_
 }
 
 /**
- * The infected-user mask (`infectedUserMask`: MASKED_LOGIT at the padding user and at every user
- * at positions 0..t of row t's sequence, 0 elsewhere, [B*L, U]) in index form: its MASKED_LOGIT
- * entries as (row, user) pairs, each once, for `tf.scatterND` (issue 22). The dense form cost five
- * [B*L, U] tensors (one-hot ids, their running sum, the padding user added, clipped, scaled), the
- * largest tensors of a training step on a large vocabulary (12,600 users: 124 MB each for the
- * longest Twitter-sized cascade); this costs two small host arrays and the one [B*L, U] mask that
- * the logits are added to. The number of pairs is given the bound B (L(L+1)/2 + L) of a chunk shape
- * (row t holds at most t+1 users and the padding user), so that one compiled graph serves every
- * chunk of the shape; the unused pairs point at (0, PAD_USER) with value 0, which scatterND adds
- * to that entry's MASKED_LOGIT without changing it. The mask is therefore the dense form's, entry
- * for entry, and so are the masked logits.
+ * The window input of the packed rows (`packChunks`): row r, at position t of its sequence, is
+ * [act_r, act_(r-1), ..., act_(r-W+1)] with act_(r-n) replaced by zeros where t < n (before the
+ * sequence's start), [N, W*d], as W shifted copies side by side. A sequence's positions are
+ * consecutive rows from its start, so row r - n is position t - n of the same sequence whenever
+ * t >= n: the padded layout's window ([act_j, ..., act_(j-W+1)] of row b) value for value.
  */
-export function infectedEntries(batch: SequenceBatch, numUsers: number): { indices: Int32Array; values: Float32Array; pairs: number } {
-  const { batchSize: B, maxLength: L } = batch;
-  const bound = B * ((L * (L + 1)) / 2 + L);
-  const indices = new Int32Array(bound * 2); // (0, 0) pairs
-  const values = new Float32Array(bound); // 0
-  for (let k = 0; k < bound; k++) indices[2 * k + 1] = PAD_USER;
-  const stamp = new Int32Array(numUsers).fill(-1);
-  const seen: number[] = [];
-  let k = 0;
-  for (let b = 0; b < B; b++) {
-    seen.length = 0;
-    for (let t = 0; t < L; t++) {
-      const u = batch.users[b * L + t];
-      if (u !== PAD_USER && stamp[u] !== b) {
-        stamp[u] = b;
-        seen.push(u);
-      }
-      const row = b * L + t;
-      indices[2 * k] = row;
-      indices[2 * k + 1] = PAD_USER;
-      values[k++] = MASKED_LOGIT;
-      for (const v of seen) {
-        indices[2 * k] = row;
-        indices[2 * k + 1] = v;
-        values[k++] = MASKED_LOGIT;
-      }
+function packedWindowInput(act: Tensor, positions: Tensor, N: number, d: number, W: number): Tensor {
+  const parts = [act];
+  for (let n = 1; n < W; n++) {
+    if (n >= N) {
+      parts.push(tf.zerosLike(act));
+      continue;
     }
+    const shifted = tf.pad(tf.slice(act, [0, 0], [N - n, d]), [[n, 0], [0, 0]]);
+    parts.push(tf.mul(shifted, windowValid(positions, n)));
   }
-  return { indices, values, pairs: k };
+  return tf.concat(parts, 1);
 }
 
-/**
- * The window input of every position: row j of sequence b is [act_j, act_(j-1), ..., act_(j-W+1)]
- * (zeros before the start), [B*L, W*d], as W shifted copies side by side (pads and slices: cheaper
- * than a product with a 0/1 shift matrix, whose batched matmul TensorFlow runs slowly on such
- * small blocks).
- */
-function windowInput(act: Tensor, B: number, L: number, d: number, W: number): Tensor {
-  const a3 = tf.reshape(act, [B, L, d]);
-  const parts = [a3];
-  for (let n = 1; n < W; n++) parts.push(n < L ? tf.pad(tf.slice(a3, [0, 0, 0], [B, L - n, d]), [[0, 0], [n, 0], [0, 0]]) : tf.zerosLike(a3));
-  return tf.reshape(tf.concat(parts, 2), [B * L, W * d]);
+/** 1 where a packed row's position is at least n (its window reaches n rows back), else 0, [N, 1]. */
+function windowValid(positions: Tensor, n: number): Tensor {
+  return tf.reshape(tf.cast(tf.greaterEqual(positions, n), 'float32'), [-1, 1]);
 }
 
-/** The gradient of `windowInput` in act: the W column blocks shifted back and summed, [B*L, d]. */
-function windowInputBackward(dWindowed: Tensor, B: number, L: number, d: number, W: number): Tensor {
-  const d3 = tf.reshape(dWindowed, [B, L, W * d]);
-  // Block n, rows n.. moved up by n (one slice each: wasm's SplitV is slow).
-  const shifted = [tf.slice(d3, [0, 0, 0], [B, L, d])];
-  for (let n = 1; n < Math.min(W, L); n++) shifted.push(tf.pad(tf.slice(d3, [0, n, n * d], [B, L - n, d]), [[0, 0], [0, n], [0, 0]]));
-  return tf.reshape(shifted.length === 1 ? shifted[0] : tf.addN(shifted), [B * L, d]);
+/** The gradient of `packedWindowInput` in act: each column block masked, shifted back and summed, [N, d]. */
+function packedWindowBackward(dWindowed: Tensor, positions: Tensor, N: number, d: number, W: number): Tensor {
+  const parts = [tf.slice(dWindowed, [0, 0], [N, d])];
+  for (let n = 1; n < Math.min(W, N); n++) {
+    const block = tf.mul(tf.slice(dWindowed, [0, n * d], [N, d]), windowValid(positions, n));
+    parts.push(tf.pad(tf.slice(block, [n, 0], [N - n, d]), [[0, n], [0, 0]]));
+  }
+  return parts.length === 1 ? parts[0] : tf.addN(parts);
 }
 
 /**
@@ -261,8 +230,8 @@ export function blockedDropoutFlags(shape: [number, number, number, number], see
         const b = blockOf[j];
         const [j0, j1] = blocks[b];
         const keep = Math.min(j1, L);
-        let at = offsets[b] + ((r * h + i) * (j1 - j0) + (j - j0)) * j1;
-        for (let k = 0; k < keep; k++) values[at++] = Math.fround(Math.fround(stream.next()) + keepProbability) >= 1 ? 1 : 0;
+        const at = offsets[b] + ((r * h + i) * (j1 - j0) + (j - j0)) * j1;
+        stream.keepFlags(values, at, keep, keepProbability);
         stream.skip(L - keep);
       }
     }
@@ -275,8 +244,8 @@ export function blockedDropoutFlags(shape: [number, number, number, number], see
  * gradient in y (x_j M_i), [B*L, h*d], and in x through the weights and the keys, [B, L, d] (the sum
  * over blocks of each block's [B, j1, d] contribution: the unblocked products summed in another
  * order, so equal to rounding). The dropout multiplier and the dropped weights are made again from
- * the keep flags (the same ops, the same values) rather than kept from the forward pass. Disposes
- * the blocks' weights.
+ * the keep flags (the same ops, the same values) rather than kept from the forward pass. The
+ * blocks' weights are the caller's (the forward pass's outputs).
  */
 function blockedAttentionBackward(
   dMixed: Tensor,
@@ -314,7 +283,6 @@ function blockedAttentionBackward(
       const sum = tf.add(dxMix, dxKey);
       return [dyBlock, j1 < L ? tf.pad(sum, [[0, 0], [0, L - j1], [0, 0]]) : sum];
     });
-    p.dispose();
     dys.push(dyb);
     if (dx === null) dx = dxb;
     else {
@@ -329,6 +297,7 @@ function blockedAttentionBackward(
   return { dy, dx: dx! };
 }
 
+
 export interface LossAndGradients {
   /** Summed cross-entropy of the trained targets (not divided by `total`). */
   lossSum: number;
@@ -336,178 +305,345 @@ export interface LossAndGradients {
   grads: Record<string, Tensor>;
 }
 
-/** The trained weights in the order the compiled step takes and returns them. */
+/** The trained weights in the order the step returns their gradients. */
 const TRAINED: WeightName[] = ['embedding', 'query', 'key', 'value', 'output', 'outputBias', 'normGain', 'normBias', 'windowProjection', 'windowBias'];
 
-/** Tensors one trained chunk feeds the step (all made on the host). */
-const CHUNK_INPUTS = ['ids', 'lengths', 'infectedIndices', 'infectedValues', 'targetUsers', 'rowWeights'] as const;
+/**
+ * Positions of each row of a chunk that the position-wise pass needs: through the row's last
+ * weighted target (0 when it has none). A later position has no target and feeds no earlier one
+ * (the window looks back), so dropping it changes no number; with `</s>` weighted out (the
+ * configs' default) this drops each sequence's last position.
+ */
+export function keptPositions(batch: SequenceBatch, targets: Targets): Int32Array {
+  const { batchSize: B, maxLength: L } = batch;
+  const kept = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    for (let t = batch.lengths[b] - 1; t >= 0; t--) {
+      if (targets.weights[b * L + t] !== 0) {
+        kept[b] = t + 1;
+        break;
+      }
+    }
+  }
+  return kept;
+}
 
-interface StepLayout {
-  architecture: NdmArchitecture;
-  weights: WeightName[];
-  frozen: boolean;
-  /** (B, L) of each trained chunk. */
-  chunks: { B: number; L: number }[];
-  dropout: boolean;
-  useGather: boolean;
-  layerNorm: LayerNormOptions;
-  /** Inputs carry a running loss and running gradients (after the frozen embedding), which the outputs add to. */
-  accumulate: boolean;
-  /** Cap on the score cells of one attention block (`attentionBlocks`). */
-  maxBlockCells: number;
+/** A chunk as the step lays it out: attention in [rows, length], its kept positions packed. */
+export interface ChunkLayout {
+  batch: SequenceBatch;
+  targets: Targets;
+  /** The attention's shape (the shape grid's when compiled; the chunk's own otherwise). */
+  rows: number;
+  length: number;
+  /** Kept positions per real row (`keptPositions`). */
+  kept: Int32Array;
+}
+
+/** The packed rows of a group of chunks: what the position-wise pass reads, and where each row lives in the chunks' [rows, length] layouts. */
+export interface PackedRows {
+  /** Packed rows with data (the rest, up to the arrays' length, are padding: user 0, weight 0). */
+  count: number;
+  ids: Int32Array;
+  /** Position of each row in its sequence (the window's reach). */
+  positions: Int32Array;
+  targetUsers: Int32Array;
+  /** Target weight times `scale`. */
+  rowWeights: Float32Array;
+  /**
+   * The infected-user mask (`infectedUserMask`: MASKED_LOGIT at the padding user and at every user
+   * at positions 0..t of row t's sequence) of the packed rows, as (row, user) pairs, each once,
+   * for `tf.scatterND`: the dense mask's rows, entry for entry, without a [rows, U] host array.
+   */
+  infectedIndices: Int32Array;
+  /** For each packed row (padding too): its row in the chunks' attention outputs stacked ([rows * length] each, in order) with one zero row after them all. */
+  gather: Int32Array;
+  /** Per chunk, for each of its rows * length positions: its packed row, or the array length (the zero row the position-wise pass appends) when it is not packed. */
+  unpack: Int32Array[];
 }
 
 /**
- * The loss and gradient computation as a pure function of its inputs, [weights..., frozen
- * embedding?, (running loss, running gradients...)?, per trained chunk: ids, lengths (the score mask),
- * infected-user mask entries (`infectedEntries`), target users, row weights, (dropout uniforms of the attention
- * weights and of the attended vector)], returning [loss / total, gradient of each weight in
- * `layout.weights` order] (plus the running values when accumulating). Pure, so that it can run as
- * one TensorFlow graph (`GraphFunction`).
+ * Lays out the kept positions of `chunks` as consecutive packed rows (chunk by chunk, row by row,
+ * each sequence's positions in order), padded to `size` rows (>= the kept total).
  */
-function stepBody(layout: StepLayout): (inputs: Tensor[]) => Tensor[] {
+export function packChunks(chunks: readonly ChunkLayout[], size: number, scale: number): PackedRows {
+  const count = chunks.reduce((s, c) => s + c.kept.reduce((a, n) => a + n, 0), 0);
+  if (size < count) throw new CascadeError('INTERNAL', `ndm: ${count} packed rows do not fit in ${size}`);
+  const ids = new Int32Array(size);
+  const positions = new Int32Array(size);
+  const targetUsers = new Int32Array(size);
+  const rowWeights = new Float32Array(size);
+  const stacked = chunks.reduce((s, c) => s + c.rows * c.length, 0);
+  const gather = new Int32Array(size).fill(stacked);
+  const unpack: Int32Array[] = [];
+  const pairs: number[] = [];
+  let k = 0;
+  let offset = 0;
+  for (const { batch, targets, rows, length, kept } of chunks) {
+    const L = batch.maxLength;
+    const back = new Int32Array(rows * length).fill(size);
+    const seen = new Set<number>();
+    for (let b = 0; b < batch.batchSize; b++) {
+      seen.clear();
+      for (let t = 0; t < kept[b]; t++, k++) {
+        const u = batch.users[b * L + t];
+        ids[k] = u;
+        positions[k] = t;
+        targetUsers[k] = targets.users[b * L + t];
+        rowWeights[k] = targets.weights[b * L + t] * scale;
+        gather[k] = offset + b * length + t;
+        back[b * length + t] = k;
+        if (u !== PAD_USER) seen.add(u);
+        pairs.push(k, PAD_USER);
+        for (const v of seen) pairs.push(k, v);
+      }
+    }
+    unpack.push(back);
+    offset += rows * length;
+  }
+  return { count, ids, positions, targetUsers, rowWeights, infectedIndices: Int32Array.from(pairs), gather, unpack };
+}
+
+/**
+ * The keep flags (1 kept, 0 dropped) of a chunk's attention dropout, laid out as its scores
+ * [rows, length, h, length] (row (b, j, i): query j of sequence b, head i; zeros in the padding):
+ * the flags floor(u + keep) of the draws u that tf.randomUniform([B, h, L, L], 0, 1, 'float32',
+ * seed) makes (`UniformStream`; the float32 sum as TensorFlow rounds it). The multiplier flag / keep
+ * is floor(u + keep) / keep (`multiplierFromUniform`, the tape's tf.dropout) value for value, and
+ * one byte per cell instead of a float, transposed on the host instead of in the step.
+ */
+export function attentionKeepFlags(B: number, h: number, L: number, seed: number, rate: number, rows: number, length: number): Uint8Array {
+  const keep = Math.fround(1 - rate);
+  const out = new Uint8Array(rows * length * h * length);
+  const stream = new UniformStream(seed);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < L; j++) {
+        stream.keepFlags(out, ((b * length + j) * h + i) * length, L, keep);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The keep flags of a chunk's attended-vector dropout (draws [B, L, d] from `seed`, as the tape's
+ * tf.dropout) for its kept positions only, written into `out` from packed row `row` on ([kept, d]).
+ */
+export function attendedKeepFlags(batch: SequenceBatch, kept: Int32Array, d: number, seed: number, rate: number, out: Uint8Array, row: number): void {
+  const keep = Math.fround(1 - rate);
+  const stream = new UniformStream(seed);
+  const L = batch.maxLength;
+  let at = row * d;
+  for (let b = 0; b < batch.batchSize; b++) {
+    for (let t = 0; t < L; t++) {
+      if (t >= kept[b]) {
+        stream.skip(d);
+        continue;
+      }
+      stream.keepFlags(out, at, d, keep);
+      at += d;
+    }
+  }
+}
+
+/** What a step's three kinds of pass are built for. */
+interface PassLayout {
+  architecture: NdmArchitecture;
+  frozen: boolean;
+  dropout: boolean;
+  useGather: boolean;
+}
+
+/** Embedding rows of `ids` (a gather, or a one-hot product where the backend lacks the segment sum). */
+function lookup(embedding: Tensor2D, ids: Tensor, U: number, useGather: boolean): Tensor2D {
+  return (useGather ? tf.gather(embedding, ids) : tf.matMul(tf.oneHot(ids as tf.Tensor1D, U), embedding)) as Tensor2D;
+}
+
+/** The gradient of `lookup` in the embedding, [U, d]. */
+function lookupBackward(dx: Tensor, ids: Tensor, U: number, useGather: boolean): Tensor {
+  return useGather ? tf.unsortedSegmentSum(dx, ids as tf.Tensor1D, U) : tf.matMul(tf.oneHot(ids as tf.Tensor1D, U), dx, true, false);
+}
+
+/** The whole embedding (the frozen columns first, NDM+SN) and a function that keeps a gradient's trained columns. */
+function embeddingOf(inputs: Tensor[], next: number, layout: PassLayout): { embedding: Tensor2D; next: number; trained: (g: Tensor) => Tensor } {
+  const { numUsers: U, dimension: d, frozenDimensions: f } = layout.architecture;
+  const trainedPart = inputs[next++];
+  const embedding = (layout.frozen ? tf.concat([inputs[next++], trainedPart], 1) : trainedPart) as Tensor2D;
+  return { embedding, next, trained: (g) => (f > 0 ? tf.slice(g, [0, f], [U, d - f]) : g) };
+}
+
+/** The score matrices' product M_i^T = W^K_i (W^Q_i)^T (scaled) stacked, [h*d, d], and the per-head factors. */
+function scoreProducts(query: Tensor, key: Tensor, a: NdmArchitecture): { scoreT: Tensor2D; q3: Tensor; k3: Tensor; scale: number } {
+  const { dimension: d, heads: h } = a;
+  const q3 = tf.transpose(tf.reshape(query, [d, h, d]), [1, 0, 2]); // [h, d, d]: W^Q_i
+  const k3 = tf.transpose(tf.reshape(key, [d, h, d]), [1, 0, 2]);
+  const scale = a.scaleScores ? 1 / Math.sqrt(d) : 1;
+  let m3t = tf.matMul(k3, q3, false, true);
+  if (scale !== 1) m3t = tf.mul(m3t, scale);
+  return { scoreT: tf.reshape(m3t, [h * d, d]) as Tensor2D, q3, k3, scale };
+}
+
+/** A chunk's attention multiplier from its keep flags in the scores' layout, [R, L*h, L]. */
+function attentionMultiplier(flags: Tensor, R: number, L: number, h: number, rate: number): Tensor {
+  return tf.reshape(tf.div(tf.cast(flags, 'float32'), 1 - rate), [R, L * h, L]);
+}
+
+/**
+ * The attention of one chunk, forward, as a pure function: inputs [query, key, embedding, frozen
+ * embedding?, ids [R*L], lengths [R], keep flags?]; outputs [mixed [R*L, h*d] (row j:
+ * [sum_k w^i_jk x_k]_i), y [R, L*h, d] (row (j, i): x_j M_i), the softmax weights (one tensor, or one
+ * per query block)]. The laid-out attention of the former single pass:
+ *
+ * - scores as [R, L*h, L] with row (j, i) = x_j M_i for M_i = W^Q_i (W^K_i)^T (the product of
+ *   x with all h score matrices at once, reshaped for free), times x^T;
+ * - the attention output as (sum_k w^i_jk x_k) stacked over heads, [N, h*d], which the
+ *   position-wise pass multiplies by the stacked W^V_i W^O_i, [h*d, d].
+ */
+function attentionForwardBody(layout: PassLayout, R: number, L: number, blocks: [number, number][]): (inputs: Tensor[]) => Tensor[] {
   const a = layout.architecture;
-  const { numUsers: U, dimension: d, heads: h, window: W, dropout: rate, frozenDimensions: f } = a;
+  const { numUsers: U, dimension: d, heads: h, dropout: rate } = a;
+  return (inputs) =>
+    tf.tidy(() => {
+      const [query, key] = inputs;
+      const e = embeddingOf(inputs, 2, layout);
+      let next = e.next;
+      const ids = inputs[next++];
+      const lengths = inputs[next++];
+      const flags = layout.dropout ? inputs[next++] : null;
+      const { scoreT } = scoreProducts(query, key, a);
+      const x = lookup(e.embedding, ids, U, layout.useGather);
+      const x3 = tf.reshape(x, [R, L, d]);
+      const y3 = tf.reshape(tf.matMul(x, scoreT, false, true), [R, L * h, d]);
+      if (blocks.length > 1) {
+        const forward = blockedAttentionForward(x3, y3, lengths, flags, blocks, R, h, d, rate);
+        return [forward.mixed, y3, ...forward.weights];
+      }
+      const scores = tf.reshape(tf.add(tf.reshape(tf.matMul(y3, x3, false, true), [R, L, h, L]), scoreMask(lengths, R, L)), [R, L * h, L]);
+      const p = tf.softmax(scores); // [R, L*h, L]: w^i_jk
+      const pm = flags ? tf.mul(p, attentionMultiplier(flags, R, L, h, rate)) : p;
+      return [tf.reshape(tf.matMul(pm, x3), [R * L, h * d]), y3, p];
+    });
+}
+
+/**
+ * The attention of one chunk, backward: inputs [query, key, embedding, frozen embedding?, ids,
+ * keep flags?, y, the softmax weights (as the forward returned them), dMixed [R*L, h*d], and the
+ * running gradients of query, key and the embedding's trained columns]; outputs those running
+ * gradients plus this chunk's (through the scores, the keys and the mixed values).
+ */
+function attentionBackwardBody(layout: PassLayout, R: number, L: number, blocks: [number, number][]): (inputs: Tensor[]) => Tensor[] {
+  const a = layout.architecture;
+  const { numUsers: U, dimension: d, heads: h, dropout: rate } = a;
   const hd = h * d;
   return (inputs) =>
     tf.tidy(() => {
-      let next = 0;
-      const w = {} as Record<WeightName, Tensor>;
-      for (const name of layout.weights) w[name] = inputs[next++];
-      const embedding = (layout.frozen ? tf.concat([inputs[next++], w.embedding], 1) : w.embedding) as Tensor2D;
-      const running = layout.accumulate ? inputs.slice(next, next + 1 + layout.weights.length) : null;
-      if (running) next += running.length;
-      // Per-step parameter products (shared by the chunks).
-      const q3 = tf.transpose(tf.reshape(w.query, [d, h, d]), [1, 0, 2]); // [h, d, d]: W^Q_i
-      const k3 = tf.transpose(tf.reshape(w.key, [d, h, d]), [1, 0, 2]);
-      const scale = a.scaleScores ? 1 / Math.sqrt(d) : 1;
-      let m3t = tf.matMul(k3, q3, false, true); // [h, d, d]: M_i^T = W^K_i (W^Q_i)^T
-      if (scale !== 1) m3t = tf.mul(m3t, scale);
-      const scoreT = tf.reshape(m3t, [hd, d]) as Tensor2D; // row block i: M_i^T
-      const v3 = tf.transpose(tf.reshape(w.value, [d, h, d]), [1, 0, 2]); // W^V_i
-      const o3 = tf.reshape(w.output, [h, d, d]); // W^O_i
-      const valueOutput = tf.reshape(tf.matMul(v3, o3), [hd, d]) as Tensor2D; // row block i: W^V_i W^O_i
-      const windowProjection = w.windowProjection as Tensor2D;
-
-      let dScoreT: Tensor | null = null;
-      let dValueOutput: Tensor | null = null;
-      let dEmbedding: Tensor | null = null;
-      let dOutputBias: Tensor | null = null;
-      let dGain: Tensor | null = null;
-      let dNormBias: Tensor | null = null;
-      let dWindow: Tensor | null = null;
-      let dWindowBias: Tensor | null = null;
-      let loss: Tensor | null = null;
-      const acc = (sum: Tensor | null, t: Tensor) => (sum === null ? t : tf.add(sum, t));
-
-      for (const { B, L } of layout.chunks) {
-        const N = B * L;
-        const [ids, lengths, infectedIndices, infectedValues, targetUsers, rowWeights] = inputs.slice(next, next + CHUNK_INPUTS.length);
-        next += CHUNK_INPUTS.length;
-        const blocks = attentionBlocks(B, L, h, layout.maxBlockCells);
-        const blocked = blocks.length > 1;
-        let dropWeights: Tensor | null = null;
-        let dropAttended: Tensor | null = null;
-        let dropoutFlags: Tensor | null = null;
-        if (layout.dropout) {
-          // Drawn in the tape path's [B, h, L, L] layout, then laid out as the scores (blocked: the
-          // keep flags of these same draws, `blockedDropoutFlags`).
-          if (blocked) dropoutFlags = inputs[next++];
-          else dropWeights = tf.reshape(tf.transpose(multiplierFromUniform(inputs[next++], rate), [0, 2, 1, 3]), [B, L * h, L]);
-          dropAttended = multiplierFromUniform(inputs[next++], rate);
-        }
-        // ---- forward ----
-        const oneHot = layout.useGather ? null : tf.oneHot(ids as tf.Tensor1D, U);
-        const x = (oneHot ? tf.matMul(oneHot, embedding) : tf.gather(embedding, ids)) as Tensor2D; // [N, d]
-        const x3 = tf.reshape(x, [B, L, d]);
-        const y3 = tf.reshape(tf.matMul(x, scoreT, false, true), [B, L * h, d]); // row (j, i): x_j M_i
-        let p: Tensor | null = null;
-        let pm: Tensor | null = null;
-        let mixed: Tensor;
-        let blockWeights: Tensor[] = [];
-        if (!blocked) {
-          const scores = tf.reshape(tf.add(tf.reshape(tf.matMul(y3, x3, false, true), [B, L, h, L]), scoreMask(lengths, B, L)), [B, L * h, L]);
-          p = tf.softmax(scores); // [B, L*h, L]: w^i_jk
-          pm = dropWeights ? tf.mul(p, dropWeights) : p;
-          mixed = tf.reshape(tf.matMul(pm, x3), [N, hd]); // row (j): [sum_k w^i_jk x_k]_i
-        } else {
-          const forward = blockedAttentionForward(x3, y3, lengths, dropoutFlags, blocks, B, h, d, rate);
-          blockWeights = forward.weights;
-          mixed = forward.mixed;
-        }
-        const attended = tf.fused.matMul({ a: mixed as Tensor2D, b: valueOutput, bias: w.outputBias });
-        const z = tf.add(x, dropAttended ? tf.mul(attended, dropAttended) : attended);
-        const norm = layerNormForward(z, w.normGain, w.normBias, layout.layerNorm);
-        const act = norm.y;
-        const windowed = (W > 1 ? windowInput(act, B, L, d, W) : act) as Tensor2D;
-        const logits = a.windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: w.windowBias }) : tf.matMul(windowed, windowProjection);
-        const infected = tf.scatterND(infectedIndices, infectedValues, [N, U]);
-        const masked = tf.add(logits, infected);
-        // [N, U] tensors are freed as soon as they are used (eagerly, e.g. in a graph's tracing run,
-        // they would otherwise live to the end of the scope).
-        logits.dispose();
-        infected.dispose();
-        // (row, target user) of every row: the targets as ids, no [N, U] one-hot.
-        const targetIndex = tf.stack([tf.range(0, N, 1, 'int32'), targetUsers], 1); // [N, 2]
-        // Loss (Eq. 8 negated, divided by total) and its gradient in the logits.
-        const ce = crossEntropyWithGradientOfIds(masked as Tensor2D, rowWeights, targetIndex);
-        masked.dispose();
-        loss = acc(loss, ce.value);
-        // ---- backward ----
-        const dLogits = ce.dLogits; // [N, U]
-        dWindow = acc(dWindow, tf.matMul(windowed, dLogits, true, false));
-        if (a.windowBias) dWindowBias = acc(dWindowBias, tf.sum(dLogits, 0));
-        const dWindowed = tf.matMul(dLogits, windowProjection, false, true); // [N, W*d]
-        dLogits.dispose();
-        const dAct = W > 1 ? windowInputBackward(dWindowed, B, L, d, W) : dWindowed;
-        const normGrads = layerNormBackward(dAct, w.normGain, norm.trace);
-        dGain = acc(dGain, normGrads.dGain);
-        dNormBias = acc(dNormBias, normGrads.dBias);
-        const dz = normGrads.dx;
-        const dAttended = dropAttended ? tf.mul(dz, dropAttended) : dz;
-        dOutputBias = acc(dOutputBias, tf.sum(dAttended, 0));
-        dValueOutput = acc(dValueOutput, tf.matMul(mixed, dAttended, true, false));
-        const dMixed = tf.reshape(tf.matMul(dAttended, valueOutput, false, true), [B, L * h, d]);
-        let dy: Tensor;
-        let dxAttention: Tensor; // [B, L, d]: through the attention weights (dxMix) and the keys (dxKey)
-        if (!blocked) {
-          const dPm = tf.matMul(dMixed, x3, false, true); // [B, L*h, L]
-          const dxMix = tf.matMul(pm!, dMixed, true, false); // [B, L, d]
-          const dP = dropWeights ? tf.mul(dPm, dropWeights) : dPm;
-          const dScores = tf.mul(p!, tf.sub(dP, tf.sum(tf.mul(dP, p!), -1, true)));
-          dy = tf.reshape(tf.matMul(dScores, x3), [N, hd]);
-          const dxKey = tf.matMul(dScores, y3, true, false); // [B, L, d]
-          dxAttention = tf.add(dxMix, dxKey);
-        } else {
-          ({ dy, dx: dxAttention } = blockedAttentionBackward(dMixed, x3, y3, dropoutFlags, blockWeights, blocks, B, h, d, rate));
-        }
-        dScoreT = acc(dScoreT, tf.matMul(dy, x, true, false));
-        const dx = tf.add(tf.add(dz, tf.reshape(dxAttention, [N, d])), tf.matMul(dy, scoreT));
-        dEmbedding = acc(dEmbedding, oneHot ? tf.matMul(oneHot, dx, true, false) : tf.unsortedSegmentSum(dx, ids as tf.Tensor1D, U));
+      const [query, key] = inputs;
+      const e = embeddingOf(inputs, 2, layout);
+      let next = e.next;
+      const ids = inputs[next++];
+      const flags = layout.dropout ? inputs[next++] : null;
+      const y3 = inputs[next++];
+      const weights = inputs.slice(next, next + blocks.length);
+      next += blocks.length;
+      const [dMixedRows, runQuery, runKey, runEmbedding] = inputs.slice(next);
+      const { scoreT, q3, k3, scale } = scoreProducts(query, key, a);
+      const x = lookup(e.embedding, ids, U, layout.useGather);
+      const x3 = tf.reshape(x, [R, L, d]);
+      const dMixed = tf.reshape(dMixedRows, [R, L * h, d]);
+      let dy: Tensor;
+      let dxAttention: Tensor; // [R, L, d]: through the attention weights and the keys
+      if (blocks.length > 1) {
+        ({ dy, dx: dxAttention } = blockedAttentionBackward(dMixed, x3, y3, flags, weights, blocks, R, h, d, rate));
+      } else {
+        const p = weights[0];
+        const mult = flags ? attentionMultiplier(flags, R, L, h, rate) : null;
+        const pm = mult ? tf.mul(p, mult) : p;
+        const dPm = tf.matMul(dMixed, x3, false, true); // [R, L*h, L]
+        const dxMix = tf.matMul(pm, dMixed, true, false); // [R, L, d]
+        const dP = mult ? tf.mul(dPm, mult) : dPm;
+        const dScores = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true)));
+        dy = tf.reshape(tf.matMul(dScores, x3), [R * L, hd]);
+        dxAttention = tf.add(dxMix, tf.matMul(dScores, y3, true, false));
       }
-      // Parameter products, backward.
-      let dM3t = tf.reshape(dScoreT!, [h, d, d]);
+      const dScoreT = tf.matMul(dy, x, true, false); // [h*d, d]
+      const dx = tf.add(tf.reshape(dxAttention, [R * L, d]), tf.matMul(dy, scoreT));
+      let dM3t = tf.reshape(dScoreT, [h, d, d]);
       if (scale !== 1) dM3t = tf.mul(dM3t, scale);
-      const dK3 = tf.matMul(dM3t, q3);
-      const dQ3 = tf.matMul(dM3t, k3, true, false);
-      const dVO3 = tf.reshape(dValueOutput!, [h, d, d]);
-      const dV3 = tf.matMul(dVO3, o3, false, true);
-      const dO3 = tf.matMul(v3, dVO3, true, false);
       const heads = (t: Tensor) => tf.reshape(tf.transpose(t, [1, 0, 2]), [d, hd]);
-      const grads: Partial<Record<WeightName, Tensor>> = {
-        embedding: f > 0 ? tf.slice(dEmbedding!, [0, f], [U, d - f]) : dEmbedding!,
-        query: heads(dQ3),
-        key: heads(dK3),
-        value: heads(dV3),
-        output: tf.reshape(dO3, [hd, d]),
-        outputBias: dOutputBias!,
-        normGain: dGain!,
-        normBias: dNormBias!,
-        windowProjection: dWindow!,
-        windowBias: dWindowBias ?? undefined,
-      };
-      const out = [loss!, ...layout.weights.map((name) => grads[name]!)];
-      return running ? out.map((t, i) => tf.add(running[i], t)) : out;
+      const dQuery = heads(tf.matMul(dM3t, k3, true, false));
+      const dKey = heads(tf.matMul(dM3t, q3));
+      const dEmbedding = e.trained(lookupBackward(dx, ids, U, layout.useGather));
+      return [tf.add(runQuery, dQuery), tf.add(runKey, dKey), tf.add(runEmbedding, dEmbedding)];
+    });
+}
+
+/**
+ * Everything after the attention, forward and backward, on packed rows (`packChunks`): inputs
+ * [embedding, frozen embedding?, value, output, outputBias, normGain, normBias, windowProjection,
+ * windowBias?, ids [N], positions [N], mixed [N, h*d], infected-user mask [N, U], target users [N],
+ * row weights [N, 1], attended keep flags [N*d]?]; outputs [loss / total, the gradients of the
+ * embedding's trained columns (the residual path), value, output, outputBias, normGain, normBias,
+ * windowProjection, windowBias?, and dMixed with one zero row after it, [N+1, h*d]]. Padded rows
+ * have weight 0, so they add exactly zero.
+ */
+function positionWiseBody(layout: PassLayout & { layerNorm: LayerNormOptions }, N: number): (inputs: Tensor[]) => Tensor[] {
+  const a = layout.architecture;
+  const { numUsers: U, dimension: d, heads: h, window: W, dropout: rate } = a;
+  const hd = h * d;
+  return (inputs) =>
+    tf.tidy(() => {
+      const e = embeddingOf(inputs, 0, layout);
+      let next = e.next;
+      const [value, output, outputBias, normGain, normBias, windowProjection] = inputs.slice(next, next + 6) as Tensor2D[];
+      next += 6;
+      const windowBias = a.windowBias ? inputs[next++] : null;
+      const [ids, positions, mixed, infected, targetUsers, rowWeights] = inputs.slice(next, next + 6);
+      next += 6;
+      const dropAttended = layout.dropout ? tf.reshape(tf.div(tf.cast(inputs[next++], 'float32'), 1 - rate), [N, d]) : null;
+      // ---- forward ----
+      const v3 = tf.transpose(tf.reshape(value, [d, h, d]), [1, 0, 2]); // W^V_i
+      const o3 = tf.reshape(output, [h, d, d]); // W^O_i
+      const valueOutput = tf.reshape(tf.matMul(v3, o3), [hd, d]) as Tensor2D; // row block i: W^V_i W^O_i
+      const x = lookup(e.embedding, ids, U, layout.useGather);
+      const attended = tf.fused.matMul({ a: mixed as Tensor2D, b: valueOutput, bias: outputBias });
+      const z = tf.add(x, dropAttended ? tf.mul(attended, dropAttended) : attended);
+      const norm = layerNormForward(z, normGain, normBias, layout.layerNorm);
+      const windowed = (W > 1 ? packedWindowInput(norm.y, positions, N, d, W) : norm.y) as Tensor2D;
+      const logits = windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: windowBias }) : tf.matMul(windowed, windowProjection);
+      const masked = tf.add(logits, infected);
+      // [N, U] tensors are freed as soon as they are used (eagerly, e.g. in a graph's tracing run,
+      // they would otherwise live to the end of the scope).
+      logits.dispose();
+      // (row, target user) of every row: the targets as ids, no [N, U] one-hot.
+      const targetIndex = tf.stack([tf.range(0, N, 1, 'int32'), targetUsers], 1);
+      // Loss (Eq. 8 negated, divided by total) and its gradient in the logits.
+      const ce = crossEntropyWithGradientOfIds(masked as Tensor2D, rowWeights, targetIndex);
+      masked.dispose();
+      // ---- backward ----
+      const dLogits = ce.dLogits; // [N, U]
+      const dWindow = tf.matMul(windowed, dLogits, true, false);
+      const dWindowBias = windowBias ? tf.sum(dLogits, 0) : null;
+      const dWindowed = tf.matMul(dLogits, windowProjection, false, true); // [N, W*d]
+      dLogits.dispose();
+      const dAct = W > 1 ? packedWindowBackward(dWindowed, positions, N, d, W) : dWindowed;
+      const normGrads = layerNormBackward(dAct, normGain, norm.trace);
+      const dz = normGrads.dx;
+      const dAttended = dropAttended ? tf.mul(dz, dropAttended) : dz;
+      const dValueOutput = tf.matMul(mixed, dAttended, true, false);
+      const dMixed = tf.matMul(dAttended, valueOutput, false, true); // [N, h*d]
+      const dVO3 = tf.reshape(dValueOutput, [h, d, d]);
+      return [
+        ce.value,
+        e.trained(lookupBackward(dz, ids, U, layout.useGather)),
+        tf.reshape(tf.transpose(tf.matMul(dVO3, o3, false, true), [1, 0, 2]), [d, hd]),
+        tf.reshape(tf.matMul(v3, dVO3, true, false), [hd, d]),
+        tf.sum(dAttended, 0),
+        normGrads.dGain,
+        normGrads.dBias,
+        dWindow,
+        ...(dWindowBias ? [dWindowBias] : []),
+        tf.concat([dMixed, tf.zeros([1, hd])], 0),
+      ];
     });
 }
 
@@ -515,7 +651,7 @@ export interface ManualGradientsOptions {
   /** Embedding lookup: gather (and a segment sum backward) where the backend has the kernel, else a one-hot product. */
   embeddingLookup?: 'gather' | 'one-hot';
   /**
-   * Run each step as one TensorFlow graph on the tensorflow backend (default true; see
+   * Run each pass as one TensorFlow graph on the tensorflow backend (default true; see
    * tensor-ops' GraphFunction). Elsewhere, or false, the same ops run eagerly.
    */
   compile?: boolean;
@@ -525,75 +661,68 @@ export interface ManualGradientsOptions {
    * compare blocked and unblocked chunks.
    */
   maxAttentionBlockCells?: number;
+  /**
+   * Cap on the logit cells (packed rows x users) of one position-wise pass (default
+   * `MAX_LOGIT_CELLS`): a step's chunks are packed into as few passes as fit under it (at least
+   * one chunk each). Tests set it low to have steps of several passes.
+   */
+  maxLogitCells?: number;
 }
 
+/** Default cap on one position-wise pass's logits (packed rows x users): 32 MB of floats. */
+export const MAX_LOGIT_CELLS = 1 << 23;
+
 /**
- * Sizes a compiled chunk is padded to (tensor-ops' shape grid), so that a few dozen graphs serve
- * every batch: lengths up to 8 as they are, then four per doubling with steps of at most 32 (2 to
- * 16, 4 to 32, 8 to 64, 16 to 128, 32 beyond: attention costs L^2, so long chunks pad little); row
- * counts two per doubling with steps of at most 16 (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, then
- * multiples of 16).
+ * Sizes a compiled chunk's attention is padded to (tensor-ops' shape grid), so that a few dozen
+ * graphs serve every batch: lengths up to 8 as they are, then four per doubling with steps of at
+ * most 32 (2 to 16, 4 to 32, 8 to 64, 16 to 128, 32 beyond: attention costs L^2, so long chunks pad
+ * little); row counts two per doubling with steps of at most 16 (1, 2, 3, 4, 6, 8, 12, 16, 24, 32,
+ * then multiples of 16). The position-wise pass's packed rows are padded on a finer grid (eight
+ * sizes per doubling, steps of at most 64): it is most of a step's arithmetic, and one graph per
+ * size serves all chunk shapes.
  */
 export const paddedLength = shapeGrid({ stepsPerDoubling: 4, maxStep: 32 });
 export const paddedRows = shapeGrid({ stepsPerDoubling: 2, maxStep: 16 });
+export const paddedPackedRows = shapeGrid({ stepsPerDoubling: 8, maxStep: 64 });
 
-/**
- * A chunk and its targets laid out in [rows, length] (>= its own): padded rows are empty
- * sequences and padded positions are padding, neither with a target, so they add exactly zero to
- * the loss and the gradients.
- */
-function padChunk(batch: SequenceBatch, targets: Targets, rows: number, length: number): { batch: SequenceBatch; targets: Targets } {
-  const { batchSize: B, maxLength: L } = batch;
-  if (rows === B && length === L) return { batch, targets };
-  const users = new Int32Array(rows * length);
-  const targetUsers = new Int32Array(rows * length);
-  const weights = new Float32Array(rows * length);
-  for (let b = 0; b < B; b++) {
-    users.set(batch.users.subarray(b * L, (b + 1) * L), b * length);
-    targetUsers.set(targets.users.subarray(b * L, (b + 1) * L), b * length);
-    weights.set(targets.weights.subarray(b * L, (b + 1) * L), b * length);
-  }
-  const lengths = new Int32Array(rows);
-  lengths.set(batch.lengths);
-  return { batch: { batchSize: rows, maxLength: length, users, lengths }, targets: { users: targetUsers, weights, count: targets.count } };
-}
-
-/**
- * Uniform draws (tf.randomUniform with `seed`, as the tape path's tf.dropout draws them) of shape
- * `shape`, padded with zeros at the end of each axis to `padded`. Kept as tensors: for the longest
- * Twitter-sized row the attention draws are 8 x 2,466^2 floats (194 MB), and reading them back to
- * the host and padding them there cost two more host copies of that size per step, garbage that
- * stayed in the process's RSS until collected (issue 22). The values are the same, entry for entry.
- */
-function uniformDraws(shape: number[], seed: number, padded: number[]): Tensor {
-  const draws = tf.randomUniform(shape, 0, 1, 'float32', seed);
-  if (padded.every((n, i) => n === shape[i])) return draws;
-  const out = tf.pad(draws, shape.map((n, i) => [0, padded[i] - n] as [number, number]));
-  draws.dispose();
-  return out;
+/** A trained chunk of a step, with its dropout seeds. */
+interface PlannedChunk extends ChunkLayout {
+  blocks: [number, number][];
+  packed: number;
+  /** Seeds of the attention and attended-vector dropout (null without dropout). */
+  seeds: [number, number] | null;
 }
 
 /**
  * Loss and gradients of the mean next-user cross-entropy with the hand-written backward pass,
  * for one network.
  *
- * On the tensorflow backend each chunk runs as one compiled TensorFlow graph (tensor-ops'
- * `GraphFunction`), which takes the weights, the running loss and gradients and the chunk's data
- * and returns the updated running values: a step is one native call per chunk, and its ~170 ops
- * cost ~1 us of dispatch each instead of 20-40 us. Chunks are padded to a grid of shapes
- * (`paddedRows` x `paddedLength`) so that a few dozen graphs serve a whole training run; padding
- * has no target, so the numbers are those of the eager pass up to float rounding (dropout draws
- * are made at the chunk's own shape, as the eager pass makes them). Elsewhere (or with
- * `compile: false`) the same ops run eagerly over all chunks at once, unpadded. `dispose()`
- * unloads the graphs.
+ * A step runs in three kinds of pass (issue 22): per chunk, its attention forward in the chunk's
+ * [rows, length] layout; then, for all the step's chunks at once, everything after the attention
+ * (the value and output products, the residual, the layer norm, the window, the logits over all
+ * users and the loss, forward and backward) on the kept positions only, packed row after row
+ * (`packChunks`: no padding positions, no rows past the last target); then per chunk the
+ * attention backward. The position-wise work is most of the arithmetic (the [positions, W*d] x
+ * [W*d, U] window product three times), and on Memetracker the packed rows are 40% of the
+ * padded chunks' positions. Steps whose logits would exceed `maxLogitCells` pack their chunks in
+ * several groups.
+ *
+ * On the tensorflow backend each pass runs as one compiled TensorFlow graph (tensor-ops'
+ * `GraphFunction`): chunk attention padded to a grid of shapes (`paddedRows` x `paddedLength`),
+ * packed rows to `paddedPackedRows`, so that a few dozen graphs of each kind serve a whole training
+ * run; padding has no target, so the numbers are those of the eager pass up to float rounding.
+ * Dropout keep flags are drawn on the host at each chunk's own shape from the tape path's seeds,
+ * so compiled and eager runs use the same masks. Elsewhere (or with `compile: false`) the same
+ * passes run eagerly, unpadded. `dispose()` unloads the graphs.
  */
 export class ManualGradients {
   private readonly graph: GraphFunction | null;
   private readonly bodies = new Map<string, (inputs: Tensor[]) => Tensor[]>();
   private readonly useGather: boolean;
   private readonly maxBlockCells: number;
+  private readonly maxPackedRows: number;
   private current: ((inputs: Tensor[]) => Tensor[]) | null = null;
-  /** Zero running values for the first chunk of a step (never modified: graphs return new tensors). */
+  /** Zero running gradients of query and key for a step's first attention backward. */
   private zeros: Tensor[] | null = null;
 
   constructor(
@@ -601,11 +730,12 @@ export class ManualGradients {
     options: ManualGradientsOptions = {},
   ) {
     if (!manualGradientsSupported(network.architecture)) throw new CascadeError('INTERNAL', 'ndm: the hand-written gradient does not cover the Finit term; use the tape');
-    // Gather and its gradient (a segment sum) where the backend has the kernel; else a one-hot product.
     this.maxBlockCells = options.maxAttentionBlockCells ?? MAX_ATTENTION_BLOCK_CELLS;
+    this.maxPackedRows = Math.max(1, Math.floor((options.maxLogitCells ?? MAX_LOGIT_CELLS) / network.architecture.numUsers));
+    // Gather and its gradient (a segment sum) where the backend has the kernel; else a one-hot product.
     this.useGather = (options.embeddingLookup ?? (tf.getKernel('UnsortedSegmentSum', tf.getBackend()) ? 'gather' : 'one-hot')) === 'gather';
-    // One GraphFunction for every chunk shape: the body of a call is chosen by its key.
-    this.graph = options.compile === false || !graphFunctionsEnabled() ? null : new GraphFunction((inputs) => this.current!(inputs), { name: 'ndm training chunk' });
+    // One GraphFunction for every pass and shape: the body of a call is chosen by its key.
+    this.graph = options.compile === false || !graphFunctionsEnabled() ? null : new GraphFunction((inputs) => this.current!(inputs), { name: 'ndm training pass' });
   }
 
   /** Compilation statistics (null when running eagerly). */
@@ -617,59 +747,27 @@ export class ManualGradients {
     return TRAINED.filter((name) => name !== 'windowBias' || this.network.architecture.windowBias);
   }
 
-  private body(chunks: { B: number; L: number }[], accumulate: boolean): (inputs: Tensor[]) => Tensor[] {
-    const key = `${accumulate ? 'acc' : 'all'}:${chunks.map(({ B, L }) => `${B}x${L}`).join(',')}`;
-    let body = this.bodies.get(key);
-    if (!body) {
-      const network = this.network;
-      body = stepBody({
-        architecture: network.architecture,
-        weights: this.trainedWeights(),
-        frozen: network.frozenEmbeddingColumns() !== null,
-        chunks,
-        dropout: network.architecture.dropout > 0,
-        useGather: this.useGather,
-        layerNorm: network.layerNormOptions(),
-        accumulate,
-        maxBlockCells: this.maxBlockCells,
-      });
-      // Compiled bodies are one per chunk shape; eager ones are cheap to rebuild, keep few.
-      if (!accumulate && this.bodies.size > 64) this.bodies.clear();
-      this.bodies.set(key, body);
-    }
-    return body;
+  private layout(): PassLayout {
+    const network = this.network;
+    return { architecture: network.architecture, frozen: network.frozenEmbeddingColumns() !== null, dropout: network.architecture.dropout > 0, useGather: this.useGather };
   }
 
-  /** Host-made inputs of one chunk (the caller disposes them). */
-  private chunkInputs(batch: SequenceBatch, targets: Targets, total: number, rng: Rng, pad: boolean): Tensor[] {
-    const a = this.network.architecture;
-    const { numUsers: U, heads: h, dimension: d, dropout: rate } = a;
-    const { batchSize: B, maxLength: L } = batch;
-    const rows = pad ? paddedRows(B) : B;
-    const length = pad ? paddedLength(L) : L;
-    const padded = padChunk(batch, targets, rows, length);
-    const weights = new Float32Array(rows * length);
-    for (let r = 0; r < weights.length; r++) weights[r] = padded.targets.weights[r] * (1 / total);
-    const made: Tensor[] = [
-      tf.tensor1d(padded.batch.users, 'int32'),
-      tf.tensor1d(padded.batch.lengths, 'int32'),
-      ...((e) => [tf.tensor2d(e.indices, [e.values.length, 2], 'int32'), tf.tensor1d(e.values, 'float32')])(infectedEntries(padded.batch, U)),
-      tf.tensor1d(padded.targets.users, 'int32'),
-      tf.tensor2d(weights, [rows * length, 1]),
-    ];
-    if (rate > 0) {
-      // Drawn at the chunk's own shape, in the tape path's order and layout (a chunk whose
-      // attention runs in query blocks gets the keep flags of its blocks' slices: the same
-      // multipliers).
-      const blocks = attentionBlocks(rows, length, h, this.maxBlockCells);
-      if (blocks.length > 1) made.push(blockedDropoutFlags([B, h, L, L], rng.seedInt(), rate, rows, blocks));
-      else made.push(uniformDraws([B, h, L, L], rng.seedInt(), [rows, h, length, length]));
-      // [B*L, d] laid into [rows*length, d]: row (b, j) at b * length + j.
-      const attended = uniformDraws([B, L, d], rng.seedInt(), [rows, length, d]);
-      made.push(tf.reshape(attended, [rows * length, d]));
-      attended.dispose();
+  /** Runs pass `key` (compiled when graphs are on, else eagerly), building its body once. */
+  private run(key: string, make: () => (inputs: Tensor[]) => Tensor[], inputs: Tensor[]): Tensor[] {
+    let body = this.bodies.get(key);
+    if (!body) {
+      body = make();
+      // Compiled bodies are one per shape; eager ones are cheap to rebuild, keep few.
+      if (!this.graph && this.bodies.size > 64) this.bodies.clear();
+      this.bodies.set(key, body);
     }
-    return made;
+    if (!this.graph) return body(inputs);
+    this.current = body;
+    try {
+      return this.graph.call(inputs, key);
+    } finally {
+      this.current = null;
+    }
   }
 
   /**
@@ -680,42 +778,142 @@ export class ManualGradients {
    */
   compute(chunks: readonly SequenceBatch[], targets: readonly Targets[], total: number, rng: Rng): LossAndGradients {
     const network = this.network;
-    const weights = this.trainedWeights();
+    const a = network.architecture;
+    const { heads: h, dimension: d, numUsers: U } = a;
+    const compiled = this.graph !== null;
+    const planned: PlannedChunk[] = [];
+    for (let c = 0; c < chunks.length; c++) {
+      const batch = chunks[c];
+      if (targets[c].count === 0) continue;
+      const rows = compiled ? paddedRows(batch.batchSize) : batch.batchSize;
+      const length = compiled ? paddedLength(batch.maxLength) : batch.maxLength;
+      const kept = keptPositions(batch, targets[c]);
+      const seeds: [number, number] | null = a.dropout > 0 ? [rng.seedInt(), rng.seedInt()] : null;
+      planned.push({ batch, targets: targets[c], rows, length, kept, packed: kept.reduce((s, n) => s + n, 0), blocks: attentionBlocks(rows, length, h, this.maxBlockCells), seeds });
+    }
+    if (planned.length === 0) throw new CascadeError('INTERNAL', 'ndm: no chunk has a trained target');
+    // Groups of chunks whose packed rows fit one position-wise pass.
+    const groups: PlannedChunk[][] = [];
+    let rowsInGroup = 0;
+    for (const chunk of planned) {
+      if (groups.length === 0 || rowsInGroup + chunk.packed > this.maxPackedRows) {
+        groups.push([]);
+        rowsInGroup = 0;
+      }
+      groups[groups.length - 1].push(chunk);
+      rowsInGroup += chunk.packed;
+    }
+    const layout = this.layout();
+    const w = (name: WeightName) => network.weightVariable(name) as Tensor;
     const frozen = network.frozenEmbeddingColumns();
-    const trained = chunks.map((batch, c) => ({ batch, t: targets[c] })).filter(({ t }) => t.count > 0);
-    if (trained.length === 0) throw new CascadeError('INTERNAL', 'ndm: no chunk has a trained target');
-    const fixed = [...weights.map((name) => network.weightVariable(name) as Tensor), ...(frozen ? [frozen] : [])];
-    let outputs: Tensor[];
-    if (this.graph) {
-      this.zeros ??= [tf.scalar(0), ...fixed.slice(0, weights.length).map((w) => tf.zerosLike(w))];
-      let running = this.zeros;
-      for (const { batch, t } of trained) {
-        const made = this.chunkInputs(batch, t, total, rng, true);
-        const shape = { B: made[0].shape[0]! / paddedLength(batch.maxLength), L: paddedLength(batch.maxLength) };
+    const embedding = frozen ? [w('embedding'), frozen] : [w('embedding')];
+    const positionWeights: WeightName[] = ['value', 'output', 'outputBias', 'normGain', 'normBias', 'windowProjection', ...(a.windowBias ? (['windowBias'] as WeightName[]) : [])];
+    this.zeros ??= [tf.zerosLike(w('query')), tf.zerosLike(w('key'))];
+    let running: Tensor[] = this.zeros.slice(); // query, key (then the embedding, from the first position-wise pass)
+    let positionSums: Tensor[] | null = null; // loss, then the gradients of positionWeights
+    const owned = (t: Tensor) => !this.zeros!.includes(t);
+    try {
+      for (const group of groups) {
+        const made: Tensor[] = [];
+        const track = <T extends Tensor>(t: T): T => (made.push(t), t);
         try {
-          this.current = this.body([shape], true);
-          const next = this.graph.call([...fixed, ...running, ...made], `${shape.B}x${shape.L}`);
-          if (running !== this.zeros) for (const r of running) r.dispose();
-          running = next;
+          // Attention forward, chunk by chunk.
+          const chunkInputs = group.map(({ batch, rows, length, blocks, seeds }) => {
+            const { batchSize: B, maxLength: L } = batch;
+            const ids = new Int32Array(rows * length);
+            for (let b = 0; b < B; b++) ids.set(batch.users.subarray(b * L, (b + 1) * L), b * length);
+            const lengths = new Int32Array(rows);
+            lengths.set(batch.lengths);
+            const inputs: Tensor[] = [track(tf.tensor1d(ids, 'int32')), track(tf.tensor1d(lengths, 'int32'))];
+            if (seeds) {
+              const flags = blocks.length > 1 ? blockedDropoutFlags([B, h, L, L], seeds[0], a.dropout, rows, blocks) : tf.tensor1d(attentionKeepFlags(B, h, L, seeds[0], a.dropout, rows, length), 'bool');
+              inputs.push(track(flags));
+            }
+            return inputs;
+          });
+          const forward = group.map((chunk, c) => {
+            const [ids, lengths, flags] = chunkInputs[c];
+            const out = this.run(`attention forward ${chunk.rows}x${chunk.length}`, () => attentionForwardBody(layout, chunk.rows, chunk.length, chunk.blocks), [w('query'), w('key'), ...embedding, ids, lengths, ...(flags ? [flags] : [])]);
+            out.forEach(track);
+            return out;
+          });
+          // Everything after the attention, on the group's packed rows.
+          const count = group.reduce((s, c) => s + c.packed, 0);
+          const N = compiled ? paddedPackedRows(count) : count;
+          const packed = packChunks(group, N, 1 / total);
+          const stacked = track(tf.concat([...forward.map((f) => f[0]), track(tf.zeros([1, h * d]))], 0));
+          const mixed = track(tf.gather(stacked, track(tf.tensor1d(packed.gather, 'int32'))));
+          const pairs = packed.infectedIndices.length / 2;
+          const infected = track(tf.scatterND(track(tf.tensor2d(packed.infectedIndices, [pairs, 2], 'int32')), track(tf.fill([pairs], MASKED_LOGIT)), [N, U]));
+          const positionInputs = [
+            ...embedding,
+            ...positionWeights.map(w),
+            track(tf.tensor1d(packed.ids, 'int32')),
+            track(tf.tensor1d(packed.positions, 'int32')),
+            mixed,
+            infected,
+            track(tf.tensor1d(packed.targetUsers, 'int32')),
+            track(tf.tensor2d(packed.rowWeights, [N, 1])),
+          ];
+          if (layout.dropout) {
+            const flags = new Uint8Array(N * d);
+            let row = 0;
+            for (const chunk of group) {
+              attendedKeepFlags(chunk.batch, chunk.kept, d, chunk.seeds![1], a.dropout, flags, row);
+              row += chunk.packed;
+            }
+            positionInputs.push(track(tf.tensor1d(flags, 'bool')));
+          }
+          const out = this.run(`position-wise ${N}`, () => positionWiseBody({ ...layout, layerNorm: network.layerNormOptions() }, N), positionInputs);
+          const dMixed = track(out.pop()!);
+          const [loss, dEmbedding, ...grads] = out;
+          if (positionSums === null) positionSums = [loss, ...grads];
+          else {
+            const sums: Tensor[] = positionSums.map((s, i) => tf.add(s, i === 0 ? loss : grads[i - 1]));
+            tf.dispose([...positionSums, loss, ...grads]);
+            positionSums = sums;
+          }
+          if (running.length === 2) running = [...running, dEmbedding];
+          else {
+            const sum = tf.add(running[2], dEmbedding);
+            tf.dispose([running[2], dEmbedding]);
+            running[2] = sum;
+          }
+          // Attention backward, chunk by chunk, adding to the running gradients.
+          group.forEach((chunk, c) => {
+            const [ids, , flags] = chunkInputs[c];
+            const [, y, ...weights] = forward[c];
+            const dMixedRows = track(tf.gather(dMixed, track(tf.tensor1d(packed.unpack[c], 'int32'))));
+            const next = this.run(`attention backward ${chunk.rows}x${chunk.length}`, () => attentionBackwardBody(layout, chunk.rows, chunk.length, chunk.blocks), [
+              w('query'),
+              w('key'),
+              ...embedding,
+              ids,
+              ...(flags ? [flags] : []),
+              y,
+              ...weights,
+              dMixedRows,
+              ...running,
+            ]);
+            for (const t of running) if (owned(t)) t.dispose();
+            running = next;
+          });
         } finally {
-          this.current = null;
-          for (const m of made) m.dispose();
+          tf.dispose(made);
         }
       }
-      outputs = running;
-    } else {
-      const made = trained.flatMap(({ batch, t }) => this.chunkInputs(batch, t, total, rng, false));
-      try {
-        outputs = this.body(trained.map(({ batch }) => ({ B: batch.batchSize, L: batch.maxLength })), false)([...fixed, ...made]);
-      } finally {
-        for (const m of made) m.dispose();
-      }
+    } catch (error) {
+      tf.dispose([...running.filter(owned), ...(positionSums ?? [])]);
+      throw error;
     }
-    const [loss, ...grads] = outputs;
+    const [loss, ...grads] = positionSums!;
+    const [dQuery, dKey, dEmbedding] = running;
     const lossSum = (loss.dataSync()[0] as number) * total;
     loss.dispose();
     const byName: Record<string, Tensor> = {};
-    weights.forEach((name, i) => (byName[network.weightVariable(name).name] = grads[i]));
+    const gradient: Partial<Record<WeightName, Tensor>> = { embedding: dEmbedding, query: dQuery, key: dKey };
+    positionWeights.forEach((name, i) => (gradient[name] = grads[i]));
+    for (const name of this.trainedWeights()) byName[network.weightVariable(name).name] = gradient[name]!;
     return { lossSum, grads: byName };
   }
 
@@ -738,7 +936,12 @@ export function manualLossAndGradients(
   targets: readonly Targets[],
   total: number,
   rng: Rng,
-  options: { embeddingLookup?: 'gather' | 'one-hot'; maxAttentionBlockCells?: number } = {},
+  options: { embeddingLookup?: 'gather' | 'one-hot'; maxAttentionBlockCells?: number; maxLogitCells?: number } = {},
 ): LossAndGradients {
-  return new ManualGradients(network, { ...options, compile: false }).compute(chunks, targets, total, rng);
+  const manual = new ManualGradients(network, { ...options, compile: false });
+  try {
+    return manual.compute(chunks, targets, total, rng);
+  } finally {
+    manual.dispose();
+  }
 }
