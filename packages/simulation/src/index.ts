@@ -4,6 +4,7 @@
 export { IndependentCascadeSimulator, ContinuousTimeSimulator, SequentialSampler } from './simulators.js';
 export type { SimulatorOptions, SequentialSamplerOptions } from './simulators.js';
 export { SimulationPool, simulationPoolFor } from './pool.js';
+export { moduleWorker, type ModuleWorkerOptions } from './module-worker.js';
 export { RateNetworkModel, rateNetworkFormat } from './rate-network-model.js';
 export type { NetworkSettings, RateNetworkOptions, SavedRateNetwork } from './rate-network-model.js';
 export type { SimulationPoolOptions } from './pool.js';

@@ -12,9 +12,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { CancelledError, CascadeError, ERROR_CODES, type ErrorCode, type ExecutionSettings } from '@cascade-lab/core';
 import type { EngineTask, EngineTaskResult } from './tasks.js';
+import { moduleWorker, underTsx } from './module-worker.js';
 
 export interface SimulationPoolOptions {
   /** Number of worker threads (default: available cores - 1, at least 1). */
@@ -45,28 +46,6 @@ interface Slot {
 
 const fromSources = import.meta.url.endsWith('.ts');
 
-function underTsx(): boolean {
-  return process.execArgv.some((a) => a.includes('tsx')) || (process.env.NODE_OPTIONS ?? '').includes('tsx');
-}
-
-/**
- * The parent's Node flags that make sense in a worker: module resolution conditions, source maps,
- * warning switches and memory limits. Everything else (Jest's `--experimental-vm-modules`, module
- * hooks such as `--import tsx`, `--input-type`, `--eval`, inspector flags) is left out: the
- * bootstrap registers tsx itself where needed.
- */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--conditions' || a === '-C') {
-      if (i + 1 < args.length) out.push(a, args[++i]);
-    } else if (/^--(conditions=|enable-source-maps$|no-warnings|disable-warning=|max-old-space-size=|max-semi-space-size=|stack-size=)/.test(a)) out.push(a);
-  }
-  return out;
-}
-
 function reviveError(e: { name: string; message: string; code?: string; stack?: string }): Error {
   const err = e.code && e.code in ERROR_CODES ? new CascadeError(e.code as ErrorCode, e.message) : new Error(e.message);
   if (e.stack) err.stack = `${err.name}: ${e.message}\n    [in simulation worker]\n${e.stack.split('\n').slice(1).join('\n')}`;
@@ -91,16 +70,10 @@ export class SimulationPool {
   }
 
   private spawn(): Worker {
-    const entry = new URL(fromSources ? './worker.ts' : './worker.js', import.meta.url).href;
-    const worker = new Worker(new URL('../worker-bootstrap.mjs', import.meta.url), {
-      workerData: {
-        entry,
-        tsx: this.typescript,
-        tsconfig: fromSources ? fileURLToPath(new URL('../tsconfig.worker-src.json', import.meta.url)) : undefined,
-      },
-      execArgv: workerExecArgv(),
+    return moduleWorker(new URL(fromSources ? './worker.ts' : './worker.js', import.meta.url), {
+      typescript: this.typescript,
+      tsconfig: fromSources ? fileURLToPath(new URL('../tsconfig.worker-src.json', import.meta.url)) : undefined,
     });
-    return worker;
   }
 
   private addSlot(): Slot {

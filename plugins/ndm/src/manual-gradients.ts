@@ -2,7 +2,7 @@ import { CascadeError, PAD_USER, type Rng } from '@cascade-lab/core';
 import { MASKED_LOGIT, crossEntropyWithGradientOfIds, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
 import { GraphFunction, graphFunctionsEnabled, layerNormBackward, layerNormForward, shapeGrid, type GraphFunctionStats, type LayerNormOptions } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D } from './tf.js';
-import { UniformStream } from './uniform-stream.js';
+import { blockedKeepFlags, blockOffsets, keepFlags, type KeepFlagJob } from './dropout-flags.js';
 import type { NdmArchitecture, WeightName } from './weights.js';
 
 /**
@@ -190,53 +190,13 @@ function blockMultiplier(flags: Tensor, offset: number, j0: number, j1: number, 
   return tf.reshape(tf.transpose(tf.div(tf.cast(slice, 'float32'), 1 - rate), [0, 2, 1, 3]), [B, (j1 - j0) * h, j1]);
 }
 
-/** Where each block's flags start in the blocked flags (`blockedDropoutFlags`). */
-function blockOffsets(blocks: [number, number][], B: number, h: number): number[] {
-  let offset = 0;
-  return blocks.map(([j0, j1]) => {
-    const at = offset;
-    offset += B * h * (j1 - j0) * j1;
-    return at;
-  });
-}
-
 /**
- * The attention dropout of a chunk whose attention runs in query blocks, as the blocks use it: for
- * each block [j0, j1) in turn, the [rows, h, j1-j0, j1] slice (queries j0..j1-1, keys 0..j1-1) of
- * the keep flags floor(u + keep) (1: kept, 0: dropped) of the draws u that
- * `uniformDraws([B, h, L, L], seed, [rows, h, length, length])` makes (length: the end of the last
- * block), flattened and concatenated, one byte each. The draws are tf.randomUniform's stream with
- * this seed, made one at a time by `UniformStream`; the flag is computed as TensorFlow computes it
- * in float32 (the float32 sum u + keep, rounded once: `Math.fround` of the exact sum of two
- * float32), and the padding's draws are 0, so flag 0 (floor(keep) = 0). So the multipliers are the
- * old ones value for value (tested), but only the causal blocks are kept, a byte per cell instead
- * of a float: for the longest Twitter-sized row 29 MB instead of the full draws (194 MB on the
- * host and again as a tensor, 199 MB padded; issue 22). Keys past a block (k >= j1) are dropped: their
- * scores are masked and their weights exactly 0.
+ * The keep flags of a chunk whose attention runs in query blocks (`blockedKeepFlags`: each block's
+ * [rows, h, j1-j0, j1] slice of the draws [B, h, L, L]) as a bool tensor, as the blocks read them.
  */
 export function blockedDropoutFlags(shape: [number, number, number, number], seed: number, rate: number, rows: number, blocks: [number, number][]): Tensor {
   const [B, h, L] = shape;
-  const keepProbability = Math.fround(1 - rate); // tf.add(u, keep) takes keep as a float32 scalar
-  const offsets = blockOffsets(blocks, rows, h);
-  const total = blocks.reduce((s, [j0, j1]) => s + rows * h * (j1 - j0) * j1, 0);
-  const values = new Uint8Array(total); // zeros: the padding
-  const blockOf = new Int32Array(L);
-  blocks.forEach(([j0, j1], b) => blockOf.fill(b, j0, Math.min(j1, L)));
-  const stream = new UniformStream(seed);
-  // The stream fills [B, h, L, L] in row-major order.
-  for (let r = 0; r < B; r++) {
-    for (let i = 0; i < h; i++) {
-      for (let j = 0; j < L; j++) {
-        const b = blockOf[j];
-        const [j0, j1] = blocks[b];
-        const keep = Math.min(j1, L);
-        const at = offsets[b] + ((r * h + i) * (j1 - j0) + (j - j0)) * j1;
-        stream.keepFlags(values, at, keep, keepProbability);
-        stream.skip(L - keep);
-      }
-    }
-  }
-  return tf.tensor1d(values, 'bool');
+  return tf.tensor1d(blockedKeepFlags(B, h, L, seed, rate, rows, blocks), 'bool');
 }
 
 /**
@@ -401,49 +361,6 @@ export function packChunks(chunks: readonly ChunkLayout[], size: number, scale: 
     offset += rows * length;
   }
   return { count, ids, positions, targetUsers, rowWeights, infectedIndices: Int32Array.from(pairs), gather, unpack };
-}
-
-/**
- * The keep flags (1 kept, 0 dropped) of a chunk's attention dropout, laid out as its scores
- * [rows, length, h, length] (row (b, j, i): query j of sequence b, head i; zeros in the padding):
- * the flags floor(u + keep) of the draws u that tf.randomUniform([B, h, L, L], 0, 1, 'float32',
- * seed) makes (`UniformStream`; the float32 sum as TensorFlow rounds it). The multiplier flag / keep
- * is floor(u + keep) / keep (`multiplierFromUniform`, the tape's tf.dropout) value for value, and
- * one byte per cell instead of a float, transposed on the host instead of in the step.
- */
-export function attentionKeepFlags(B: number, h: number, L: number, seed: number, rate: number, rows: number, length: number): Uint8Array {
-  const keep = Math.fround(1 - rate);
-  const out = new Uint8Array(rows * length * h * length);
-  const stream = new UniformStream(seed);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < h; i++) {
-      for (let j = 0; j < L; j++) {
-        stream.keepFlags(out, ((b * length + j) * h + i) * length, L, keep);
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * The keep flags of a chunk's attended-vector dropout (draws [B, L, d] from `seed`, as the tape's
- * tf.dropout) for its kept positions only, written into `out` from packed row `row` on ([kept, d]).
- */
-export function attendedKeepFlags(batch: SequenceBatch, kept: Int32Array, d: number, seed: number, rate: number, out: Uint8Array, row: number): void {
-  const keep = Math.fround(1 - rate);
-  const stream = new UniformStream(seed);
-  const L = batch.maxLength;
-  let at = row * d;
-  for (let b = 0; b < batch.batchSize; b++) {
-    for (let t = 0; t < L; t++) {
-      if (t >= kept[b]) {
-        stream.skip(d);
-        continue;
-      }
-      stream.keepFlags(out, at, d, keep);
-      at += d;
-    }
-  }
 }
 
 /** What a step's three kinds of pass are built for. */
@@ -685,12 +602,20 @@ export const paddedLength = shapeGrid({ stepsPerDoubling: 4, maxStep: 32 });
 export const paddedRows = shapeGrid({ stepsPerDoubling: 2, maxStep: 16 });
 export const paddedPackedRows = shapeGrid({ stepsPerDoubling: 8, maxStep: 64 });
 
-/** A trained chunk of a step, with its dropout seeds. */
+/** A trained chunk of a step. */
 interface PlannedChunk extends ChunkLayout {
   blocks: [number, number][];
   packed: number;
-  /** Seeds of the attention and attended-vector dropout (null without dropout). */
-  seeds: [number, number] | null;
+  /** Index of its attention keep-flag job in the step's jobs (the attended-vector job follows); -1 without dropout. */
+  flags: number;
+}
+
+/** A planned training step (`ManualGradients.plan`). */
+export interface StepPlan {
+  groups: PlannedChunk[][];
+  /** The keep flags the step needs, in the order `run` takes them. */
+  jobs: KeepFlagJob[];
+  total: number;
 }
 
 /**
@@ -753,7 +678,7 @@ export class ManualGradients {
   }
 
   /** Runs pass `key` (compiled when graphs are on, else eagerly), building its body once. */
-  private run(key: string, make: () => (inputs: Tensor[]) => Tensor[], inputs: Tensor[]): Tensor[] {
+  private pass(key: string, make: () => (inputs: Tensor[]) => Tensor[], inputs: Tensor[]): Tensor[] {
     let body = this.bodies.get(key);
     if (!body) {
       body = make();
@@ -777,19 +702,37 @@ export class ManualGradients {
    * `rng`, in the tape path's order.
    */
   compute(chunks: readonly SequenceBatch[], targets: readonly Targets[], total: number, rng: Rng): LossAndGradients {
-    const network = this.network;
-    const a = network.architecture;
-    const { heads: h, dimension: d, numUsers: U } = a;
+    const plan = this.plan(chunks, targets, total, rng);
+    return this.run(plan, plan.jobs.map(keepFlags));
+  }
+
+  /**
+   * A step's layout: its trained chunks (the attention's shape, the kept positions, the dropout
+   * seeds, drawn from `rng` two per trained chunk in the tape path's order), their groups of one
+   * position-wise pass each, and the keep-flag jobs of its dropout (`run` takes their flags in that
+   * order; a `DropoutThread` may make them ahead). Chunks without a trained target are skipped, as
+   * the tape path does.
+   */
+  plan(chunks: readonly SequenceBatch[], targets: readonly Targets[], total: number, rng: Rng): StepPlan {
+    const a = this.network.architecture;
+    const { heads: h, dimension: d, dropout: rate } = a;
     const compiled = this.graph !== null;
     const planned: PlannedChunk[] = [];
+    const jobs: KeepFlagJob[] = [];
     for (let c = 0; c < chunks.length; c++) {
       const batch = chunks[c];
       if (targets[c].count === 0) continue;
-      const rows = compiled ? paddedRows(batch.batchSize) : batch.batchSize;
-      const length = compiled ? paddedLength(batch.maxLength) : batch.maxLength;
+      const { batchSize: B, maxLength: L } = batch;
+      const rows = compiled ? paddedRows(B) : B;
+      const length = compiled ? paddedLength(L) : L;
       const kept = keptPositions(batch, targets[c]);
-      const seeds: [number, number] | null = a.dropout > 0 ? [rng.seedInt(), rng.seedInt()] : null;
-      planned.push({ batch, targets: targets[c], rows, length, kept, packed: kept.reduce((s, n) => s + n, 0), blocks: attentionBlocks(rows, length, h, this.maxBlockCells), seeds });
+      const blocks = attentionBlocks(rows, length, h, this.maxBlockCells);
+      if (rate > 0) {
+        const [attention, attended] = [rng.seedInt(), rng.seedInt()];
+        jobs.push(blocks.length > 1 ? { kind: 'blocked', seed: attention, rate, B, h, L, rows, blocks } : { kind: 'attention', seed: attention, rate, B, h, L, rows, length });
+        jobs.push({ kind: 'attended', seed: attended, rate, L, d, kept });
+      }
+      planned.push({ batch, targets: targets[c], rows, length, kept, packed: kept.reduce((s, n) => s + n, 0), blocks, flags: rate > 0 ? jobs.length - 2 : -1 });
     }
     if (planned.length === 0) throw new CascadeError('INTERNAL', 'ndm: no chunk has a trained target');
     // Groups of chunks whose packed rows fit one position-wise pass.
@@ -803,6 +746,17 @@ export class ManualGradients {
       groups[groups.length - 1].push(chunk);
       rowsInGroup += chunk.packed;
     }
+    return { groups, jobs, total };
+  }
+
+  /** Loss and gradients of a planned step, given the flags of its jobs (in order). */
+  run(plan: StepPlan, flags: readonly Uint8Array[]): LossAndGradients {
+    if (flags.length !== plan.jobs.length) throw new CascadeError('INTERNAL', `ndm: ${flags.length} keep-flag arrays for ${plan.jobs.length} jobs`);
+    const { groups, total } = plan;
+    const network = this.network;
+    const a = network.architecture;
+    const { heads: h, dimension: d, numUsers: U } = a;
+    const compiled = this.graph !== null;
     const layout = this.layout();
     const w = (name: WeightName) => network.weightVariable(name) as Tensor;
     const frozen = network.frozenEmbeddingColumns();
@@ -818,22 +772,20 @@ export class ManualGradients {
         const track = <T extends Tensor>(t: T): T => (made.push(t), t);
         try {
           // Attention forward, chunk by chunk.
-          const chunkInputs = group.map(({ batch, rows, length, blocks, seeds }) => {
+          const chunkInputs = group.map((chunk) => {
+            const { batch, rows, length } = chunk;
             const { batchSize: B, maxLength: L } = batch;
             const ids = new Int32Array(rows * length);
             for (let b = 0; b < B; b++) ids.set(batch.users.subarray(b * L, (b + 1) * L), b * length);
             const lengths = new Int32Array(rows);
             lengths.set(batch.lengths);
             const inputs: Tensor[] = [track(tf.tensor1d(ids, 'int32')), track(tf.tensor1d(lengths, 'int32'))];
-            if (seeds) {
-              const flags = blocks.length > 1 ? blockedDropoutFlags([B, h, L, L], seeds[0], a.dropout, rows, blocks) : tf.tensor1d(attentionKeepFlags(B, h, L, seeds[0], a.dropout, rows, length), 'bool');
-              inputs.push(track(flags));
-            }
+            if (chunk.flags >= 0) inputs.push(track(tf.tensor1d(flags[chunk.flags], 'bool')));
             return inputs;
           });
           const forward = group.map((chunk, c) => {
             const [ids, lengths, flags] = chunkInputs[c];
-            const out = this.run(`attention forward ${chunk.rows}x${chunk.length}`, () => attentionForwardBody(layout, chunk.rows, chunk.length, chunk.blocks), [w('query'), w('key'), ...embedding, ids, lengths, ...(flags ? [flags] : [])]);
+            const out = this.pass(`attention forward ${chunk.rows}x${chunk.length}`, () => attentionForwardBody(layout, chunk.rows, chunk.length, chunk.blocks), [w('query'), w('key'), ...embedding, ids, lengths, ...(flags ? [flags] : [])]);
             out.forEach(track);
             return out;
           });
@@ -856,15 +808,15 @@ export class ManualGradients {
             track(tf.tensor2d(packed.rowWeights, [N, 1])),
           ];
           if (layout.dropout) {
-            const flags = new Uint8Array(N * d);
+            const attended = new Uint8Array(N * d);
             let row = 0;
             for (const chunk of group) {
-              attendedKeepFlags(chunk.batch, chunk.kept, d, chunk.seeds![1], a.dropout, flags, row);
+              attended.set(flags[chunk.flags + 1], row * d);
               row += chunk.packed;
             }
-            positionInputs.push(track(tf.tensor1d(flags, 'bool')));
+            positionInputs.push(track(tf.tensor1d(attended, 'bool')));
           }
-          const out = this.run(`position-wise ${N}`, () => positionWiseBody({ ...layout, layerNorm: network.layerNormOptions() }, N), positionInputs);
+          const out = this.pass(`position-wise ${N}`, () => positionWiseBody({ ...layout, layerNorm: network.layerNormOptions() }, N), positionInputs);
           const dMixed = track(out.pop()!);
           const [loss, dEmbedding, ...grads] = out;
           if (positionSums === null) positionSums = [loss, ...grads];
@@ -884,7 +836,7 @@ export class ManualGradients {
             const [ids, , flags] = chunkInputs[c];
             const [, y, ...weights] = forward[c];
             const dMixedRows = track(tf.gather(dMixed, track(tf.tensor1d(packed.unpack[c], 'int32'))));
-            const next = this.run(`attention backward ${chunk.rows}x${chunk.length}`, () => attentionBackwardBody(layout, chunk.rows, chunk.length, chunk.blocks), [
+            const next = this.pass(`attention backward ${chunk.rows}x${chunk.length}`, () => attentionBackwardBody(layout, chunk.rows, chunk.length, chunk.blocks), [
               w('query'),
               w('key'),
               ...embedding,

@@ -5,7 +5,9 @@ import { simulatedF1Monitor } from '@cascade-lab/evaluation';
 import { Adam, fit as fitLoop, noamSchedule, type EpochPlan, type EpochReport as LoopEpochReport, type Monitor } from '@cascade-lab/training';
 import { ndmExecution, type NdmHyperparameters } from './hyperparameters.js';
 import { NdmSimulator } from './simulator.js';
-import { ManualGradients, manualGradientsSupported, type LossAndGradients } from './manual-gradients.js';
+import { ManualGradients, manualGradientsSupported, type LossAndGradients, type StepPlan } from './manual-gradients.js';
+import { keepFlags } from './dropout-flags.js';
+import { DropoutThread, keepFlagsOf } from './dropout-thread.js';
 import { NdmNetwork, nextUserTargets, weightedCrossEntropySum, type SequenceBatch, type Targets } from './model.js';
 import { tf, type Tensor } from './tf.js';
 import type { NdmArchitecture, NdmWeights } from './weights.js';
@@ -123,21 +125,52 @@ export function tapeLossAndGradients(network: NdmNetwork, chunks: readonly Seque
   return { lossSum, grads: grads ?? {} };
 }
 
+export interface NdmTrainerOptions {
+  /**
+   * Make each step's dropout keep flags on a worker thread while the previous step runs (default
+   * true; the same flags either way). Only with manual gradients and dropout.
+   */
+  dropoutThread?: boolean;
+}
+
 /** Gradient descent on the mean next-user cross-entropy (Eq. 8) with Adam. */
 export class NdmTrainer {
   readonly optimizer: Adam;
   /** The hand-written backward pass (compiled per batch layout on tensorflow); null with the tape. */
   readonly manual: ManualGradients | null;
 
+  /** Makes the dropout keep flags of the next step while this one runs (manual gradients with dropout); null otherwise. */
+  readonly dropoutThread: DropoutThread | null;
+
   constructor(
     readonly network: NdmNetwork,
     readonly hp: NdmHyperparameters,
     /** An execution setting (same result either way, see ndmExecution). */
     readonly gradients: GradientMode = 'manual',
+    options: NdmTrainerOptions = {},
   ) {
     const learningRate = hp.learningRateSchedule === 'noam' ? noamSchedule(hp.dimension, hp.warmupSteps) : hp.learningRate;
     this.optimizer = new Adam({ beta1: hp.adamBeta1, beta2: hp.adamBeta2, epsilon: hp.adamEpsilon, learningRate, name: 'ndm Adam update' });
     this.manual = gradients === 'manual' && manualGradientsSupported(network.architecture) ? new ManualGradients(network) : null;
+    this.dropoutThread = this.manual && network.architecture.dropout > 0 && (options.dropoutThread ?? true) ? new DropoutThread() : null;
+  }
+
+  /** A batch as the step computes it: length-sorted sub-batches, each cut to the memory caps, and their targets. */
+  private chunksOf(batch: SequenceBatch | SequenceBatch[]): { chunks: SequenceBatch[]; targets: Targets[]; total: number } {
+    const { heads, numUsers } = this.network.architecture;
+    const chunks = (Array.isArray(batch) ? batch : [batch]).flatMap((b) => memoryChunks(b, heads, numUsers));
+    const targets = chunks.map((c) => nextUserTargets(c, this.hp.learnEnd));
+    return { chunks, targets, total: targets.reduce((s, t) => s + t.count, 0) };
+  }
+
+  /** The gradient is that of (summed loss / divisor): the batch mean, or the sum (authors' code). */
+  private divisor(total: number): number {
+    return this.hp.lossReduction === 'sum' ? 1 : total;
+  }
+
+  private apply(grads: Record<string, Tensor>): void {
+    this.optimizer.applyGradients(this.network.trainableVariables(), grads);
+    for (const t of Object.values(grads)) t.dispose();
   }
 
   /**
@@ -145,16 +178,11 @@ export class NdmTrainer {
    * any trained target is skipped (no update).
    */
   step(batch: SequenceBatch | SequenceBatch[], rng: Rng): { lossSum: number; targets: number } {
-    const { heads, numUsers } = this.network.architecture;
-    const chunks = (Array.isArray(batch) ? batch : [batch]).flatMap((b) => memoryChunks(b, heads, numUsers));
-    const targets = chunks.map((c) => nextUserTargets(c, this.hp.learnEnd));
-    const total = targets.reduce((s, t) => s + t.count, 0);
+    const { chunks, targets, total } = this.chunksOf(batch);
     if (total === 0) return { lossSum: 0, targets: 0 };
-    // The gradient is that of (summed loss / divisor): the batch mean, or the sum (authors' code).
-    const divisor = this.hp.lossReduction === 'sum' ? 1 : total;
+    const divisor = this.divisor(total);
     const r = this.manual ? this.manual.compute(chunks, targets, divisor, rng) : tapeLossAndGradients(this.network, chunks, targets, divisor, rng);
-    this.optimizer.applyGradients(this.network.trainableVariables(), r.grads);
-    for (const t of Object.values(r.grads)) t.dispose();
+    this.apply(r.grads);
     return { lossSum: r.lossSum, targets: total };
   }
 
@@ -166,11 +194,42 @@ export class NdmTrainer {
     const lengths = Int32Array.from(cascades, (c) => c.events.length);
     const batches = planBatches(lengths, { batchSize: this.hp.batchSize, bucketing: this.hp.batchOrder === 'bucketed' ? 'sorted' : 'none', rng: rng.derive('batches') });
     const dropout = rng.derive('dropout');
+    const subBatches = (rows: readonly number[]) => lengthSortedSubBatches(rows.map((i) => cascades[i])).map(cascadeBatch);
+    const manual = this.manual;
+    if (!manual) {
+      return {
+        batches,
+        step: (rows) => {
+          const r = this.step(subBatches(rows), dropout);
+          return { loss: r.lossSum, weight: r.targets };
+        },
+      };
+    }
+    // Manual gradients: batch i + 1 is planned (its dropout seeds drawn, in the same order as one
+    // step at a time) when step i starts, and its keep flags are made on the dropout thread while
+    // step i runs here.
+    this.dropoutThread?.start();
+    const thread = this.dropoutThread;
+    const ahead = new Map<number, { plan: StepPlan | null; targets: number; flags: Promise<Uint8Array[]> | Uint8Array[] }>();
+    const prepare = (i: number) => {
+      const { chunks, targets, total } = this.chunksOf(subBatches(batches[i]));
+      if (total === 0) return { plan: null, targets: 0, flags: [] };
+      const plan = manual.plan(chunks, targets, this.divisor(total), dropout);
+      return { plan, targets: total, flags: keepFlagsOf(plan.jobs, thread) };
+    };
     return {
       batches,
-      step: (rows) => {
-        const r = this.step(lengthSortedSubBatches(rows.map((i) => cascades[i])).map(cascadeBatch), dropout);
-        return { loss: r.lossSum, weight: r.targets };
+      step: async (_rows, i) => {
+        const current = ahead.get(i) ?? prepare(i);
+        ahead.delete(i);
+        if (i + 1 < batches.length && !ahead.has(i + 1)) ahead.set(i + 1, prepare(i + 1));
+        if (!current.plan) return { loss: 0, weight: 0 };
+        const plan = current.plan;
+        // The same flags whichever thread makes them: if the thread failed, make them here.
+        const flags = await Promise.resolve(current.flags).catch(() => plan.jobs.map(keepFlags));
+        const r = manual.run(plan, flags);
+        this.apply(r.grads);
+        return { loss: r.lossSum, weight: current.targets };
       },
     };
   }
@@ -178,6 +237,7 @@ export class NdmTrainer {
   dispose(): void {
     this.optimizer.dispose();
     this.manual?.dispose();
+    void this.dropoutThread?.close();
   }
 }
 
@@ -284,7 +344,8 @@ export async function fit(
   scope?: string,
 ): Promise<FitResult> {
   const execution = ndmExecution(context.execution);
-  const trainer = new NdmTrainer(network, hp, execution.gradients);
+  // One worker thread makes the dropout flags unless the run asked for a single thread.
+  const trainer = new NdmTrainer(network, hp, execution.gradients, { dropoutThread: (context.execution?.workers ?? 2) > 1 });
   const monitors: Monitor[] = validation.length > 0 ? [validationMonitor(network, validation, hp)] : [];
   if (validation.length > 0 && isSimulatedSelection(hp.earlyStoppingMetric)) {
     // Model selection by the task (issue 15): the microscopic protocol on the validation split with
