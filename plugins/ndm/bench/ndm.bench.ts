@@ -277,13 +277,13 @@ function processesTable(run: string, processes: number, simulations: string | un
 }
 
 
-/** Per-epoch facts of the chunk graphs (tensorflow): how much of an epoch compiled or ran eagerly. */
+/** Per-epoch facts of the training step's graphs (tensorflow): how much of an epoch compiled or ran eagerly. */
 interface EpochGraphs {
   compiled: number;
   compileSeconds: number;
   eagerCalls: number;
   graphCalls: number;
-  /** Seconds of this epoch's steps that traced and compiled a new chunk shape, and their count. */
+  /** Seconds of this epoch's steps that traced and compiled a new graph, and their count. */
   tracingStepSeconds: number;
   tracingSteps: number;
   /** Seconds of the other steps (every chunk a compiled graph). */
@@ -318,7 +318,7 @@ async function trainRun(epochs: number, specPath: string, subBatches: boolean): 
   const context: Pick<TrainContext, 'signal' | 'progress'> = { signal: new AbortController().signal, progress: { start: () => ({ tick() {}, status() {}, done() {} }) } };
   const plans: (readonly number[])[][] = [];
   const graphs: EpochGraphs[] = [];
-  // Per epoch: time of the steps that traced a new chunk shape against the rest (where the cold start goes).
+  // Per epoch: time of the steps that traced a new graph against the rest (where the cold start goes).
   let tracing = { seconds: 0, steps: 0, graphSeconds: 0 };
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -335,10 +335,10 @@ async function trainRun(epochs: number, specPath: string, subBatches: boolean): 
       tracing = { seconds: 0, steps: 0, graphSeconds: 0 };
       return {
         batches: p.batches,
-        step: (rows: number[], i: number) => {
+        step: async (rows: number[], i: number) => {
           const before = trainer.manual?.graphStats?.compiled ?? 0;
           const s0 = performance.now();
-          const out = p.step(rows, i);
+          const out = await p.step(rows, i);
           const dt = (performance.now() - s0) / 1000;
           if ((trainer.manual?.graphStats?.compiled ?? 0) > before) {
             tracing.seconds += dt;
@@ -354,7 +354,7 @@ async function trainRun(epochs: number, specPath: string, subBatches: boolean): 
     onEpoch: (report) => {
       const g = trainer.manual?.graphStats;
       if (g) graphs.push({ compiled: g.compiled, compileSeconds: g.compileSeconds, eagerCalls: g.eagerCalls, graphCalls: g.graphCalls, tracingStepSeconds: tracing.seconds, tracingSteps: tracing.steps, graphStepSeconds: tracing.graphSeconds });
-      process.stderr.write(`[ours ${backend.name}] epoch ${report.epoch}: ${report.seconds.toFixed(1)} s, ${(report.weight / report.seconds).toFixed(0)} targets/s, loss ${report.loss.toFixed(3)}${g ? `, ${g.compiled} chunk graphs compiled so far` : ''}\n`);
+      process.stderr.write(`[ours ${backend.name}] epoch ${report.epoch}: ${report.seconds.toFixed(1)} s, ${(report.weight / report.seconds).toFixed(0)} targets/s, loss ${report.loss.toFixed(3)}${g ? `, ${g.compiled} step graphs compiled so far` : ''}\n`);
     },
   });
   const runSeconds = (performance.now() - t0) / 1000;
@@ -430,7 +430,7 @@ function peerComparison(): void {
       const prev = i > 0 ? o.graphs![i - 1] : { compiled: 0, compileSeconds: 0, eagerCalls: 0, graphCalls: 0 };
       return `epoch ${i + 1}: ${g.compiled - prev.compiled} compiled (${(g.compileSeconds - prev.compileSeconds).toFixed(1)} s writing/loading), ${g.eagerCalls - prev.eagerCalls} traced (eager) calls, ${g.graphCalls - prev.graphCalls} graph calls; ${g.tracingSteps} steps that traced took ${g.tracingStepSeconds.toFixed(1)} s, the other steps ${g.graphStepSeconds.toFixed(1)} s`;
     });
-    console.log(`ours, chunk graphs per epoch:\n  ${per.join('\n  ')}`);
+    console.log(`ours, step graphs (attention forward and backward per chunk shape, position-wise per packed size) per epoch:\n  ${per.join('\n  ')}`);
   }
 }
 
