@@ -39,6 +39,23 @@ export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());
 }
 
+/**
+ * The parent's Node flags that make sense in a worker thread or a child process it starts: module
+ * resolution conditions, source maps, warning switches and memory limits. Everything else (Jest's
+ * `--experimental-vm-modules`, module hooks such as `--import tsx`, `--input-type`, `--eval`,
+ * inspector flags) is left out: a worker or child registers what it needs itself.
+ */
+export function inheritedNodeFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i];
+    if (a === '--conditions' || a === '-C') {
+      if (i + 1 < execArgv.length) out.push(a, execArgv[++i]);
+    } else if (/^--(conditions=|enable-source-maps$|no-warnings|disable-warning=|max-old-space-size=|max-semi-space-size=|stack-size=)/.test(a)) out.push(a);
+  }
+  return out;
+}
+
 /** Settings from a parsed `execution` section (absent fields: defaults). */
 export function executionSettings(config: Partial<ExecutionConfig> = {}): ExecutionSettings {
   const out: ExecutionSettings = { workers: config.workers ?? defaultWorkers() };

@@ -389,6 +389,12 @@ function embeddingOf(inputs: Tensor[], next: number, layout: PassLayout): { embe
   return { embedding, next, trained: (g) => (f > 0 ? tf.slice(g, [0, f], [U, d - f]) : g) };
 }
 
+/** The inputs both attention passes start with, [query, key, embedding, frozen embedding?, ids], and where the rest start. */
+function attentionInputs(inputs: Tensor[], layout: PassLayout): { query: Tensor; key: Tensor; e: ReturnType<typeof embeddingOf>; ids: Tensor; next: number } {
+  const e = embeddingOf(inputs, 2, layout);
+  return { query: inputs[0], key: inputs[1], e, ids: inputs[e.next], next: e.next + 1 };
+}
+
 /** The score matrices' product M_i^T = W^K_i (W^Q_i)^T (scaled) stacked, [h*d, d], and the per-head factors. */
 function scoreProducts(query: Tensor, key: Tensor, a: NdmArchitecture): { scoreT: Tensor2D; q3: Tensor; k3: Tensor; scale: number } {
   const { dimension: d, heads: h } = a;
@@ -421,10 +427,8 @@ function attentionForwardBody(layout: PassLayout, R: number, L: number, blocks: 
   const { numUsers: U, dimension: d, heads: h, dropout: rate } = a;
   return (inputs) =>
     tf.tidy(() => {
-      const [query, key] = inputs;
-      const e = embeddingOf(inputs, 2, layout);
-      let next = e.next;
-      const ids = inputs[next++];
+      const { query, key, e, ids, next: at } = attentionInputs(inputs, layout);
+      let next = at;
       const lengths = inputs[next++];
       const flags = layout.dropout ? inputs[next++] : null;
       const { scoreT } = scoreProducts(query, key, a);
@@ -454,10 +458,8 @@ function attentionBackwardBody(layout: PassLayout, R: number, L: number, blocks:
   const hd = h * d;
   return (inputs) =>
     tf.tidy(() => {
-      const [query, key] = inputs;
-      const e = embeddingOf(inputs, 2, layout);
-      let next = e.next;
-      const ids = inputs[next++];
+      const { query, key, e, ids, next: at } = attentionInputs(inputs, layout);
+      let next = at;
       const flags = layout.dropout ? inputs[next++] : null;
       const y3 = inputs[next++];
       const weights = inputs.slice(next, next + blocks.length);

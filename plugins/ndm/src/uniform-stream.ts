@@ -56,25 +56,24 @@ export class UniformStream {
 
   /** Skips `count` draws. */
   skip(count: number): void {
-    let { s0, s1, s2, c } = this;
-    for (let i = 0; i < count; i++) {
-      const t = 2091639 * s0 + c * 2.3283064365386963e-10;
-      s0 = s1;
-      s1 = s2;
-      c = t | 0;
-      s2 = t - c;
-    }
-    Object.assign(this, { s0, s1, s2, c });
+    this.advance(count, null, 0, 0);
   }
 
   /**
    * Writes the dropout keep flags of the next `count` draws u into `out` from `at`: 1 where
    * floor(u + keep) is 1 as TensorFlow computes it in float32 (u stored as float32, the sum rounded
    * to float32: `tf.floor(tf.add(u, keep))` of the tape's tf.dropout), else 0. `keep` must be a
-   * float32 value. The draws of `next()`, in a loop on locals (about 4x faster, issue 22: a
-   * Memetracker epoch draws 35 M of them).
+   * float32 value.
    */
   keepFlags(out: Uint8Array, at: number, count: number, keep: number): void {
+    this.advance(count, out, at, keep);
+  }
+
+  /**
+   * The draws of `next()` `count` times in a loop on locals (about 4x faster than `next()`, issue
+   * 22: a Memetracker epoch draws 35 M of them), writing their keep flags when `out` is given.
+   */
+  private advance(count: number, out: Uint8Array | null, at: number, keep: number): void {
     let { s0, s1, s2, c } = this;
     for (let i = 0; i < count; i++) {
       const t = 2091639 * s0 + c * 2.3283064365386963e-10;
@@ -82,7 +81,7 @@ export class UniformStream {
       s1 = s2;
       c = t | 0;
       s2 = t - c;
-      out[at + i] = Math.fround(Math.fround(s2) + keep) >= 1 ? 1 : 0;
+      if (out) out[at + i] = Math.fround(Math.fround(s2) + keep) >= 1 ? 1 : 0;
     }
     Object.assign(this, { s0, s1, s2, c });
   }

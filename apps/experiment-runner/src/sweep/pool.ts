@@ -10,7 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { LogLevel } from '@cascade-lab/core';
+import { inheritedNodeFlags, type LogLevel } from '@cascade-lab/core';
 import type { MicroscopicShardResult } from '@cascade-lab/evaluation';
 import type { FromTrial, ShardJob, TrialJob } from './protocol.js';
 
@@ -71,22 +71,9 @@ export function defaultWorkers(): number {
   return Math.max(1, availableParallelism());
 }
 
-/** Node flags a trial process may inherit: resolution conditions, source maps, warnings, memory. */
-function inheritedExecArgv(): string[] {
-  const out: string[] = [];
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--conditions' || a === '-C') {
-      if (i + 1 < args.length) out.push(a, args[++i]);
-    } else if (/^--(conditions=|enable-source-maps$|no-warnings|disable-warning=|max-old-space-size=|stack-size=)/.test(a)) out.push(a);
-  }
-  return out;
-}
-
 function spawnTrialProcess(): ChildProcess {
   const entry = fileURLToPath(new URL(fromSources ? './worker.ts' : './worker.js', import.meta.url));
-  const execArgv = inheritedExecArgv();
+  const execArgv = inheritedNodeFlags();
   const env = { ...process.env };
   if (fromSources) {
     const tsx = createRequire(import.meta.url).resolve('tsx');
