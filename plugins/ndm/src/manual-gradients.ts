@@ -8,8 +8,10 @@ import type { NdmArchitecture, WeightName } from './weights.js';
 /**
  * NDM's training loss and its gradient with the backward pass written out by hand.
  *
- * Why: at NDM's sizes a training step is bound by kernel dispatch, not arithmetic (a median
- * Memetracker batch is ~270 positions; each TensorFlow kernel call costs 20-40 us however small).
+ * Why: run eagerly at NDM's sizes, a training step is bound by kernel dispatch, not arithmetic (a
+ * median Memetracker batch is ~270 positions; each TensorFlow kernel call costs 20-40 us however
+ * small). Compiled into graphs (`ManualGradients`), it is bound by arithmetic, hence the packed
+ * position-wise pass (issue 22, session 13).
  * With TensorFlow.js' tape the loss and its gradient take ~300 kernel calls on such a batch (every
  * matMul's gradient reshapes and transposes its operands, every broadcast gets a reduction, every op
  * an Identity); the hand-written pass needs about 130 and lays the attention out so that it needs
@@ -20,7 +22,7 @@ import type { NdmArchitecture, WeightName } from './weights.js';
  * - the attention output as (sum_k w^i_jk x_k) stacked over heads, [N, h*d], times the stacked
  *   W^V_i W^O_i, [h*d, d];
  * - the window of the last `win` active embeddings as `win` shifted copies side by side, the
- *   concatenated window [N, win*d] directly.
+ *   concatenated window [N, win*d] directly (on packed rows: shifted and masked by position).
  *
  * It computes exactly what `NdmNetwork.maskedLogits` + `weightedCrossEntropySum` compute, with the
  * same dropout masks drawn from the same seeds in the same order (tests compare both gradients),
