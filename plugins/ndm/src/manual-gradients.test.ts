@@ -1,6 +1,6 @@
 import { Rng } from '@cascade-lab/core';
-import { attentionBlocks, blockedDropoutFlags, dropoutMultiplier, keptPositions, manualLossAndGradients, packChunks } from './manual-gradients.js';
-import { attendedKeepFlags, attentionKeepFlags } from './dropout-flags.js';
+import { attentionBlocks, dropoutMultiplier, keptPositions, manualLossAndGradients, packChunks } from './manual-gradients.js';
+import { attendedKeepFlags, attentionKeepFlags, blockedKeepFlags } from './dropout-flags.js';
 import { UniformStream } from './uniform-stream.js';
 import { batchOf, infectedUserMask, MASKED_LOGIT, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
 import { smallHyperparameters, smallModel, useBackend } from './testing.test-util.js';
@@ -202,7 +202,7 @@ describe('hand-written NDM gradient', () => {
     }
   });
 
-  it('gives each attention block the keep flags of its slice of the chunk\'s padded dropout draws (blockedDropoutFlags)', () => {
+  it('gives each attention block the keep flags of its slice of the chunk\'s padded dropout draws (blockedKeepFlags)', () => {
     // B 2, h 3, L 7 drawn; padded to 3 rows and length 9; blocks of the padded chunk; rates whose
     // keep probability is not a float32 (0.1, 0.3) and one that is (0.25).
     const [B, h, L, rows, length] = [2, 3, 7, 3, 9];
@@ -210,9 +210,7 @@ describe('hand-written NDM gradient', () => {
     expect(blocks.length).toBeGreaterThan(2);
     for (const [seed, rate] of [[31, 0.1], [32, 0.3], [33, 0.25]]) {
       const full = tf.tidy(() => tf.pad(tf.randomUniform([B, h, L, L], 0, 1, 'float32', seed), [[0, rows - B], [0, 0], [0, length - L], [0, length - L]]));
-      const flags = blockedDropoutFlags([B, h, L, L], seed, rate, rows, blocks);
-      expect(flags.dtype).toBe('bool');
-      const flat = flags.dataSync();
+      const flat = blockedKeepFlags(B, h, L, seed, rate, rows, blocks);
       let at = 0;
       for (const [j0, j1] of blocks) {
         const n = rows * h * (j1 - j0) * j1;
@@ -224,7 +222,6 @@ describe('hand-written NDM gradient', () => {
       }
       expect(at).toBe(flat.length);
       full.dispose();
-      flags.dispose();
     }
   });
 

@@ -2,7 +2,7 @@ import { CascadeError, PAD_USER, type Rng } from '@cascade-lab/core';
 import { MASKED_LOGIT, crossEntropyWithGradientOfIds, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
 import { GraphFunction, graphFunctionsEnabled, layerNormBackward, layerNormForward, shapeGrid, type GraphFunctionStats, type LayerNormOptions } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D } from './tf.js';
-import { blockedKeepFlags, blockOffsets, keepFlags, type KeepFlagJob } from './dropout-flags.js';
+import { blockOffsets, keepFlags, type KeepFlagJob } from './dropout-flags.js';
 import type { NdmArchitecture, WeightName } from './weights.js';
 
 /**
@@ -106,7 +106,7 @@ export function attentionBlocks(B: number, L: number, h: number, maxCells = MAX_
  * consecutive rows from its start, so row r - n is position t - n of the same sequence whenever
  * t >= n: the padded layout's window ([act_j, ..., act_(j-W+1)] of row b) value for value.
  */
-function packedWindowInput(act: Tensor, positions: Tensor, N: number, d: number, W: number): Tensor {
+function packedWindowInput(act: Tensor, valid: Tensor[], N: number, d: number, W: number): Tensor {
   const parts = [act];
   for (let n = 1; n < W; n++) {
     if (n >= N) {
@@ -114,21 +114,26 @@ function packedWindowInput(act: Tensor, positions: Tensor, N: number, d: number,
       continue;
     }
     const shifted = tf.pad(tf.slice(act, [0, 0], [N - n, d]), [[n, 0], [0, 0]]);
-    parts.push(tf.mul(shifted, windowValid(positions, n)));
+    parts.push(tf.mul(shifted, valid[n]));
   }
   return tf.concat(parts, 1);
 }
 
-/** 1 where a packed row's position is at least n (its window reaches n rows back), else 0, [N, 1]. */
-function windowValid(positions: Tensor, n: number): Tensor {
-  return tf.reshape(tf.cast(tf.greaterEqual(positions, n), 'float32'), [-1, 1]);
+/**
+ * For n = 1..W-1 (below N): 1 where a packed row's position is at least n (its window reaches n
+ * rows back), else 0, [N, 1] each (index n; index 0 unused). Made once for both directions.
+ */
+function windowValid(positions: Tensor, N: number, W: number): Tensor[] {
+  const valid: Tensor[] = [];
+  for (let n = 1; n < Math.min(W, N); n++) valid[n] = tf.reshape(tf.cast(tf.greaterEqual(positions, n), 'float32'), [-1, 1]);
+  return valid;
 }
 
 /** The gradient of `packedWindowInput` in act: each column block masked, shifted back and summed, [N, d]. */
-function packedWindowBackward(dWindowed: Tensor, positions: Tensor, N: number, d: number, W: number): Tensor {
+function packedWindowBackward(dWindowed: Tensor, valid: Tensor[], N: number, d: number, W: number): Tensor {
   const parts = [tf.slice(dWindowed, [0, 0], [N, d])];
   for (let n = 1; n < Math.min(W, N); n++) {
-    const block = tf.mul(tf.slice(dWindowed, [0, n * d], [N, d]), windowValid(positions, n));
+    const block = tf.mul(tf.slice(dWindowed, [0, n * d], [N, d]), valid[n]);
     parts.push(tf.pad(tf.slice(block, [n, 0], [N - n, d]), [[0, n], [0, 0]]));
   }
   return parts.length === 1 ? parts[0] : tf.addN(parts);
@@ -142,7 +147,7 @@ function packedWindowBackward(dWindowed: Tensor, positions: Tensor, N: number, d
  * position, masked in the unblocked scores (MASKED_LOGIT: its softmax weight is exactly 0 there), so
  * the weights and the attention output are the unblocked ones up to the order in which the
  * softmax sums its terms (float rounding). The dropout multiplier of a block is made from the keep
- * flags of its slice of the chunk's [B, h, L, L] draws (`flags`, `blockedDropoutFlags`), so the
+ * flags of its slice of the chunk's [B, h, L, L] draws (`flags`, `blockedKeepFlags`), so the
  * random stream and the multipliers are the same. Each block's temporaries are freed when it is
  * done (its own scope); only its softmax weights [B, Q h, j1] are kept for the backward pass. Returns those weights and the attention output
  * [B*L, h*d] (row j: [sum_k w^i_jk x_k]_i, as the unblocked path lays it out).
@@ -184,21 +189,12 @@ function blockedAttentionForward(
 
 /**
  * Block `b`'s dropout multiplier, [B, (j1-j0) h, j1], in the scores' layout, from the blocked keep
- * flags (`blockedDropoutFlags`: block b's [B, h, j1-j0, j1] slice at `offset`): flag / keep, which
+ * flags (`blockedKeepFlags`: block b's [B, h, j1-j0, j1] slice at `offset`): flag / keep, which
  * is floor(u + keep) / keep (`multiplierFromUniform`) value for value, as the flag is that floor.
  */
 function blockMultiplier(flags: Tensor, offset: number, j0: number, j1: number, B: number, h: number, rate: number): Tensor {
   const slice = tf.reshape(tf.slice(flags, [offset], [B * h * (j1 - j0) * j1]), [B, h, j1 - j0, j1]);
   return tf.reshape(tf.transpose(tf.div(tf.cast(slice, 'float32'), 1 - rate), [0, 2, 1, 3]), [B, (j1 - j0) * h, j1]);
-}
-
-/**
- * The keep flags of a chunk whose attention runs in query blocks (`blockedKeepFlags`: each block's
- * [rows, h, j1-j0, j1] slice of the draws [B, h, L, L]) as a bool tensor, as the blocks read them.
- */
-export function blockedDropoutFlags(shape: [number, number, number, number], seed: number, rate: number, rows: number, blocks: [number, number][]): Tensor {
-  const [B, h, L] = shape;
-  return tf.tensor1d(blockedKeepFlags(B, h, L, seed, rate, rows, blocks), 'bool');
 }
 
 /**
@@ -529,7 +525,8 @@ function positionWiseBody(layout: PassLayout & { layerNorm: LayerNormOptions }, 
       const attended = tf.fused.matMul({ a: mixed as Tensor2D, b: valueOutput, bias: outputBias });
       const z = tf.add(x, dropAttended ? tf.mul(attended, dropAttended) : attended);
       const norm = layerNormForward(z, normGain, normBias, layout.layerNorm);
-      const windowed = (W > 1 ? packedWindowInput(norm.y, positions, N, d, W) : norm.y) as Tensor2D;
+      const valid = windowValid(positions, N, W);
+      const windowed = (W > 1 ? packedWindowInput(norm.y, valid, N, d, W) : norm.y) as Tensor2D;
       const logits = windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: windowBias }) : tf.matMul(windowed, windowProjection);
       const masked = tf.add(logits, infected);
       // [N, U] tensors are freed as soon as they are used (eagerly, e.g. in a graph's tracing run,
@@ -546,7 +543,7 @@ function positionWiseBody(layout: PassLayout & { layerNorm: LayerNormOptions }, 
       const dWindowBias = windowBias ? tf.sum(dLogits, 0) : null;
       const dWindowed = tf.matMul(dLogits, windowProjection, false, true); // [N, W*d]
       dLogits.dispose();
-      const dAct = W > 1 ? packedWindowBackward(dWindowed, positions, N, d, W) : dWindowed;
+      const dAct = W > 1 ? packedWindowBackward(dWindowed, valid, N, d, W) : dWindowed;
       const normGrads = layerNormBackward(dAct, normGain, norm.trace);
       const dz = normGrads.dx;
       const dAttended = dropAttended ? tf.mul(dz, dropAttended) : dz;
@@ -651,7 +648,7 @@ export class ManualGradients {
   private readonly maxBlockCells: number;
   private readonly maxPackedRows: number;
   private current: ((inputs: Tensor[]) => Tensor[]) | null = null;
-  /** Zero running gradients of query and key for a step's first attention backward. */
+  /** Zero running gradients of query and key for a step's first attention backward, and the zero row [1, h*d] packed padding rows gather. */
   private zeros: Tensor[] | null = null;
 
   constructor(
@@ -766,8 +763,9 @@ export class ManualGradients {
     const frozen = network.frozenEmbeddingColumns();
     const embedding = frozen ? [w('embedding'), frozen] : [w('embedding')];
     const positionWeights: WeightName[] = ['value', 'output', 'outputBias', 'normGain', 'normBias', 'windowProjection', ...(a.windowBias ? (['windowBias'] as WeightName[]) : [])];
-    this.zeros ??= [tf.zerosLike(w('query')), tf.zerosLike(w('key'))];
-    let running: Tensor[] = this.zeros.slice(); // query, key (then the embedding, from the first position-wise pass)
+    this.zeros ??= [tf.zerosLike(w('query')), tf.zerosLike(w('key')), tf.zeros([1, h * d])];
+    const zeroRow = this.zeros[2];
+    let running: Tensor[] = this.zeros.slice(0, 2); // query, key (then the embedding, from the first position-wise pass)
     let positionSums: Tensor[] | null = null; // loss, then the gradients of positionWeights
     const owned = (t: Tensor) => !this.zeros!.includes(t);
     try {
@@ -797,7 +795,7 @@ export class ManualGradients {
           const count = group.reduce((s, c) => s + c.packed, 0);
           const N = compiled ? paddedPackedRows(count) : count;
           const packed = packChunks(group, N, 1 / total);
-          const stacked = track(tf.concat([...forward.map((f) => f[0]), track(tf.zeros([1, h * d]))], 0));
+          const stacked = track(tf.concat([...forward.map((f) => f[0]), zeroRow], 0));
           const mixed = track(tf.gather(stacked, track(tf.tensor1d(packed.gather, 'int32'))));
           const pairs = packed.infectedIndices.length / 2;
           const infected = track(tf.scatterND(track(tf.tensor2d(packed.infectedIndices, [pairs, 2], 'int32')), track(tf.fill([pairs], MASKED_LOGIT)), [N, U]));

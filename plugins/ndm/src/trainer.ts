@@ -210,19 +210,19 @@ export class NdmTrainer {
     // step i runs here.
     this.dropoutThread?.start();
     const thread = this.dropoutThread;
-    const ahead = new Map<number, { plan: StepPlan | null; targets: number; flags: Promise<Uint8Array[]> | Uint8Array[] }>();
-    const prepare = (i: number) => {
-      const { chunks, targets, total } = this.chunksOf(subBatches(batches[i]));
-      if (total === 0) return { plan: null, targets: 0, flags: [] };
+    type Prepared = { index: number; plan: StepPlan | null; targets: number; flags: Promise<Uint8Array[]> | Uint8Array[] };
+    const prepare = (index: number): Prepared => {
+      const { chunks, targets, total } = this.chunksOf(subBatches(batches[index]));
+      if (total === 0) return { index, plan: null, targets: 0, flags: [] };
       const plan = manual.plan(chunks, targets, this.divisor(total), dropout);
-      return { plan, targets: total, flags: keepFlagsOf(plan.jobs, thread) };
+      return { index, plan, targets: total, flags: keepFlagsOf(plan.jobs, thread) };
     };
+    let ahead: Prepared | null = null; // the next step, planned while this one runs
     return {
       batches,
       step: async (_rows, i) => {
-        const current = ahead.get(i) ?? prepare(i);
-        ahead.delete(i);
-        if (i + 1 < batches.length && !ahead.has(i + 1)) ahead.set(i + 1, prepare(i + 1));
+        const current = ahead?.index === i ? ahead : prepare(i);
+        ahead = i + 1 < batches.length ? prepare(i + 1) : null;
         if (!current.plan) return { loss: 0, weight: 0 };
         const plan = current.plan;
         // The same flags whichever thread makes them: if the thread failed, make them here.
