@@ -66,7 +66,9 @@ suite('MLflow outages (own server, killed and restarted)', () => {
 
     await server.kill();
     const s0 = Date.now();
-    await expect(strict.logText('x', 'x.txt')).rejects.toMatchObject({ code: 'TRACKING', networkCode: 'ECONNREFUSED' });
+    // ECONNRESET when the call picks up a kept-alive socket whose close the client has not yet seen
+    // (CI met this once), ECONNREFUSED otherwise: both are the server gone, and both fail fast.
+    await expect(strict.logText('x', 'x.txt')).rejects.toMatchObject({ code: 'TRACKING', networkCode: expect.stringMatching(/^ECONN(REFUSED|RESET)$/) });
     expect(Date.now() - s0).toBeLessThan(1000);
     expect(() => strict.logMetric('loss', 2, 1)).toThrow(/unreachable since/);
     expect((await strict.end('FAILED')).spilledTo).toBeDefined();
