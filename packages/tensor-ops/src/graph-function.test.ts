@@ -80,6 +80,39 @@ describe('GraphFunction', () => {
     f.dispose();
   });
 
+  onTensorflow('a dynamic dimension: one graph serves every size along it, with the eager results', async () => {
+    await initBackend('tensorflow');
+    // Rows of x vary; every size-dependent op uses -1 or reduces along the rows.
+    const body = ([x, w, weights]: tf.Tensor[]) => {
+      const pairs = tf.reshape(tf.matMul(x, w), [-1, 2, 2]);
+      const p = tf.softmax(pairs);
+      return [tf.reshape(tf.matMul(p, pairs, true, false), [-1, 4]), tf.sum(tf.mul(tf.reshape(p, [-1, 4]), weights), 0), tf.matMul(x, tf.reshape(p, [-1, 4]), true, false)];
+    };
+    const f = new GraphFunction(body, { name: 'rows' });
+    for (const rows of [3, 1, 7, 3, 12]) {
+      const xs = [tf.tensor2d(randn(rows * 5, `x${rows}`), [rows, 5]), tf.tensor2d(randn(5 * 4, 'w'), [5, 4]), tf.tensor2d(randn(rows * 4, `v${rows}`), [rows, 4])];
+      const reference = tf.tidy(() => body(xs));
+      const got = f.call(xs, '', { dynamic: [0, null, 0] });
+      expect(got.map((t) => t.shape)).toEqual(reference.map((t) => t.shape));
+      expectClose(values(got), values(reference));
+      disposeAll([...xs, ...reference, ...got]);
+    }
+    expect(f.stats).toMatchObject({ compiled: 1, graphCalls: 4, eagerCalls: 1 });
+    f.dispose();
+  });
+
+  onTensorflow('a dynamic dimension the function bakes in (a slice size) gives other numbers at other sizes: what testing at several sizes catches', async () => {
+    await initBackend('tensorflow');
+    const f = new GraphFunction(([x]) => [tf.slice(x, [0, 0], [x.shape[0]! - 1, 2])], { name: 'baked' });
+    const traced = tf.tensor2d(randn(8, 'a'), [4, 2]);
+    disposeAll(f.call([traced], '', { dynamic: [0] }));
+    const other = tf.tensor2d(randn(12, 'b'), [6, 2]);
+    const [out] = f.call([other], '', { dynamic: [0] });
+    expect(out.shape).toEqual([3, 2]); // the traced size's 3 rows, not 5
+    disposeAll([traced, other, out]);
+    f.dispose();
+  });
+
   onTensorflow('unloads the least recently used graph beyond maxGraphs and stays correct', async () => {
     await initBackend('tensorflow');
     const f = new GraphFunction(mixed, { name: 'mixed', maxGraphs: 1 });

@@ -342,15 +342,15 @@ function reachable(nodes: TracedNode[], outputs: string[]): TracedNode[] {
   return nodes.filter((n) => keep.has(n.name));
 }
 
-function savedModelBytes(inputs: Tensor[], trace: Trace, outputs: Tensor[], outputRefs: string[], binding: Binding): { bytes: Uint8Array; ops: number } {
+function savedModelBytes(inputs: Tensor[], dynamic: readonly DynamicDim[], trace: Trace, outputs: Tensor[], outputRefs: string[], binding: Binding): { bytes: Uint8Array; ops: number } {
   const pb = proto();
   const graph = new pb.GraphDef();
-  const placeholder = (name: string, t: Tensor) => {
+  const placeholder = (name: string, t: Tensor, dim: DynamicDim = null) => {
     const shape = new pb.AttrValue();
-    shape.setShape(shapeProto(t.shape));
+    shape.setShape(shapeProto(t.shape.map((size, k) => (k === dim ? -1 : size))));
     graph.addNode(nodeProto(name, 'Placeholder', [], { dtype: typeAttr(tfDtype(t.dtype, binding)), shape }));
   };
-  inputs.forEach((t, i) => placeholder(`input${i}`, t));
+  inputs.forEach((t, i) => placeholder(`input${i}`, t, dynamic[i]));
   (trace.captured ?? []).forEach((t, i) => placeholder(`capture${i}`, t));
   const kept = reachable(trace.nodes, outputRefs);
   for (const node of kept) {
@@ -419,6 +419,9 @@ export interface GraphFunctionStats {
   lastGraphOps: number;
 }
 
+/** The dimension of an input whose size may differ between the calls one graph serves (null: none). */
+export type DynamicDim = number | null | undefined;
+
 /**
  * A tensor function compiled per input signature into a TensorFlow graph (see the module comment
  * for the contract). `call(inputs, key)` returns new tensors the caller owns; the function runs
@@ -444,15 +447,24 @@ export class GraphFunction {
    * Runs the function on `inputs`. `key` must distinguish calls whose inputs have the same shapes
    * and dtypes but whose function body differs (a different number of chunks, a flag). `eager`
    * runs this call eagerly (a body that reads values on the host this time).
+   *
+   * `dynamic[i]` names a dimension of input i whose size may vary: calls that differ only there
+   * share one graph (its placeholder leaves that dimension unknown), so a function called with
+   * many row counts compiles once instead of once per count. The function must then not depend
+   * on that size anywhere but through the tensors: -1 in reshapes, and no slice sizes, ranges,
+   * fills or fused matMul (which reshapes to the concrete size) along it. A size baked into the
+   * graph by mistake fails the call or, worse, gives wrong numbers at other sizes, so test such a
+   * function at several sizes against its eager run.
    */
-  call(inputs: Tensor[], key = '', options: { eager?: boolean } = {}): Tensor[] {
+  call(inputs: Tensor[], key = '', options: { eager?: boolean; dynamic?: readonly DynamicDim[] } = {}): Tensor[] {
     const backend = !this.options.eager && !options.eager && graphFunctionsEnabled() ? nodeBackend() : null;
     if (!backend) {
       this.counters.eagerCalls++;
       return tf.tidy(() => this.fn(inputs));
     }
     hook(backend);
-    const signature = `${key}|${inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(';')}`;
+    const dynamic = options.dynamic ?? [];
+    const signature = `${key}|${inputs.map((t, i) => `${t.dtype}[${t.shape.map((size, k) => (k === dynamic[i] ? '?' : size)).join(',')}]`).join(';')}`;
     let graph = this.graphs.get(signature);
     if (graph && graph.captured.some((t) => t.isDisposed)) {
       backend.binding.deleteSavedModel(graph.session);
@@ -469,10 +481,10 @@ export class GraphFunction {
       return outputs.map((m) => backend.createOutputTensor(m));
     }
     this.counters.eagerCalls++;
-    return this.traceAndCompile(backend, inputs, signature);
+    return this.traceAndCompile(backend, inputs, dynamic, signature);
   }
 
-  private traceAndCompile(backend: NodeBackend, inputs: Tensor[], signature: string): Tensor[] {
+  private traceAndCompile(backend: NodeBackend, inputs: Tensor[], dynamic: readonly DynamicDim[], signature: string): Tensor[] {
     if (activeTrace) throw new CascadeError('INTERNAL', `graph function ${this.options.name}: called inside the trace of ${activeTrace.label}`);
     const inputIds = backend.getInputTensorIds(inputs);
     const trace: Trace = { label: this.options.name, nodes: [], refs: new Map(), types: new Map(), firstTensorId: nextTensorId(), captured: this.options.captureExternal ? [] : null };
@@ -495,7 +507,7 @@ export class GraphFunction {
       return ref;
     });
     const start = performance.now();
-    const { bytes, ops } = savedModelBytes(inputs, trace, outputs, outputRefs, backend.binding);
+    const { bytes, ops } = savedModelBytes(inputs, dynamic, trace, outputs, outputRefs, backend.binding);
     const dir = mkdtempSync(join(tmpdir(), 'cascade-graph-'));
     let session: number;
     try {

@@ -89,5 +89,5 @@ export {
   type LoadCheckpointOptions,
   type LoadedCheckpoint,
 } from './checkpoint.js';
-export { GraphFunction, graphFunctionsEnabled, type GraphFunctionOptions, type GraphFunctionStats } from './graph-function.js';
+export { GraphFunction, graphFunctionsEnabled, type DynamicDim, type GraphFunctionOptions, type GraphFunctionStats } from './graph-function.js';
 export { gridSize, shapeGrid, type ShapeGridOptions } from './shape-grid.js';

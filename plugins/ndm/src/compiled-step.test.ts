@@ -1,11 +1,11 @@
 /**
- * The compiled training step (tensorflow backend): each chunk as one TensorFlow graph, padded to
- * and the shape grid, against the same computation run eagerly (the compiled Adam update is tested in
+ * The compiled training step (tensorflow backend): each pass as one TensorFlow graph (chunk
+ * lengths padded to the grid, row counts and packed sizes dynamic), against the same computation run eagerly (the compiled Adam update is tested in
  * @cascade-lab/training).
  */
 import { Rng } from '@cascade-lab/core';
 import { initBackend, initTensorflowIfInstalled } from '@cascade-lab/tensor-ops';
-import { keptPositions, ManualGradients, manualLossAndGradients, paddedLength, paddedPackedRows, paddedRows } from './manual-gradients.js';
+import { attentionBlocks, MAX_ATTENTION_BLOCK_CELLS, ManualGradients, manualLossAndGradients, paddedLength, paddedRows } from './manual-gradients.js';
 import { batchOf, NdmNetwork, nextUserTargets, type SequenceBatch } from './model.js';
 import { smallHyperparameters } from './testing.test-util.js';
 import { tf } from './tf.js';
@@ -18,7 +18,8 @@ const onTensorflow = tensorflow ? it : it.skip;
 afterAll(() => initBackend('cpu'));
 
 const U = 14;
-// Steps of chunks: shapes off the grid (5 rows -> 6, length 11 -> 12), on it, and a length-1 row.
+// Steps of chunks: lengths off the grid (11 -> 12) and on it, a length-1 row, and one padded length
+// with 2, 5 and 7 rows (one graph serves them all unless the attention is in query blocks).
 const steps: SequenceBatch[][] = [
   [
     batchOf([[2, 5, 7, 3, 9], [4, 6], [8, 2, 8, 10], [11]]),
@@ -28,6 +29,10 @@ const steps: SequenceBatch[][] = [
   [
     batchOf([[3, 5, 7, 9, 11], [2, 4, 6, 8], [10], [12, 13]]),
     batchOf([[6, 5, 4, 3, 2, 7, 8, 9, 10, 11, 12], [13, 2], [3, 4, 5, 6], [7], [8, 9]]),
+  ],
+  [
+    batchOf([[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [13, 12, 11, 10, 9, 8, 7, 6, 5, 4]]),
+    batchOf([[5, 6, 7], [8, 9, 10, 11, 12], [2], [3, 4], [5, 6, 7, 8], [9, 10], [11, 12, 13]]),
   ],
 ];
 
@@ -82,7 +87,7 @@ describe('compiled NDM training step', () => {
     ['paper defaults, the attention in query blocks (cap 100 cells)', {}, 100, undefined] as Case,
     // Each chunk in a position-wise pass of its own (at most 6 packed rows a pass: every chunk has more).
     ['paper defaults, a position-wise pass per chunk', {}, undefined, 6 * U] as Case,
-  ])('equals the eager pass, padded chunks included: %s', (_, overrides, maxAttentionBlockCells, maxLogitCells) => {
+  ])('equals the eager pass, padded lengths and dynamic row counts included: %s', (_, overrides, maxAttentionBlockCells, maxLogitCells) => {
     const net = network(overrides);
     const compiled = new ManualGradients(net, { maxAttentionBlockCells, maxLogitCells });
     const before = tf.memory().numTensors;
@@ -100,11 +105,14 @@ describe('compiled NDM training step', () => {
     }
     const stats = compiled.graphStats!;
     expect(stats.graphCalls).toBeGreaterThan(0);
-    // Two graphs (attention forward and backward) per padded chunk shape (4x5, 6x12), and one per
-    // padded count of packed rows (a step's kept positions, or each chunk's when passes are per chunk).
-    const packedCounts = steps.map((chunks) => chunks.map((c) => keptPositions(c, nextUserTargets(c, true)).reduce((s, n) => s + n, 0)));
-    const passes = maxLogitCells ? packedCounts.flat() : packedCounts.map((counts) => counts.reduce((s, n) => s + n, 0));
-    expect(stats.compiled).toBe(2 * new Set(steps.flat().map((c) => `${paddedRows(c.batchSize)}x${paddedLength(c.maxLength)}`)).size + new Set(passes.map(paddedPackedRows)).size);
+    // Two graphs (attention forward and backward) per padded length (5, 12), or per padded shape
+    // for a chunk in query blocks, and one position-wise graph for every packed row count.
+    const h = net.architecture.heads;
+    const attentionKeys = steps.flat().map((c) => {
+      const [rows, length] = [paddedRows(c.batchSize), paddedLength(c.maxLength)];
+      return attentionBlocks(rows, length, h, maxAttentionBlockCells ?? MAX_ATTENTION_BLOCK_CELLS).length > 1 ? `${rows}x${length}` : `x${length}`;
+    });
+    expect(stats.compiled).toBe(2 * new Set(attentionKeys).size + 1);
     compiled.dispose();
     // Nothing left behind (the running zeros are freed by dispose).
     expect(tf.memory().numTensors).toBe(before);

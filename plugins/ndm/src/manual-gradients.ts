@@ -1,6 +1,6 @@
 import { CascadeError, PAD_USER, type Rng } from '@cascade-lab/core';
 import { MASKED_LOGIT, crossEntropyWithGradientOfIds, type NdmNetwork, type SequenceBatch, type Targets } from './model.js';
-import { GraphFunction, graphFunctionsEnabled, layerNormBackward, layerNormForward, shapeGrid, type GraphFunctionStats, type LayerNormOptions } from '@cascade-lab/tensor-ops';
+import { GraphFunction, graphFunctionsEnabled, layerNormBackward, layerNormForward, shapeGrid, type DynamicDim, type GraphFunctionStats, type LayerNormOptions } from '@cascade-lab/tensor-ops';
 import { tf, type Tensor, type Tensor2D } from './tf.js';
 import { blockOffsets, keepFlags, type KeepFlagJob } from './dropout-flags.js';
 import type { NdmArchitecture, WeightName } from './weights.js';
@@ -53,17 +53,17 @@ function multiplierFromUniform(uniform: Tensor, rate: number): Tensor {
  * row (2,466 positions, 8 heads) 194 MB on the host and again as a tensor (issue 22). The values are
  * the same entry for entry (0 * MASKED_LOGIT is -0, and x + -0 = x), so the scores are too.
  */
-function scoreMask(lengths: Tensor, B: number, L: number): Tensor {
+function scoreMask(lengths: Tensor, L: number): Tensor {
   const positions = tf.range(0, L, 1, 'int32');
   const k = tf.reshape(positions, [1, 1, 1, L]);
   const later = tf.greater(k, tf.reshape(positions, [1, L, 1, 1])); // [1, L, 1, L]
-  const padding = tf.greaterEqual(k, tf.reshape(lengths, [B, 1, 1, 1])); // [B, 1, 1, L]
+  const padding = tf.greaterEqual(k, tf.reshape(lengths, [-1, 1, 1, 1])); // [B, 1, 1, L] (B from lengths: the row count stays dynamic)
   return tf.mul(tf.cast(tf.logicalOr(later, padding), 'float32'), MASKED_LOGIT);
 }
 
 /**
  * `scoreMask` for the query rows j0..j1-1 against the keys 0..K-1 only, [B, j1-j0, 1, K]: entry for
- * entry the rows j0..j1-1 and columns 0..K-1 of `scoreMask(lengths, B, L)`.
+ * entry the rows j0..j1-1 and columns 0..K-1 of `scoreMask(lengths, L)`.
  */
 function scoreMaskRows(lengths: Tensor, B: number, j0: number, j1: number, K: number): Tensor {
   const k = tf.reshape(tf.range(0, K, 1, 'int32'), [1, 1, 1, K]);
@@ -106,14 +106,15 @@ export function attentionBlocks(B: number, L: number, h: number, maxCells = MAX_
  * consecutive rows from its start, so row r - n is position t - n of the same sequence whenever
  * t >= n: the padded layout's window ([act_j, ..., act_(j-W+1)] of row b) value for value.
  */
-function packedWindowInput(act: Tensor, valid: Tensor[], N: number, d: number, W: number): Tensor {
+function packedWindowInput(act: Tensor, valid: Tensor[], N: number, W: number): Tensor {
   const parts = [act];
   for (let n = 1; n < W; n++) {
     if (n >= N) {
       parts.push(tf.zerosLike(act));
       continue;
     }
-    const shifted = tf.pad(tf.slice(act, [0, 0], [N - n, d]), [[n, 0], [0, 0]]);
+    // Rows 0..N-n-1 (an end counted from the last row, so that N stays out of the graph).
+    const shifted = tf.pad(tf.stridedSlice(act, [0, 0], [-n, 0], [1, 1], 0, 2), [[n, 0], [0, 0]]);
     parts.push(tf.mul(shifted, valid[n]));
   }
   return tf.concat(parts, 1);
@@ -129,12 +130,13 @@ function windowValid(positions: Tensor, N: number, W: number): Tensor[] {
   return valid;
 }
 
-/** The gradient of `packedWindowInput` in act: each column block masked, shifted back and summed, [N, d]. */
+/** The gradient of `packedWindowInput` in act: each column block masked, shifted back and summed, [N, d] (no slice size along N). */
 function packedWindowBackward(dWindowed: Tensor, valid: Tensor[], N: number, d: number, W: number): Tensor {
-  const parts = [tf.slice(dWindowed, [0, 0], [N, d])];
+  const columns = (n: number) => tf.stridedSlice(dWindowed, [0, n * d], [0, (n + 1) * d], [1, 1], 1, 1);
+  const parts = [columns(0)];
   for (let n = 1; n < Math.min(W, N); n++) {
-    const block = tf.mul(tf.slice(dWindowed, [0, n * d], [N, d]), valid[n]);
-    parts.push(tf.pad(tf.slice(block, [n, 0], [N - n, d]), [[0, n], [0, 0]]));
+    const block = tf.mul(columns(n), valid[n]);
+    parts.push(tf.pad(tf.stridedSlice(block, [n, 0], [0, 0], [1, 1], 0, 3), [[0, n], [0, 0]]));
   }
   return parts.length === 1 ? parts[0] : tf.addN(parts);
 }
@@ -369,6 +371,16 @@ interface PassLayout {
   useGather: boolean;
 }
 
+/** (k, user k) for each packed row k, [N, 2] flattened. */
+function targetPairs(targetUsers: Int32Array): Int32Array {
+  const pairs = new Int32Array(2 * targetUsers.length);
+  for (let k = 0; k < targetUsers.length; k++) {
+    pairs[2 * k] = k;
+    pairs[2 * k + 1] = targetUsers[k];
+  }
+  return pairs;
+}
+
 /** Embedding rows of `ids` (a gather, or a one-hot product where the backend lacks the segment sum). */
 function lookup(embedding: Tensor2D, ids: Tensor, U: number, useGather: boolean): Tensor2D {
   return (useGather ? tf.gather(embedding, ids) : tf.matMul(tf.oneHot(ids as tf.Tensor1D, U), embedding)) as Tensor2D;
@@ -405,8 +417,8 @@ function scoreProducts(query: Tensor, key: Tensor, a: NdmArchitecture): { scoreT
 }
 
 /** A chunk's attention multiplier from its keep flags in the scores' layout, [R, L*h, L]. */
-function attentionMultiplier(flags: Tensor, R: number, L: number, h: number, rate: number): Tensor {
-  return tf.reshape(tf.div(tf.cast(flags, 'float32'), 1 - rate), [R, L * h, L]);
+function attentionMultiplier(flags: Tensor, L: number, h: number, rate: number): Tensor {
+  return tf.reshape(tf.div(tf.cast(flags, 'float32'), 1 - rate), [-1, L * h, L]);
 }
 
 /**
@@ -431,16 +443,17 @@ function attentionForwardBody(layout: PassLayout, R: number, L: number, blocks: 
       const flags = layout.dropout ? inputs[next++] : null;
       const { scoreT } = scoreProducts(query, key, a);
       const x = lookup(e.embedding, ids, U, layout.useGather);
-      const x3 = tf.reshape(x, [R, L, d]);
-      const y3 = tf.reshape(tf.matMul(x, scoreT, false, true), [R, L * h, d]);
+      // Unblocked, the row count R appears only as -1 (the graph serves every R of this length).
+      const x3 = tf.reshape(x, [-1, L, d]);
+      const y3 = tf.reshape(tf.matMul(x, scoreT, false, true), [-1, L * h, d]);
       if (blocks.length > 1) {
         const forward = blockedAttentionForward(x3, y3, lengths, flags, blocks, R, h, d, rate);
         return [forward.mixed, y3, ...forward.weights];
       }
-      const scores = tf.reshape(tf.add(tf.reshape(tf.matMul(y3, x3, false, true), [R, L, h, L]), scoreMask(lengths, R, L)), [R, L * h, L]);
+      const scores = tf.reshape(tf.add(tf.reshape(tf.matMul(y3, x3, false, true), [-1, L, h, L]), scoreMask(lengths, L)), [-1, L * h, L]);
       const p = tf.softmax(scores); // [R, L*h, L]: w^i_jk
-      const pm = flags ? tf.mul(p, attentionMultiplier(flags, R, L, h, rate)) : p;
-      return [tf.reshape(tf.matMul(pm, x3), [R * L, h * d]), y3, p];
+      const pm = flags ? tf.mul(p, attentionMultiplier(flags, L, h, rate)) : p;
+      return [tf.reshape(tf.matMul(pm, x3), [-1, h * d]), y3, p];
     });
 }
 
@@ -465,28 +478,28 @@ function attentionBackwardBody(layout: PassLayout, R: number, L: number, blocks:
       const [dMixedRows, runQuery, runKey, runEmbedding] = inputs.slice(next);
       const { scoreT, q3, k3, scale } = scoreProducts(query, key, a);
       const x = lookup(e.embedding, ids, U, layout.useGather);
-      const x3 = tf.reshape(x, [R, L, d]);
-      const dMixed = tf.reshape(dMixedRows, [R, L * h, d]);
+      const x3 = tf.reshape(x, [-1, L, d]);
+      const dMixed = tf.reshape(dMixedRows, [-1, L * h, d]);
       let dy: Tensor;
       let dxAttention: Tensor; // [R, L, d]: through the attention weights and the keys
       if (blocks.length > 1) {
         ({ dy, dx: dxAttention } = blockedAttentionBackward(dMixed, x3, y3, flags, weights, blocks, R, h, d, rate));
       } else {
         const p = weights[0];
-        const mult = flags ? attentionMultiplier(flags, R, L, h, rate) : null;
+        const mult = flags ? attentionMultiplier(flags, L, h, rate) : null;
         const pm = mult ? tf.mul(p, mult) : p;
         const dPm = tf.matMul(dMixed, x3, false, true); // [R, L*h, L]
         const dxMix = tf.matMul(pm, dMixed, true, false); // [R, L, d]
         const dP = mult ? tf.mul(dPm, mult) : dPm;
         const dScores = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), -1, true)));
-        dy = tf.reshape(tf.matMul(dScores, x3), [R * L, hd]);
+        dy = tf.reshape(tf.matMul(dScores, x3), [-1, hd]);
         dxAttention = tf.add(dxMix, tf.matMul(dScores, y3, true, false));
       }
       // x^T dy, [d, h*d], block i = x^T dy_i = (d M_i^T)^T unscaled: TensorFlow's CPU product with
       // the transposed operand first runs about twice as fast into [d, h*d] as dy^T x does into
       // [h*d, d] (the position count contracted either way; measured, issue 22).
       const dScore = tf.matMul(x, dy, true, false);
-      const dx = tf.add(tf.reshape(dxAttention, [R * L, d]), tf.matMul(dy, scoreT));
+      const dx = tf.add(tf.reshape(dxAttention, [-1, d]), tf.matMul(dy, scoreT));
       let g3 = tf.transpose(tf.reshape(dScore, [d, h, d]), [1, 0, 2]); // [h, d, d]: (d M_i^T)^T
       if (scale !== 1) g3 = tf.mul(g3, scale);
       const heads = (t: Tensor) => tf.reshape(tf.transpose(t, [1, 0, 2]), [d, hd]);
@@ -500,11 +513,13 @@ function attentionBackwardBody(layout: PassLayout, R: number, L: number, blocks:
 /**
  * Everything after the attention, forward and backward, on packed rows (`packChunks`): inputs
  * [embedding, frozen embedding?, value, output, outputBias, normGain, normBias, windowProjection,
- * windowBias?, ids [N], positions [N], mixed [N, h*d], infected-user mask [N, U], target users [N],
- * row weights [N, 1], attended keep flags [N*d]?]; outputs [loss / total, the gradients of the
- * embedding's trained columns (the residual path), value, output, outputBias, normGain, normBias,
- * windowProjection, windowBias?, and dMixed with one zero row after it, [N+1, h*d]]. Padded rows
- * have weight 0, so they add exactly zero.
+ * windowBias?, ids [N], positions [N], mixed [N, h*d], infected-user mask [N, U], (row, target
+ * user) pairs [N, 2], row weights [N, 1], attended keep flags [N*d]?]; outputs [loss / total, the
+ * gradients of the embedding's trained columns (the residual path), value, output, outputBias,
+ * normGain, normBias, windowProjection, windowBias?, and dMixed with one zero row after it,
+ * [N+1, h*d]]. Padded rows have weight 0, so they add exactly zero. N appears in no op (-1 in
+ * reshapes, slices counted from either end, no fused matMul, the target pairs an input): compiled
+ * with N dynamic, one graph serves every packed size of at least the window (`run` pads to it).
  */
 function positionWiseBody(layout: PassLayout & { layerNorm: LayerNormOptions }, N: number): (inputs: Tensor[]) => Tensor[] {
   const a = layout.architecture;
@@ -517,26 +532,27 @@ function positionWiseBody(layout: PassLayout & { layerNorm: LayerNormOptions }, 
       const [value, output, outputBias, normGain, normBias, windowProjection] = inputs.slice(next, next + 6) as Tensor2D[];
       next += 6;
       const windowBias = a.windowBias ? inputs[next++] : null;
-      const [ids, positions, mixed, infected, targetUsers, rowWeights] = inputs.slice(next, next + 6);
+      const [ids, positions, mixed, infected, targetIndex, rowWeights] = inputs.slice(next, next + 6);
       next += 6;
-      const dropAttended = layout.dropout ? tf.reshape(tf.div(tf.cast(inputs[next++], 'float32'), 1 - rate), [N, d]) : null;
+      const dropAttended = layout.dropout ? tf.reshape(tf.div(tf.cast(inputs[next++], 'float32'), 1 - rate), [-1, d]) : null;
       // ---- forward ----
       const v3 = tf.transpose(tf.reshape(value, [d, h, d]), [1, 0, 2]); // W^V_i
       const o3 = tf.reshape(output, [h, d, d]); // W^O_i
       const valueOutput = tf.reshape(tf.matMul(v3, o3), [hd, d]) as Tensor2D; // row block i: W^V_i W^O_i
       const x = lookup(e.embedding, ids, U, layout.useGather);
-      const attended = tf.fused.matMul({ a: mixed as Tensor2D, b: valueOutput, bias: outputBias });
+      // matMul + bias as separate ops (what tfjs-node's fused kernel runs, without its reshapes to N).
+      const attended = tf.add(tf.matMul(mixed, valueOutput), outputBias);
       const z = tf.add(x, dropAttended ? tf.mul(attended, dropAttended) : attended);
       const norm = layerNormForward(z, normGain, normBias, layout.layerNorm);
       const valid = windowValid(positions, N, W);
-      const windowed = (W > 1 ? packedWindowInput(norm.y, valid, N, d, W) : norm.y) as Tensor2D;
-      const logits = windowBias ? tf.fused.matMul({ a: windowed, b: windowProjection, bias: windowBias }) : tf.matMul(windowed, windowProjection);
+      const windowed = (W > 1 ? packedWindowInput(norm.y, valid, N, W) : norm.y) as Tensor2D;
+      const product = tf.matMul(windowed, windowProjection);
+      const logits = windowBias ? tf.add(product, windowBias) : product;
+      if (windowBias) product.dispose();
       const masked = tf.add(logits, infected);
       // [N, U] tensors are freed as soon as they are used (eagerly, e.g. in a graph's tracing run,
       // they would otherwise live to the end of the scope).
       logits.dispose();
-      // (row, target user) of every row: the targets as ids, no [N, U] one-hot.
-      const targetIndex = tf.stack([tf.range(0, N, 1, 'int32'), targetUsers], 1);
       // Loss (Eq. 8 negated, divided by total) and its gradient in the logits.
       const ce = crossEntropyWithGradientOfIds(masked as Tensor2D, rowWeights, targetIndex);
       masked.dispose();
@@ -599,14 +615,14 @@ export const MAX_LOGIT_CELLS = 1 << 23;
  * Sizes a compiled chunk's attention is padded to (tensor-ops' shape grid), so that a few dozen
  * graphs serve every batch: lengths up to 8 as they are, then four per doubling with steps of at
  * most 32 (2 to 16, 4 to 32, 8 to 64, 16 to 128, 32 beyond: attention costs L^2, so long chunks pad
- * little); row counts two per doubling with steps of at most 16 (1, 2, 3, 4, 6, 8, 12, 16, 24, 32,
- * then multiples of 16). The position-wise pass's packed rows are padded on a finer grid (eight
- * sizes per doubling, steps of at most 64): it is most of a step's arithmetic, and one graph per
- * size serves all chunk shapes.
+ * little). Rows are padded (two per doubling with steps of at most 16: 1, 2, 3, 4, 6, 8, 12, 16,
+ * 24, 32, then multiples of 16) only for a chunk whose attention runs in query blocks: the others
+ * share their length's graph, which leaves the row count dynamic, as the position-wise pass's
+ * graph leaves its packed row count (issue 22: 294 graphs over a 30-epoch Memetracker run
+ * before, about 60 after).
  */
 export const paddedLength = shapeGrid({ stepsPerDoubling: 4, maxStep: 32 });
 export const paddedRows = shapeGrid({ stepsPerDoubling: 2, maxStep: 16 });
-export const paddedPackedRows = shapeGrid({ stepsPerDoubling: 8, maxStep: 64 });
 
 /** A trained chunk of a step. */
 interface PlannedChunk extends ChunkLayout {
@@ -639,9 +655,11 @@ export interface StepPlan {
  * several groups.
  *
  * On the tensorflow backend each pass runs as one compiled TensorFlow graph (tensor-ops'
- * `GraphFunction`): chunk attention padded to a grid of shapes (`paddedRows` x `paddedLength`),
- * packed rows to `paddedPackedRows`, so that a few dozen graphs of each kind serve a whole training
- * run; padding has no target, so the numbers are those of the eager pass up to float rounding.
+ * `GraphFunction`): a chunk's attention padded to its length on a grid (`paddedLength`), one graph
+ * per padded length serving every row count (a dynamic dimension; a chunk in query blocks also
+ * pads its rows, `paddedRows`, and has a graph per shape), and one graph for the position-wise
+ * pass whatever its packed row count, so that a few dozen graphs serve a whole training run;
+ * padding has no target, so the numbers are those of the eager pass up to float rounding.
  * Dropout keep flags are drawn on the host at each chunk's own shape from the tape path's seeds,
  * so compiled and eager runs use the same masks. Elsewhere (or with `compile: false`) the same
  * passes run eagerly, unpadded. `dispose()` unloads the graphs.
@@ -683,8 +701,11 @@ export class ManualGradients {
     return { architecture: network.architecture, frozen: network.frozenEmbeddingColumns() !== null, dropout: network.architecture.dropout > 0, useGather: this.useGather };
   }
 
-  /** Runs pass `key` (compiled when graphs are on, else eagerly), building its body once. */
-  private pass(key: string, make: () => (inputs: Tensor[]) => Tensor[], inputs: Tensor[]): Tensor[] {
+  /**
+   * Runs pass `key` (compiled when graphs are on, else eagerly), building its body once; the
+   * inputs' `dynamic` dimensions (GraphFunction) may vary between the calls one key serves.
+   */
+  private pass(key: string, make: () => (inputs: Tensor[]) => Tensor[], inputs: Tensor[], dynamic: readonly DynamicDim[] = []): Tensor[] {
     let body = this.bodies.get(key);
     if (!body) {
       body = make();
@@ -695,7 +716,7 @@ export class ManualGradients {
     if (!this.graph) return body(inputs);
     this.current = body;
     try {
-      return this.graph.call(inputs, key);
+      return this.graph.call(inputs, key, { dynamic });
     } finally {
       this.current = null;
     }
@@ -729,10 +750,15 @@ export class ManualGradients {
       const batch = chunks[c];
       if (targets[c].count === 0) continue;
       const { batchSize: B, maxLength: L } = batch;
-      const rows = compiled ? paddedRows(B) : B;
       const length = compiled ? paddedLength(L) : L;
       const kept = keptPositions(batch, targets[c]);
-      const blocks = attentionBlocks(rows, length, h, this.maxBlockCells);
+      // Compiled, a chunk whose attention is one block runs in its length's graph, which leaves
+      // the row count dynamic (no padded rows); one in query blocks keeps a graph of its own grid
+      // shape (the blocks depend on the rows).
+      const padded = compiled ? paddedRows(B) : B;
+      const inBlocks = attentionBlocks(padded, length, h, this.maxBlockCells);
+      const rows = inBlocks.length > 1 ? padded : B;
+      const blocks = inBlocks.length > 1 ? inBlocks : attentionBlocks(B, length, h, this.maxBlockCells);
       if (rate > 0) {
         const [attention, attended] = [rng.seedInt(), rng.seedInt()];
         jobs.push(blocks.length > 1 ? { kind: 'blocked', seed: attention, rate, B, h, L, rows, blocks } : { kind: 'attention', seed: attention, rate, B, h, L, rows, length });
@@ -792,13 +818,21 @@ export class ManualGradients {
           });
           const forward = group.map((chunk, c) => {
             const [ids, lengths, flags] = chunkInputs[c];
-            const out = this.pass(`attention forward ${chunk.rows}x${chunk.length}`, () => attentionForwardBody(layout, chunk.rows, chunk.length, chunk.blocks), [w('query'), w('key'), ...embedding, ids, lengths, ...(flags ? [flags] : [])]);
+            const dynamic = chunk.blocks.length === 1;
+            const out = this.pass(
+              `attention forward ${dynamic ? '' : chunk.rows}x${chunk.length}`,
+              () => attentionForwardBody(layout, chunk.rows, chunk.length, chunk.blocks),
+              [w('query'), w('key'), ...embedding, ids, lengths, ...(flags ? [flags] : [])],
+              dynamic ? [null, null, ...embedding.map(() => null), 0, 0, 0] : [],
+            );
             out.forEach(track);
             return out;
           });
           // Everything after the attention, on the group's packed rows.
           const count = group.reduce((s, c) => s + c.packed, 0);
-          const N = compiled ? paddedPackedRows(count) : count;
+          // Compiled, the packed pass's graph leaves N dynamic; it needs N >= the window (no
+          // branch on N in the graph), so tiny groups get padding rows.
+          const N = compiled ? Math.max(count, a.window) : count;
           const packed = packChunks(group, N, 1 / total);
           const stacked = track(tf.concat([...forward.map((f) => f[0]), zeroRow], 0));
           const mixed = track(tf.gather(stacked, track(tf.tensor1d(packed.gather, 'int32'))));
@@ -811,7 +845,8 @@ export class ManualGradients {
             track(tf.tensor1d(packed.positions, 'int32')),
             mixed,
             infected,
-            track(tf.tensor1d(packed.targetUsers, 'int32')),
+            // (row, target user) of every row: the targets as ids, no [N, U] one-hot.
+            track(tf.tensor2d(targetPairs(packed.targetUsers), [N, 2], 'int32')),
             track(tf.tensor2d(packed.rowWeights, [N, 1])),
           ];
           if (layout.dropout) {
@@ -823,7 +858,10 @@ export class ManualGradients {
             }
             positionInputs.push(track(tf.tensor1d(attended, 'bool')));
           }
-          const out = this.pass(`position-wise ${N}`, () => positionWiseBody({ ...layout, layerNorm: network.layerNormOptions() }, N), positionInputs);
+          const out = this.pass(`position-wise${compiled ? '' : ` ${N}`}`, () => positionWiseBody({ ...layout, layerNorm: network.layerNormOptions() }, N), positionInputs, [
+            ...positionInputs.slice(0, embedding.length + positionWeights.length).map(() => null),
+            ...positionInputs.slice(embedding.length + positionWeights.length).map(() => 0),
+          ]);
           const dMixed = track(out.pop()!);
           const [loss, dEmbedding, ...grads] = out;
           if (positionSums === null) positionSums = [loss, ...grads];
@@ -843,17 +881,13 @@ export class ManualGradients {
             const [ids, , flags] = chunkInputs[c];
             const [, y, ...weights] = forward[c];
             const dMixedRows = track(tf.gather(dMixed, track(tf.tensor1d(packed.unpack[c], 'int32'))));
-            const next = this.pass(`attention backward ${chunk.rows}x${chunk.length}`, () => attentionBackwardBody(layout, chunk.rows, chunk.length, chunk.blocks), [
-              w('query'),
-              w('key'),
-              ...embedding,
-              ids,
-              ...(flags ? [flags] : []),
-              y,
-              ...weights,
-              dMixedRows,
-              ...running,
-            ]);
+            const dynamic = chunk.blocks.length === 1;
+            const next = this.pass(
+              `attention backward ${dynamic ? '' : chunk.rows}x${chunk.length}`,
+              () => attentionBackwardBody(layout, chunk.rows, chunk.length, chunk.blocks),
+              [w('query'), w('key'), ...embedding, ids, ...(flags ? [flags] : []), y, ...weights, dMixedRows, ...running],
+              dynamic ? [null, null, ...embedding.map(() => null), 0, ...(flags ? [0] : []), 0, 0, 0, ...running.map(() => null)] : [],
+            );
             for (const t of running) if (owned(t)) t.dispose();
             running = next;
           });
