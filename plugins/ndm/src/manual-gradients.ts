@@ -459,8 +459,10 @@ function attentionForwardBody(layout: PassLayout, R: number, L: number, blocks: 
 
 /**
  * The attention of one chunk, backward: inputs [query, key, embedding, frozen embedding?, ids,
- * keep flags?, y, the softmax weights (as the forward returned them), dMixed [R*L, h*d], and the
- * running gradients of query, key and the embedding's trained columns]; outputs those running
+ * keep flags?, y, the softmax weights (as the forward returned them), the position-wise pass's
+ * dMixed [N+1, h*d] (its last row zero), the packed row of each of the chunk's R*L positions (N
+ * for one not packed), and the running gradients of query, key and the embedding's trained
+ * columns]; outputs those running
  * gradients plus this chunk's (through the scores, the keys and the mixed values).
  */
 function attentionBackwardBody(layout: PassLayout, R: number, L: number, blocks: [number, number][]): (inputs: Tensor[]) => Tensor[] {
@@ -475,7 +477,8 @@ function attentionBackwardBody(layout: PassLayout, R: number, L: number, blocks:
       const y3 = inputs[next++];
       const weights = inputs.slice(next, next + blocks.length);
       next += blocks.length;
-      const [dMixedRows, runQuery, runKey, runEmbedding] = inputs.slice(next);
+      const [dMixedPacked, unpack, runQuery, runKey, runEmbedding] = inputs.slice(next);
+      const dMixedRows = tf.gather(dMixedPacked, unpack); // [R*L, h*d]
       const { scoreT, q3, k3, scale } = scoreProducts(query, key, a);
       const x = lookup(e.embedding, ids, U, layout.useGather);
       const x3 = tf.reshape(x, [-1, L, d]);
@@ -513,8 +516,10 @@ function attentionBackwardBody(layout: PassLayout, R: number, L: number, blocks:
 /**
  * Everything after the attention, forward and backward, on packed rows (`packChunks`): inputs
  * [embedding, frozen embedding?, value, output, outputBias, normGain, normBias, windowProjection,
- * windowBias?, ids [N], positions [N], mixed [N, h*d], infected-user mask [N, U], (row, target
- * user) pairs [N, 2], row weights [N, 1], attended keep flags [N*d]?]; outputs [loss / total, the
+ * windowBias?, ids [N], positions [N], the step's attention outputs stacked with a zero row after
+ * them [S+1, h*d] and each packed row's row in them [N] (`PackedRows.gather`), the infected-user
+ * mask's (row, user) pairs [P, 2] with MASKED_LOGIT for each [P], (row, target user) pairs [N, 2],
+ * row weights [N, 1], attended keep flags [N*d]?]; outputs [loss / total, the
  * gradients of the embedding's trained columns (the residual path), value, output, outputBias,
  * normGain, normBias, windowProjection, windowBias?, and dMixed with one zero row after it,
  * [N+1, h*d]]. Padded rows have weight 0, so they add exactly zero. N appears in no op (-1 in
@@ -532,8 +537,9 @@ function positionWiseBody(layout: PassLayout & { layerNorm: LayerNormOptions }, 
       const [value, output, outputBias, normGain, normBias, windowProjection] = inputs.slice(next, next + 6) as Tensor2D[];
       next += 6;
       const windowBias = a.windowBias ? inputs[next++] : null;
-      const [ids, positions, mixed, infected, targetIndex, rowWeights] = inputs.slice(next, next + 6);
-      next += 6;
+      const [ids, positions, stacked, gather, infectedPairs, infectedValues, targetIndex, rowWeights] = inputs.slice(next, next + 8);
+      next += 8;
+      const mixed = tf.gather(stacked, gather); // [N, h*d]
       const dropAttended = layout.dropout ? tf.reshape(tf.div(tf.cast(inputs[next++], 'float32'), 1 - rate), [-1, d]) : null;
       // ---- forward ----
       const v3 = tf.transpose(tf.reshape(value, [d, h, d]), [1, 0, 2]); // W^V_i
@@ -549,7 +555,9 @@ function positionWiseBody(layout: PassLayout & { layerNorm: LayerNormOptions }, 
       const product = tf.matMul(windowed, windowProjection);
       const logits = windowBias ? tf.add(product, windowBias) : product;
       if (windowBias) product.dispose();
-      const masked = tf.add(logits, infected);
+      // The infected users' logits set to MASKED_LOGIT (the dense mask added them to it before:
+      // either way exp underflows to exactly 0 there, so the loss and gradients are the same).
+      const masked = tf.tensorScatterUpdate(logits, infectedPairs, infectedValues);
       // [N, U] tensors are freed as soon as they are used (eagerly, e.g. in a graph's tracing run,
       // they would otherwise live to the end of the scope).
       logits.dispose();
@@ -835,16 +843,16 @@ export class ManualGradients {
           const N = compiled ? Math.max(count, a.window) : count;
           const packed = packChunks(group, N, 1 / total);
           const stacked = track(tf.concat([...forward.map((f) => f[0]), zeroRow], 0));
-          const mixed = track(tf.gather(stacked, track(tf.tensor1d(packed.gather, 'int32'))));
           const pairs = packed.infectedIndices.length / 2;
-          const infected = track(tf.scatterND(track(tf.tensor2d(packed.infectedIndices, [pairs, 2], 'int32')), track(tf.fill([pairs], MASKED_LOGIT)), [N, U]));
           const positionInputs = [
             ...embedding,
             ...positionWeights.map(w),
             track(tf.tensor1d(packed.ids, 'int32')),
             track(tf.tensor1d(packed.positions, 'int32')),
-            mixed,
-            infected,
+            stacked,
+            track(tf.tensor1d(packed.gather, 'int32')),
+            track(tf.tensor2d(packed.infectedIndices, [pairs, 2], 'int32')),
+            track(tf.tensor1d(new Float32Array(pairs).fill(MASKED_LOGIT))),
             // (row, target user) of every row: the targets as ids, no [N, U] one-hot.
             track(tf.tensor2d(targetPairs(packed.targetUsers), [N, 2], 'int32')),
             track(tf.tensor2d(packed.rowWeights, [N, 1])),
@@ -880,13 +888,15 @@ export class ManualGradients {
           group.forEach((chunk, c) => {
             const [ids, , flags] = chunkInputs[c];
             const [, y, ...weights] = forward[c];
-            const dMixedRows = track(tf.gather(dMixed, track(tf.tensor1d(packed.unpack[c], 'int32'))));
+            const unpack = track(tf.tensor1d(packed.unpack[c], 'int32'));
             const dynamic = chunk.blocks.length === 1;
+            // dMixed's row count (the packed size) varies for every chunk; the chunk's own
+            // dimensions too unless its attention is in query blocks.
             const next = this.pass(
               `attention backward ${dynamic ? '' : chunk.rows}x${chunk.length}`,
               () => attentionBackwardBody(layout, chunk.rows, chunk.length, chunk.blocks),
-              [w('query'), w('key'), ...embedding, ids, ...(flags ? [flags] : []), y, ...weights, dMixedRows, ...running],
-              dynamic ? [null, null, ...embedding.map(() => null), 0, ...(flags ? [0] : []), 0, 0, 0, ...running.map(() => null)] : [],
+              [w('query'), w('key'), ...embedding, ids, ...(flags ? [flags] : []), y, ...weights, dMixed, unpack, ...running],
+              [null, null, ...embedding.map(() => null), ...(dynamic ? [0, ...(flags ? [0] : []), 0, 0, 0, 0] : [null, ...(flags ? [null] : []), null, ...weights.map(() => null), 0, null]), ...running.map(() => null)],
             );
             for (const t of running) if (owned(t)) t.dispose();
             running = next;
