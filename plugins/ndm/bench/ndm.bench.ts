@@ -430,7 +430,7 @@ function peerComparison(): void {
       const prev = i > 0 ? o.graphs![i - 1] : { compiled: 0, compileSeconds: 0, eagerCalls: 0, graphCalls: 0 };
       return `epoch ${i + 1}: ${g.compiled - prev.compiled} compiled (${(g.compileSeconds - prev.compileSeconds).toFixed(1)} s writing/loading), ${g.eagerCalls - prev.eagerCalls} traced (eager) calls, ${g.graphCalls - prev.graphCalls} graph calls; ${g.tracingSteps} steps that traced took ${g.tracingStepSeconds.toFixed(1)} s, the other steps ${g.graphStepSeconds.toFixed(1)} s`;
     });
-    console.log(`ours, step graphs (attention forward and backward per chunk shape, position-wise per packed size) per epoch:\n  ${per.join('\n  ')}`);
+    console.log(`ours, step graphs (attention forward and backward per padded length, and one position-wise graph) per epoch:\n  ${per.join('\n  ')}`);
   }
 }
 
