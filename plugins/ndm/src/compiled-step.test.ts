@@ -106,13 +106,14 @@ describe('compiled NDM training step', () => {
     const stats = compiled.graphStats!;
     expect(stats.graphCalls).toBeGreaterThan(0);
     // Two graphs (attention forward and backward) per padded length (5, 12), or per padded shape
-    // for a chunk in query blocks, and one position-wise graph for every packed row count.
+    // for a chunk in query blocks, one position-wise graph for every packed row count, and the
+    // step's score products and score gradients.
     const h = net.architecture.heads;
     const attentionKeys = steps.flat().map((c) => {
       const [rows, length] = [paddedRows(c.batchSize), paddedLength(c.maxLength)];
       return attentionBlocks(rows, length, h, maxAttentionBlockCells ?? MAX_ATTENTION_BLOCK_CELLS).length > 1 ? `${rows}x${length}` : `x${length}`;
     });
-    expect(stats.compiled).toBe(2 * new Set(attentionKeys).size + 1);
+    expect(stats.compiled).toBe(2 * new Set(attentionKeys).size + 3);
     compiled.dispose();
     // Nothing left behind (the running zeros are freed by dispose).
     expect(tf.memory().numTensors).toBe(before);

@@ -399,21 +399,52 @@ function embeddingOf(inputs: Tensor[], next: number, layout: PassLayout): { embe
   return { embedding, next, trained: (g) => (f > 0 ? tf.slice(g, [0, f], [U, d - f]) : g) };
 }
 
-/** The inputs both attention passes start with, [query, key, embedding, frozen embedding?, ids], and where the rest start. */
-function attentionInputs(inputs: Tensor[], layout: PassLayout): { query: Tensor; key: Tensor; e: ReturnType<typeof embeddingOf>; ids: Tensor; next: number } {
-  const e = embeddingOf(inputs, 2, layout);
-  return { query: inputs[0], key: inputs[1], e, ids: inputs[e.next], next: e.next + 1 };
+/** The inputs both attention passes start with, [scoreT, embedding, frozen embedding?, ids], and where the rest start. */
+function attentionInputs(inputs: Tensor[], layout: PassLayout): { scoreT: Tensor2D; e: ReturnType<typeof embeddingOf>; ids: Tensor; next: number } {
+  const e = embeddingOf(inputs, 1, layout);
+  return { scoreT: inputs[0] as Tensor2D, e, ids: inputs[e.next], next: e.next + 1 };
 }
 
-/** The score matrices' product M_i^T = W^K_i (W^Q_i)^T (scaled) stacked, [h*d, d], and the per-head factors. */
-function scoreProducts(query: Tensor, key: Tensor, a: NdmArchitecture): { scoreT: Tensor2D; q3: Tensor; k3: Tensor; scale: number } {
+/** W^Q_i and W^K_i as [h, d, d], and the scores' scale. */
+function headFactors(query: Tensor, key: Tensor, a: NdmArchitecture): { q3: Tensor; k3: Tensor; scale: number } {
   const { dimension: d, heads: h } = a;
   const q3 = tf.transpose(tf.reshape(query, [d, h, d]), [1, 0, 2]); // [h, d, d]: W^Q_i
   const k3 = tf.transpose(tf.reshape(key, [d, h, d]), [1, 0, 2]);
-  const scale = a.scaleScores ? 1 / Math.sqrt(d) : 1;
-  let m3t = tf.matMul(k3, q3, false, true);
-  if (scale !== 1) m3t = tf.mul(m3t, scale);
-  return { scoreT: tf.reshape(m3t, [h * d, d]) as Tensor2D, q3, k3, scale };
+  return { q3, k3, scale: a.scaleScores ? 1 / Math.sqrt(d) : 1 };
+}
+
+/**
+ * The score matrices' product M_i^T = W^K_i (W^Q_i)^T (scaled) stacked, [h*d, d]: inputs [query,
+ * key]. One pass a step, whose output every chunk's attention passes take (it is about 0.2 ms of
+ * small products, once rather than twice a chunk).
+ */
+function scoreProductsBody(a: NdmArchitecture): (inputs: Tensor[]) => Tensor[] {
+  const { dimension: d, heads: h } = a;
+  return ([query, key]) =>
+    tf.tidy(() => {
+      const { q3, k3, scale } = headFactors(query, key, a);
+      let m3t = tf.matMul(k3, q3, false, true);
+      if (scale !== 1) m3t = tf.mul(m3t, scale);
+      return [tf.reshape(m3t, [h * d, d])];
+    });
+}
+
+/**
+ * The gradients of query and key from the step's summed x^T dy over its chunks (G, [d, h*d],
+ * block i = (d M_i)^T... unscaled, see the attention backward): inputs [query, key, G]; outputs
+ * [dQuery, dKey]. One pass a step, after the last chunk's attention backward.
+ */
+function scoreGradientsBody(a: NdmArchitecture): (inputs: Tensor[]) => Tensor[] {
+  const { dimension: d, heads: h } = a;
+  const hd = h * d;
+  return ([query, key, dScore]) =>
+    tf.tidy(() => {
+      const { q3, k3, scale } = headFactors(query, key, a);
+      let g3 = tf.transpose(tf.reshape(dScore, [d, h, d]), [1, 0, 2]); // [h, d, d]: (d M_i^T)^T
+      if (scale !== 1) g3 = tf.mul(g3, scale);
+      const heads = (t: Tensor) => tf.reshape(tf.transpose(t, [1, 0, 2]), [d, hd]);
+      return [heads(tf.matMul(g3, k3)), heads(tf.matMul(g3, q3, true, false))];
+    });
 }
 
 /** A chunk's attention multiplier from its keep flags in the scores' layout, [R, L*h, L]. */
@@ -422,8 +453,8 @@ function attentionMultiplier(flags: Tensor, L: number, h: number, rate: number):
 }
 
 /**
- * The attention of one chunk, forward, as a pure function: inputs [query, key, embedding, frozen
- * embedding?, ids [R*L], lengths [R], keep flags?]; outputs [mixed [R*L, h*d] (row j:
+ * The attention of one chunk, forward, as a pure function: inputs [the stacked M_i^T
+ * (`scoreProductsBody`), embedding, frozen embedding?, ids [R*L], lengths [R], keep flags?]; outputs [mixed [R*L, h*d] (row j:
  * [sum_k w^i_jk x_k]_i), y [R, L*h, d] (row (j, i): x_j M_i), the softmax weights (one tensor, or one
  * per query block)]. The laid-out attention of the former single pass:
  *
@@ -437,11 +468,10 @@ function attentionForwardBody(layout: PassLayout, R: number, L: number, blocks: 
   const { numUsers: U, dimension: d, heads: h, dropout: rate } = a;
   return (inputs) =>
     tf.tidy(() => {
-      const { query, key, e, ids, next: at } = attentionInputs(inputs, layout);
+      const { scoreT, e, ids, next: at } = attentionInputs(inputs, layout);
       let next = at;
       const lengths = inputs[next++];
       const flags = layout.dropout ? inputs[next++] : null;
-      const { scoreT } = scoreProducts(query, key, a);
       const x = lookup(e.embedding, ids, U, layout.useGather);
       // Unblocked, the row count R appears only as -1 (the graph serves every R of this length).
       const x3 = tf.reshape(x, [-1, L, d]);
@@ -458,12 +488,12 @@ function attentionForwardBody(layout: PassLayout, R: number, L: number, blocks: 
 }
 
 /**
- * The attention of one chunk, backward: inputs [query, key, embedding, frozen embedding?, ids,
- * keep flags?, y, the softmax weights (as the forward returned them), the position-wise pass's
+ * The attention of one chunk, backward: inputs [the stacked M_i^T, embedding, frozen embedding?,
+ * ids, keep flags?, y, the softmax weights (as the forward returned them), the position-wise pass's
  * dMixed [N+1, h*d] (its last row zero), the packed row of each of the chunk's R*L positions (N
- * for one not packed), and the running gradients of query, key and the embedding's trained
- * columns]; outputs those running
- * gradients plus this chunk's (through the scores, the keys and the mixed values).
+ * for one not packed), and the running sums of x^T dy (`scoreGradientsBody`) and of the
+ * embedding's trained columns' gradient]; outputs those running sums plus this chunk's (through
+ * the scores, the keys and the mixed values).
  */
 function attentionBackwardBody(layout: PassLayout, R: number, L: number, blocks: [number, number][]): (inputs: Tensor[]) => Tensor[] {
   const a = layout.architecture;
@@ -471,15 +501,14 @@ function attentionBackwardBody(layout: PassLayout, R: number, L: number, blocks:
   const hd = h * d;
   return (inputs) =>
     tf.tidy(() => {
-      const { query, key, e, ids, next: at } = attentionInputs(inputs, layout);
+      const { scoreT, e, ids, next: at } = attentionInputs(inputs, layout);
       let next = at;
       const flags = layout.dropout ? inputs[next++] : null;
       const y3 = inputs[next++];
       const weights = inputs.slice(next, next + blocks.length);
       next += blocks.length;
-      const [dMixedPacked, unpack, runQuery, runKey, runEmbedding] = inputs.slice(next);
+      const [dMixedPacked, unpack, runScore, runEmbedding] = inputs.slice(next);
       const dMixedRows = tf.gather(dMixedPacked, unpack); // [R*L, h*d]
-      const { scoreT, q3, k3, scale } = scoreProducts(query, key, a);
       const x = lookup(e.embedding, ids, U, layout.useGather);
       const x3 = tf.reshape(x, [-1, L, d]);
       const dMixed = tf.reshape(dMixedRows, [-1, L * h, d]);
@@ -500,16 +529,12 @@ function attentionBackwardBody(layout: PassLayout, R: number, L: number, blocks:
       }
       // x^T dy, [d, h*d], block i = x^T dy_i = (d M_i^T)^T unscaled: TensorFlow's CPU product with
       // the transposed operand first runs about twice as fast into [d, h*d] as dy^T x does into
-      // [h*d, d] (the position count contracted either way; measured, issue 22).
+      // [h*d, d] (the position count contracted either way; measured, issue 22). Summed over the
+      // step's chunks; `scoreGradientsBody` turns the sum into the query and key gradients.
       const dScore = tf.matMul(x, dy, true, false);
       const dx = tf.add(tf.reshape(dxAttention, [-1, d]), tf.matMul(dy, scoreT));
-      let g3 = tf.transpose(tf.reshape(dScore, [d, h, d]), [1, 0, 2]); // [h, d, d]: (d M_i^T)^T
-      if (scale !== 1) g3 = tf.mul(g3, scale);
-      const heads = (t: Tensor) => tf.reshape(tf.transpose(t, [1, 0, 2]), [d, hd]);
-      const dQuery = heads(tf.matMul(g3, k3));
-      const dKey = heads(tf.matMul(g3, q3, true, false));
       const dEmbedding = e.trained(lookupBackward(dx, ids, U, layout.useGather));
-      return [tf.add(runQuery, dQuery), tf.add(runKey, dKey), tf.add(runEmbedding, dEmbedding)];
+      return [tf.add(runScore, dScore), tf.add(runEmbedding, dEmbedding)];
     });
 }
 
@@ -652,12 +677,13 @@ export interface StepPlan {
  * Loss and gradients of the mean next-user cross-entropy with the hand-written backward pass,
  * for one network.
  *
- * A step runs in three kinds of pass (issue 22): per chunk, its attention forward in the chunk's
- * [rows, length] layout; then, for all the step's chunks at once, everything after the attention
- * (the value and output products, the residual, the layer norm, the window, the logits over all
- * users and the loss, forward and backward) on the kept positions only, packed row after row
- * (`packChunks`: no padding positions, no rows past the last target); then per chunk the
- * attention backward. The position-wise work is most of the arithmetic (the [positions, W*d] x
+ * A step runs in three kinds of pass (issue 22), between two small ones (the score matrices'
+ * products from query and key first, their gradients from the chunks' summed x^T dy last): per
+ * chunk, its attention forward in the chunk's [rows, length] layout; then, for all the step's
+ * chunks at once, everything after the attention (the value and output products, the residual,
+ * the layer norm, the window, the logits over all users and the loss, forward and backward) on
+ * the kept positions only, packed row after row (`packChunks`: no padding positions, no rows past
+ * the last target); then per chunk the attention backward. The position-wise work is most of the arithmetic (the [positions, W*d] x
  * [W*d, U] window product three times), and on Memetracker the packed rows are 40% of the
  * padded chunks' positions. Steps whose logits would exceed `maxLogitCells` pack their chunks in
  * several groups.
@@ -679,7 +705,7 @@ export class ManualGradients {
   private readonly maxBlockCells: number;
   private readonly maxPackedRows: number;
   private current: ((inputs: Tensor[]) => Tensor[]) | null = null;
-  /** Zero running gradients of query and key for a step's first attention backward, and the zero row [1, h*d] packed padding rows gather. */
+  /** The zero running x^T dy for a step's first attention backward, and the zero row [1, h*d] packed padding rows gather. */
   private zeros: Tensor[] | null = null;
 
   constructor(
@@ -802,11 +828,13 @@ export class ManualGradients {
     const frozen = network.frozenEmbeddingColumns();
     const embedding = frozen ? [w('embedding'), frozen] : [w('embedding')];
     const positionWeights: WeightName[] = ['value', 'output', 'outputBias', 'normGain', 'normBias', 'windowProjection', ...(a.windowBias ? (['windowBias'] as WeightName[]) : [])];
-    this.zeros ??= [tf.zerosLike(w('query')), tf.zerosLike(w('key')), tf.zeros([1, h * d])];
-    const zeroRow = this.zeros[2];
-    let running: Tensor[] = this.zeros.slice(0, 2); // query, key (then the embedding, from the first position-wise pass)
+    this.zeros ??= [tf.zerosLike(w('query')), tf.zeros([1, h * d])];
+    const zeroRow = this.zeros[1];
+    let running: Tensor[] = this.zeros.slice(0, 1); // x^T dy (then the embedding, from the first position-wise pass)
     let positionSums: Tensor[] | null = null; // loss, then the gradients of positionWeights
     const owned = (t: Tensor) => !this.zeros!.includes(t);
+    const scoreInputs = [w('query'), w('key')];
+    const [scoreT] = this.pass('score products', () => scoreProductsBody(a), scoreInputs);
     try {
       for (const group of groups) {
         const made: Tensor[] = [];
@@ -830,8 +858,8 @@ export class ManualGradients {
             const out = this.pass(
               `attention forward ${dynamic ? '' : chunk.rows}x${chunk.length}`,
               () => attentionForwardBody(layout, chunk.rows, chunk.length, chunk.blocks),
-              [w('query'), w('key'), ...embedding, ids, lengths, ...(flags ? [flags] : [])],
-              dynamic ? [null, null, ...embedding.map(() => null), 0, 0, 0] : [],
+              [scoreT, ...embedding, ids, lengths, ...(flags ? [flags] : [])],
+              dynamic ? [null, ...embedding.map(() => null), 0, 0, 0] : [],
             );
             out.forEach(track);
             return out;
@@ -878,11 +906,11 @@ export class ManualGradients {
             tf.dispose([...positionSums, loss, ...grads]);
             positionSums = sums;
           }
-          if (running.length === 2) running = [...running, dEmbedding];
+          if (running.length === 1) running = [...running, dEmbedding];
           else {
-            const sum = tf.add(running[2], dEmbedding);
-            tf.dispose([running[2], dEmbedding]);
-            running[2] = sum;
+            const sum = tf.add(running[1], dEmbedding);
+            tf.dispose([running[1], dEmbedding]);
+            running[1] = sum;
           }
           // Attention backward, chunk by chunk, adding to the running gradients.
           group.forEach((chunk, c) => {
@@ -895,8 +923,8 @@ export class ManualGradients {
             const next = this.pass(
               `attention backward ${dynamic ? '' : chunk.rows}x${chunk.length}`,
               () => attentionBackwardBody(layout, chunk.rows, chunk.length, chunk.blocks),
-              [w('query'), w('key'), ...embedding, ids, ...(flags ? [flags] : []), y, ...weights, dMixed, unpack, ...running],
-              [null, null, ...embedding.map(() => null), ...(dynamic ? [0, ...(flags ? [0] : []), 0, 0, 0, 0] : [null, ...(flags ? [null] : []), null, ...weights.map(() => null), 0, null]), ...running.map(() => null)],
+              [scoreT, ...embedding, ids, ...(flags ? [flags] : []), y, ...weights, dMixed, unpack, ...running],
+              [null, ...embedding.map(() => null), ...(dynamic ? [0, ...(flags ? [0] : []), 0, 0, 0, 0] : [null, ...(flags ? [null] : []), null, ...weights.map(() => null), 0, null]), ...running.map(() => null)],
             );
             for (const t of running) if (owned(t)) t.dispose();
             running = next;
@@ -906,11 +934,14 @@ export class ManualGradients {
         }
       }
     } catch (error) {
-      tf.dispose([...running.filter(owned), ...(positionSums ?? [])]);
+      tf.dispose([scoreT, ...running.filter(owned), ...(positionSums ?? [])]);
       throw error;
     }
+    scoreT.dispose();
     const [loss, ...grads] = positionSums!;
-    const [dQuery, dKey, dEmbedding] = running;
+    const [dScore, dEmbedding] = running;
+    const [dQuery, dKey] = this.pass('score gradients', () => scoreGradientsBody(a), [...scoreInputs, dScore]);
+    if (owned(dScore)) dScore.dispose();
     const lossSum = (loss.dataSync()[0] as number) * total;
     loss.dispose();
     const byName: Record<string, Tensor> = {};
