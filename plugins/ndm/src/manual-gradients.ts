@@ -430,9 +430,10 @@ function scoreProductsBody(a: NdmArchitecture): (inputs: Tensor[]) => Tensor[] {
 }
 
 /**
- * The gradients of query and key from the step's summed x^T dy over its chunks (G, [d, h*d],
- * block i = (d M_i)^T... unscaled, see the attention backward): inputs [query, key, G]; outputs
- * [dQuery, dKey]. One pass a step, after the last chunk's attention backward.
+ * The gradients of query and key from the step's x^T dy summed over its chunks (G, [d, h*d]:
+ * block i = x^T dy_i, the gradient in M_i = scale W^Q_i (W^K_i)^T; see the attention backward):
+ * inputs [query, key, G]; outputs [dQuery, dKey]. One pass a step, after the last chunk's
+ * attention backward.
  */
 function scoreGradientsBody(a: NdmArchitecture): (inputs: Tensor[]) => Tensor[] {
   const { dimension: d, heads: h } = a;
@@ -440,7 +441,7 @@ function scoreGradientsBody(a: NdmArchitecture): (inputs: Tensor[]) => Tensor[] 
   return ([query, key, dScore]) =>
     tf.tidy(() => {
       const { q3, k3, scale } = headFactors(query, key, a);
-      let g3 = tf.transpose(tf.reshape(dScore, [d, h, d]), [1, 0, 2]); // [h, d, d]: (d M_i^T)^T
+      let g3 = tf.transpose(tf.reshape(dScore, [d, h, d]), [1, 0, 2]); // [h, d, d]: the gradient in M_i
       if (scale !== 1) g3 = tf.mul(g3, scale);
       const heads = (t: Tensor) => tf.reshape(tf.transpose(t, [1, 0, 2]), [d, hd]);
       return [heads(tf.matMul(g3, k3)), heads(tf.matMul(g3, q3, true, false))];
@@ -527,7 +528,7 @@ function attentionBackwardBody(layout: PassLayout, R: number, L: number, blocks:
         dy = tf.reshape(tf.matMul(dScores, x3), [-1, hd]);
         dxAttention = tf.add(dxMix, tf.matMul(dScores, y3, true, false));
       }
-      // x^T dy, [d, h*d], block i = x^T dy_i = (d M_i^T)^T unscaled: TensorFlow's CPU product with
+      // x^T dy, [d, h*d], block i = x^T dy_i (the gradient in M_i): TensorFlow's CPU product with
       // the transposed operand first runs about twice as fast into [d, h*d] as dy^T x does into
       // [h*d, d] (the position count contracted either way; measured, issue 22). Summed over the
       // step's chunks; `scoreGradientsBody` turns the sum into the query and key gradients.
