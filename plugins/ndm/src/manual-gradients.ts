@@ -822,7 +822,7 @@ export class ManualGradients {
     const { groups, total } = plan;
     const network = this.network;
     const a = network.architecture;
-    const { heads: h, dimension: d, numUsers: U } = a;
+    const { heads: h, dimension: d } = a;
     const compiled = this.graph !== null;
     const layout = this.layout();
     const w = (name: WeightName) => network.weightVariable(name) as Tensor;
