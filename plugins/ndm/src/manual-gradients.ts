@@ -793,7 +793,8 @@ export class ManualGradients {
       const padded = compiled ? paddedRows(B) : B;
       const inBlocks = attentionBlocks(padded, length, h, this.maxBlockCells);
       const rows = inBlocks.length > 1 ? padded : B;
-      const blocks = inBlocks.length > 1 ? inBlocks : attentionBlocks(B, length, h, this.maxBlockCells);
+      // B <= the padded rows, so a chunk that fits one block padded fits it unpadded too.
+      const blocks: [number, number][] = inBlocks.length > 1 ? inBlocks : [[0, length]];
       if (rate > 0) {
         const [attention, attended] = [rng.seedInt(), rng.seedInt()];
         jobs.push(blocks.length > 1 ? { kind: 'blocked', seed: attention, rate, B, h, L, rows, blocks } : { kind: 'attention', seed: attention, rate, B, h, L, rows, length });
